@@ -1,0 +1,15 @@
+// The extension module: registration only. Each area lives in its own register_*.cpp.
+#include <pybind11/pybind11.h>
+
+namespace py = pybind11;
+
+namespace fastcollate {
+void register_higgs(py::module_& m);
+}
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "fastcollate compiled kernels (CPU). Talks to tensors through raw buffers; never links libtorch.";
+  m.attr("__version__") = FASTCOLLATE_VERSION;
+  m.attr("cuda_built") = false;
+  fastcollate::register_higgs(m);
+}

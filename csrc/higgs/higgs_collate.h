@@ -1,0 +1,84 @@
+// The Higgs Audio batch collation over raw buffers: plan (validate and size every output), then fill.
+// Plain C++: no pybind11, no Python, no torch. Errors are std::invalid_argument with the message
+// "sample {i}: {field}: {problem}", which the bindings raise as ValueError.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "common/views.h"
+#include "higgs/audio_stream.h"
+
+namespace fastcollate {
+
+struct HiggsOptions {
+  int64_t audio_in_token_id = 0;
+  int64_t audio_out_token_id = 0;
+  int64_t pad_token_id = 0;
+  int64_t round_to = 1;
+  int64_t audio_num_codebooks = -1;  // -1: keep every codebook
+  bool pad_left = false;
+  bool return_audio_in_tokens = true;
+  bool mask_audio_out_token_label = true;
+  bool drop_rewards = false;  // upstream's whisper path loses rewards; kept for bit-equality
+  AudioStreamParams stream;
+};
+
+struct HiggsSampleIn {
+  IdsView input_ids;
+  IdsView label_ids;
+  CodesView audio_ids_concat;
+  IdsView audio_ids_start;
+  CodesView audio_label_ids_concat;
+  bool has_reward = false;
+  float reward = 0.f;
+  std::string reward_error;
+  // Whisper long audio: copies of the <|audio_bos|><|AUDIO|><|audio_eos|> triple per audio-in token
+  // (empty: one each). Offsets into HiggsBatchIn::chunk_counts.
+  int64_t chunk_count_offset = 0;
+  int64_t chunk_count_size = 0;
+};
+
+struct HiggsBatchIn {
+  std::vector<HiggsSampleIn> samples;
+  std::vector<int64_t> chunk_counts;
+};
+
+struct SegmentPlan {
+  int64_t sample;
+  int64_t src_begin;  // first column in the sample's audio_ids_concat
+  int64_t length;     // L, columns of codes
+  int64_t out_col;    // first column in the batch output
+  bool no_train;      // its <|AUDIO_OUT|> label was < 0
+};
+
+struct HiggsPlan {
+  int64_t batch = 0;
+  int64_t seq_width = 0;
+  bool with_labels = false;
+  std::vector<int64_t> seq_len;  // per sample, after long-audio repetition
+  std::vector<SegmentPlan> audio_in, audio_out;
+  int64_t in_codebooks = 0, in_width = 0;
+  int64_t out_codebooks = 0, out_width = 0;
+  std::vector<float> rewards;
+};
+
+// Raw int64 (float32 for rewards) outputs, contiguous, sized from the plan. Null where not produced.
+struct HiggsOutputs {
+  int64_t* input_ids;        // (batch, seq_width)
+  int64_t* attention_mask;   // (batch, seq_width)
+  int64_t* label_ids;        // (batch, seq_width) or null
+  int64_t* audio_in_ids;     // (in_codebooks, in_width) or null
+  int64_t* audio_in_start;   // (audio_in.size())
+  int64_t* audio_out_ids;    // (out_codebooks, out_width)
+  int64_t* audio_out_start;  // (audio_out.size())
+  int64_t* label_audio_ids;  // (out_codebooks, out_width) or null
+  int64_t* group_loc;        // (batch) or null
+  float* rewards;            // (rewards.size())
+};
+
+HiggsPlan plan_higgs_batch(const HiggsBatchIn& in, const HiggsOptions& opt);
+void fill_higgs_batch(const HiggsBatchIn& in, const HiggsOptions& opt, const HiggsPlan& plan,
+                      const HiggsOutputs& out);
+
+}  // namespace fastcollate

@@ -1,0 +1,122 @@
+// Pass 2: write every output exactly once from the plan. Runs without the GIL; touches only raw buffers.
+#include <cstring>
+
+#include "higgs/higgs_collate.h"
+
+namespace fastcollate {
+namespace {
+
+void fill_value(int64_t* dst, int64_t n, int64_t value) {
+  for (int64_t c = 0; c < n; ++c) dst[c] = value;
+}
+
+// dst[c] = src[row, col0 + c] for c < n, widening int32 and following any stride.
+void copy_codes(int64_t* dst, const CodesView& src, int64_t row, int64_t col0, int64_t n) {
+  if (src.col_stride == 1 && src.type == IntType::I64) {
+    if (n > 0) std::memcpy(dst, static_cast<const int64_t*>(src.data) + row * src.row_stride + col0, n * sizeof(int64_t));
+  } else if (src.col_stride == 1) {
+    const int32_t* p = static_cast<const int32_t*>(src.data) + row * src.row_stride + col0;
+    for (int64_t c = 0; c < n; ++c) dst[c] = p[c];
+  } else {
+    for (int64_t c = 0; c < n; ++c) dst[c] = src.at(row, col0 + c);
+  }
+}
+
+// One padded text row: input ids, attention mask and labels, with whisper long-audio triples repeated.
+void fill_text_row(const HiggsSampleIn& s, const int64_t* chunk_counts, const HiggsOptions& opt,
+                   const HiggsPlan& plan, int64_t r, const HiggsOutputs& out) {
+  const int64_t width = plan.seq_width;
+  const int64_t n = plan.seq_len[r];
+  const int64_t off = padded_row_offset(n, width, opt.pad_left);
+  int64_t* ids = out.input_ids + r * width;
+  int64_t* mask = out.attention_mask + r * width;
+  int64_t* labels = out.label_ids ? out.label_ids + r * width : nullptr;
+
+  fill_value(ids, off, opt.pad_token_id);
+  fill_value(ids + off + n, width - off - n, opt.pad_token_id);
+  fill_value(mask, off, 0);
+  fill_value(mask + off, n, 1);
+  fill_value(mask + off + n, width - off - n, 0);
+  if (labels) {
+    fill_value(labels, off, kIgnoreIndex);
+    fill_value(labels + off + n, width - off - n, kIgnoreIndex);
+  }
+
+  int64_t cursor = off;
+  auto emit = [&](int64_t t) {
+    const int64_t token = s.input_ids[t];
+    ids[cursor] = token;
+    if (labels) labels[cursor] = text_label(token, s.label_ids[t], opt.audio_out_token_id, opt.mask_audio_out_token_label);
+    ++cursor;
+  };
+  const int64_t n_src = s.input_ids.size;
+  if (s.chunk_count_size == 0) {
+    for (int64_t t = 0; t < n_src; ++t) emit(t);
+    return;
+  }
+  // The Python layer checked that a repeated <|AUDIO|> has a non-audio token on each side.
+  int64_t audio_in_seen = 0;
+  for (int64_t t = 0; t < n_src; ++t) {
+    emit(t);
+    if (s.input_ids[t] != opt.audio_in_token_id) continue;
+    const int64_t copies = chunk_counts[audio_in_seen++];
+    if (copies == 1) continue;
+    emit(++t);  // the triple's closing token
+    for (int64_t c = 1; c < copies; ++c) {
+      emit(t - 2);
+      emit(t - 1);
+      emit(t);
+    }
+  }
+}
+
+void fill_audio_stream(const HiggsBatchIn& in, const HiggsOptions& opt, const std::vector<SegmentPlan>& segs,
+                       int64_t codebooks, int64_t width, int64_t* ids, int64_t* starts, int64_t* labels) {
+  const AudioStreamParams& p = opt.stream;
+  for (size_t n = 0; n < segs.size(); ++n) {
+    const SegmentPlan& seg = segs[n];
+    const HiggsSampleIn& s = in.samples[seg.sample];
+    starts[n] = seg.out_col;
+    for (int64_t k = 0; k < codebooks; ++k) {
+      const AudioRow row = audio_row(k, seg.length, codebooks, p);
+      int64_t* dst = ids + k * width + seg.out_col;
+      for (int64_t c = 0; c < row.code_begin; ++c) dst[c] = stream_id_fill(c, row, p);
+      copy_codes(dst + row.code_begin, s.audio_ids_concat, k, seg.src_begin, seg.length);
+      for (int64_t c = row.code_end; c < row.width; ++c) dst[c] = stream_id_fill(c, row, p);
+      if (!labels) continue;
+
+      int64_t* lab = labels + k * width + seg.out_col;
+      if (seg.no_train) {
+        fill_value(lab, row.width, kIgnoreIndex);
+      } else if (!p.transform) {
+        copy_codes(lab, s.audio_label_ids_concat, k, seg.src_begin, seg.length);
+      } else {
+        for (int64_t c = 0; c < row.code_begin; ++c) lab[c] = stream_label_fill(c, row, p);
+        copy_codes(lab + row.code_begin, s.audio_ids_concat, k, seg.src_begin, seg.length);
+        for (int64_t c = row.code_end; c < row.width; ++c) lab[c] = stream_label_fill(c, row, p);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void fill_higgs_batch(const HiggsBatchIn& in, const HiggsOptions& opt, const HiggsPlan& plan,
+                      const HiggsOutputs& out) {
+  for (int64_t r = 0; r < plan.batch; ++r) {
+    const HiggsSampleIn& s = in.samples[r];
+    fill_text_row(s, in.chunk_counts.data() + s.chunk_count_offset, opt, plan, r, out);
+  }
+  if (out.audio_in_ids) {
+    fill_audio_stream(in, opt, plan.audio_in, plan.in_codebooks, plan.in_width, out.audio_in_ids,
+                      out.audio_in_start, nullptr);
+  }
+  fill_audio_stream(in, opt, plan.audio_out, plan.out_codebooks, plan.out_width, out.audio_out_ids,
+                    out.audio_out_start, out.label_audio_ids);
+  if (out.group_loc) {
+    for (int64_t r = 0; r < plan.batch; ++r) out.group_loc[r] = r;
+  }
+  for (size_t n = 0; n < plan.rewards.size(); ++n) out.rewards[n] = plan.rewards[n];
+}
+
+}  // namespace fastcollate

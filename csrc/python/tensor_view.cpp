@@ -1,0 +1,96 @@
+#include "python/tensor_view.h"
+
+#include <string>
+
+namespace fastcollate {
+namespace {
+
+// Torch objects compared by identity; looked up once, on the first call (torch is imported by then).
+struct TorchObjects {
+  py::object tensor_type, int32, int64, strided, real_type;
+  static const TorchObjects& get() {
+    static const TorchObjects* objects = [] {
+      py::module_ torch = py::module_::import("torch");
+      auto* o = new TorchObjects{torch.attr("Tensor"), torch.attr("int32"), torch.attr("int64"),
+                                 torch.attr("strided"), py::module_::import("numbers").attr("Real")};
+      return o;  // intentionally leaked: destroying Python objects at exit is unsafe
+    }();
+    return *objects;
+  }
+};
+
+std::string type_name(py::handle value) { return py::str(py::type::handle_of(value).attr("__name__")); }
+
+// Shared checks of check_int_tensor() in fastcollate/checks.py, same order and messages.
+// Returns the error, or "" with dims/type/data/sizes/strides filled.
+std::string inspect_int_tensor(py::handle value, int ndim, IntType& type, const void*& data, int64_t* sizes,
+                               int64_t* strides, KeepAlive& keep) {
+  const TorchObjects& torch = TorchObjects::get();
+  if (!py::isinstance(value, torch.tensor_type)) return "expected a torch.Tensor, got " + type_name(value);
+  py::object layout = value.attr("layout");
+  if (!layout.is(torch.strided) || !value.attr("is_cpu").cast<bool>()) {
+    return "expected a dense CPU tensor, got " + std::string(py::str(layout)) + " on " +
+           std::string(py::str(value.attr("device")));
+  }
+  py::object dtype = value.attr("dtype");
+  if (dtype.is(torch.int64)) type = IntType::I64;
+  else if (dtype.is(torch.int32)) type = IntType::I32;
+  else return "expected dtype torch.int32 or torch.int64, got " + std::string(py::str(dtype));
+  py::tuple shape = value.attr("shape");
+  if (static_cast<int>(shape.size()) != ndim) {
+    return "expected a " + std::to_string(ndim) + "-D tensor, got shape " + std::string(py::str(py::tuple(shape)));
+  }
+  py::tuple stride = value.attr("stride")();
+  for (int d = 0; d < ndim; ++d) {
+    sizes[d] = shape[d].cast<int64_t>();
+    strides[d] = stride[d].cast<int64_t>();
+  }
+  data = reinterpret_cast<const void*>(value.attr("data_ptr")().cast<uintptr_t>());
+  keep.push_back(py::reinterpret_borrow<py::object>(value));
+  return "";
+}
+
+}  // namespace
+
+IdsView read_ids_view(py::handle value, KeepAlive& keep) {
+  IdsView v;
+  v.present = !value.is_none();
+  int64_t size = 0, stride = 1;
+  v.error = inspect_int_tensor(value, 1, v.type, v.data, &size, &stride, keep);
+  v.size = size;
+  v.stride = stride;
+  return v;
+}
+
+CodesView read_codes_view(py::handle value, KeepAlive& keep) {
+  CodesView v;
+  v.present = !value.is_none();
+  int64_t sizes[2] = {0, 0}, strides[2] = {0, 1};
+  v.error = inspect_int_tensor(value, 2, v.type, v.data, sizes, strides, keep);
+  v.rows = sizes[0];
+  v.cols = sizes[1];
+  v.row_stride = strides[0];
+  v.col_stride = strides[1];
+  return v;
+}
+
+bool read_reward(py::handle value, float& reward, std::string& error) {
+  if (value.is_none()) return false;
+  const TorchObjects& torch = TorchObjects::get();
+  bool ok = false;
+  if (py::isinstance(value, torch.tensor_type)) {
+    ok = value.attr("numel")().cast<int64_t>() == 1 && !value.attr("is_complex")().cast<bool>();
+  } else {
+    ok = py::isinstance(value, torch.real_type);
+  }
+  if (!ok) {
+    error = "expected a real number or None, got " + type_name(value);
+    return true;
+  }
+  const double as_double = PyFloat_AsDouble(value.ptr());  // float(value), as the Python twin does
+  if (as_double == -1.0 && PyErr_Occurred()) throw py::error_already_set();
+  reward = static_cast<float>(as_double);
+  return true;
+}
+
+}  // namespace fastcollate

@@ -1,0 +1,57 @@
+"""Which implementations exist in this install, and choosing one.
+
+The compiled extension is optional at import time (the pure-Python fallback always works), but never
+silently: the import error is kept, shown by `backend_info()`, and re-raised when a compiled backend is asked
+for by name.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+BACKENDS = ("auto", "python", "cpu")
+
+try:
+    from . import _core
+    _CORE_ERROR = None
+except ImportError as exc:  # a broken or missing build: keep the reason
+    _core = None
+    _CORE_ERROR = exc
+
+_warned = False
+
+
+def backend_info() -> dict:
+    """What was built and what `backend="auto"` runs."""
+    return {
+        "compiled": _core is not None,
+        "compiled_version": getattr(_core, "__version__", None),
+        "cuda_built": bool(getattr(_core, "cuda_built", False)),
+        "auto": "cpu" if _core is not None else "python",
+        "import_error": None if _CORE_ERROR is None else repr(_CORE_ERROR),
+    }
+
+
+def resolve_backend(backend: str) -> str:
+    """'auto' -> 'cpu' when compiled, else 'python' with one warning carrying the import error."""
+    global _warned
+    if backend not in BACKENDS:
+        raise ValueError(f"backend: expected one of {BACKENDS}, got {backend!r}")
+    if backend == "python":
+        return "python"
+    if _core is not None:
+        return "cpu"
+    if backend == "auto":
+        if not _warned:
+            warnings.warn(f"fastcollate: compiled extension unavailable ({_CORE_ERROR!r}); "
+                          "using the pure-Python fallback", RuntimeWarning, stacklevel=3)
+            _warned = True
+        return "python"
+    raise ImportError(f"fastcollate: backend={backend!r} needs the compiled extension, which failed to import: "
+                      f"{_CORE_ERROR!r}") from _CORE_ERROR
+
+
+def core():
+    if _core is None:
+        raise ImportError(f"fastcollate compiled extension unavailable: {_CORE_ERROR!r}") from _CORE_ERROR
+    return _core

@@ -1,0 +1,58 @@
+"""Boundary validation shared by the Python code paths.
+
+Every failure is a ValueError that starts with "sample {i}: {field}:" so a user can find the bad sample.
+The compiled path (csrc/python/tensor_view.cpp, csrc/higgs/higgs_plan.cpp) raises the same messages; the
+tests match each message against both backends.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import torch
+
+INT_DTYPES = (torch.int32, torch.int64)
+
+
+def sample_error(i: int, field: str, problem: str) -> ValueError:
+    return ValueError(f"sample {i}: {field}: {problem}")
+
+
+def check_int_tensor(i: int, field: str, value, ndim: int) -> torch.Tensor:
+    """A CPU int32/int64 tensor of `ndim` dimensions, else ValueError naming sample and field."""
+    if not isinstance(value, torch.Tensor):
+        raise sample_error(i, field, f"expected a torch.Tensor, got {type(value).__name__}")
+    if value.layout != torch.strided or value.device.type != "cpu":
+        raise sample_error(i, field, f"expected a dense CPU tensor, got {value.layout} on {value.device}")
+    if value.dtype not in INT_DTYPES:
+        raise sample_error(i, field, f"expected dtype torch.int32 or torch.int64, got {value.dtype}")
+    if value.dim() != ndim:
+        raise sample_error(i, field, f"expected a {ndim}-D tensor, got shape {tuple(value.shape)}")
+    return value
+
+
+def check_reward(i: int, reward):
+    """None, or something torch.tensor(..., dtype=float32) takes as one number."""
+    if reward is None:
+        return None
+    if isinstance(reward, torch.Tensor) and reward.numel() == 1 and not reward.is_complex():
+        return float(reward)
+    if isinstance(reward, numbers.Real):
+        return float(reward)
+    raise sample_error(i, "reward", f"expected a real number or None, got {type(reward).__name__}")
+
+
+def batch_has_labels(batch) -> bool:
+    """Upstream returns labels when any sample has them; a batch mixing None and labels is an error here."""
+    with_labels = [s.label_ids is not None for s in batch]
+    if any(with_labels) and not all(with_labels):
+        i = with_labels.index(False)
+        raise sample_error(i, "label_ids", "is None while other samples in the batch have labels")
+    return all(with_labels)
+
+
+def check_batch(batch) -> None:
+    if not isinstance(batch, (list, tuple)):
+        raise ValueError(f"batch: expected a list of samples, got {type(batch).__name__}")
+    if len(batch) == 0:
+        raise ValueError("batch: is empty, nothing to collate")

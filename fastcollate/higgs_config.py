@@ -1,0 +1,50 @@
+"""The Higgs Audio collator's options, validated once at construction and shared by every backend."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+
+@dataclass(frozen=True)
+class HiggsCollateConfig:
+    audio_in_token_id: int
+    audio_out_token_id: int
+    pad_token_id: int
+    audio_stream_bos_id: int
+    audio_stream_eos_id: int
+    round_to: int = 8
+    pad_left: bool = False
+    encode_whisper_embed: bool = True
+    return_audio_in_tokens: bool = True
+    audio_num_codebooks: Optional[int] = None
+    use_delay_pattern: bool = False
+    disable_audio_codes_transform: bool = False
+    chunk_size_samples: Optional[int] = None  # whisper path only: chunk_size_seconds * sampling rate
+    mask_audio_out_token_label: bool = True
+
+    def __post_init__(self):
+        for name in ("audio_in_token_id", "audio_out_token_id", "pad_token_id",
+                     "audio_stream_bos_id", "audio_stream_eos_id"):
+            if not _is_int(getattr(self, name)):
+                raise ValueError(f"{name}: expected an int, got {getattr(self, name)!r}")
+        if self.audio_in_token_id == self.audio_out_token_id:
+            raise ValueError("audio_in_token_id and audio_out_token_id must differ "
+                             f"(both are {self.audio_in_token_id})")
+        if not _is_int(self.round_to) or self.round_to < 1:
+            raise ValueError(f"round_to: expected an int >= 1, got {self.round_to!r}")
+        if self.audio_num_codebooks is not None and (
+                not _is_int(self.audio_num_codebooks) or self.audio_num_codebooks < 1):
+            raise ValueError(f"audio_num_codebooks: expected None or an int >= 1, got {self.audio_num_codebooks!r}")
+        if self.chunk_size_samples is not None and self.chunk_size_samples < 1:
+            raise ValueError(f"chunk_size_seconds: gives {self.chunk_size_samples} samples per chunk, expected >= 1")
+
+    def kept_codebooks(self, num_codebooks: int) -> int:
+        """How many codebook rows survive `[:audio_num_codebooks]`."""
+        if self.audio_num_codebooks is None:
+            return num_codebooks
+        return min(num_codebooks, self.audio_num_codebooks)
+
+
+def _is_int(x) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)

@@ -1,0 +1,49 @@
+"""The compiled Higgs Audio collation: one native call per batch, outputs wrapped as torch tensors."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from ._backend import core
+from .higgs_config import HiggsCollateConfig
+from .samples import HiggsAudioBatchInput
+from .whisper_audio import WhisperAudio
+
+
+def native_options(cfg: HiggsCollateConfig):
+    return core().HiggsOptions(
+        audio_in_token_id=cfg.audio_in_token_id,
+        audio_out_token_id=cfg.audio_out_token_id,
+        pad_token_id=cfg.pad_token_id,
+        audio_stream_bos_id=cfg.audio_stream_bos_id,
+        audio_stream_eos_id=cfg.audio_stream_eos_id,
+        round_to=cfg.round_to,
+        pad_left=cfg.pad_left,
+        return_audio_in_tokens=cfg.return_audio_in_tokens,
+        audio_num_codebooks=-1 if cfg.audio_num_codebooks is None else cfg.audio_num_codebooks,
+        use_delay_pattern=cfg.use_delay_pattern,
+        disable_audio_codes_transform=cfg.disable_audio_codes_transform,
+        mask_audio_out_token_label=cfg.mask_audio_out_token_label,
+        # Upstream's whisper path rebuilds samples without their reward; kept for bit-equality.
+        drop_rewards=cfg.encode_whisper_embed,
+    )
+
+
+def collate_native(batch, options, whisper: Optional[WhisperAudio] = None) -> HiggsAudioBatchInput:
+    chunk_counts = [n for counts in whisper.chunk_counts for n in counts] if whisper else None
+    (input_ids, attention_mask, label_ids, audio_in_ids, audio_in_start, audio_out_ids, audio_out_start,
+     label_audio_ids, group_loc, rewards) = core().collate_higgs(batch, options, chunk_counts)
+    return HiggsAudioBatchInput(
+        input_ids=input_ids,
+        attention_mask=attention_mask,
+        audio_features=whisper.features if whisper else None,
+        audio_feature_attention_mask=whisper.feature_attention_mask if whisper else None,
+        audio_out_ids=audio_out_ids,
+        audio_out_ids_start=audio_out_start,
+        audio_out_ids_start_group_loc=group_loc,
+        audio_in_ids=audio_in_ids,
+        audio_in_ids_start=audio_in_start,
+        label_ids=label_ids,
+        label_audio_ids=label_audio_ids,
+        reward=rewards,
+    )
