@@ -99,6 +99,7 @@ def _check_long_audio(i, ids, cfg, counts):
             raise sample_error(i, "audio_waveforms_concat",
                                f"{where} and an audio-out token follows it: its audio codes would be misindexed")
         p = in_pos[j]
-        if p == 0 or p == len(ids) - 1:
-            raise sample_error(i, "input_ids", f"audio-in token at position {p} needs a token on each side "
-                                               "(<|audio_bos|>, <|audio_eos|>) to be repeated for long audio")
+        audio = (cfg.audio_in_token_id, cfg.audio_out_token_id)
+        if p == 0 or p == len(ids) - 1 or int(ids[p - 1]) in audio or int(ids[p + 1]) in audio:
+            raise sample_error(i, "input_ids", f"audio-in token at position {p} needs a non-audio token on each "
+                                               "side (<|audio_bos|>, <|audio_eos|>) to be repeated for long audio")

@@ -63,7 +63,8 @@ struct HiggsPlan {
   std::vector<float> rewards;
 };
 
-// Raw int64 (float32 for rewards) outputs, contiguous, sized from the plan. Null where not produced.
+// Raw int64 (float32 for rewards) outputs, contiguous, sized from the plan. Which ones are written is decided
+// by the plan and options (an empty tensor's data pointer may be null, so null is no signal).
 struct HiggsOutputs {
   int64_t* input_ids;        // (batch, seq_width)
   int64_t* attention_mask;   // (batch, seq_width)

@@ -30,7 +30,8 @@ void fill_text_row(const HiggsSampleIn& s, const int64_t* chunk_counts, const Hi
   const int64_t off = padded_row_offset(n, width, opt.pad_left);
   int64_t* ids = out.input_ids + r * width;
   int64_t* mask = out.attention_mask + r * width;
-  int64_t* labels = out.label_ids ? out.label_ids + r * width : nullptr;
+  // Flags, not null pointers, decide what is written: an empty tensor's data_ptr() may be null.
+  int64_t* labels = plan.with_labels ? out.label_ids + r * width : nullptr;
 
   fill_value(ids, off, opt.pad_token_id);
   fill_value(ids + off + n, width - off - n, opt.pad_token_id);
@@ -107,13 +108,13 @@ void fill_higgs_batch(const HiggsBatchIn& in, const HiggsOptions& opt, const Hig
     const HiggsSampleIn& s = in.samples[r];
     fill_text_row(s, in.chunk_counts.data() + s.chunk_count_offset, opt, plan, r, out);
   }
-  if (out.audio_in_ids) {
+  if (opt.return_audio_in_tokens) {
     fill_audio_stream(in, opt, plan.audio_in, plan.in_codebooks, plan.in_width, out.audio_in_ids,
                       out.audio_in_start, nullptr);
   }
   fill_audio_stream(in, opt, plan.audio_out, plan.out_codebooks, plan.out_width, out.audio_out_ids,
-                    out.audio_out_start, out.label_audio_ids);
-  if (out.group_loc) {
+                    out.audio_out_start, plan.with_labels ? out.label_audio_ids : nullptr);
+  if (!plan.audio_out.empty()) {
     for (int64_t r = 0; r < plan.batch; ++r) out.group_loc[r] = r;
   }
   for (size_t n = 0; n < plan.rewards.size(); ++n) out.rewards[n] = plan.rewards[n];

@@ -38,7 +38,9 @@ std::string inspect_int_tensor(py::handle value, int ndim, IntType& type, const 
   else return "expected dtype torch.int32 or torch.int64, got " + std::string(py::str(dtype));
   py::tuple shape = value.attr("shape");
   if (static_cast<int>(shape.size()) != ndim) {
-    return "expected a " + std::to_string(ndim) + "-D tensor, got shape " + std::string(py::str(py::tuple(shape)));
+    // A plain tuple, as Python's tuple(value.shape) prints it: "(1, 177)", not "torch.Size([1, 177])".
+    auto plain = py::reinterpret_steal<py::object>(PySequence_Tuple(shape.ptr()));
+    return "expected a " + std::to_string(ndim) + "-D tensor, got shape " + std::string(py::str(plain));
   }
   py::tuple stride = value.attr("stride")();
   for (int d = 0; d < ndim; ++d) {
