@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "higgs/higgs_collate.h"
+#include "python/output_arena.h"
 #include "python/tensor_view.h"
 
 namespace fastcollate {
@@ -60,32 +61,6 @@ HiggsBatchIn read_batch(const py::sequence& batch, const std::optional<std::vect
   return in;
 }
 
-// Outputs are torch tensors allocated through torch.empty (the Python API, no libtorch link), so they come
-// from the same allocator as every other tensor of the training loop and need no wrapping afterwards.
-struct TorchAlloc {
-  py::object empty, int64, float32;
-  static const TorchAlloc& get() {
-    static const TorchAlloc* a = [] {
-      py::module_ torch = py::module_::import("torch");
-      return new TorchAlloc{torch.attr("empty"), torch.attr("int64"), torch.attr("float32")};  // leaked on purpose
-    }();
-    return *a;
-  }
-};
-
-template <typename T>
-py::object new_tensor(bool make, py::tuple shape, const py::object& dtype, T*& data) {
-  data = nullptr;
-  if (!make) return py::none();
-  py::object t = TorchAlloc::get().empty(shape, py::arg("dtype") = dtype);
-  data = reinterpret_cast<T*>(t.attr("data_ptr")().cast<uintptr_t>());
-  return t;
-}
-
-py::object int64_tensor(bool make, py::tuple shape, int64_t*& data) {
-  return new_tensor(make, std::move(shape), TorchAlloc::get().int64, data);
-}
-
 py::tuple collate_higgs(const py::sequence& batch, const HiggsOptions& opt,
                         const std::optional<std::vector<int64_t>>& chunk_counts) {
   KeepAlive keep;
@@ -96,31 +71,36 @@ py::tuple collate_higgs(const py::sequence& batch, const HiggsOptions& opt,
     plan = plan_higgs_batch(in, opt);
   }
 
-  HiggsOutputs out{};
-  const bool has_out = !plan.audio_out.empty();
-  const auto B = static_cast<py::ssize_t>(plan.batch), W = static_cast<py::ssize_t>(plan.seq_width);
-  py::object input_ids = int64_tensor(true, py::make_tuple(B, W), out.input_ids);
-  py::object attention_mask = int64_tensor(true, py::make_tuple(B, W), out.attention_mask);
-  py::object label_ids = int64_tensor(plan.with_labels, py::make_tuple(B, W), out.label_ids);
-  const auto n_in = static_cast<py::ssize_t>(plan.audio_in.size());
-  const auto n_out = static_cast<py::ssize_t>(plan.audio_out.size());
-  py::object audio_in_ids = int64_tensor(opt.return_audio_in_tokens, py::make_tuple(plan.in_codebooks, plan.in_width),
-                                                out.audio_in_ids);
-  py::object audio_in_start = int64_tensor(opt.return_audio_in_tokens, py::make_tuple(n_in), out.audio_in_start);
-  py::object audio_out_ids = int64_tensor(true, py::make_tuple(plan.out_codebooks, plan.out_width), out.audio_out_ids);
-  py::object audio_out_start = int64_tensor(true, py::make_tuple(n_out), out.audio_out_start);
-  py::object label_audio_ids =
-      int64_tensor(plan.with_labels, py::make_tuple(plan.out_codebooks, plan.out_width), out.label_audio_ids);
-  py::object group_loc = int64_tensor(has_out, py::make_tuple(B), out.group_loc);
-  py::object rewards = new_tensor(true, py::make_tuple(static_cast<py::ssize_t>(plan.rewards.size())),
-                                  TorchAlloc::get().float32, out.rewards);
+  // Size every output from the plan, allocate once, then fill without the GIL.
+  const int64_t B = plan.batch, W = plan.seq_width;
+  const int64_t n_in = static_cast<int64_t>(plan.audio_in.size()), n_out = static_cast<int64_t>(plan.audio_out.size());
+  const bool has_out = n_out > 0, in_tokens = opt.return_audio_in_tokens, labels = plan.with_labels;
+  constexpr size_t kNone = static_cast<size_t>(-1);
+  Int64Arena arena;
+  const size_t s_ids = arena.reserve({B, W});
+  const size_t s_mask = arena.reserve({B, W});
+  const size_t s_labels = labels ? arena.reserve({B, W}) : kNone;
+  const size_t s_in = in_tokens ? arena.reserve({plan.in_codebooks, plan.in_width}) : kNone;
+  const size_t s_in_start = in_tokens ? arena.reserve({n_in}) : kNone;
+  const size_t s_out = arena.reserve({plan.out_codebooks, plan.out_width});
+  const size_t s_out_start = arena.reserve({n_out});
+  const size_t s_label_audio = labels ? arena.reserve({plan.out_codebooks, plan.out_width}) : kNone;
+  const size_t s_group = has_out ? arena.reserve({B}) : kNone;
+  arena.allocate();
+  auto data = [&](size_t slot) { return slot == kNone ? nullptr : arena.data(slot); };
+  auto view = [&](size_t slot) { return slot == kNone ? py::none() : arena.view(slot); };
+
+  HiggsOutputs out{data(s_ids),       data(s_mask),        data(s_labels),      data(s_in),
+                   data(s_in_start),  data(s_out),         data(s_out_start),   data(s_label_audio),
+                   data(s_group),     nullptr};
+  py::object rewards = torch_empty_float32(static_cast<int64_t>(plan.rewards.size()), out.rewards);
 
   {
     py::gil_scoped_release release;
     fill_higgs_batch(in, opt, plan, out);
   }
-  return py::make_tuple(input_ids, attention_mask, label_ids, audio_in_ids, audio_in_start, audio_out_ids,
-                        audio_out_start, label_audio_ids, group_loc, rewards);
+  return py::make_tuple(view(s_ids), view(s_mask), view(s_labels), view(s_in), view(s_in_start), view(s_out),
+                        view(s_out_start), view(s_label_audio), view(s_group), rewards);
 }
 
 }  // namespace

@@ -6,8 +6,11 @@ namespace fastcollate {
 namespace {
 
 // Torch objects compared by identity; looked up once, on the first call (torch is imported by then).
+// Attribute names are interned once: they are looked up for every tensor of every sample.
 struct TorchObjects {
   py::object tensor_type, int32, int64, strided, real_type;
+  py::str layout{"layout"}, is_cpu{"is_cpu"}, device{"device"}, dtype{"dtype"}, shape{"shape"}, stride{"stride"},
+      data_ptr{"data_ptr"};
   static const TorchObjects& get() {
     static const TorchObjects* objects = [] {
       py::module_ torch = py::module_::import("torch");
@@ -27,27 +30,27 @@ std::string inspect_int_tensor(py::handle value, int ndim, IntType& type, const 
                                int64_t* strides, KeepAlive& keep) {
   const TorchObjects& torch = TorchObjects::get();
   if (!py::isinstance(value, torch.tensor_type)) return "expected a torch.Tensor, got " + type_name(value);
-  py::object layout = value.attr("layout");
-  if (!layout.is(torch.strided) || !value.attr("is_cpu").cast<bool>()) {
+  py::object layout = value.attr(torch.layout);
+  if (!layout.is(torch.strided) || !value.attr(torch.is_cpu).cast<bool>()) {
     return "expected a dense CPU tensor, got " + std::string(py::str(layout)) + " on " +
-           std::string(py::str(value.attr("device")));
+           std::string(py::str(value.attr(torch.device)));
   }
-  py::object dtype = value.attr("dtype");
+  py::object dtype = value.attr(torch.dtype);
   if (dtype.is(torch.int64)) type = IntType::I64;
   else if (dtype.is(torch.int32)) type = IntType::I32;
   else return "expected dtype torch.int32 or torch.int64, got " + std::string(py::str(dtype));
-  py::tuple shape = value.attr("shape");
+  py::tuple shape = value.attr(torch.shape);
   if (static_cast<int>(shape.size()) != ndim) {
     // A plain tuple, as Python's tuple(value.shape) prints it: "(1, 177)", not "torch.Size([1, 177])".
     auto plain = py::reinterpret_steal<py::object>(PySequence_Tuple(shape.ptr()));
     return "expected a " + std::to_string(ndim) + "-D tensor, got shape " + std::string(py::str(plain));
   }
-  py::tuple stride = value.attr("stride")();
+  py::tuple stride = value.attr(torch.stride)();
   for (int d = 0; d < ndim; ++d) {
     sizes[d] = shape[d].cast<int64_t>();
     strides[d] = stride[d].cast<int64_t>();
   }
-  data = reinterpret_cast<const void*>(value.attr("data_ptr")().cast<uintptr_t>());
+  data = reinterpret_cast<const void*>(value.attr(torch.data_ptr)().cast<uintptr_t>());
   keep.push_back(py::reinterpret_borrow<py::object>(value));
   return "";
 }

@@ -1,0 +1,59 @@
+#include "python/output_arena.h"
+
+namespace fastcollate {
+namespace {
+
+struct TorchAlloc {
+  py::object empty, int64, float32;
+  py::str as_strided{"as_strided"}, data_ptr{"data_ptr"};
+  static const TorchAlloc& get() {
+    static const TorchAlloc* a = [] {
+      py::module_ torch = py::module_::import("torch");
+      return new TorchAlloc{torch.attr("empty"), torch.attr("int64"), torch.attr("float32")};  // leaked on purpose
+    }();
+    return *a;
+  }
+};
+
+constexpr int64_t kAlign = 8;  // elements: 64 bytes
+
+uintptr_t data_ptr_of(const py::object& t) { return t.attr(TorchAlloc::get().data_ptr)().cast<uintptr_t>(); }
+
+}  // namespace
+
+size_t Int64Arena::reserve(std::vector<int64_t> shape) {
+  int64_t numel = 1;
+  for (int64_t d : shape) numel *= d;
+  blocks_.push_back(Block{std::move(shape), total_});
+  total_ += (numel + kAlign - 1) / kAlign * kAlign;
+  return blocks_.size() - 1;
+}
+
+void Int64Arena::allocate() {
+  const TorchAlloc& torch = TorchAlloc::get();
+  buffer_ = torch.empty(py::make_tuple(total_), py::arg("dtype") = torch.int64);
+  base_ = reinterpret_cast<int64_t*>(data_ptr_of(buffer_));
+}
+
+int64_t* Int64Arena::data(size_t slot) const { return base_ + blocks_[slot].offset; }
+
+py::object Int64Arena::view(size_t slot) const {
+  const Block& b = blocks_[slot];
+  py::tuple size(b.shape.size()), stride(b.shape.size());
+  int64_t step = 1;
+  for (size_t d = b.shape.size(); d-- > 0;) {
+    size[d] = py::int_(b.shape[d]);
+    stride[d] = py::int_(step);
+    step *= b.shape[d] > 0 ? b.shape[d] : 1;
+  }
+  return buffer_.attr(TorchAlloc::get().as_strided)(size, stride, b.offset);
+}
+
+py::object torch_empty_float32(int64_t n, float*& data) {
+  const TorchAlloc& torch = TorchAlloc::get();
+  py::object t = torch.empty(py::make_tuple(n), py::arg("dtype") = torch.float32);
+  data = reinterpret_cast<float*>(data_ptr_of(t));
+  return t;
+}
+
+}  // namespace fastcollate
