@@ -42,4 +42,12 @@ struct CodesView {
   }
 };
 
+// Calls f(typed_pointer) with the view's element type, so hot loops are compiled once per type instead of
+// branching on the type for every element.
+template <typename F>
+decltype(auto) visit_ids(const IdsView& v, F&& f) {
+  if (v.type == IntType::I64) return f(static_cast<const int64_t*>(v.data));
+  return f(static_cast<const int32_t*>(v.data));
+}
+
 }  // namespace fastcollate

@@ -22,6 +22,30 @@ void copy_codes(int64_t* dst, const CodesView& src, int64_t row, int64_t col0, i
   }
 }
 
+// Token ids and their labels for a row without repeated triples, typed and unit-stride where possible.
+void copy_text(int64_t* ids, int64_t* labels, const HiggsSampleIn& s, const HiggsOptions& opt) {
+  const int64_t n = s.input_ids.size, id_stride = s.input_ids.stride;
+  visit_ids(s.input_ids, [&](const auto* src) {
+    if (id_stride == 1) {
+      for (int64_t t = 0; t < n; ++t) ids[t] = src[t];
+    } else {
+      for (int64_t t = 0; t < n; ++t) ids[t] = src[t * id_stride];
+    }
+  });
+  if (!labels) return;
+  const int64_t label_stride = s.label_ids.stride;
+  const int64_t audio_out = opt.audio_out_token_id;
+  const bool mask = opt.mask_audio_out_token_label;
+  visit_ids(s.label_ids, [&](const auto* src) {
+    // Reads the ids just written (int64, contiguous) rather than the caller's buffer a second time.
+    if (label_stride == 1) {
+      for (int64_t t = 0; t < n; ++t) labels[t] = text_label(ids[t], src[t], audio_out, mask);
+    } else {
+      for (int64_t t = 0; t < n; ++t) labels[t] = text_label(ids[t], src[t * label_stride], audio_out, mask);
+    }
+  });
+}
+
 // One padded text row: input ids, attention mask and labels, with whisper long-audio triples repeated.
 void fill_text_row(const HiggsSampleIn& s, const int64_t* chunk_counts, const HiggsOptions& opt,
                    const HiggsPlan& plan, int64_t r, const HiggsOutputs& out) {
@@ -51,8 +75,8 @@ void fill_text_row(const HiggsSampleIn& s, const int64_t* chunk_counts, const Hi
     ++cursor;
   };
   const int64_t n_src = s.input_ids.size;
-  if (s.chunk_count_size == 0) {
-    for (int64_t t = 0; t < n_src; ++t) emit(t);
+  if (s.chunk_count_size == 0) {  // the hot path: one typed loop per field
+    copy_text(ids + off, labels ? labels + off : nullptr, s, opt);
     return;
   }
   // The Python layer checked that a repeated <|AUDIO|> has a non-audio token on each side.

@@ -128,16 +128,19 @@ HiggsPlan plan_higgs_batch(const HiggsBatchIn& in, const HiggsOptions& opt) {
     is_out_token.clear();
     no_train.clear();
     int64_t n_in = 0;
-    for (int64_t t = 0; t < n; ++t) {
-      const int64_t token = s.input_ids[t];
-      if (token == opt.audio_in_token_id) {
-        is_out_token.push_back(0);
-        ++n_in;
-      } else if (token == opt.audio_out_token_id) {
-        is_out_token.push_back(1);
-        no_train.push_back(plan.with_labels && s.label_ids[t] < 0);
+    visit_ids(s.input_ids, [&](const auto* ids) {
+      const int64_t stride = s.input_ids.stride;
+      for (int64_t t = 0; t < n; ++t) {
+        const int64_t token = ids[t * stride];
+        if (token == opt.audio_in_token_id) {
+          is_out_token.push_back(0);
+          ++n_in;
+        } else if (token == opt.audio_out_token_id) {
+          is_out_token.push_back(1);
+          no_train.push_back(plan.with_labels && s.label_ids[t] < 0);
+        }
       }
-    }
+    });
     const bool reads_codes = !no_train.empty() || (opt.return_audio_in_tokens && n_in > 0);
     if (reads_codes) plan_segments(i, s, opt, plan.with_labels, is_out_token, no_train, plan);
 

@@ -1,0 +1,51 @@
+"""Shared benchmark plumbing: single-threaded torch, and a ratio table printed at the end of the run.
+
+Run: pytest benchmarks --benchmark-enable   (see README.md "Benchmarks")
+"""
+
+import pytest
+import torch
+
+torch.set_num_threads(1)  # every implementation measured single-threaded
+
+_MEDIANS = {}  # (group, name) -> median seconds
+
+
+@pytest.fixture
+def record(benchmark):
+    """Run `benchmark` and remember its median for the ratio table."""
+
+    def run(group, name, fn, *, setup=None, rounds=None, items=None, out_bytes=None):
+        benchmark.group = group
+        if setup is None:
+            result = benchmark(fn)
+        else:
+            result = benchmark.pedantic(fn, setup=setup, rounds=rounds or 20, iterations=1, warmup_rounds=1)
+        stats = benchmark.stats.stats if benchmark.stats else None
+        if stats is not None:
+            _MEDIANS[(group, name)] = stats.median
+            if items:
+                benchmark.extra_info["tokens_per_s"] = items / stats.median
+            if out_bytes:
+                benchmark.extra_info["out_GB_per_s"] = out_bytes / stats.median / 1e9
+        return result
+
+    return run
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not _MEDIANS:
+        return
+    tr = terminalreporter
+    tr.section("fastcollate ratios (medians, this run)")
+    for group in sorted({g for g, _ in _MEDIANS}):
+        m = {name: t for (g, name), t in _MEDIANS.items() if g == group}
+        parts = [f"{name} {t * 1e6:,.0f} us" for name, t in sorted(m.items(), key=lambda kv: kv[1])]
+        tr.write_line(f"{group}: " + ", ".join(parts))
+        native = m.get("cpu") or m.get("native")
+        if native:
+            for base in ("upstream", "fallback", "reference", "numpy"):
+                if base in m:
+                    tr.write_line(f"    {base} / native = {m[base] / native:,.1f}x")
+            if "copy_floor" in m:
+                tr.write_line(f"    native / copy_floor = {native / m['copy_floor']:.2f}x")
