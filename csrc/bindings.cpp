@@ -5,6 +5,7 @@ namespace py = pybind11;
 
 namespace fastcollate {
 void register_higgs(py::module_& m);
+void register_rolespan(py::module_& m);
 }
 
 PYBIND11_MODULE(_core, m) {
@@ -12,4 +13,5 @@ PYBIND11_MODULE(_core, m) {
   m.attr("__version__") = FASTCOLLATE_VERSION;
   m.attr("cuda_built") = false;
   fastcollate::register_higgs(m);
+  fastcollate::register_rolespan(m);
 }

@@ -1,0 +1,186 @@
+// Python entry point of the role-span text collation: read and validate the rows (GIL held), size and
+// allocate every output once with torch.empty, then mask + pad/pack in one pass with the GIL released.
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <memory>
+#include <optional>
+
+#include "python/tensor_view.h"
+#include "rolespan/rolespan.h"
+
+namespace fastcollate {
+namespace {
+
+struct TorchApi {
+  py::object tensor_type, empty, int32, int64;
+  static const TorchApi& get() {
+    static const TorchApi* t = [] {
+      py::module_ torch = py::module_::import("torch");
+      return new TorchApi{torch.attr("Tensor"), torch.attr("empty"), torch.attr("int32"),
+                          torch.attr("int64")};  // leaked on purpose: destroying Python objects at exit is unsafe
+    }();
+    return *t;
+  }
+};
+
+// Buffers exported by numpy arrays stay exported (and so cannot be resized) until the call returns.
+using Exports = std::vector<std::unique_ptr<py::buffer_info>>;
+
+std::string type_name(py::handle value) { return py::str(py::type::handle_of(value).attr("__name__")); }
+
+// A 1-D int32/int64 sequence from a torch tensor (tensor_view.cpp's checks and messages) or anything with
+// the buffer protocol (numpy arrays). Errors are kept in the view and raised by the plan, naming the sample.
+IdsView read_row(py::handle value, KeepAlive& keep, Exports& exports) {
+  if (py::isinstance(value, TorchApi::get().tensor_type)) return read_ids_view(value, keep);
+  IdsView v;
+  v.present = !value.is_none();
+  if (!PyObject_CheckBuffer(value.ptr())) {
+    v.error = "expected a 1-D torch.Tensor or numpy array, got " + type_name(value);
+    return v;
+  }
+  auto info = std::make_unique<py::buffer_info>(py::reinterpret_borrow<py::buffer>(value).request());
+  std::string format = info->format;
+  if (!format.empty() && (format[0] == '<' || format[0] == '=' || format[0] == '@')) format.erase(0, 1);
+  const bool is_int = format == "i" || format == "l" || format == "q";
+  if (!is_int || (info->itemsize != 4 && info->itemsize != 8)) {
+    v.error = "expected dtype int32 or int64, got buffer format '" + info->format + "'";
+    return v;
+  }
+  if (info->ndim != 1) {
+    v.error = "expected a 1-D array, got " + std::to_string(info->ndim) + " dimensions";
+    return v;
+  }
+  if (info->strides[0] % info->itemsize != 0) {
+    v.error = "expected a stride that is a whole number of elements";
+    return v;
+  }
+  v.type = info->itemsize == 8 ? IntType::I64 : IntType::I32;
+  v.data = info->ptr;
+  v.size = info->shape[0];
+  v.stride = info->strides[0] / info->itemsize;
+  exports.push_back(std::move(info));
+  return v;
+}
+
+template <typename T>
+py::object new_tensor(py::tuple shape, const py::object& dtype, T*& data) {
+  py::object t = TorchApi::get().empty(shape, py::arg("dtype") = dtype);
+  data = reinterpret_cast<T*>(t.attr("data_ptr")().cast<uintptr_t>());
+  return t;
+}
+
+py::tuple collate(RoleSpanBatchIn& in, const RoleSpanSpecData& spec, const RoleSpanOptions& opt,
+                  const std::optional<std::vector<std::optional<int64_t>>>& start_indices) {
+  if (start_indices) {
+    if (start_indices->size() != in.rows.size()) {
+      throw std::invalid_argument("start_indices: expected " + std::to_string(in.rows.size()) + " entries, got " +
+                                  std::to_string(start_indices->size()));
+    }
+    for (const auto& s : *start_indices) in.start_indices.push_back(s.value_or(0));  // None: every turn
+  } else {
+    in.start_indices.assign(in.rows.size(), 0);
+  }
+  const RoleSpanPlan plan = plan_rolespan_batch(in, opt);
+  const TorchApi& torch = TorchApi::get();
+  RoleSpanOutputs out;
+  const auto B = static_cast<py::ssize_t>(plan.batch), W = static_cast<py::ssize_t>(plan.width);
+  const py::tuple shape = opt.packed ? py::tuple(py::make_tuple(py::ssize_t{1}, W)) : py::tuple(py::make_tuple(B, W));
+  py::object input_ids = new_tensor(shape, torch.int64, out.input_ids);
+  py::object labels = new_tensor(shape, torch.int64, out.labels);
+  py::object aux = new_tensor(shape, torch.int64, out.aux);
+  py::object cu_seqlens = py::none();
+  if (opt.packed) cu_seqlens = new_tensor(py::make_tuple(B + 1), torch.int32, out.cu_seqlens);
+  py::object num_learned = new_tensor(py::make_tuple(B), torch.int64, out.num_learned);
+  {
+    py::gil_scoped_release release;  // safe: only the buffers pinned by the caller are touched
+    fill_rolespan_batch(in, spec.view(), opt, plan, out);
+  }
+  return py::make_tuple(input_ids, labels, aux, cu_seqlens, num_learned, plan.max_seqlen);
+}
+
+RoleSpanOptions options(int64_t pad_token_id, bool pad_left, int64_t pad_to_multiple_of, bool packed) {
+  return RoleSpanOptions{pad_token_id, pad_left, pad_to_multiple_of, packed};
+}
+
+py::tuple collate_rows(const py::sequence& rows, const RoleSpanSpecData& spec, int64_t pad_token_id, bool pad_left,
+                       int64_t pad_to_multiple_of, bool packed,
+                       const std::optional<std::vector<std::optional<int64_t>>>& start_indices) {
+  KeepAlive keep;
+  Exports exports;
+  RoleSpanBatchIn in;
+  const size_t n = rows.size();
+  in.rows.reserve(n);
+  for (size_t i = 0; i < n; ++i) in.rows.push_back(read_row(rows[i], keep, exports));
+  return collate(in, spec, options(pad_token_id, pad_left, pad_to_multiple_of, packed), start_indices);
+}
+
+// Ragged rows as one flat id buffer + offsets (B + 1 entries): no per-sample Python objects at all.
+py::tuple collate_flat(py::handle flat, py::handle offsets, const RoleSpanSpecData& spec, int64_t pad_token_id,
+                       bool pad_left, int64_t pad_to_multiple_of, bool packed,
+                       const std::optional<std::vector<std::optional<int64_t>>>& start_indices) {
+  KeepAlive keep;
+  Exports exports;
+  const IdsView ids = read_row(flat, keep, exports);
+  if (!ids.error.empty()) throw std::invalid_argument("input_ids: " + ids.error);
+  const IdsView off = read_row(offsets, keep, exports);
+  if (!off.error.empty()) throw std::invalid_argument("offsets: " + off.error);
+  if (off.size < 1) throw std::invalid_argument("offsets: expected at least one entry (B + 1 for B samples)");
+  RoleSpanBatchIn in;
+  const size_t elem = ids.type == IntType::I64 ? 8 : 4;
+  for (int64_t i = 0; i + 1 < off.size; ++i) {
+    const int64_t a = off[i], b = off[i + 1];
+    if (a < 0 || b < a || b > ids.size) {
+      throw std::invalid_argument("offsets: entries " + std::to_string(i) + ", " + std::to_string(i + 1) + " = " +
+                                  std::to_string(a) + ", " + std::to_string(b) +
+                                  " are not a non-decreasing range inside input_ids of length " +
+                                  std::to_string(ids.size));
+    }
+    IdsView row = ids;
+    row.data = static_cast<const char*>(ids.data) + a * ids.stride * static_cast<int64_t>(elem);
+    row.size = b - a;
+    in.rows.push_back(row);
+  }
+  return collate(in, spec, options(pad_token_id, pad_left, pad_to_multiple_of, packed), start_indices);
+}
+
+}  // namespace
+
+void register_rolespan(py::module_& m) {
+  py::class_<RoleSpanSpecData>(m, "RoleSpanSpecNative",
+                               "A RoleSpanSpec as flat arrays (RoleSpanSpec.to_native()); build once per collator.")
+      .def(py::init([](int32_t mode, int32_t turns, bool learn_end_of_turn, bool learn_header,
+                       std::vector<int64_t> turn_start, std::vector<int64_t> header_end, std::vector<int64_t> role_ids,
+                       std::vector<int64_t> role_offsets, std::vector<bool> role_learned,
+                       std::vector<int64_t> end_of_turn, std::vector<int64_t> always_masked) {
+             RoleSpanSpecData d;
+             d.mode = mode;
+             d.turns = turns;
+             d.learn_end_of_turn = learn_end_of_turn;
+             d.learn_header = learn_header;
+             d.opener = std::move(turn_start);
+             d.closer = std::move(header_end);
+             d.role_ids = std::move(role_ids);
+             d.role_offsets = std::move(role_offsets);
+             d.role_learned.assign(role_learned.begin(), role_learned.end());
+             d.end_of_turn = std::move(end_of_turn);
+             d.always_masked = std::move(always_masked);
+             d.validate();
+             return d;
+           }),
+           py::kw_only(), py::arg("mode"), py::arg("turns"), py::arg("learn_end_of_turn"), py::arg("learn_header"),
+           py::arg("turn_start"), py::arg("header_end"), py::arg("role_ids"), py::arg("role_offsets"),
+           py::arg("role_learned"), py::arg("end_of_turn"), py::arg("always_masked"));
+
+  const char* doc =
+      "Mask labels by role spans and pad (or pack) in one native pass. Returns (input_ids, labels, "
+      "attention_mask or position_ids, cu_seqlens or None, num_learned, max_seqlen).";
+  m.def("collate_rolespan", &collate_rows, py::arg("rows"), py::arg("spec"), py::arg("pad_token_id"),
+        py::arg("pad_left"), py::arg("pad_to_multiple_of"), py::arg("packed"), py::arg("start_indices") = py::none(),
+        doc);
+  m.def("collate_rolespan_flat", &collate_flat, py::arg("input_ids"), py::arg("offsets"), py::arg("spec"),
+        py::arg("pad_token_id"), py::arg("pad_left"), py::arg("pad_to_multiple_of"), py::arg("packed"),
+        py::arg("start_indices") = py::none(), doc);
+}
+
+}  // namespace fastcollate

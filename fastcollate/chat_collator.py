@@ -1,0 +1,125 @@
+"""ChatCollator: text chat collation with labels computed from input_ids by a RoleSpanSpec.
+
+Usable as a Hugging Face `data_collator` or a DataLoader `collate_fn`.
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+from typing import Optional
+
+import numpy as np
+import torch
+
+from ._backend import resolve_backend
+from .checks import check_int_tensor, sample_error
+from .rolespan_reference import collate_text_reference, empty_reason
+from .rolespan_spec import RoleSpanSpec
+
+ON_EMPTY = ("error", "warn", "drop", "keep")
+
+
+class EmptySampleWarning(UserWarning):
+    """A batch has samples with no learned token (ChatCollator(on_empty="warn"))."""
+
+
+def check_row(i: int, value):
+    """A 1-D int32/int64 torch tensor or numpy array (the compiled path's checks and messages), or a list."""
+    if isinstance(value, torch.Tensor):
+        return check_int_tensor(i, "input_ids", value, 1)
+    if isinstance(value, np.ndarray):
+        fmt = memoryview(value).format if value.dtype.kind in "biufc" else value.dtype.str
+        if value.dtype.kind != "i" or value.dtype.itemsize not in (4, 8):
+            raise sample_error(i, "input_ids", f"expected dtype int32 or int64, got buffer format '{fmt}'")
+        if value.ndim != 1:
+            raise sample_error(i, "input_ids", f"expected a 1-D array, got {value.ndim} dimensions")
+        return value
+    if isinstance(value, (list, tuple)):
+        if not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in value):
+            raise sample_error(i, "input_ids", "expected a list of ints")
+        return torch.tensor(value, dtype=torch.int64)
+    raise sample_error(i, "input_ids", f"expected a 1-D torch.Tensor or numpy array, got {type(value).__name__}")
+
+
+def _read_feature(i: int, feature):
+    """(input_ids, start_index) of a feature dict, an object with .input_ids, or a bare id sequence."""
+    if isinstance(feature, dict):
+        if "input_ids" not in feature:
+            raise sample_error(i, "input_ids", "missing from the feature dict")
+        ids, start = feature["input_ids"], feature.get("start_index")
+    elif hasattr(feature, "input_ids"):
+        ids, start = feature.input_ids, getattr(feature, "start_index", None)
+    else:
+        ids, start = feature, None
+    if start is not None and (not isinstance(start, numbers.Integral) or isinstance(start, bool)):
+        raise sample_error(i, "start_index", f"expected an int or None, got {type(start).__name__}")
+    return check_row(i, ids), None if start is None else int(start)
+
+
+class ChatCollator:
+    """Pads (or packs) chats and labels them from their ids: see fastcollate/rolespan_spec.py for the rules.
+
+    Returns a dict of torch tensors: padded `input_ids`, `labels` (-100 = masked or padding) and
+    `attention_mask`, all int64 (B, W); with packed=True one row: `input_ids`, `labels`, `position_ids`
+    (restarting at 0 per sample) of shape (1, total), `cu_seqlens` (int32, B + 1) and `max_seqlen` (int).
+    `num_learned` (per sample) is added when return_num_learned=True (off by default: HF Trainer passes every
+    key to the model). on_empty: what to do with a sample that has no learned token ("error", "warn", "drop",
+    "keep"). backend: "auto", "python" (the reference twin) or "cpu" (compiled).
+    """
+
+    def __init__(self, spec: RoleSpanSpec, pad_token_id: int, *, pad_left: bool = False,
+                 pad_to_multiple_of: Optional[int] = None, packed: bool = False, on_empty: str = "error",
+                 backend: str = "auto", return_num_learned: bool = False):
+        if not isinstance(spec, RoleSpanSpec):
+            raise ValueError(f"spec: expected a RoleSpanSpec, got {type(spec).__name__}")
+        if on_empty not in ON_EMPTY:
+            raise ValueError(f"on_empty: expected one of {ON_EMPTY}, got {on_empty!r}")
+        multiple = 1 if pad_to_multiple_of is None else pad_to_multiple_of
+        if not isinstance(multiple, int) or multiple < 1:
+            raise ValueError(f"pad_to_multiple_of: expected an int >= 1 or None, got {pad_to_multiple_of!r}")
+        if packed and multiple != 1:
+            raise ValueError("pad_to_multiple_of: packed batches are not padded; leave it None")
+        self.spec, self.pad_token_id, self.pad_left = spec, int(pad_token_id), pad_left
+        self.pad_to_multiple_of, self.packed, self.on_empty = multiple, packed, on_empty
+        self.return_num_learned = return_num_learned
+        self.backend = resolve_backend(backend)
+
+    def _collate(self, rows, starts) -> dict:
+        if self.backend == "python":
+            fn = collate_text_reference
+        else:
+            from .rolespan_native import collate_text_native as fn
+        return fn(rows, self.spec, self.pad_token_id, pad_left=self.pad_left,
+                  pad_to_multiple_of=self.pad_to_multiple_of, packed=self.packed, start_indices=starts)
+
+    def __call__(self, features) -> dict:
+        if not isinstance(features, (list, tuple)):
+            raise ValueError(f"batch: expected a list of features, got {type(features).__name__}")
+        if len(features) == 0:
+            raise ValueError("batch: is empty, nothing to collate")
+        read = [_read_feature(i, f) for i, f in enumerate(features)]
+        rows, starts = [r for r, _ in read], [s for _, s in read]
+        batch = self._collate(rows, starts)
+        empty = torch.nonzero(batch["num_learned"] == 0).flatten().tolist()
+        if empty and self.on_empty != "keep":
+            batch = self._on_empty(batch, rows, starts, empty)
+        if not self.return_num_learned:
+            batch.pop("num_learned")
+        return batch
+
+    def _on_empty(self, batch, rows, starts, empty) -> dict:
+        reasons = {i: empty_reason(rows[i], self.spec, starts[i]) for i in empty}
+        if self.on_empty == "error":
+            i = empty[0]
+            raise ValueError(f"sample {i}: labels: no learned token: {reasons[i]} (on_empty='error'; "
+                             f"{len(empty)} such sample(s) in this batch)")
+        if self.on_empty == "warn":
+            listed = "; ".join(f"sample {i}: {r}" for i, r in reasons.items())
+            warnings.warn(f"fastcollate: {len(empty)} sample(s) with no learned token: {listed}",
+                          EmptySampleWarning, stacklevel=3)
+            return batch
+        keep = [i for i in range(len(rows)) if i not in reasons]  # "drop"
+        if not keep:
+            raise ValueError(f"batch: every sample has no learned token (on_empty='drop'): sample 0: {reasons[0]}")
+        return self._collate([rows[i] for i in keep], [starts[i] for i in keep])

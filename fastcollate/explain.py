@@ -1,0 +1,81 @@
+"""explain(): why each token of a sample is learned or masked under a RoleSpanSpec, as readable text.
+
+With `labels`, also compares them token by token with the labels the spec gives, to find where a dataset's
+precomputed labels and the spec disagree.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+
+from .rolespan_reference import IGNORE, _to_list, mask_labels_with_turns
+from .rolespan_spec import RoleSpanSpec
+
+MAX_MISMATCHES_SHOWN = 20
+
+
+def _ids_of(sample_or_ids):
+    if isinstance(sample_or_ids, dict):
+        return sample_or_ids["input_ids"], sample_or_ids.get("start_index"), sample_or_ids.get("labels")
+    if hasattr(sample_or_ids, "input_ids"):
+        return (sample_or_ids.input_ids, getattr(sample_or_ids, "start_index", None),
+                getattr(sample_or_ids, "label_ids", None))
+    return sample_or_ids, None, None
+
+
+def _preview(ids, begin, end, limit=8) -> str:
+    part = ids[begin:end]
+    text = " ".join(str(t) for t in part[:limit])
+    return text + (f" ... (+{len(part) - limit})" if len(part) > limit else "")
+
+
+def explain(sample_or_ids, spec: RoleSpanSpec, labels=None, start_index: Optional[int] = None) -> str:
+    ids, sample_start, sample_labels = _ids_of(sample_or_ids)
+    start_index = sample_start if start_index is None else start_index
+    labels = sample_labels if labels is None else labels
+    ids = _to_list(ids)
+    computed, turns = mask_labels_with_turns(ids, spec, start_index)
+
+    # Spans: the gaps between turns, each turn's header (completion: template) and content.
+    spans, pos = [], 0
+    for t in turns:
+        if t.header_begin > pos:
+            spans.append((pos, t.header_begin, "outside turns", "masked"))
+        kind = "response template" if spec.mode == "completion" else f"header of turn {t.index}"
+        spans.append((t.header_begin, t.content_begin, kind, "masked" if not (t.selected and spec.learn_header)
+                      else "learned"))
+        role = "response" if spec.mode == "completion" else (t.role or "unknown role")
+        why = "learned" if t.selected else ("masked (before start_index / not last)" if t.learned_role
+                                              else "masked (role not learned)")
+        if t.end > t.content_begin:
+            spans.append((t.content_begin, t.end, f"turn {t.index} {role}", why))
+        pos = max(pos, t.end)
+    if pos < len(ids):
+        spans.append((pos, len(ids), "outside turns", "masked"))
+
+    n_learned = sum(v != IGNORE for v in computed)
+    lines = [f"{len(ids)} tokens, {n_learned} learned, {len(turns)} turn(s)"
+             + (f", start_index={start_index}" if start_index is not None else "")]
+    for begin, end, what, why in spans:
+        lines.append(f"  [{begin:>5}, {end:>5})  {what:<28} {why:<40} {_preview(ids, begin, end)}")
+
+    if labels is not None:
+        given = _to_list(labels)
+        if len(given) != len(ids):
+            lines.append(f"labels: length {len(given)} != input_ids length {len(ids)}; not compared")
+            return "\n".join(lines)
+        diff = [i for i, (g, c) in enumerate(zip(given, computed)) if g != c]
+        if not diff:
+            lines.append("labels: identical to the spec's labels")
+        else:
+            extra = sum(given[i] != IGNORE and computed[i] == IGNORE for i in diff)
+            lines.append(f"labels: {len(diff)} mismatch(es): {extra} learned in the given labels but masked by the "
+                         f"spec, {len(diff) - extra} the other way (or a different value)")
+            lines.append(f"  {'pos':>5} {'id':>8} {'given':>8} {'spec':>8}")
+            for i in diff[:MAX_MISMATCHES_SHOWN]:
+                lines.append(f"  {i:>5} {ids[i]:>8} {given[i]:>8} {computed[i]:>8}")
+            if len(diff) > MAX_MISMATCHES_SHOWN:
+                lines.append(f"  ... {len(diff) - MAX_MISMATCHES_SHOWN} more")
+    return "\n".join(lines)

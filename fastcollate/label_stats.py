@@ -1,0 +1,84 @@
+"""How much of a batch is learned: masked/learned label counts per sample, per audio codebook, and in total.
+
+A quick check that a label mask does what was meant (e.g. that the assistant turns, and only they, are learned).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import List, Optional
+
+import torch
+
+IGNORE = -100
+
+
+@dataclass
+class LabelStats:
+    tokens: List[int]                 # per sample: real (non-padding) tokens
+    learned: List[int]                # per sample: labels != -100
+    audio_learned: Optional[List[int]] = None   # per codebook stream of label_audio_ids
+    audio_frames: int = 0                       # columns of label_audio_ids
+    audio_segment_learned: List[int] = field(default_factory=list)  # per audio-out segment, all codebooks
+
+    @property
+    def masked(self) -> List[int]:
+        return [t - n for t, n in zip(self.tokens, self.learned)]
+
+    @property
+    def total_tokens(self) -> int:
+        return sum(self.tokens)
+
+    @property
+    def total_learned(self) -> int:
+        return sum(self.learned)
+
+    @property
+    def share_learned(self) -> float:
+        return self.total_learned / self.total_tokens if self.total_tokens else 0.0
+
+    def __str__(self) -> str:
+        lines = [f"{'sample':>6} {'tokens':>8} {'learned':>8} {'masked':>8} {'learned%':>8}"]
+        for i, (t, n) in enumerate(zip(self.tokens, self.learned)):
+            lines.append(f"{i:>6} {t:>8} {n:>8} {t - n:>8} {100 * n / t if t else 0:>7.1f}%")
+        lines.append(f"{'total':>6} {self.total_tokens:>8} {self.total_learned:>8} "
+                     f"{self.total_tokens - self.total_learned:>8} {100 * self.share_learned:>7.1f}%")
+        if self.audio_learned is not None:
+            lines.append(f"audio: {self.audio_frames} frames; learned per codebook: {self.audio_learned}")
+            if self.audio_segment_learned:
+                lines.append(f"audio: learned per audio-out segment (all codebooks): {self.audio_segment_learned}")
+        return "\n".join(lines)
+
+
+def _text_counts(labels: torch.Tensor, attention_mask: Optional[torch.Tensor], cu_seqlens: Optional[torch.Tensor]):
+    learned = labels != IGNORE
+    if cu_seqlens is not None:  # packed: one row, samples delimited by cu_seqlens
+        bounds = cu_seqlens.tolist()
+        flat = learned.reshape(-1)
+        return ([b - a for a, b in zip(bounds, bounds[1:])],
+                [int(flat[a:b].sum()) for a, b in zip(bounds, bounds[1:])])
+    real = attention_mask.bool() if attention_mask is not None else torch.ones_like(learned)
+    return real.sum(1).tolist(), (learned & real).sum(1).tolist()
+
+
+def label_stats(batch) -> LabelStats:
+    """For a ChatCollator dict batch or a HiggsAudioBatchInput-like object (label_ids / label_audio_ids)."""
+    if isinstance(batch, dict):
+        tokens, learned = _text_counts(batch["labels"], batch.get("attention_mask"), batch.get("cu_seqlens"))
+        return LabelStats(tokens, learned)
+    if not hasattr(batch, "label_ids"):
+        raise ValueError(f"batch: expected a dict with 'labels' or an object with label_ids, got {type(batch).__name__}")
+    if batch.label_ids is None:
+        raise ValueError("batch: label_ids: is None (collated without labels)")
+    tokens, learned = _text_counts(batch.label_ids, batch.attention_mask, None)
+    stats = LabelStats(tokens, learned)
+    audio = getattr(batch, "label_audio_ids", None)
+    if audio is not None:
+        audio_learned = audio != IGNORE
+        stats.audio_learned = audio_learned.sum(1).tolist()
+        stats.audio_frames = int(audio.shape[1])
+        starts = getattr(batch, "audio_out_ids_start", None)
+        if starts is not None and starts.numel():
+            bounds = starts.tolist() + [stats.audio_frames]
+            stats.audio_segment_learned = [int(audio_learned[:, a:b].sum()) for a, b in zip(bounds, bounds[1:])]
+    return stats

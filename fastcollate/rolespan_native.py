@@ -1,0 +1,50 @@
+"""The compiled role-span collation: one native call per batch (csrc/rolespan, csrc/python/register_rolespan.cpp).
+
+Same signature and outputs as fastcollate.rolespan_reference.collate_text_reference, its twin.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import torch
+
+from ._backend import core
+from .rolespan_spec import RoleSpanSpec
+
+
+@functools.lru_cache(maxsize=64)
+def native_spec(spec: RoleSpanSpec):
+    """The spec as the C++ takes it; built once per spec (specs are frozen and hashable)."""
+    return core().RoleSpanSpecNative(**spec.to_native())
+
+
+def _result(input_ids, labels, aux, cu_seqlens, num_learned, max_seqlen, packed: bool) -> dict:
+    if packed:
+        return {"input_ids": input_ids, "labels": labels, "position_ids": aux, "cu_seqlens": cu_seqlens,
+                "max_seqlen": max_seqlen, "num_learned": num_learned}
+    return {"input_ids": input_ids, "labels": labels, "attention_mask": aux, "num_learned": num_learned}
+
+
+def _native_row(row):
+    # Lists become tensors here; tensors and numpy arrays go to C++ as they are (no copy, any stride).
+    if isinstance(row, (torch.Tensor, np.ndarray)):
+        return row
+    return torch.tensor(row, dtype=torch.int64)
+
+
+def collate_text_native(rows, spec: RoleSpanSpec, pad_token_id: int, pad_left: bool = False,
+                        pad_to_multiple_of: int = 1, packed: bool = False, start_indices=None) -> dict:
+    rows = [_native_row(r) for r in rows]
+    out = core().collate_rolespan(rows, native_spec(spec), int(pad_token_id), bool(pad_left),
+                                  int(pad_to_multiple_of), bool(packed), start_indices)
+    return _result(*out, packed=packed)
+
+
+def collate_text_flat_native(input_ids, offsets, spec: RoleSpanSpec, pad_token_id: int, pad_left: bool = False,
+                             pad_to_multiple_of: int = 1, packed: bool = False, start_indices=None) -> dict:
+    """Ragged rows given as one flat 1-D id buffer and B + 1 int64 offsets (e.g. from a datasets Arrow column)."""
+    out = core().collate_rolespan_flat(input_ids, offsets, native_spec(spec), int(pad_token_id), bool(pad_left),
+                                       int(pad_to_multiple_of), bool(packed), start_indices)
+    return _result(*out, packed=packed)

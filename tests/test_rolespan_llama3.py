@@ -1,0 +1,107 @@
+"""The llama3 preset reproduces the labels of boson-multimodal's prepare_chatml_sample from input_ids alone.
+
+prepare_chatml_sample runs for real with a tiny offline stand-in tokenizer (special tokens by their released
+ids, words by a fixed table), on seeded random multi-turn chats: system/user/assistant turns, consecutive
+assistant turns (<|eom_id|> between them), audio placeholders, and start_index.
+"""
+
+import random
+import re
+
+import pytest
+import torch
+
+from fastcollate.presets import llama3
+from fastcollate.rolespan_native import collate_text_native
+from fastcollate.rolespan_reference import mask_labels_reference
+from fastcollate.synthetic import IGNORE, LLAMA3_IDS, _Builder, synthetic_text_batch
+
+chatml_dataset = pytest.importorskip("boson_multimodal.dataset.chatml_dataset")
+from boson_multimodal.data_types import AudioContent, ChatMLSample, Message  # noqa: E402
+
+t = LLAMA3_IDS
+SPECIAL = {"<|begin_of_text|>": t.begin_of_text, "<|start_header_id|>": t.start_header,
+           "<|end_header_id|>": t.end_header, "<|eot_id|>": t.eot, "<|eom_id|>": t.eom,
+           "<|audio_bos|>": t.audio_bos, "<|AUDIO|>": t.audio_in, "<|audio_eos|>": t.audio_eos,
+           "<|audio_out_bos|>": t.audio_out_bos, "<|AUDIO_OUT|>": t.audio_out, "<|recipient|>": 128020}
+WORDS = {"\n\n": t.double_newline, "system": t.system, "user": t.user, "assistant": t.assistant}
+
+
+class StandInTokenizer:
+    """encode(text, add_special_tokens=False): special tokens, the header words, else one id per word."""
+
+    def encode(self, text, add_special_tokens=False):
+        ids = []
+        for piece in re.split(r"(<\|[A-Za-z_]+\|>)", text):
+            if piece in SPECIAL:
+                ids.append(SPECIAL[piece])
+            elif piece in WORDS:
+                ids.append(WORDS[piece])
+            else:
+                ids += [1000 + int(w[1:]) for w in piece.split()]  # words are "w<number>"
+        return ids
+
+
+def random_chat(rng: random.Random) -> ChatMLSample:
+    messages = [Message("system", " ".join(f"w{rng.randrange(5000)}" for _ in range(rng.randrange(1, 6))))]
+    for _ in range(rng.randrange(1, 5)):
+        messages.append(Message("user", " ".join(f"w{rng.randrange(5000)}" for _ in range(rng.randrange(1, 8)))))
+        if rng.random() < 0.3:
+            messages[-1].content = [messages[-1].content, AudioContent(audio_url="x.wav")]
+        for _ in range(rng.choice([1, 1, 2, 3])):  # consecutive assistant turns end with <|eom_id|>
+            text = " ".join(f"w{rng.randrange(5000)}" for _ in range(rng.randrange(0, 8)))
+            content = [text, AudioContent(audio_url="y.wav")] if rng.random() < 0.3 else text
+            messages.append(Message("assistant", content))
+    start = rng.choice([None, 0, 1, 2, 3, len(messages) - 1, len(messages)])
+    return ChatMLSample(messages=messages, start_index=start)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_llama3_preset_reproduces_prepare_chatml_sample(seed):
+    sample = random_chat(random.Random(seed))
+    ids, labels, _, _ = chatml_dataset.prepare_chatml_sample(sample, StandInTokenizer())
+    spec = llama3(turns="from_start_index")
+    expected = torch.tensor(labels, dtype=torch.int64)
+    assert torch.equal(mask_labels_reference(ids, spec, sample.start_index), expected)
+    out = collate_text_native([torch.tensor(ids)], spec, 0, start_indices=[sample.start_index])
+    assert torch.equal(out["labels"][0], expected)
+    if any(m.role == "assistant" and i + 1 < len(sample.messages) and sample.messages[i + 1].role == "assistant"
+           for i, m in enumerate(sample.messages)):
+        assert t.eom in ids
+
+
+def test_recipient_prefix_is_not_reproducible_from_ids():
+    """prepare_chatml_sample labels an assistant `recipient` prefix even before start_index; the rules here
+    cannot (nothing in the ids says the turn is before start_index but its prefix should be learned), so the
+    spec masks it like the rest of the turn. Documented difference, pinned here."""
+    sample = ChatMLSample(messages=[Message("user", "w1 w2"), Message("assistant", "w3 w4", recipient="w9")],
+                          start_index=2)
+    ids, labels, _, _ = chatml_dataset.prepare_chatml_sample(sample, StandInTokenizer())
+    got = mask_labels_reference(ids, llama3(turns="from_start_index"), 2)
+    differ = (got != torch.tensor(labels)).nonzero().flatten().tolist()
+    assert [ids[i] for i in differ] == [1009, 128020]  # "w9<|recipient|>": learned upstream, masked here
+    # From start_index on, the prefix is just content of a learned turn: identical.
+    ids, labels, _, _ = chatml_dataset.prepare_chatml_sample(
+        ChatMLSample(messages=sample.messages, start_index=1), StandInTokenizer())
+    assert torch.equal(mask_labels_reference(ids, llama3(turns="from_start_index"), 1), torch.tensor(labels))
+
+
+def test_llama3_preset_reproduces_synthetic_builder():
+    for s in synthetic_text_batch(6, 300, seed=11):
+        assert torch.equal(mask_labels_reference(s.input_ids, llama3()), s.label_ids)
+
+
+def test_builder_start_index_and_eom_between_assistant_turns():
+    b = _Builder()
+    b.turn(t.system, [[5, 6]], learned=False, first=True)   # turn 0
+    b.turn(t.user, [[7]], learned=False)                     # turn 1
+    b.turn(t.assistant, [[8, 9]], learned=False)             # turn 2: before start_index
+    b.turn(t.user, [[10]], learned=False)                    # turn 3
+    b.add([t.start_header, t.assistant, t.end_header, t.double_newline], False)  # turn 4, ends with eom
+    b.add([11, 12, t.eom], True)
+    b.turn(t.assistant, [[13]], learned=True)                # turn 5
+    got = collate_text_native([torch.tensor(b.ids)], llama3(turns="from_start_index"), 0, start_indices=[4])
+    assert torch.equal(got["labels"][0], torch.tensor(b.labels))
+    assert got["num_learned"].item() == sum(v != IGNORE for v in b.labels) == 5
+    last = collate_text_native([torch.tensor(b.ids)], llama3(turns="last"), 0)
+    assert last["labels"][0].ne(IGNORE).nonzero().flatten().tolist() == [len(b.ids) - 2, len(b.ids) - 1]
