@@ -3,6 +3,7 @@
 from ._backend import backend_info
 from . import presets
 from .chat_collator import ChatCollator
+from .empty_policy import EmptySampleWarning
 from .delay_pattern import apply_delay_pattern, revert_delay_pattern
 from .explain import explain
 from .higgs_collator import HiggsAudioSampleCollator
@@ -15,6 +16,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ChatCollator",
     "ChatMLDatasetSample",
+    "EmptySampleWarning",
     "HiggsAudioBatchInput",
     "HiggsAudioSampleCollator",
     "LabelStats",

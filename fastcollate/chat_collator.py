@@ -6,22 +6,16 @@ Usable as a Hugging Face `data_collator` or a DataLoader `collate_fn`.
 from __future__ import annotations
 
 import numbers
-import warnings
 from typing import Optional
 
 import numpy as np
 import torch
 
 from ._backend import resolve_backend
-from .checks import check_int_tensor, sample_error
+from .checks import check_int_tensor, check_start_index, sample_error
+from .empty_policy import EmptySampleWarning, check_on_empty, handle_empty  # noqa: F401 (re-export)
 from .rolespan_reference import collate_text_reference, empty_reason
 from .rolespan_spec import RoleSpanSpec
-
-ON_EMPTY = ("error", "warn", "drop", "keep")
-
-
-class EmptySampleWarning(UserWarning):
-    """A batch has samples with no learned token (ChatCollator(on_empty="warn"))."""
 
 
 def check_row(i: int, value):
@@ -52,9 +46,7 @@ def _read_feature(i: int, feature):
         ids, start = feature.input_ids, getattr(feature, "start_index", None)
     else:
         ids, start = feature, None
-    if start is not None and (not isinstance(start, numbers.Integral) or isinstance(start, bool)):
-        raise sample_error(i, "start_index", f"expected an int or None, got {type(start).__name__}")
-    return check_row(i, ids), None if start is None else int(start)
+    return check_row(i, ids), check_start_index(i, start)
 
 
 class ChatCollator:
@@ -73,8 +65,7 @@ class ChatCollator:
                  backend: str = "auto", return_num_learned: bool = False):
         if not isinstance(spec, RoleSpanSpec):
             raise ValueError(f"spec: expected a RoleSpanSpec, got {type(spec).__name__}")
-        if on_empty not in ON_EMPTY:
-            raise ValueError(f"on_empty: expected one of {ON_EMPTY}, got {on_empty!r}")
+        check_on_empty(on_empty)
         multiple = 1 if pad_to_multiple_of is None else pad_to_multiple_of
         if not isinstance(multiple, int) or multiple < 1:
             raise ValueError(f"pad_to_multiple_of: expected an int >= 1 or None, got {pad_to_multiple_of!r}")
@@ -110,16 +101,7 @@ class ChatCollator:
 
     def _on_empty(self, batch, rows, starts, empty) -> dict:
         reasons = {i: empty_reason(rows[i], self.spec, starts[i]) for i in empty}
-        if self.on_empty == "error":
-            i = empty[0]
-            raise ValueError(f"sample {i}: labels: no learned token: {reasons[i]} (on_empty='error'; "
-                             f"{len(empty)} such sample(s) in this batch)")
-        if self.on_empty == "warn":
-            listed = "; ".join(f"sample {i}: {r}" for i, r in reasons.items())
-            warnings.warn(f"fastcollate: {len(empty)} sample(s) with no learned token: {listed}",
-                          EmptySampleWarning, stacklevel=3)
+        keep = handle_empty(self.on_empty, reasons, len(rows))
+        if keep is None:
             return batch
-        keep = [i for i in range(len(rows)) if i not in reasons]  # "drop"
-        if not keep:
-            raise ValueError(f"batch: every sample has no learned token (on_empty='drop'): sample 0: {reasons[0]}")
         return self._collate([rows[i] for i in keep], [starts[i] for i in keep])

@@ -8,6 +8,7 @@ tests match each message against both backends.
 from __future__ import annotations
 
 import numbers
+import operator
 
 import torch
 
@@ -40,6 +41,18 @@ def check_reward(i: int, reward):
     if isinstance(reward, numbers.Real):
         return float(reward)
     raise sample_error(i, "reward", f"expected a real number or None, got {type(reward).__name__}")
+
+
+def check_start_index(i: int, value):
+    """None, or an int by operator.index() (Python and numpy ints; not bools)."""
+    if value is None:
+        return None
+    if not isinstance(value, bool):
+        try:
+            return operator.index(value)
+        except TypeError:
+            pass
+    raise sample_error(i, "start_index", f"expected an int or None, got {type(value).__name__}")
 
 
 def batch_has_labels(batch) -> bool:

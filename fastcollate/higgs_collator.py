@@ -6,8 +6,11 @@ import operator
 
 from ._backend import resolve_backend
 from .checks import check_batch
+from .empty_policy import check_on_empty, handle_empty
 from .higgs_config import HiggsCollateConfig
-from .higgs_reference import collate_reference
+from .higgs_reference import IGNORE, collate_reference
+from .label_stats import label_stats
+from .rolespan_reference import empty_reason
 from .samples import HiggsAudioBatchInput
 from .whisper_audio import prepare_whisper_audio
 
@@ -20,6 +23,12 @@ class HiggsAudioSampleCollator:
     original import error if the extension is missing). Calling it on a list of `ChatMLDatasetSample`
     (upstream's or `fastcollate.ChatMLDatasetSample`) returns a `HiggsAudioBatchInput` equal to upstream's,
     without mutating the samples.
+
+    fastcollate-only keywords: `label_spec` (a `fastcollate.RoleSpanSpec`, e.g. `fastcollate.presets.llama3()`):
+    labels are derived from each sample's input_ids (and its optional `start_index`) inside the same pass
+    instead of read from `label_ids`. `on_empty`: a sample that learns nothing, neither text nor audio, is an
+    "error", a warning ("warn", the default: one EmptySampleWarning per batch naming the samples, the batch
+    unchanged), dropped from the batch ("drop"), or ignored ("keep").
     """
 
     def __init__(
@@ -42,6 +51,8 @@ class HiggsAudioSampleCollator:
         mask_audio_out_token_label=True,
         *,
         backend="auto",
+        label_spec=None,
+        on_empty="warn",
     ):
         self.whisper_processor = whisper_processor
         self.encode_whisper_embed = encode_whisper_embed
@@ -66,7 +77,9 @@ class HiggsAudioSampleCollator:
             disable_audio_codes_transform=bool(disable_audio_codes_transform),
             chunk_size_samples=chunk_size_samples,
             mask_audio_out_token_label=bool(mask_audio_out_token_label),
+            label_spec=label_spec,
         )
+        self.on_empty = check_on_empty(on_empty)
         self.backend = resolve_backend(backend)
         self._native_options = None
         if self.backend == "cpu":
@@ -82,6 +95,14 @@ class HiggsAudioSampleCollator:
         raise AttributeError(f"{type(self).__name__!s} has no attribute {name!r}")
 
     def __call__(self, batch) -> HiggsAudioBatchInput:
+        out = self._collate(batch)
+        if self.on_empty != "keep" and out.label_ids is not None:
+            keep = handle_empty(self.on_empty, self._samples_learning_nothing(batch, out), len(batch))
+            if keep is not None:
+                out = self._collate([batch[i] for i in keep])
+        return out
+
+    def _collate(self, batch) -> HiggsAudioBatchInput:
         check_batch(batch)
         whisper = None
         if self.config.encode_whisper_embed:
@@ -91,6 +112,25 @@ class HiggsAudioSampleCollator:
 
             return collate_native(batch, self._native_options, whisper)
         return collate_reference(batch, self.config, whisper)
+
+    def _samples_learning_nothing(self, batch, out) -> dict:
+        """index -> why, for samples with no learned text label and no learned audio label."""
+        if bool((out.label_ids != IGNORE).any(dim=1).all()):  # the usual case: one cheap batch-level check
+            return {}
+        cfg = self.config
+        stats = label_stats(out, audio_out_token_id=cfg.audio_out_token_id)
+        reasons = {}
+        for i, (text, audio) in enumerate(zip(stats.learned, stats.sample_audio_learned)):
+            if text or audio:
+                continue
+            sample = batch[i]
+            if cfg.label_spec is not None:
+                reasons[i] = empty_reason(sample.input_ids, cfg.label_spec, getattr(sample, "start_index", None))
+            elif (out.input_ids[i] == cfg.audio_out_token_id).any():
+                reasons[i] = "label_ids are all -100, so its audio-out segments are no-train too"
+            else:
+                reasons[i] = "label_ids are all -100 and it has no audio-out"
+        return reasons
 
 
 def _as_int(name, value) -> int:

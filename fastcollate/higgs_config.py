@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
+from .rolespan_spec import RoleSpanSpec
+
 
 @dataclass(frozen=True)
 class HiggsCollateConfig:
@@ -22,6 +24,7 @@ class HiggsCollateConfig:
     disable_audio_codes_transform: bool = False
     chunk_size_samples: Optional[int] = None  # whisper path only: chunk_size_seconds * sampling rate
     mask_audio_out_token_label: bool = True
+    label_spec: Optional[RoleSpanSpec] = None  # derive labels from input_ids instead of reading label_ids
 
     def __post_init__(self):
         for name in ("audio_in_token_id", "audio_out_token_id", "pad_token_id",
@@ -36,6 +39,9 @@ class HiggsCollateConfig:
         if self.audio_num_codebooks is not None and (
                 not _is_int(self.audio_num_codebooks) or self.audio_num_codebooks < 1):
             raise ValueError(f"audio_num_codebooks: expected None or an int >= 1, got {self.audio_num_codebooks!r}")
+        if self.label_spec is not None and not isinstance(self.label_spec, RoleSpanSpec):
+            raise ValueError(f"label_spec: expected a fastcollate.RoleSpanSpec or None, got "
+                             f"{type(self.label_spec).__name__}")
         if self.chunk_size_samples is not None and self.chunk_size_samples < 1:
             raise ValueError(f"chunk_size_seconds: gives {self.chunk_size_samples} samples per chunk, expected >= 1")
 

@@ -6,6 +6,7 @@ from typing import Optional
 
 from ._backend import core
 from .higgs_config import HiggsCollateConfig
+from .rolespan_native import native_spec
 from .samples import HiggsAudioBatchInput
 from .whisper_audio import WhisperAudio
 
@@ -26,6 +27,7 @@ def native_options(cfg: HiggsCollateConfig):
         mask_audio_out_token_label=cfg.mask_audio_out_token_label,
         # Upstream's whisper path rebuilds samples without their reward; kept for bit-equality.
         drop_rewards=cfg.encode_whisper_embed,
+        label_spec=None if cfg.label_spec is None else native_spec(cfg.label_spec),
     )
 
 

@@ -12,9 +12,10 @@ from typing import List, Optional
 
 import torch
 
-from .checks import batch_has_labels, check_batch, check_int_tensor, check_reward, sample_error
+from .checks import batch_has_labels, check_batch, check_int_tensor, check_reward, check_start_index, sample_error
 from .delay_pattern import apply_delay_pattern
 from .higgs_config import HiggsCollateConfig
+from .rolespan_reference import mask_labels_reference
 from .samples import HiggsAudioBatchInput
 from .whisper_audio import WhisperAudio
 
@@ -39,7 +40,8 @@ class _Sample:
 
 def collate_reference(batch, cfg: HiggsCollateConfig, whisper: Optional[WhisperAudio] = None) -> HiggsAudioBatchInput:
     check_batch(batch)
-    with_labels = batch_has_labels(batch)
+    # With a label_spec every sample's labels are derived from its input_ids; label_ids are not read.
+    with_labels = cfg.label_spec is not None or batch_has_labels(batch)
     samples = [
         _prepare_sample(i, s, cfg, with_labels, whisper.chunk_counts[i] if whisper else None)
         for i, s in enumerate(batch)
@@ -81,7 +83,10 @@ def collate_reference(batch, cfg: HiggsCollateConfig, whisper: Optional[WhisperA
 def _prepare_sample(i, sample, cfg, with_labels, chunk_counts) -> _Sample:
     ids = check_int_tensor(i, "input_ids", sample.input_ids, 1).long()
     labels = None
-    if with_labels:
+    if cfg.label_spec is not None:
+        start_index = check_start_index(i, getattr(sample, "start_index", None))
+        labels = mask_labels_reference(ids, cfg.label_spec, start_index)
+    elif with_labels:
         labels = check_int_tensor(i, "label_ids", sample.label_ids, 1).long()
         if len(labels) != len(ids):
             raise sample_error(i, "label_ids", f"length {len(labels)} does not match input_ids length {len(ids)}")

@@ -20,6 +20,9 @@ class LabelStats:
     audio_learned: Optional[List[int]] = None   # per codebook stream of label_audio_ids
     audio_frames: int = 0                       # columns of label_audio_ids
     audio_segment_learned: List[int] = field(default_factory=list)  # per audio-out segment, all codebooks
+    # Per sample, audio-out labels (all codebooks) learned / total; only when audio_out_token_id was given.
+    sample_audio_learned: Optional[List[int]] = None
+    sample_audio_labels: Optional[List[int]] = None
 
     @property
     def masked(self) -> List[int]:
@@ -38,11 +41,22 @@ class LabelStats:
         return self.total_learned / self.total_tokens if self.total_tokens else 0.0
 
     def __str__(self) -> str:
-        lines = [f"{'sample':>6} {'tokens':>8} {'learned':>8} {'masked':>8} {'learned%':>8}"]
+        per_sample_audio = self.sample_audio_learned is not None
+        audio_head = f" {'audio':>8} {'learned':>8} {'masked':>8}" if per_sample_audio else ""
+        lines = [f"{'sample':>6} {'tokens':>8} {'learned':>8} {'masked':>8} {'learned%':>8}{audio_head}"]
         for i, (t, n) in enumerate(zip(self.tokens, self.learned)):
-            lines.append(f"{i:>6} {t:>8} {n:>8} {t - n:>8} {100 * n / t if t else 0:>7.1f}%")
+            audio = ""
+            if per_sample_audio:
+                a, total = self.sample_audio_learned[i], self.sample_audio_labels[i]
+                audio = f" {total:>8} {a:>8} {total - a:>8}"
+            flag = "  <- nothing learned" if n == 0 and not (per_sample_audio and self.sample_audio_learned[i]) else ""
+            lines.append(f"{i:>6} {t:>8} {n:>8} {t - n:>8} {100 * n / t if t else 0:>7.1f}%{audio}{flag}")
+        audio = ""
+        if per_sample_audio:
+            a, total = sum(self.sample_audio_learned), sum(self.sample_audio_labels)
+            audio = f" {total:>8} {a:>8} {total - a:>8}"
         lines.append(f"{'total':>6} {self.total_tokens:>8} {self.total_learned:>8} "
-                     f"{self.total_tokens - self.total_learned:>8} {100 * self.share_learned:>7.1f}%")
+                     f"{self.total_tokens - self.total_learned:>8} {100 * self.share_learned:>7.1f}%{audio}")
         if self.audio_learned is not None:
             lines.append(f"audio: {self.audio_frames} frames; learned per codebook: {self.audio_learned}")
             if self.audio_segment_learned:
@@ -61,8 +75,13 @@ def _text_counts(labels: torch.Tensor, attention_mask: Optional[torch.Tensor], c
     return real.sum(1).tolist(), (learned & real).sum(1).tolist()
 
 
-def label_stats(batch) -> LabelStats:
-    """For a ChatCollator dict batch or a HiggsAudioBatchInput-like object (label_ids / label_audio_ids)."""
+def label_stats(batch, audio_out_token_id: Optional[int] = None) -> LabelStats:
+    """For a ChatCollator dict batch or a HiggsAudioBatchInput-like object (label_ids / label_audio_ids).
+
+    With `audio_out_token_id`, audio-out labels are also counted per sample: segment j of the batch belongs
+    to the sample holding the j-th <|AUDIO_OUT|> token (audio_out_ids_start_group_loc cannot tell: upstream
+    fills it with one entry per sample).
+    """
     if isinstance(batch, dict):
         tokens, learned = _text_counts(batch["labels"], batch.get("attention_mask"), batch.get("cu_seqlens"))
         return LabelStats(tokens, learned)
@@ -81,4 +100,17 @@ def label_stats(batch) -> LabelStats:
         if starts is not None and starts.numel():
             bounds = starts.tolist() + [stats.audio_frames]
             stats.audio_segment_learned = [int(audio_learned[:, a:b].sum()) for a, b in zip(bounds, bounds[1:])]
+        if audio_out_token_id is not None:
+            _per_sample_audio(stats, batch, audio, bounds if starts is not None and starts.numel() else [0],
+                              audio_out_token_id)
     return stats
+
+
+def _per_sample_audio(stats: LabelStats, batch, audio: torch.Tensor, bounds, audio_out_token_id: int):
+    segments_per_sample = (batch.input_ids == audio_out_token_id).sum(1).tolist()
+    learned, total, seg = [], [], 0
+    for n in segments_per_sample:
+        learned.append(sum(stats.audio_segment_learned[seg:seg + n]))
+        total.append(audio.shape[0] * (bounds[min(seg + n, len(bounds) - 1)] - bounds[seg]) if n else 0)
+        seg += n
+    stats.sample_audio_learned, stats.sample_audio_labels = learned, total

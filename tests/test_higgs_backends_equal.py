@@ -10,7 +10,8 @@ from higgs_samples import KW, assert_batches_equal, random_batch
 
 from conftest import COMPILED
 
-pytestmark = pytest.mark.skipif(not COMPILED, reason="compiled extension not built")
+pytestmark = [pytest.mark.skipif(not COMPILED, reason="compiled extension not built"),
+              pytest.mark.filterwarnings("ignore::fastcollate.EmptySampleWarning")]
 
 
 def collate_both(batch, **flags):

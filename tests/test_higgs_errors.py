@@ -11,6 +11,9 @@ from higgs_samples import KW
 
 from conftest import backends
 
+# Random samples may learn nothing; the on_empty warning is tested in test_higgs_label_spec.py.
+pytestmark = pytest.mark.filterwarnings("ignore::fastcollate.EmptySampleWarning")
+
 
 def collate(batch, backend, **flags):
     flags = {"whisper_processor": None, **KW, "encode_whisper_embed": False, "use_delay_pattern": True, **flags}

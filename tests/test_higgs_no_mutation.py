@@ -11,6 +11,9 @@ from higgs_samples import KW, assert_batches_equal, random_batch, snapshot
 
 from conftest import COMPILED, backends
 
+# Random samples may learn nothing; the on_empty warning is tested in test_higgs_label_spec.py.
+pytestmark = pytest.mark.filterwarnings("ignore::fastcollate.EmptySampleWarning")
+
 
 def assert_unchanged(batch, before):
     for s, saved in zip(batch, before):

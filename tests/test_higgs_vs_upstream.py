@@ -13,6 +13,9 @@ from higgs_samples import KW, assert_batches_equal, random_batch
 
 from conftest import backends
 
+# Random samples may learn nothing; the on_empty warning is tested in test_higgs_label_spec.py.
+pytestmark = pytest.mark.filterwarnings("ignore::fastcollate.EmptySampleWarning")
+
 FLAG_GRID = [
     dict(zip(("round_to", "pad_left", "return_audio_in_tokens", "use_delay_pattern", "disable_audio_codes_transform",
               "mask_audio_out_token_label", "audio_num_codebooks"), values))

@@ -9,10 +9,9 @@
 #include <cstdint>
 
 #include "common/host_device.h"
+#include "common/labels.h"
 
 namespace fastcollate {
-
-constexpr int64_t kIgnoreIndex = -100;
 
 struct AudioStreamParams {
   int64_t bos = 0;

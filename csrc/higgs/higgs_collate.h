@@ -4,10 +4,12 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "common/views.h"
 #include "higgs/audio_stream.h"
+#include "rolespan/rolespan.h"
 
 namespace fastcollate {
 
@@ -22,6 +24,8 @@ struct HiggsOptions {
   bool mask_audio_out_token_label = true;
   bool drop_rewards = false;  // upstream's whisper path loses rewards; kept for bit-equality
   AudioStreamParams stream;
+  // label_spec: labels are recomputed from input_ids by the role-span state machine instead of read.
+  std::optional<RoleSpanSpecData> label_spec;
 };
 
 struct HiggsSampleIn {
@@ -33,6 +37,8 @@ struct HiggsSampleIn {
   bool has_reward = false;
   float reward = 0.f;
   std::string reward_error;
+  int64_t start_index = 0;  // label_spec only: first learned turn (<= 0: every turn)
+  std::string start_index_error;
   // Whisper long audio: copies of the <|audio_bos|><|AUDIO|><|audio_eos|> triple per audio-in token
   // (empty: one each). Offsets into HiggsBatchIn::chunk_counts.
   int64_t chunk_count_offset = 0;
@@ -42,6 +48,7 @@ struct HiggsSampleIn {
 struct HiggsBatchIn {
   std::vector<HiggsSampleIn> samples;
   std::vector<int64_t> chunk_counts;
+  std::vector<int64_t> spec_labels;  // label_spec: every sample's derived labels, back to back
 };
 
 struct SegmentPlan {
@@ -77,6 +84,11 @@ struct HiggsOutputs {
   int64_t* group_loc;        // (batch) or null
   float* rewards;            // (rewards.size())
 };
+
+// label_spec: derive every sample's labels from its input_ids into in.spec_labels and point the samples'
+// label views there, so planning and filling read them like given labels. Samples whose input_ids are
+// unusable are left alone (plan_higgs_batch raises their error).
+void derive_labels_from_spec(HiggsBatchIn& in, const RoleSpanSpecData& spec);
 
 HiggsPlan plan_higgs_batch(const HiggsBatchIn& in, const HiggsOptions& opt);
 void fill_higgs_batch(const HiggsBatchIn& in, const HiggsOptions& opt, const HiggsPlan& plan,

@@ -105,18 +105,20 @@ HiggsPlan plan_higgs_batch(const HiggsBatchIn& in, const HiggsOptions& opt) {
     if (in.samples[i].label_ids.present) ++with;
     else if (first_without < 0) first_without = i;
   }
-  if (with > 0 && first_without >= 0) {
+  const bool derived = opt.label_spec.has_value();  // labels come from input_ids, never from the samples
+  if (!derived && with > 0 && first_without >= 0) {
     fail(first_without, "label_ids", "is None while other samples in the batch have labels");
   }
-  plan.with_labels = with > 0;
+  plan.with_labels = derived || with > 0;
 
   std::vector<char> is_out_token, no_train;  // scratch, reused across samples
   int64_t longest = 0;
   for (int64_t i = 0; i < plan.batch; ++i) {
     const HiggsSampleIn& s = in.samples[i];
     if (!s.input_ids.error.empty()) fail(i, "input_ids", s.input_ids.error);
+    if (derived && !s.start_index_error.empty()) fail(i, "start_index", s.start_index_error);
     const int64_t n = s.input_ids.size;
-    if (plan.with_labels) {
+    if (plan.with_labels && !derived) {
       if (!s.label_ids.error.empty()) fail(i, "label_ids", s.label_ids.error);
       if (s.label_ids.size != n) {
         fail(i, "label_ids", "length " + std::to_string(s.label_ids.size) + " does not match input_ids length " +

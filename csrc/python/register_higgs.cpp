@@ -15,7 +15,8 @@ namespace {
 // Interned attribute names: looked up for every sample, so build the Python strings once.
 struct SampleFields {
   py::str input_ids{"input_ids"}, label_ids{"label_ids"}, audio_ids_concat{"audio_ids_concat"},
-      audio_ids_start{"audio_ids_start"}, audio_label_ids_concat{"audio_label_ids_concat"}, reward{"reward"};
+      audio_ids_start{"audio_ids_start"}, audio_label_ids_concat{"audio_label_ids_concat"}, reward{"reward"},
+      start_index{"start_index"};
 };
 
 HiggsBatchIn read_batch(const py::sequence& batch, const std::optional<std::vector<int64_t>>& chunk_counts,
@@ -37,6 +38,9 @@ HiggsBatchIn read_batch(const py::sequence& batch, const std::optional<std::vect
     }
     if (!opt.drop_rewards) {
       s.has_reward = read_reward(py::getattr(sample, names->reward, py::none()), s.reward, s.reward_error);
+    }
+    if (opt.label_spec) {
+      s.start_index = read_start_index(py::getattr(sample, names->start_index, py::none()), s.start_index_error);
     }
   }
   if (chunk_counts) {
@@ -64,10 +68,11 @@ HiggsBatchIn read_batch(const py::sequence& batch, const std::optional<std::vect
 py::tuple collate_higgs(const py::sequence& batch, const HiggsOptions& opt,
                         const std::optional<std::vector<int64_t>>& chunk_counts) {
   KeepAlive keep;
-  const HiggsBatchIn in = read_batch(batch, chunk_counts, opt, keep);
+  HiggsBatchIn in = read_batch(batch, chunk_counts, opt, keep);
   HiggsPlan plan;
   {
     py::gil_scoped_release release;  // plan reads only the buffers pinned in `keep`
+    if (opt.label_spec) derive_labels_from_spec(in, *opt.label_spec);
     plan = plan_higgs_batch(in, opt);
   }
 
@@ -110,7 +115,8 @@ void register_higgs(py::module_& m) {
       .def(py::init([](int64_t audio_in_token_id, int64_t audio_out_token_id, int64_t pad_token_id,
                        int64_t audio_stream_bos_id, int64_t audio_stream_eos_id, int64_t round_to, bool pad_left,
                        bool return_audio_in_tokens, int64_t audio_num_codebooks, bool use_delay_pattern,
-                       bool disable_audio_codes_transform, bool mask_audio_out_token_label, bool drop_rewards) {
+                       bool disable_audio_codes_transform, bool mask_audio_out_token_label, bool drop_rewards,
+                       std::optional<RoleSpanSpecData> label_spec) {
              if (round_to < 1) throw std::invalid_argument("round_to: expected an int >= 1");
              HiggsOptions o;
              o.audio_in_token_id = audio_in_token_id;
@@ -122,6 +128,7 @@ void register_higgs(py::module_& m) {
              o.audio_num_codebooks = audio_num_codebooks;
              o.mask_audio_out_token_label = mask_audio_out_token_label;
              o.drop_rewards = drop_rewards;
+             o.label_spec = std::move(label_spec);
              o.stream = AudioStreamParams{audio_stream_bos_id, audio_stream_eos_id, !disable_audio_codes_transform,
                                           use_delay_pattern};
              return o;
@@ -129,7 +136,8 @@ void register_higgs(py::module_& m) {
            py::kw_only(), py::arg("audio_in_token_id"), py::arg("audio_out_token_id"), py::arg("pad_token_id"),
            py::arg("audio_stream_bos_id"), py::arg("audio_stream_eos_id"), py::arg("round_to"), py::arg("pad_left"),
            py::arg("return_audio_in_tokens"), py::arg("audio_num_codebooks"), py::arg("use_delay_pattern"),
-           py::arg("disable_audio_codes_transform"), py::arg("mask_audio_out_token_label"), py::arg("drop_rewards"));
+           py::arg("disable_audio_codes_transform"), py::arg("mask_audio_out_token_label"), py::arg("drop_rewards"),
+           py::arg("label_spec") = py::none());
 
   m.def("collate_higgs", &collate_higgs, py::arg("batch"), py::arg("options"), py::arg("chunk_counts") = py::none(),
         "Collate a list of ChatMLDatasetSample-like objects in one native pass. Returns a tuple of torch tensors "

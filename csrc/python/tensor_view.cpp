@@ -98,4 +98,16 @@ bool read_reward(py::handle value, float& reward, std::string& error) {
   return true;
 }
 
+int64_t read_start_index(py::handle value, std::string& error) {
+  if (value.is_none()) return 0;
+  // operator.index() semantics (Python and numpy ints), bools excluded: as check_start_index() in checks.py.
+  if (PyIndex_Check(value.ptr()) && !PyBool_Check(value.ptr())) {
+    const Py_ssize_t v = PyNumber_AsSsize_t(value.ptr(), nullptr);
+    if (!PyErr_Occurred()) return v;
+    PyErr_Clear();
+  }
+  error = "expected an int or None, got " + type_name(value);
+  return 0;
+}
+
 }  // namespace fastcollate

@@ -22,4 +22,7 @@ CodesView read_codes_view(py::handle value, KeepAlive& keep);
 // A reward: None, a real number, or a one-element real tensor. Returns false for None.
 bool read_reward(py::handle value, float& reward, std::string& error);
 
+// A start_index: None (0: every turn) or an int; otherwise the error message.
+int64_t read_start_index(py::handle value, std::string& error);
+
 }  // namespace fastcollate

@@ -109,7 +109,7 @@ void fill_rolespan_batch(const RoleSpanBatchIn& in, const RoleSpanSpecView& spec
     const int64_t first = opt.pad_left ? r * W + pad : r * W;     // the row's first token
     const int64_t pad_first = opt.pad_left ? r * W : r * W + v.size;
     std::fill_n(out.input_ids + pad_first, pad, opt.pad_token_id);
-    std::fill_n(out.labels + pad_first, pad, kIgnore);
+    std::fill_n(out.labels + pad_first, pad, kIgnoreIndex);
     std::fill_n(out.aux + pad_first, pad, int64_t{0});
     RowOut row{out.input_ids + first, out.labels + first, out.aux + first};
     out.num_learned[r] = fill_row<false>(spec, v, in.start_indices[r], row);

@@ -6,10 +6,9 @@
 #include <cstdint>
 
 #include "common/host_device.h"
+#include "common/labels.h"
 
 namespace fastcollate {
-
-constexpr int64_t kIgnore = -100;
 
 enum RoleSpanMode : int32_t { kModeRoles = 0, kModeCompletion = 1 };
 enum RoleSpanTurns : int32_t { kTurnsAll = 0, kTurnsLast = 1, kTurnsFromStartIndex = 2 };
@@ -89,8 +88,8 @@ FC_HD int64_t rs_match_role(const RoleSpanSpecView& s, const RowIn<T>& in, int64
 FC_HD int64_t rs_mask(int64_t* labels, int64_t begin, int64_t end) {
   int64_t removed = 0;
   for (int64_t j = begin; j < end; ++j) {
-    removed += labels[j] != kIgnore;
-    labels[j] = kIgnore;
+    removed += labels[j] != kIgnoreIndex;
+    labels[j] = kIgnoreIndex;
   }
   return removed;
 }
@@ -122,7 +121,7 @@ FC_HD int64_t rs_fill_row(const RoleSpanSpecView& s, const RowIn<T>& in, int64_t
     const int64_t tok = in[i];
     out.ids[i] = tok;
     out.aux[i] = kPositions ? i : 1;
-    int64_t label = kIgnore;
+    int64_t label = kIgnoreIndex;
     if (state == kContent && static_cast<uint64_t>(tok) - trigger_lo > trigger_span) {
       // Fast path: a plain content token.
       if (learned) label = tok;
@@ -170,11 +169,11 @@ FC_HD int64_t rs_fill_row(const RoleSpanSpecView& s, const RowIn<T>& in, int64_t
       }
     }
     out.labels[i] = label;
-    learned_count += label != kIgnore;
+    learned_count += label != kIgnoreIndex;
   }
   // Nothing precedes the first token, so it is never a prediction target.
-  if (in.n > 0 && out.labels[0] != kIgnore) {
-    out.labels[0] = kIgnore;
+  if (in.n > 0 && out.labels[0] != kIgnoreIndex) {
+    out.labels[0] = kIgnoreIndex;
     --learned_count;
   }
   return learned_count;
