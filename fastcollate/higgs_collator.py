@@ -95,14 +95,15 @@ class HiggsAudioSampleCollator:
         raise AttributeError(f"{type(self).__name__!s} has no attribute {name!r}")
 
     def __call__(self, batch) -> HiggsAudioBatchInput:
-        out = self._collate(batch)
-        if self.on_empty != "keep" and out.label_ids is not None:
+        out, rows_without_learned_text = self._collate(batch)
+        if self.on_empty != "keep" and rows_without_learned_text:
             keep = handle_empty(self.on_empty, self._samples_learning_nothing(batch, out), len(batch))
             if keep is not None:
-                out = self._collate([batch[i] for i in keep])
+                out, _ = self._collate([batch[i] for i in keep])
         return out
 
-    def _collate(self, batch) -> HiggsAudioBatchInput:
+    def _collate(self, batch):
+        """(the batch, how many rows have no learned text label: the usual case, 0, needs no further look)."""
         check_batch(batch)
         whisper = None
         if self.config.encode_whisper_embed:
@@ -111,12 +112,13 @@ class HiggsAudioSampleCollator:
             from .higgs_native import collate_native
 
             return collate_native(batch, self._native_options, whisper)
-        return collate_reference(batch, self.config, whisper)
+        out = collate_reference(batch, self.config, whisper)
+        if out.label_ids is None:
+            return out, 0
+        return out, int((out.label_ids == IGNORE).all(dim=1).sum())
 
     def _samples_learning_nothing(self, batch, out) -> dict:
         """index -> why, for samples with no learned text label and no learned audio label."""
-        if bool((out.label_ids != IGNORE).any(dim=1).all()):  # the usual case: one cheap batch-level check
-            return {}
         cfg = self.config
         stats = label_stats(out, audio_out_token_id=cfg.audio_out_token_id)
         reasons = {}

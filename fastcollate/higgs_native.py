@@ -31,10 +31,11 @@ def native_options(cfg: HiggsCollateConfig):
     )
 
 
-def collate_native(batch, options, whisper: Optional[WhisperAudio] = None) -> HiggsAudioBatchInput:
+def collate_native(batch, options, whisper: Optional[WhisperAudio] = None):
+    """(the batch, how many rows have no learned text label)."""
     chunk_counts = [n for counts in whisper.chunk_counts for n in counts] if whisper else None
     (input_ids, attention_mask, label_ids, audio_in_ids, audio_in_start, audio_out_ids, audio_out_start,
-     label_audio_ids, group_loc, rewards) = core().collate_higgs(batch, options, chunk_counts)
+     label_audio_ids, group_loc, rewards, rows_without_learned_text) = core().collate_higgs(batch, options, chunk_counts)
     return HiggsAudioBatchInput(
         input_ids=input_ids,
         attention_mask=attention_mask,
@@ -48,4 +49,4 @@ def collate_native(batch, options, whisper: Optional[WhisperAudio] = None) -> Hi
         label_ids=label_ids,
         label_audio_ids=label_audio_ids,
         reward=rewards,
-    )
+    ), rows_without_learned_text

@@ -91,7 +91,8 @@ struct HiggsOutputs {
 void derive_labels_from_spec(HiggsBatchIn& in, const RoleSpanSpecData& spec);
 
 HiggsPlan plan_higgs_batch(const HiggsBatchIn& in, const HiggsOptions& opt);
-void fill_higgs_batch(const HiggsBatchIn& in, const HiggsOptions& opt, const HiggsPlan& plan,
-                      const HiggsOutputs& out);
+// Returns how many rows have no learned text label (0 without labels): the on_empty policy's cheap check.
+int64_t fill_higgs_batch(const HiggsBatchIn& in, const HiggsOptions& opt, const HiggsPlan& plan,
+                         const HiggsOutputs& out);
 
 }  // namespace fastcollate

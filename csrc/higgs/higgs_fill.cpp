@@ -1,5 +1,7 @@
 // Pass 2: write every output exactly once from the plan. Runs without the GIL; touches only raw buffers.
+#include <algorithm>
 #include <cstring>
+#include <iterator>
 
 #include "higgs/higgs_collate.h"
 
@@ -126,11 +128,20 @@ void fill_audio_stream(const HiggsBatchIn& in, const HiggsOptions& opt, const st
 
 }  // namespace
 
-void fill_higgs_batch(const HiggsBatchIn& in, const HiggsOptions& opt, const HiggsPlan& plan,
-                      const HiggsOutputs& out) {
+int64_t fill_higgs_batch(const HiggsBatchIn& in, const HiggsOptions& opt, const HiggsPlan& plan,
+                         const HiggsOutputs& out) {
+  int64_t rows_without_learned_text = 0;
   for (int64_t r = 0; r < plan.batch; ++r) {
     const HiggsSampleIn& s = in.samples[r];
     fill_text_row(s, in.chunk_counts.data() + s.chunk_count_offset, opt, plan, r, out);
+    if (plan.with_labels) {
+      // Scanned from the end, where the assistant's learned tokens usually are: one cache-hot pass at most.
+      const int64_t* row = out.label_ids + r * plan.seq_width;
+      const bool learned = std::any_of(std::make_reverse_iterator(row + plan.seq_width),
+                                       std::make_reverse_iterator(row),
+                                       [](int64_t label) { return label != kIgnoreIndex; });
+      rows_without_learned_text += !learned;
+    }
   }
   if (opt.return_audio_in_tokens) {
     fill_audio_stream(in, opt, plan.audio_in, plan.in_codebooks, plan.in_width, out.audio_in_ids,
@@ -142,6 +153,7 @@ void fill_higgs_batch(const HiggsBatchIn& in, const HiggsOptions& opt, const Hig
     for (int64_t r = 0; r < plan.batch; ++r) out.group_loc[r] = r;
   }
   for (size_t n = 0; n < plan.rewards.size(); ++n) out.rewards[n] = plan.rewards[n];
+  return rows_without_learned_text;
 }
 
 }  // namespace fastcollate

@@ -4,12 +4,13 @@ namespace fastcollate {
 namespace {
 
 struct TorchAlloc {
-  py::object empty, int64, float32;
+  py::object empty, int64, float32, int32;
   py::str as_strided{"as_strided"}, data_ptr{"data_ptr"};
   static const TorchAlloc& get() {
     static const TorchAlloc* a = [] {
       py::module_ torch = py::module_::import("torch");
-      return new TorchAlloc{torch.attr("empty"), torch.attr("int64"), torch.attr("float32")};  // leaked on purpose
+      return new TorchAlloc{torch.attr("empty"), torch.attr("int64"), torch.attr("float32"),
+                               torch.attr("int32")};  // leaked on purpose
     }();
     return *a;
   }
@@ -49,11 +50,14 @@ py::object Int64Arena::view(size_t slot) const {
   return buffer_.attr(TorchAlloc::get().as_strided)(size, stride, b.offset);
 }
 
-py::object torch_empty_float32(int64_t n, float*& data) {
-  const TorchAlloc& torch = TorchAlloc::get();
-  py::object t = torch.empty(py::make_tuple(n), py::arg("dtype") = torch.float32);
-  data = reinterpret_cast<float*>(data_ptr_of(t));
+template <typename T>
+py::object empty_1d(int64_t n, const py::object& dtype, T*& data) {
+  py::object t = TorchAlloc::get().empty(py::make_tuple(n), py::arg("dtype") = dtype);
+  data = reinterpret_cast<T*>(data_ptr_of(t));
   return t;
 }
+
+py::object torch_empty_float32(int64_t n, float*& data) { return empty_1d(n, TorchAlloc::get().float32, data); }
+py::object torch_empty_int32(int64_t n, int32_t*& data) { return empty_1d(n, TorchAlloc::get().int32, data); }
 
 }  // namespace fastcollate

@@ -33,7 +33,8 @@ class Int64Arena {
   int64_t* base_ = nullptr;
 };
 
-// torch.empty(shape, dtype=dtype) through the Python API (no libtorch link); `data` gets its data_ptr().
+// 1-D torch.empty(n, dtype=...) through the Python API (no libtorch link); `data` gets its data_ptr().
 py::object torch_empty_float32(int64_t n, float*& data);
+py::object torch_empty_int32(int64_t n, int32_t*& data);
 
 }  // namespace fastcollate

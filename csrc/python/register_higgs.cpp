@@ -100,12 +100,14 @@ py::tuple collate_higgs(const py::sequence& batch, const HiggsOptions& opt,
                    data(s_group),     nullptr};
   py::object rewards = torch_empty_float32(static_cast<int64_t>(plan.rewards.size()), out.rewards);
 
+  int64_t rows_without_learned_text = 0;
   {
     py::gil_scoped_release release;
-    fill_higgs_batch(in, opt, plan, out);
+    rows_without_learned_text = fill_higgs_batch(in, opt, plan, out);
   }
   return py::make_tuple(view(s_ids), view(s_mask), view(s_labels), view(s_in), view(s_in_start), view(s_out),
-                        view(s_out_start), view(s_label_audio), view(s_group), rewards);
+                        view(s_out_start), view(s_label_audio), view(s_group), rewards,
+                        rows_without_learned_text);
 }
 
 }  // namespace
@@ -142,7 +144,8 @@ void register_higgs(py::module_& m) {
   m.def("collate_higgs", &collate_higgs, py::arg("batch"), py::arg("options"), py::arg("chunk_counts") = py::none(),
         "Collate a list of ChatMLDatasetSample-like objects in one native pass. Returns a tuple of torch tensors "
         "(input_ids, attention_mask, label_ids, audio_in_ids, audio_in_ids_start, audio_out_ids, "
-        "audio_out_ids_start, label_audio_ids, group_loc, rewards); None where a field is not produced.");
+        "audio_out_ids_start, label_audio_ids, group_loc, rewards, rows_without_learned_text); None where a "
+        "field is not produced.");
 }
 
 }  // namespace fastcollate

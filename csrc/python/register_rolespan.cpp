@@ -6,33 +6,20 @@
 #include <memory>
 #include <optional>
 
+#include "python/output_arena.h"
 #include "python/tensor_view.h"
 #include "rolespan/rolespan.h"
 
 namespace fastcollate {
 namespace {
 
-struct TorchApi {
-  py::object tensor_type, empty, int32, int64;
-  static const TorchApi& get() {
-    static const TorchApi* t = [] {
-      py::module_ torch = py::module_::import("torch");
-      return new TorchApi{torch.attr("Tensor"), torch.attr("empty"), torch.attr("int32"),
-                          torch.attr("int64")};  // leaked on purpose: destroying Python objects at exit is unsafe
-    }();
-    return *t;
-  }
-};
-
 // Buffers exported by numpy arrays stay exported (and so cannot be resized) until the call returns.
 using Exports = std::vector<std::unique_ptr<py::buffer_info>>;
-
-std::string type_name(py::handle value) { return py::str(py::type::handle_of(value).attr("__name__")); }
 
 // A 1-D int32/int64 sequence from a torch tensor (tensor_view.cpp's checks and messages) or anything with
 // the buffer protocol (numpy arrays). Errors are kept in the view and raised by the plan, naming the sample.
 IdsView read_row(py::handle value, KeepAlive& keep, Exports& exports) {
-  if (py::isinstance(value, TorchApi::get().tensor_type)) return read_ids_view(value, keep);
+  if (is_torch_tensor(value)) return read_ids_view(value, keep);
   IdsView v;
   v.present = !value.is_none();
   if (!PyObject_CheckBuffer(value.ptr())) {
@@ -63,13 +50,6 @@ IdsView read_row(py::handle value, KeepAlive& keep, Exports& exports) {
   return v;
 }
 
-template <typename T>
-py::object new_tensor(py::tuple shape, const py::object& dtype, T*& data) {
-  py::object t = TorchApi::get().empty(shape, py::arg("dtype") = dtype);
-  data = reinterpret_cast<T*>(t.attr("data_ptr")().cast<uintptr_t>());
-  return t;
-}
-
 py::tuple collate(RoleSpanBatchIn& in, const RoleSpanSpecData& spec, const RoleSpanOptions& opt,
                   const std::optional<std::vector<std::optional<int64_t>>>& start_indices) {
   if (start_indices) {
@@ -82,21 +62,26 @@ py::tuple collate(RoleSpanBatchIn& in, const RoleSpanSpecData& spec, const RoleS
     in.start_indices.assign(in.rows.size(), 0);
   }
   const RoleSpanPlan plan = plan_rolespan_batch(in, opt);
-  const TorchApi& torch = TorchApi::get();
+  // Every int64 output in one allocation (see output_arena.h); cu_seqlens is int32, apart.
   RoleSpanOutputs out;
-  const auto B = static_cast<py::ssize_t>(plan.batch), W = static_cast<py::ssize_t>(plan.width);
-  const py::tuple shape = opt.packed ? py::tuple(py::make_tuple(py::ssize_t{1}, W)) : py::tuple(py::make_tuple(B, W));
-  py::object input_ids = new_tensor(shape, torch.int64, out.input_ids);
-  py::object labels = new_tensor(shape, torch.int64, out.labels);
-  py::object aux = new_tensor(shape, torch.int64, out.aux);
+  const int64_t B = plan.batch, W = plan.width;
+  const std::vector<int64_t> shape = opt.packed ? std::vector<int64_t>{1, W} : std::vector<int64_t>{B, W};
+  Int64Arena arena;
+  const size_t s_ids = arena.reserve(shape), s_labels = arena.reserve(shape), s_aux = arena.reserve(shape);
+  const size_t s_learned = arena.reserve({B});
+  arena.allocate();
+  out.input_ids = arena.data(s_ids);
+  out.labels = arena.data(s_labels);
+  out.aux = arena.data(s_aux);
+  out.num_learned = arena.data(s_learned);
   py::object cu_seqlens = py::none();
-  if (opt.packed) cu_seqlens = new_tensor(py::make_tuple(B + 1), torch.int32, out.cu_seqlens);
-  py::object num_learned = new_tensor(py::make_tuple(B), torch.int64, out.num_learned);
+  if (opt.packed) cu_seqlens = torch_empty_int32(B + 1, out.cu_seqlens);
   {
     py::gil_scoped_release release;  // safe: only the buffers pinned by the caller are touched
     fill_rolespan_batch(in, spec.view(), opt, plan, out);
   }
-  return py::make_tuple(input_ids, labels, aux, cu_seqlens, num_learned, plan.max_seqlen);
+  return py::make_tuple(arena.view(s_ids), arena.view(s_labels), arena.view(s_aux), cu_seqlens,
+                        arena.view(s_learned), plan.max_seqlen);
 }
 
 RoleSpanOptions options(int64_t pad_token_id, bool pad_left, int64_t pad_to_multiple_of, bool packed) {

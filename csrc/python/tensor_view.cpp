@@ -22,8 +22,6 @@ struct TorchObjects {
   }
 };
 
-std::string type_name(py::handle value) { return py::str(py::type::handle_of(value).attr("__name__")); }
-
 // Shared checks of check_int_tensor() in fastcollate/checks.py, same order and messages.
 // Returns the error, or "" with dims/type/data/sizes/strides filled.
 std::string inspect_int_tensor(py::handle value, int ndim, IntType& type, const void*& data, int64_t* sizes,
@@ -56,6 +54,10 @@ std::string inspect_int_tensor(py::handle value, int ndim, IntType& type, const 
 }
 
 }  // namespace
+
+std::string type_name(py::handle value) { return py::str(py::type::handle_of(value).attr("__name__")); }
+
+bool is_torch_tensor(py::handle value) { return py::isinstance(value, TorchObjects::get().tensor_type); }
 
 IdsView read_ids_view(py::handle value, KeepAlive& keep) {
   IdsView v;

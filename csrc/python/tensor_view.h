@@ -16,6 +16,9 @@ namespace py = pybind11;
 // Keeps every tensor read during a call alive while the GIL is released.
 using KeepAlive = std::vector<py::object>;
 
+bool is_torch_tensor(py::handle value);
+std::string type_name(py::handle value);  // type(value).__name__
+
 IdsView read_ids_view(py::handle value, KeepAlive& keep);
 CodesView read_codes_view(py::handle value, KeepAlive& keep);
 
