@@ -9,6 +9,7 @@ import torch
 torch.set_num_threads(1)  # every implementation measured single-threaded
 
 _MEDIANS = {}  # (group, name) -> median seconds
+_ITEMS = {}  # (group, name) -> tokens handled per call
 
 
 @pytest.fixture
@@ -25,6 +26,7 @@ def record(benchmark):
         if stats is not None:
             _MEDIANS[(group, name)] = stats.median
             if items:
+                _ITEMS[(group, name)] = items
                 benchmark.extra_info["tokens_per_s"] = items / stats.median
             if out_bytes:
                 benchmark.extra_info["out_GB_per_s"] = out_bytes / stats.median / 1e9
@@ -40,7 +42,11 @@ def pytest_terminal_summary(terminalreporter):
     tr.section("fastcollate ratios (medians, this run)")
     for group in sorted({g for g, _ in _MEDIANS}):
         m = {name: t for (g, name), t in _MEDIANS.items() if g == group}
-        parts = [f"{name} {t * 1e6:,.0f} us" for name, t in sorted(m.items(), key=lambda kv: kv[1])]
+        def part(name, t):
+            rate = _ITEMS.get((group, name))
+            return f"{name} {t * 1e6:,.0f} us" + (f" ({rate / t / 1e6:,.1f} M tokens/s)" if rate else "")
+
+        parts = [part(name, t) for name, t in sorted(m.items(), key=lambda kv: kv[1])]
         tr.write_line(f"{group}: " + ", ".join(parts))
         native = m.get("cpu") or m.get("native")
         if native:
