@@ -13,7 +13,7 @@ import torch
 
 from ._backend import resolve_backend
 from .checks import check_int_tensor, check_start_index, sample_error
-from .empty_policy import EmptySampleWarning, check_on_empty, handle_empty  # noqa: F401 (re-export)
+from .empty_policy import check_on_empty, handle_empty
 from .rolespan_reference import collate_text_reference, empty_reason
 from .rolespan_spec import RoleSpanSpec
 

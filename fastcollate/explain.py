@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Optional
 
-import torch
 
 from .rolespan_reference import IGNORE, _to_list, mask_labels_with_turns
 from .rolespan_spec import RoleSpanSpec

@@ -7,7 +7,7 @@ overridden by keyword (e.g. turns="last", learned_roles=("assistant", "ipython")
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Sequence
 
 from .rolespan_spec import RoleSpanSpec, completion_only
 

@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from fastcollate._backend import core
-from fastcollate.chat_collator import ChatCollator, EmptySampleWarning
+from fastcollate import EmptySampleWarning
+from fastcollate.chat_collator import ChatCollator
 from fastcollate.explain import explain
 from fastcollate.label_stats import label_stats
 from fastcollate.presets import chatml, llama3

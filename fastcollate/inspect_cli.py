@@ -1,0 +1,222 @@
+"""`python -m fastcollate inspect FILE`: compare a dataset's labels with the labels a RoleSpanSpec gives.
+
+For each chosen sample it prints `fastcollate.explain(...)` (the sample's spans, each with its role and whether
+it is learned, then the given labels compared token by token with the spec's), a one-line summary, and at the
+end a summary of the whole file. Samples whose GIVEN labels are all -100 (nothing would be trained on) are
+flagged loudly.
+
+Usage:
+    python -m fastcollate inspect FILE [--spec llama3|chatml]
+                                       [--response-template IDS [--instruction-template IDS]]
+                                       [--turns all|last|from_start_index] [--sample N | --all]
+                                       [--start-index K]
+
+    --spec                  a preset of fastcollate.presets with the released vocabulary's ids (default llama3).
+    --response-template     comma-separated ids, e.g. 128006,78191,128007,271: use presets.completion_only
+    --instruction-template  (TRL DataCollatorForCompletionOnlyLM semantics) instead of a chat preset.
+    --turns                 default: "from_start_index" when a start_index is set (--start-index or in the
+                            file), else "all".
+    --sample N / --all      one sample (0-based) or every sample (the default).
+    --start-index K         overrides every chosen sample's start_index.
+
+Exit status: 0 when every given label agrees with the spec (or no labels are given), 1 when any sample's
+given labels differ from the spec's, 2 on bad input (message on stderr, no traceback).
+
+FILE formats (chosen by extension):
+    .jsonl  one JSON object per line: "input_ids" (list of ints), optional "labels" (or "label_ids", same
+            length), optional "start_index" (int or null). Blank lines are skipped.
+    .pt     torch.load(FILE, weights_only=True) of
+              * a dict: "input_ids" as a 1-D tensor (one sample), a 2-D tensor (a padded batch) or a list of
+                lists/1-D tensors (ragged); optional "labels" (or "label_ids") of the same layout; optional
+                "attention_mask" (same layout; positions where it is 0 are padding and are removed from
+                input_ids and labels, so left and right padding both work; without it nothing is removed);
+                optional "start_index": a list/1-D tensor with one int (or None) per sample, or an int for a
+                single sample;
+              * or a list of such dicts, one sample each (1-D input_ids).
+    .npz    numpy.load(FILE) (no pickles) with arrays "input_ids", optional "labels" (or "label_ids"),
+            optional "start_index" (one per sample), and either
+              * 2-D padded input_ids/labels (B, T), optional "attention_mask" (B, T) as above;
+              * ragged: flat 1-D input_ids/labels plus "offsets" (B+1 ints, 0 .. len(input_ids)): sample i is
+                input_ids[offsets[i]:offsets[i+1]];
+              * 1-D input_ids without offsets: one sample.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import List
+
+from . import presets
+from .explain import explain
+from .inspect_files import InputError, Sample, load_samples
+from .rolespan_reference import IGNORE, empty_reason, mask_labels_with_turns
+from .rolespan_spec import TURNS, RoleSpanSpec
+
+EXIT_OK, EXIT_MISMATCH, EXIT_BAD_INPUT = 0, 1, 2
+SPECS = ("llama3", "chatml")
+
+
+# ---------------------------------------------------------------------------------------------- spec
+
+
+def _parse_ids(text: str, what: str) -> tuple:
+    try:
+        ids = tuple(int(p) for p in text.replace(" ", "").split(",") if p != "")
+    except ValueError:
+        raise InputError(f"{what}: expected comma-separated token ids like 128006,78191,128007,271, "
+                         f"got {text!r}") from None
+    if not ids:
+        raise InputError(f"{what}: expected at least one token id, got {text!r}")
+    return ids
+
+
+def build_spec(args, turns: str) -> tuple:
+    """The spec chosen by the arguments, and a one-line description of it."""
+    if args.response_template is not None:
+        if args.spec is not None:
+            raise InputError("--spec and --response-template: choose one (a preset, or completion-only "
+                             "templates)")
+        response = _parse_ids(args.response_template, "--response-template")
+        instruction = (None if args.instruction_template is None
+                       else _parse_ids(args.instruction_template, "--instruction-template"))
+        try:
+            spec = presets.completion_only(response, instruction, turns=turns)
+        except ValueError as e:
+            raise InputError(str(e)) from None
+        return spec, (f"completion_only(response_template={list(response)}, "
+                      f"instruction_template={None if instruction is None else list(instruction)}, turns={turns})")
+    if args.instruction_template is not None:
+        raise InputError("--instruction-template needs --response-template")
+    name = args.spec or "llama3"
+    return getattr(presets, name)(turns=turns), f"presets.{name}(turns={turns})"
+
+
+# ---------------------------------------------------------------------------------------------- main
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", metavar="FILE", help="a .jsonl, .pt or .npz file of samples (formats below)")
+    parser.add_argument("--spec", choices=SPECS, default=None, help="chat template preset (default: llama3)")
+    parser.add_argument("--response-template", metavar="IDS", default=None,
+                        help="comma-separated ids; selects presets.completion_only instead of --spec")
+    parser.add_argument("--instruction-template", metavar="IDS", default=None,
+                        help="comma-separated ids (with --response-template)")
+    parser.add_argument("--turns", choices=TURNS, default=None,
+                        help="which learned turns count (default: from_start_index when a start_index is set, "
+                             "else all)")
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--sample", metavar="N", type=int, default=None, help="inspect only sample N (0-based)")
+    which.add_argument("--all", action="store_true", help="inspect every sample (the default)")
+    parser.add_argument("--start-index", metavar="K", type=int, default=None,
+                        help="start_index for every chosen sample (overrides the file's)")
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _inspect_one(i: int, sample: Sample, spec: RoleSpanSpec, out) -> dict:
+    """Prints explain() and the sample's summary line; returns what the final summary needs."""
+    print(f"=== sample {i} ===", file=out)
+    if not sample.input_ids:
+        line = f"sample {i}: EMPTY (0 tokens), nothing to learn"
+        print(line, file=out)
+        print(file=out)
+        return dict(status="empty", line=line, n_spec=0)
+    print(explain(sample.input_ids, spec, labels=sample.labels, start_index=sample.start_index), file=out)
+    computed, _ = mask_labels_with_turns(sample.input_ids, spec, sample.start_index)
+    n_spec = sum(v != IGNORE for v in computed)
+    spec_note = "" if n_spec else f" ({empty_reason(sample.input_ids, spec, sample.start_index)})"
+    if sample.labels is None:
+        status = "no_labels"
+        line = f"sample {i}: no labels given; the spec learns {_plural(n_spec, 'token')}{spec_note}"
+    else:
+        n_given = sum(v != IGNORE for v in sample.labels)
+        n_diff = sum(g != c for g, c in zip(sample.labels, computed))
+        if n_given == 0 and n_spec > 0:
+            status = "all_masked"
+            line = (f"sample {i}: given labels are ALL -100 (0 learned), the spec learns "
+                    f"{_plural(n_spec, 'token')}  <-- NOTHING IS TRAINED ON THIS SAMPLE")
+        elif n_diff:
+            status = "differ"
+            line = (f"sample {i}: MISMATCH at {_plural(n_diff, 'token')}: given labels learn {n_given}, "
+                    f"the spec learns {n_spec}{spec_note}")
+        elif n_spec == 0:
+            status = "both_empty"
+            line = (f"sample {i}: given labels are ALL -100 (0 learned) and so are the spec's{spec_note}  "
+                    f"<-- NOTHING IS TRAINED ON THIS SAMPLE")
+        else:
+            status = "ok"
+            line = f"sample {i}: OK, given labels match the spec ({n_spec} learned)"
+    print(line, file=out)
+    print(file=out)
+    return dict(status=status, line=line, n_spec=n_spec)
+
+
+def _list(indices: List[int], limit: int = 20) -> str:
+    text = ", ".join(map(str, indices[:limit]))
+    return text + (f", ... (+{len(indices) - limit})" if len(indices) > limit else "")
+
+
+def run(args, out=None, err=None) -> int:
+    out = sys.stdout if out is None else out
+    err = sys.stderr if err is None else err
+    try:
+        samples = load_samples(args.file)
+        if args.sample is not None:
+            if not -len(samples) <= args.sample < len(samples):
+                raise InputError(f"--sample: {args.sample} is out of range; {args.file} has "
+                                 f"{_plural(len(samples), 'sample')} (0 .. {len(samples) - 1})")
+            chosen = [args.sample % len(samples)]
+        else:
+            chosen = list(range(len(samples)))
+        if args.start_index is not None:
+            for i in chosen:
+                samples[i].start_index = args.start_index
+        turns = args.turns
+        if turns is None:
+            turns = "from_start_index" if any(samples[i].start_index is not None for i in chosen) else "all"
+        spec, description = build_spec(args, turns)
+    except InputError as e:
+        print(f"python -m fastcollate inspect: error: {e}", file=err)
+        return EXIT_BAD_INPUT
+
+    print(f"{args.file}: {_plural(len(samples), 'sample')}; spec: {description}", file=out)
+    print(file=out)
+    results = {i: _inspect_one(i, samples[i], spec, out) for i in chosen}
+
+    by = {}
+    for i, r in results.items():
+        by.setdefault(r["status"], []).append(i)
+    print(f"=== summary: {_plural(len(chosen), 'sample')} inspected ===", file=out)
+    labels_given = len(chosen) - len(by.get("no_labels", [])) - len(by.get("empty", []))
+    n_match = len(by.get("ok", [])) + len(by.get("both_empty", []))
+    parts = [f"{n_match} of {labels_given} with labels match the spec"]
+    if by.get("no_labels"):
+        parts.append(f"{len(by['no_labels'])} without labels")
+    print(", ".join(parts), file=out)
+    if by.get("all_masked"):
+        print(f"!! {_plural(len(by['all_masked']), 'sample')} with given labels ALL -100 where the spec learns "
+              f"tokens (nothing is trained on them): {_list(by['all_masked'])}", file=out)
+    if by.get("differ"):
+        print(f"!! {_plural(len(by['differ']), 'sample')} whose given labels differ from the spec: "
+              f"{_list(by['differ'])}", file=out)
+    nothing = by.get("both_empty", []) + by.get("empty", [])
+    nothing += [i for i in by.get("no_labels", []) if results[i]["n_spec"] == 0]
+    if nothing:
+        print(f"!! {_plural(len(nothing), 'sample')} where the spec learns nothing: {_list(sorted(nothing))}",
+              file=out)
+    mismatch = bool(by.get("all_masked") or by.get("differ"))
+    print("result: given labels DIFFER from the spec (exit 1)" if mismatch
+          else "result: given labels agree with the spec (exit 0)", file=out)
+    return EXIT_MISMATCH if mismatch else EXIT_OK
+
+
+PARSER_KWARGS = dict(
+    help="compare a dataset's labels with a RoleSpanSpec's (why are my labels all -100?)",
+    description="Print each sample's spans (role, learned or masked) and compare its given labels with the labels\n"
+                "the spec gives; samples whose given labels are all -100 are flagged.",
+    epilog=__doc__[__doc__.index("Exit status:"):],
+    formatter_class=argparse.RawDescriptionHelpFormatter,
+)
