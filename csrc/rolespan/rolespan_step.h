@@ -94,6 +94,31 @@ FC_HD int64_t rs_mask(int64_t* labels, int64_t begin, int64_t end) {
   return removed;
 }
 
+// First index >= i whose id is in [lo, lo + span] (a possible trigger), or in.n. Unsigned arithmetic: one
+// compare per id, no signed overflow.
+template <typename T>
+FC_HD int64_t rs_plain_run_end(const RowIn<T>& in, int64_t i, uint64_t lo, uint64_t span) {
+  while (i < in.n && static_cast<uint64_t>(in[i]) - lo > span) ++i;
+  return i;
+}
+
+// Writes the plain content tokens [a, b): ids, aux (1 or the position) and labels (the id, or -100).
+template <typename T, bool kPositions>
+FC_HD void rs_copy_run(const RowIn<T>& in, int64_t a, int64_t b, bool learned, RowOut out) {
+  if (in.stride == 1) {  // the common case, kept apart so it vectorizes
+    const T* p = in.ids;
+    for (int64_t k = a; k < b; ++k) out.ids[k] = static_cast<int64_t>(p[k]);
+  } else {
+    for (int64_t k = a; k < b; ++k) out.ids[k] = in[k];
+  }
+  for (int64_t k = a; k < b; ++k) out.aux[k] = kPositions ? k : 1;
+  if (learned) {
+    for (int64_t k = a; k < b; ++k) out.labels[k] = out.ids[k];
+  } else {
+    for (int64_t k = a; k < b; ++k) out.labels[k] = kIgnoreIndex;
+  }
+}
+
 // Copies one row to `out`, writes its labels, and returns the number of learned tokens.
 template <typename T, bool kPositions>
 FC_HD int64_t rs_fill_row(const RoleSpanSpecView& s, const RowIn<T>& in, int64_t start_index, RowOut out) {
@@ -118,14 +143,22 @@ FC_HD int64_t rs_fill_row(const RoleSpanSpecView& s, const RowIn<T>& in, int64_t
   };
 
   for (int64_t i = 0; i < in.n; ++i) {
+    if (state == kContent) {
+      // Fast path: the run of plain content tokens up to the next id that can change the state or the
+      // label is copied in bulk (simple loops the compiler vectorizes); token `end` takes the slow path.
+      const int64_t end = rs_plain_run_end(in, i, trigger_lo, trigger_span);
+      if (end > i) {
+        rs_copy_run<T, kPositions>(in, i, end, learned, out);
+        learned_count += learned ? end - i : 0;
+        i = end;
+        if (i == in.n) break;
+      }
+    }
     const int64_t tok = in[i];
     out.ids[i] = tok;
     out.aux[i] = kPositions ? i : 1;
     int64_t label = kIgnoreIndex;
-    if (state == kContent && static_cast<uint64_t>(tok) - trigger_lo > trigger_span) {
-      // Fast path: a plain content token.
-      if (learned) label = tok;
-    } else if (rs_ends_with(in, i, region, s.opener, s.n_opener)) {
+    if (rs_ends_with(in, i, region, s.opener, s.n_opener)) {
       const int64_t begin = i - s.n_opener + 1;
       learned_count -= rs_mask(out.labels, begin, i);  // the marker may have begun inside learned content
       region = i + 1;
