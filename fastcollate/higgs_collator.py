@@ -87,6 +87,19 @@ class HiggsAudioSampleCollator:
 
             self._native_options = native_options(self.config)
 
+    def __getstate__(self):
+        # DataLoader workers started with "spawn" pickle the collate_fn: the native options are rebuilt.
+        state = dict(self.__dict__)
+        state["_native_options"] = None
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        if self.backend == "cpu":
+            from .higgs_native import native_options
+
+            self._native_options = native_options(self.config)
+
     def __getattr__(self, name):
         # Upstream exposes its options as attributes (collator.round_to, ...).
         config = self.__dict__.get("config")

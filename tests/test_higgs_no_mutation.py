@@ -71,3 +71,17 @@ def test_threads_share_one_collator():
     for n, outs in results.items():
         for out in outs:
             assert_batches_equal(out, want[n % 4])
+
+
+@pytest.mark.parametrize("backend", backends())
+def test_collator_pickles_for_spawned_dataloader_workers(backend):
+    import pickle
+
+    from fastcollate import presets
+
+    batch = synthetic_tts_batch(3, seed=6, audio_seconds=(0, 1))
+    collator = fastcollate.HiggsAudioSampleCollator(None, **KW, encode_whisper_embed=False, use_delay_pattern=True,
+                                                    backend=backend, label_spec=presets.llama3())
+    clone = pickle.loads(pickle.dumps(collator))
+    assert clone.backend == backend
+    assert_batches_equal(clone(batch), collator(batch))
