@@ -8,6 +8,7 @@ for by name.
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 BACKENDS = ("auto", "python", "cpu")
 
@@ -17,6 +18,10 @@ try:
 except ImportError as exc:  # a broken or missing build: keep the reason
     _core = None
     _CORE_ERROR = exc
+    if (Path(__file__).resolve().parent.parent / "CMakeLists.txt").is_file():
+        # `python -m ...` from the repository root imports this source tree, not the installed package.
+        _CORE_ERROR = ImportError(f"{exc} [this is fastcollate's source tree, which has no built extension: "
+                                  "install it with `pip install -e .`, or run from another directory]")
 
 _warned = False
 
