@@ -27,13 +27,16 @@ def prepare_whisper_audio(batch, cfg, feature_extractor) -> WhisperAudio:
     target_sr = feature_extractor.sampling_rate
     chunk_counts, chunks = [], []
     for i, sample in enumerate(batch):
+        ids = check_int_tensor(i, "input_ids", sample.input_ids, 1)
+        in_pos = torch.nonzero(ids == cfg.audio_in_token_id).flatten().tolist()
+        out_pos = torch.nonzero(ids == cfg.audio_out_token_id).flatten().tolist()
         counts = []
-        for j, wave in enumerate(_audio_in_waveforms(i, sample, cfg)):
+        for j, wave in enumerate(_audio_in_waveforms(i, sample, in_pos, out_pos)):
             wave = _resample_like_upstream(wave, sample.audio_sample_rate[j], target_sr)
             n = max(1, math.ceil(len(wave) / cfg.chunk_size_samples))
             counts.append(n)
             chunks.extend(wave[c * cfg.chunk_size_samples:(c + 1) * cfg.chunk_size_samples] for c in range(n))
-        _check_long_audio(i, sample.input_ids, cfg, counts)
+        _check_long_audio(i, ids, cfg, counts, in_pos, out_pos)
         chunk_counts.append(counts)
 
     if chunks:
@@ -48,11 +51,8 @@ def prepare_whisper_audio(batch, cfg, feature_extractor) -> WhisperAudio:
     return WhisperAudio(chunk_counts, features, mask)
 
 
-def _audio_in_waveforms(i, sample, cfg):
+def _audio_in_waveforms(i, sample, in_pos, out_pos):
     """The waveform of each audio-in token, in order: upstream pairs them by position among audio-in tokens."""
-    ids = check_int_tensor(i, "input_ids", sample.input_ids, 1)
-    in_pos = torch.nonzero(ids == cfg.audio_in_token_id).flatten().tolist()
-    out_pos = torch.nonzero(ids == cfg.audio_out_token_id).flatten().tolist()
     if not in_pos:
         return []
     if out_pos and out_pos[0] < in_pos[-1]:
@@ -83,10 +83,8 @@ def _resample_like_upstream(wave: torch.Tensor, sr, target_sr: int):
     return wave.cpu().numpy()
 
 
-def _check_long_audio(i, ids, cfg, counts):
+def _check_long_audio(i, ids, cfg, counts, in_pos, out_pos):
     """Long audio (more than one chunk) is only well defined where upstream's index shift does no harm."""
-    in_pos = torch.nonzero(ids == cfg.audio_in_token_id).flatten().tolist()
-    has_audio_out = bool((ids == cfg.audio_out_token_id).any())
     for j, n in enumerate(counts):
         if n == 1:
             continue
@@ -95,7 +93,7 @@ def _check_long_audio(i, ids, cfg, counts):
             raise sample_error(i, "audio_waveforms_concat",
                                f"{where}: return_audio_in_tokens=True cannot pair its repeated <|AUDIO|> tokens "
                                "with audio codes; set return_audio_in_tokens=False or shorten the audio")
-        if has_audio_out:
+        if out_pos:
             raise sample_error(i, "audio_waveforms_concat",
                                f"{where} and an audio-out token follows it: its audio codes would be misindexed")
         p = in_pos[j]
