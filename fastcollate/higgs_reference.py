@@ -16,10 +16,9 @@ from .checks import batch_has_labels, check_batch, check_int_tensor, check_rewar
 from .delay_pattern import apply_delay_pattern
 from .higgs_config import HiggsCollateConfig
 from .rolespan_reference import mask_labels_reference
-from .samples import HiggsAudioBatchInput
+from .samples import IGNORE, HiggsAudioBatchInput
 from .whisper_audio import WhisperAudio
 
-IGNORE = -100
 
 
 @dataclass

@@ -12,8 +12,8 @@ from typing import List, Optional
 import torch
 
 from .rolespan_spec import RoleSpanSpec
+from .samples import IGNORE
 
-IGNORE = -100
 OUTSIDE, HEADER, CONTENT = "outside", "header", "content"  # in completion mode: prompt / -, response
 
 

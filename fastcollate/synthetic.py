@@ -10,9 +10,8 @@ from types import SimpleNamespace
 
 import torch
 
-from .samples import ChatMLDatasetSample
+from .samples import IGNORE, ChatMLDatasetSample
 
-IGNORE = -100
 LLAMA3_IDS = SimpleNamespace(
     begin_of_text=128000, start_header=128006, end_header=128007, double_newline=271, eot=128009, eom=128008,
     system=9125, user=882, assistant=78191,
