@@ -10,7 +10,8 @@ from typing import List, Optional
 
 import torch
 
-IGNORE = -100
+from .samples import IGNORE
+
 
 
 @dataclass
@@ -97,20 +98,19 @@ def label_stats(batch, audio_out_token_id: Optional[int] = None) -> LabelStats:
         stats.audio_learned = audio_learned.sum(1).tolist()
         stats.audio_frames = int(audio.shape[1])
         starts = getattr(batch, "audio_out_ids_start", None)
-        if starts is not None and starts.numel():
-            bounds = starts.tolist() + [stats.audio_frames]
-            stats.audio_segment_learned = [int(audio_learned[:, a:b].sum()) for a, b in zip(bounds, bounds[1:])]
+        # Column bounds of every audio-out segment: segment j is [bounds[j], bounds[j + 1]).
+        bounds = (starts.tolist() if starts is not None else []) + [stats.audio_frames]
+        stats.audio_segment_learned = [int(audio_learned[:, a:b].sum()) for a, b in zip(bounds, bounds[1:])]
         if audio_out_token_id is not None:
-            _per_sample_audio(stats, batch, audio, bounds if starts is not None and starts.numel() else [0],
-                              audio_out_token_id)
+            _per_sample_audio(stats, batch, audio.shape[0], bounds, audio_out_token_id)
     return stats
 
 
-def _per_sample_audio(stats: LabelStats, batch, audio: torch.Tensor, bounds, audio_out_token_id: int):
-    segments_per_sample = (batch.input_ids == audio_out_token_id).sum(1).tolist()
+def _per_sample_audio(stats: LabelStats, batch, codebooks: int, bounds, audio_out_token_id: int):
+    """The segments of sample i are the next n_i, n_i = its count of <|AUDIO_OUT|> tokens."""
     learned, total, seg = [], [], 0
-    for n in segments_per_sample:
+    for n in (batch.input_ids == audio_out_token_id).sum(1).tolist():
         learned.append(sum(stats.audio_segment_learned[seg:seg + n]))
-        total.append(audio.shape[0] * (bounds[min(seg + n, len(bounds) - 1)] - bounds[seg]) if n else 0)
+        total.append(codebooks * (bounds[seg + n] - bounds[seg]))
         seg += n
     stats.sample_audio_learned, stats.sample_audio_labels = learned, total
