@@ -92,9 +92,9 @@ class ChatCollator:
         read = [_read_feature(i, f) for i, f in enumerate(features)]
         rows, starts = [r for r, _ in read], [s for _, s in read]
         batch = self._collate(rows, starts)
-        empty = torch.nonzero(batch["num_learned"] == 0).flatten().tolist()
-        if empty and self.on_empty != "keep":
-            batch = self._on_empty(batch, rows, starts, empty)
+        learned = batch["num_learned"]
+        if self.on_empty != "keep" and not bool(learned.all()):  # one op in the usual case
+            batch = self._on_empty(batch, rows, starts, torch.nonzero(learned == 0).flatten().tolist())
         if not self.return_num_learned:
             batch.pop("num_learned")
         return batch
