@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from fastcollate.presets import llama3
-from fastcollate.rolespan_native import collate_text_flat_native, collate_text_native
-from fastcollate.rolespan_reference import IGNORE, collate_text_reference
+from fastcollate.rolespan.native import collate_text_flat_native, collate_text_native
+from fastcollate.rolespan.reference import IGNORE, collate_text_reference
 from fastcollate.synthetic import LLAMA3_IDS as t, synthetic_text_batch
 
 SHAPES = [(32, 2048), (8, 512)]

@@ -1,15 +1,21 @@
-"""fastcollate: fast, bit-exact collation for fine-tuning audio-text LLMs (Higgs Audio v2)."""
+"""fastcollate: fast, bit-exact collation for fine-tuning audio-text LLMs (Higgs Audio v2).
+
+The package mirrors csrc/: `higgs` (the Higgs Audio collator), `rolespan` (labels from token ids and the chat
+collator), `ops` (token-tensor operations), `diagnostics` (label counts, explain, inspect) and `common`.
+The public names are re-exported here.
+"""
+
+import sys as _sys
 
 from ._backend import backend_info
-from . import presets
-from .chat_collator import ChatCollator
-from .empty_policy import EmptySampleWarning
-from .delay_pattern import apply_delay_pattern, revert_delay_pattern
-from .explain import explain
-from .higgs_collator import HiggsAudioSampleCollator
-from .label_stats import LabelStats, label_stats
-from .rolespan_spec import RoleSpanSpec, completion_only
-from .samples import ChatMLDatasetSample, HiggsAudioBatchInput
+from .common import EmptySampleWarning
+from .diagnostics import LabelStats, explain, label_stats
+from .higgs import ChatMLDatasetSample, HiggsAudioBatchInput, HiggsAudioSampleCollator
+from .ops import apply_delay_pattern, revert_delay_pattern
+from .rolespan import ChatCollator, RoleSpanSpec, completion_only, presets
+
+# `import fastcollate.presets` / `from fastcollate.presets import llama3` keep working: presets is public API.
+_sys.modules[__name__ + ".presets"] = presets
 
 __version__ = "0.1.0"
 

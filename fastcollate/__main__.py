@@ -12,7 +12,7 @@ def main(argv=None) -> int:
     demo = sub.add_parser("demo", help="collate a synthetic Higgs Audio batch with both backends and compare")
     demo.add_argument("--batch-size", type=int, default=16)
     demo.add_argument("--seed", type=int, default=0)
-    from . import inspect_cli
+    from .diagnostics import inspect_cli
 
     inspect_parser = sub.add_parser("inspect", **inspect_cli.PARSER_KWARGS)
     inspect_cli.add_arguments(inspect_parser)

@@ -8,8 +8,8 @@ import time
 import torch
 
 from ._backend import backend_info
-from .higgs_collator import HiggsAudioSampleCollator
-from .label_stats import label_stats
+from .higgs.collator import HiggsAudioSampleCollator
+from .diagnostics.label_stats import label_stats
 from .synthetic import LLAMA3_IDS, higgs_collator_kwargs, synthetic_tts_batch
 
 

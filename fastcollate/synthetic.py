@@ -10,7 +10,8 @@ from types import SimpleNamespace
 
 import torch
 
-from .samples import IGNORE, ChatMLDatasetSample
+from .common.labels import IGNORE
+from .higgs.samples import ChatMLDatasetSample
 
 LLAMA3_IDS = SimpleNamespace(
     begin_of_text=128000, start_header=128006, end_header=128007, double_newline=271, eot=128009, eom=128008,

@@ -11,7 +11,7 @@ import torch
 
 from fastcollate import presets
 from fastcollate.__main__ import main
-from fastcollate.rolespan_reference import mask_labels_reference
+from fastcollate.rolespan.reference import mask_labels_reference
 from fastcollate.synthetic import IGNORE, LLAMA3_IDS, synthetic_text_batch
 
 T = LLAMA3_IDS

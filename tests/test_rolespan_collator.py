@@ -6,12 +6,12 @@ import torch
 
 from fastcollate._backend import core
 from fastcollate import EmptySampleWarning
-from fastcollate.chat_collator import ChatCollator
-from fastcollate.explain import explain
-from fastcollate.label_stats import label_stats
+from fastcollate.rolespan.chat_collator import ChatCollator
+from fastcollate.diagnostics.explain import explain
+from fastcollate.diagnostics.label_stats import label_stats
 from fastcollate.presets import chatml, llama3
-from fastcollate.rolespan_native import collate_text_flat_native, collate_text_native
-from fastcollate.rolespan_spec import RoleSpanSpec, completion_only
+from fastcollate.rolespan.native import collate_text_flat_native, collate_text_native
+from fastcollate.rolespan.spec import RoleSpanSpec, completion_only
 from fastcollate.synthetic import IGNORE, LLAMA3_IDS as t, _Builder, synthetic_text_batch
 
 BACKENDS = ["python", "cpu"]
@@ -220,7 +220,7 @@ def _builder_labels(ids):
 
 
 def test_label_stats_on_higgs_batch():
-    from fastcollate.samples import HiggsAudioBatchInput
+    from fastcollate.higgs.samples import HiggsAudioBatchInput
     labels = torch.tensor([[IGNORE, 5, 6, IGNORE]])
     audio = torch.tensor([[IGNORE, 1, 2, 3], [IGNORE, IGNORE, 2, 3]])
     batch = HiggsAudioBatchInput(input_ids=labels.clamp(min=0), attention_mask=torch.tensor([[1, 1, 1, 0]]),

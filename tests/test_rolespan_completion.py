@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from fastcollate.rolespan_native import collate_text_native
-from fastcollate.rolespan_reference import IGNORE, mask_labels_reference
-from fastcollate.rolespan_spec import completion_only
+from fastcollate.rolespan.native import collate_text_native
+from fastcollate.rolespan.reference import IGNORE, mask_labels_reference
+from fastcollate.rolespan.spec import completion_only
 
 # "### Human:" and "### Assistant:" share their first token, as they do with real tokenizers.
 HUMAN, ASSISTANT = [50, 51], [50, 52]

@@ -9,9 +9,9 @@ import pytest
 import torch
 from hypothesis import given, settings, strategies as st
 
-from fastcollate.rolespan_native import collate_text_flat_native, collate_text_native
-from fastcollate.rolespan_reference import collate_text_reference
-from fastcollate.rolespan_spec import TURNS, RoleSpanSpec, completion_only
+from fastcollate.rolespan.native import collate_text_flat_native, collate_text_native
+from fastcollate.rolespan.reference import collate_text_reference
+from fastcollate.rolespan.spec import TURNS, RoleSpanSpec, completion_only
 
 ALPHABET = 10  # ids 0..9: everything collides with everything
 SETTINGS = settings(derandomize=True, max_examples=400, deadline=None)

@@ -12,8 +12,8 @@ import pytest
 import torch
 
 from fastcollate.presets import llama3
-from fastcollate.rolespan_native import collate_text_native
-from fastcollate.rolespan_reference import mask_labels_reference
+from fastcollate.rolespan.native import collate_text_native
+from fastcollate.rolespan.reference import mask_labels_reference
 from fastcollate.synthetic import IGNORE, LLAMA3_IDS, _Builder, synthetic_text_batch
 
 chatml_dataset = pytest.importorskip("boson_multimodal.dataset.chatml_dataset")

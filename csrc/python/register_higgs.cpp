@@ -44,7 +44,7 @@ HiggsBatchIn read_batch(const py::sequence& batch, const std::optional<std::vect
     }
   }
   if (chunk_counts) {
-    // One count per audio-in token of each sample, in batch order (fastcollate/whisper_audio.py).
+    // One count per audio-in token of each sample, in batch order (fastcollate/higgs/whisper_audio.py).
     in.chunk_counts = *chunk_counts;
     int64_t offset = 0;
     for (size_t i = 0; i < n; ++i) {

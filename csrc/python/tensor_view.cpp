@@ -22,7 +22,7 @@ struct TorchObjects {
   }
 };
 
-// Shared checks of check_int_tensor() in fastcollate/checks.py, same order and messages.
+// Shared checks of check_int_tensor() in fastcollate/common/checks.py, same order and messages.
 // Returns the error, or "" with dims/type/data/sizes/strides filled.
 std::string inspect_int_tensor(py::handle value, int ndim, IntType& type, const void*& data, int64_t* sizes,
                                int64_t* strides, KeepAlive& keep) {
@@ -102,7 +102,7 @@ bool read_reward(py::handle value, float& reward, std::string& error) {
 
 int64_t read_start_index(py::handle value, std::string& error) {
   if (value.is_none()) return 0;
-  // operator.index() semantics (Python and numpy ints), bools excluded: as check_start_index() in checks.py.
+  // operator.index() semantics (Python and numpy ints), bools excluded: as check_start_index() in fastcollate/common/checks.py.
   if (PyIndex_Check(value.ptr()) && !PyBool_Check(value.ptr())) {
     const Py_ssize_t v = PyNumber_AsSsize_t(value.ptr(), nullptr);
     if (!PyErr_Occurred()) return v;

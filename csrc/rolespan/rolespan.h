@@ -11,7 +11,7 @@
 
 namespace fastcollate {
 
-// Owns the flat arrays a RoleSpanSpecView points into (fastcollate/rolespan_spec.py: RoleSpanSpec.to_native).
+// Owns the flat arrays a RoleSpanSpecView points into (fastcollate/rolespan/spec.py: RoleSpanSpec.to_native).
 struct RoleSpanSpecData {
   int32_t mode = kModeRoles;
   int32_t turns = kTurnsAll;

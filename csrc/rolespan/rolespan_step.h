@@ -1,5 +1,5 @@
 // The role-span state machine of one row, as FC_HD helpers over raw pointers so a CUDA kernel (one row per
-// thread) can reuse exactly the code the CPU loop runs. fastcollate/rolespan_reference.py is the readable
+// thread) can reuse exactly the code the CPU loop runs. fastcollate/rolespan/reference.py is the readable
 // statement of the same rules; any change here must be made there too (the tests compare bit for bit).
 #pragma once
 

@@ -13,7 +13,7 @@ from typing import List
 
 import torch
 
-from .checks import check_int_tensor, sample_error
+from ..common.checks import check_int_tensor, sample_error
 
 
 @dataclass

@@ -10,7 +10,7 @@ from typing import List, Optional
 
 import torch
 
-from .samples import IGNORE
+from ..common.labels import IGNORE
 
 
 

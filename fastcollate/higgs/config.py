@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-from .rolespan_spec import RoleSpanSpec
+from ..rolespan.spec import RoleSpanSpec
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """The pure-Python Higgs Audio collation: the specification every compiled path is tested against.
 
 Written for clarity, sample by sample, in plain torch. It reproduces upstream's output bit-for-bit on fresh
-samples (quirks included, see ../README.md "Differences from upstream"), never mutates its inputs, and raises
+samples (quirks included, see the README, "Differences from upstream"), never mutates its inputs, and raises
 ValueError naming sample and field where upstream crashes.
 """
 
@@ -12,11 +12,12 @@ from typing import List, Optional
 
 import torch
 
-from .checks import batch_has_labels, check_batch, check_int_tensor, check_reward, check_start_index, sample_error
-from .delay_pattern import apply_delay_pattern
-from .higgs_config import HiggsCollateConfig
-from .rolespan_reference import mask_labels_reference
-from .samples import IGNORE, HiggsAudioBatchInput
+from ..common.checks import batch_has_labels, check_batch, check_int_tensor, check_reward, check_start_index, sample_error
+from ..ops.delay_pattern import apply_delay_pattern
+from .config import HiggsCollateConfig
+from ..rolespan.reference import mask_labels_reference
+from ..common.labels import IGNORE
+from .samples import HiggsAudioBatchInput
 from .whisper_audio import WhisperAudio
 
 

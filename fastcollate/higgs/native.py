@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Optional
 
-from ._backend import core
-from .higgs_config import HiggsCollateConfig
-from .rolespan_native import native_spec
+from .._backend import core
+from .config import HiggsCollateConfig
+from ..rolespan.native import native_spec
 from .samples import HiggsAudioBatchInput
 from .whisper_audio import WhisperAudio
 

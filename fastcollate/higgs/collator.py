@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import operator
 
-from ._backend import resolve_backend
-from .checks import check_batch
-from .empty_policy import check_on_empty, handle_empty
-from .higgs_config import HiggsCollateConfig
-from .higgs_reference import IGNORE, collate_reference
-from .label_stats import label_stats
-from .rolespan_reference import empty_reason
+from .._backend import resolve_backend
+from ..common.checks import check_batch
+from ..common.empty_policy import check_on_empty, handle_empty
+from .config import HiggsCollateConfig
+from .reference import IGNORE, collate_reference
+from ..diagnostics.label_stats import label_stats
+from ..rolespan.reference import empty_reason
 from .samples import HiggsAudioBatchInput
 from .whisper_audio import prepare_whisper_audio
 
@@ -83,7 +83,7 @@ class HiggsAudioSampleCollator:
         self.backend = resolve_backend(backend)
         self._native_options = None
         if self.backend == "cpu":
-            from .higgs_native import native_options
+            from .native import native_options
 
             self._native_options = native_options(self.config)
 
@@ -96,7 +96,7 @@ class HiggsAudioSampleCollator:
     def __setstate__(self, state):
         self.__dict__.update(state)
         if self.backend == "cpu":
-            from .higgs_native import native_options
+            from .native import native_options
 
             self._native_options = native_options(self.config)
 
@@ -122,7 +122,7 @@ class HiggsAudioSampleCollator:
         if self.config.encode_whisper_embed:
             whisper = prepare_whisper_audio(batch, self.config, self.whisper_processor.feature_extractor)
         if self.backend == "cpu":
-            from .higgs_native import collate_native
+            from .native import collate_native
 
             return collate_native(batch, self._native_options, whisper)
         out = collate_reference(batch, self.config, whisper)

@@ -11,9 +11,6 @@ from typing import Optional
 
 import torch
 
-# The label of a token that is not learned (CrossEntropyLoss ignore_index); csrc/common/labels.h is its twin.
-IGNORE = -100
-
 
 @dataclass
 class ChatMLDatasetSample:

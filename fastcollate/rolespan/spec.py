@@ -1,6 +1,6 @@
 """RoleSpanSpec: which tokens of a chat are learned, decided from input_ids alone (never from labels).
 
-Two modes share one state machine (fastcollate/rolespan_reference.py is the readable statement of it, the
+Two modes share one state machine (fastcollate/rolespan/reference.py is the readable statement of it, the
 C++ in csrc/rolespan/rolespan_step.h the fast one):
 
 mode "roles" (chat templates with role headers, e.g. Llama-3, ChatML)

@@ -1,6 +1,6 @@
 """The compiled role-span collation: one native call per batch (csrc/rolespan, csrc/python/register_rolespan.cpp).
 
-Same signature and outputs as fastcollate.rolespan_reference.collate_text_reference, its twin.
+Same signature and outputs as fastcollate.rolespan.reference.collate_text_reference, its twin.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import functools
 import numpy as np
 import torch
 
-from ._backend import core
-from .rolespan_spec import RoleSpanSpec
+from .._backend import core
+from .spec import RoleSpanSpec
 
 
 @functools.lru_cache(maxsize=64)

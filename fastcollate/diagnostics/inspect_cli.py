@@ -47,11 +47,11 @@ import argparse
 import sys
 from typing import List
 
-from . import presets
+from ..rolespan import presets
 from .explain import explain
 from .inspect_files import InputError, Sample, load_samples
-from .rolespan_reference import IGNORE, empty_reason, mask_labels_with_turns
-from .rolespan_spec import TURNS, RoleSpanSpec
+from ..rolespan.reference import IGNORE, empty_reason, mask_labels_with_turns
+from ..rolespan.spec import TURNS, RoleSpanSpec
 
 EXIT_OK, EXIT_MISMATCH, EXIT_BAD_INPUT = 0, 1, 2
 SPECS = ("llama3", "chatml")

@@ -11,11 +11,11 @@ from typing import Optional
 import numpy as np
 import torch
 
-from ._backend import resolve_backend
-from .checks import check_int_tensor, check_start_index, sample_error
-from .empty_policy import check_on_empty, handle_empty
-from .rolespan_reference import collate_text_reference, empty_reason
-from .rolespan_spec import RoleSpanSpec
+from .._backend import resolve_backend
+from ..common.checks import check_int_tensor, check_start_index, sample_error
+from ..common.empty_policy import check_on_empty, handle_empty
+from .reference import collate_text_reference, empty_reason
+from .spec import RoleSpanSpec
 
 
 def check_row(i: int, value):
@@ -50,7 +50,7 @@ def _read_feature(i: int, feature):
 
 
 class ChatCollator:
-    """Pads (or packs) chats and labels them from their ids: see fastcollate/rolespan_spec.py for the rules.
+    """Pads (or packs) chats and labels them from their ids: see fastcollate/rolespan/spec.py for the rules.
 
     Returns a dict of torch tensors: padded `input_ids`, `labels` (-100 = masked or padding) and
     `attention_mask`, all int64 (B, W); with packed=True one row: `input_ids`, `labels`, `position_ids`
@@ -80,7 +80,7 @@ class ChatCollator:
         if self.backend == "python":
             fn = collate_text_reference
         else:
-            from .rolespan_native import collate_text_native as fn
+            from .native import collate_text_native as fn
         return fn(rows, self.spec, self.pad_token_id, pad_left=self.pad_left,
                   pad_to_multiple_of=self.pad_to_multiple_of, packed=self.packed, start_indices=starts)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from .rolespan_spec import RoleSpanSpec, completion_only
+from .spec import RoleSpanSpec, completion_only
 
 __all__ = ["chatml", "completion_only", "llama3"]
 

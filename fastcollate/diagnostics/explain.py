@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Optional
 
 
-from .rolespan_reference import IGNORE, _to_list, mask_labels_with_turns
-from .rolespan_spec import RoleSpanSpec
+from ..rolespan.reference import IGNORE, _to_list, mask_labels_with_turns
+from ..rolespan.spec import RoleSpanSpec
 
 MAX_MISMATCHES_SHOWN = 20
 

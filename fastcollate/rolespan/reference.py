@@ -1,6 +1,6 @@
 """Reference twin of the role-span masking and text collation: a plain Python loop, slow on purpose.
 
-This file is the statement of record of the rules in fastcollate/rolespan_spec.py; the compiled path
+This file is the statement of record of the rules in fastcollate/rolespan/spec.py; the compiled path
 (csrc/rolespan) must give exactly the same tensors, and the tests compare them with torch.equal.
 """
 
@@ -11,8 +11,8 @@ from typing import List, Optional
 
 import torch
 
-from .rolespan_spec import RoleSpanSpec
-from .samples import IGNORE
+from .spec import RoleSpanSpec
+from ..common.labels import IGNORE
 
 OUTSIDE, HEADER, CONTENT = "outside", "header", "content"  # in completion mode: prompt / -, response
 
