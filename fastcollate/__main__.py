@@ -1,13 +1,22 @@
-"""Command line: `python -m fastcollate demo` and `python -m fastcollate inspect FILE`."""
+"""Command line: `demo` and `inspect FILE`, as `python -m fastcollate ...` or the `fastcollate` console script."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 
+def program_name(argv0: str) -> str:
+    """The name the user typed: `python -m fastcollate` runs this file as __main__.py, the console script
+    runs under its own name."""
+    base = os.path.basename(argv0)
+    return "python -m fastcollate" if base in ("__main__.py", "-m", "-c", "") else base
+
+
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m fastcollate")
+    prog = program_name(sys.argv[0] if sys.argv else "")
+    parser = argparse.ArgumentParser(prog=prog)
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="collate a synthetic Higgs Audio batch with both backends and compare")
     demo.add_argument("--batch-size", type=int, default=16)
@@ -22,6 +31,7 @@ def main(argv=None) -> int:
 
         return run_demo(batch_size=args.batch_size, seed=args.seed)
     if args.command == "inspect":
+        args.prog = f"{prog} inspect"
         return inspect_cli.run(args)
     return 2
 

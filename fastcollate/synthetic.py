@@ -85,13 +85,19 @@ def synthetic_tts_batch(batch_size: int, *, seed: int = 0, **kwargs):
 
 def synthetic_text_batch(batch_size: int, seq_len: int, *, seed: int = 0, exchanges: int = 3,
                          sample_cls=ChatMLDatasetSample):
-    """Text-only chats of exactly `seq_len` tokens: a system prompt and `exchanges` user/assistant turns."""
+    """Text-only chats of exactly `seq_len` tokens: a system prompt and `exchanges` user/assistant turns.
+
+    Needs seq_len >= 6 + 12 * exchanges (every turn's header and end-of-turn token, one content token each).
+    """
     t = LLAMA3_IDS
+    if seq_len < 6 + 12 * exchanges:
+        raise ValueError(f"seq_len: {seq_len} is too short for {exchanges} exchanges (at least {6 + 12 * exchanges})")
     g = torch.Generator().manual_seed(seed)
     samples = []
     for _ in range(batch_size):
         b = _Builder()
-        budget = seq_len - 5 - 2 * exchanges * 5  # headers and end-of-turn tokens
+        # <|begin_of_text|>, then 4 header tokens and an end-of-turn token per turn.
+        budget = seq_len - 1 - (2 * exchanges + 1) * 5
         per_turn = budget // (2 * exchanges + 1)
         b.turn(t.system, [_text(g, budget - 2 * exchanges * per_turn)], learned=False, first=True)
         for _ in range(exchanges):

@@ -87,6 +87,9 @@ def llama3_soup(seed):
 def test_compiled_equals_reference_with_label_spec(seed, turns, mask_audio_out, always_masked):
     spec = presets.llama3(turns=turns, always_masked=(KW["audio_out_token_id"],) if always_masked else ())
     batch = llama3_soup(seed)
+    if turns != "from_start_index" and seed % 8:  # mostly batches these turns accept; sometimes the error
+        for s in batch:
+            s.start_index = None
     outcomes = []
     for backend in ("python", "cpu"):
         try:

@@ -1,9 +1,13 @@
-"""`python -m fastcollate inspect FILE`: every file format, exit codes 0/1/2, the all -100 flag, padding."""
+"""`python -m fastcollate inspect FILE`: every file format, exit codes 0/1/2/3, the all -100 flag, padding,
+start_index, and the program name in messages."""
 
 import json
 import re
+import shutil
 import subprocess
 import sys
+from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -53,7 +57,9 @@ def pad(rows, length, value, left=False):
 
 
 def inspect(capsys, *argv):
-    rc = main(["inspect", *map(str, argv)])
+    # As `python -m fastcollate` runs it (the program name comes from sys.argv[0]).
+    with mock.patch.object(sys, "argv", ["/somewhere/fastcollate/__main__.py"]):
+        rc = main(["inspect", *map(str, argv)])
     out, err = capsys.readouterr()
     return rc, out, err
 
@@ -65,7 +71,7 @@ def test_jsonl_matching_labels_exit_0(tmp_path, capsys):
     rows = chats(3)
     rc, out, err = inspect(capsys, write_jsonl(tmp_path / "a.jsonl", rows))
     assert rc == 0 and err == ""
-    assert "spec: presets.llama3(turns=all)" in out
+    assert "spec: presets.llama3()" in out
     for i, (ids, labels) in enumerate(rows):
         assert f"=== sample {i} ===" in out
         assert f"sample {i}: OK, given labels match the spec ({learned(labels)} learned)" in out
@@ -126,22 +132,22 @@ def test_sample_selects_one(tmp_path, capsys):
 def test_start_index_selects_turns(tmp_path, capsys):
     # Turns: 0 system, 1 user, 2 assistant, 3 user, 4 assistant. start_index=3 -> only turn 4 is learned.
     (ids, all_turns), = chats(1, seq_len=80, exchanges=2)
-    spec = presets.llama3(turns="from_start_index")
+    spec = presets.llama3()
     from_3 = mask_labels_reference(ids, spec, 3).tolist()
     assert 0 < learned(from_3) < learned(all_turns)
     path = write_jsonl(tmp_path / "a.jsonl", [(ids, from_3)], extra={0: {"start_index": 3}})
     rc, out, _ = inspect(capsys, path)
     assert rc == 0, out
-    assert "spec: presets.llama3(turns=from_start_index)" in out
+    assert "spec: presets.llama3()" in out
     assert "start_index=3" in out and "masked (before start_index / not last)" in out
     # --start-index overrides the file's: with 0 every assistant turn is learned, so the given labels differ.
     rc, out, _ = inspect(capsys, path, "--start-index", 0)
     assert rc == 1
     assert f"given labels learn {learned(from_3)}, the spec learns {learned(all_turns)}" in out
-    # --turns all ignores start_index.
+    # --turns all does not read start_index: a sample carrying one is an input error, never ignored.
     rc, out, _ = inspect(capsys, write_jsonl(tmp_path / "b.jsonl", [(ids, all_turns)], extra={0: {"start_index": 3}}),
                          "--turns", "all")
-    assert rc == 0
+    assert rc == 2
 
 
 # ------------------------------------------------------------------------------------------------ .pt
@@ -233,7 +239,10 @@ def test_completion_only_templates(tmp_path, capsys):
     masked = [(ids, [IGNORE] * len(ids)) for ids, _ in rows]
     path = write_jsonl(tmp_path / "masked.jsonl", masked)
     rc, out, _ = inspect(capsys, path, "--response-template", TEMPLATE_WITH_BOS)
-    assert rc == 0
+    assert rc == 3  # labels and spec agree, but the spec learns nothing: a CI check must fail
+    assert "result: the spec learns NOTHING in 2 samples; given labels agree with the spec (exit 3" in out
+    rc, out, _ = inspect(capsys, path, "--response-template", TEMPLATE_WITH_BOS, "--allow-empty")
+    assert rc == 0 and "result: given labels agree with the spec (exit 0)" in out
     assert "spec: completion_only(response_template=[128000, 128006, 78191, 128007, 271]" in out
     assert ("sample 0: given labels are ALL -100 (0 learned) and so are the spec's (no response template found)"
             in out)
@@ -251,8 +260,11 @@ def test_completion_only_templates(tmp_path, capsys):
 
 def test_chatml_spec_on_llama3_data_differs(tmp_path, capsys):
     rc, out, _ = inspect(capsys, write_jsonl(tmp_path / "a.jsonl", chats(1)), "--spec", "chatml")
+    assert rc == 3  # the chatml spec learns nothing on Llama-3 ids (and the labels differ)
+    assert "given labels DIFFER from the spec (exit 3" in out
+    rc, out, _ = inspect(capsys, write_jsonl(tmp_path / "a.jsonl", chats(1)), "--spec", "chatml", "--allow-empty")
     assert rc == 1
-    assert "spec: presets.chatml(turns=all)" in out and "the spec learns 0 (no assistant turn found)" in out
+    assert "spec: presets.chatml()" in out and "the spec learns 0 (no assistant turn found)" in out
 
 
 # ------------------------------------------------------------------------------------------------ bad input
@@ -344,3 +356,74 @@ def test_python_m_exit_codes(tmp_path):
     assert run(path, "--sample", 1).returncode == 0
     p = run(tmp_path / "nope.npz")
     assert p.returncode == 2 and "Traceback" not in p.stderr and "nope.npz: no such file" in p.stderr
+
+
+# ------------------------------------------------------------------------------------------------ exit 3
+
+
+def test_exit_3_when_the_spec_learns_nothing(tmp_path, capsys):
+    """A file that trains nothing must fail a check on the exit status, with or without given labels."""
+    rows = chats(3)
+    no_assistant = [t for t in rows[1][0]]
+    no_assistant[no_assistant.index(T.assistant)] = T.user  # its only assistant turn becomes a user turn
+    path = write_jsonl(tmp_path / "a.jsonl", [(rows[0][0], None), (no_assistant, None), (rows[2][0], None)])
+    rc, out, _ = inspect(capsys, path)
+    assert rc == 3
+    assert "sample 1: no labels given; the spec learns 0 tokens (no assistant turn found)" in out
+    assert "!! 1 sample where the spec learns nothing: 1" in out
+    assert "result: the spec learns NOTHING in 1 sample; given labels agree with the spec (exit 3" in out
+    rc, out, _ = inspect(capsys, path, "--allow-empty")
+    assert rc == 0 and "!! 1 sample where the spec learns nothing: 1" in out
+    assert inspect(capsys, path, "--sample", 0)[0] == 0  # only the chosen samples count
+    # Both the given labels and the spec's all -100 (the case that used to exit 0).
+    path = write_jsonl(tmp_path / "b.jsonl", [(no_assistant, [IGNORE] * len(no_assistant))])
+    rc, out, _ = inspect(capsys, path)
+    assert rc == 3 and "given labels are ALL -100 (0 learned) and so are the spec's" in out
+    # An empty sample, and every learned turn before start_index.
+    path = write_jsonl(tmp_path / "c.jsonl", [([], None)])
+    assert inspect(capsys, path)[0] == 3
+    path = write_jsonl(tmp_path / "d.jsonl", [rows[0]], extra={0: {"start_index": 99}})
+    rc, out, _ = inspect(capsys, path)
+    assert rc == 3 and "(all learned turns are before start_index)" in out
+    with pytest.raises(SystemExit):
+        main(["inspect", "--help"])
+    assert "3  the spec learns NOTHING in some inspected sample" in capsys.readouterr().out
+
+
+# ------------------------------------------------------------------------------------------------ start_index
+
+
+@pytest.mark.parametrize("argv, hint", [
+    (["--turns", "all"], "leave out --turns, or leave out start_index"),
+    (["--turns", "last"], "leave out --turns, or leave out start_index"),
+    (["--response-template", RESPONSE], "use --spec instead of the templates, or leave out start_index"),
+])
+def test_start_index_under_turns_that_do_not_read_it_exit_2(tmp_path, capsys, argv, hint):
+    (ids, labels), = chats(1, seq_len=80, exchanges=2)
+    path = write_jsonl(tmp_path / "a.jsonl", [(ids, labels), (ids, labels)], extra={1: {"start_index": 3}})
+    rc, out, err = inspect(capsys, path, *argv)
+    assert rc == 2 and out == ""
+    assert re.search(r"error: sample 1: start_index: is 3, but .*\[on the command line: " + re.escape(hint), err), err
+    # The same through --start-index, and fine without a start_index.
+    rc, _, err = inspect(capsys, path, *argv, "--start-index", 2)
+    assert rc == 2 and "sample 0: start_index: is 2, but" in err
+    assert inspect(capsys, path, *argv, "--sample", 0)[0] in (0, 1)
+
+
+# ------------------------------------------------------------------------------------------------ program name
+
+
+def test_messages_name_the_program_as_called(tmp_path):
+    """`python -m fastcollate` and the `fastcollate` console script each name themselves."""
+    missing = str(tmp_path / "nope.jsonl")
+    p = subprocess.run([sys.executable, "-m", "fastcollate", "inspect", missing], capture_output=True, text=True)
+    assert p.returncode == 2 and p.stderr.startswith("python -m fastcollate inspect: error: ")
+    p = subprocess.run([sys.executable, "-m", "fastcollate"], capture_output=True, text=True)
+    assert p.stderr.startswith("usage: python -m fastcollate ")
+    script = shutil.which("fastcollate", path=str(Path(sys.executable).parent))
+    if script is None:
+        pytest.skip("the fastcollate console script is not installed next to this Python")
+    p = subprocess.run([script, "inspect", missing], capture_output=True, text=True)
+    assert p.returncode == 2 and p.stderr.startswith("fastcollate inspect: error: "), p.stderr
+    p = subprocess.run([script], capture_output=True, text=True)
+    assert p.stderr.startswith("usage: fastcollate "), p.stderr

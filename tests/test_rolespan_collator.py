@@ -103,7 +103,11 @@ ROW_ERRORS = [
     (np.zeros((2, 2), dtype=np.int64), r"sample 0: input_ids: expected a 1-D array, got 2 dimensions"),
     ("abc", r"sample 0: input_ids: expected a 1-D torch.Tensor or numpy array, got str"),
     ([1, 2.5], r"sample 0: input_ids: expected a list of ints"),
-    ({"ids": [1]}, r"sample 0: input_ids: missing from the feature dict"),
+    ({}, r"sample 0: input_ids: missing from the feature"),
+    ({"ids": [1]}, r"^sample 0: ids: is not a feature ChatCollator reads \(input_ids, start_index\): labels and "
+                   r"attention_mask are computed from input_ids; drop the key from the features or name it in "
+                   r"ignore_keys=$"),
+    ({"input_ids": [1], "labels": [1]}, r"^sample 0: labels: is not a feature ChatCollator reads"),
     ({"input_ids": [1], "start_index": "2"}, r"sample 0: start_index: expected an int or None, got str"),
 ]
 
@@ -113,6 +117,17 @@ ROW_ERRORS = [
 def test_row_errors(backend, value, message):
     with pytest.raises(ValueError, match=message):
         ChatCollator(llama3(), t.pad, backend=backend)([value])
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_ignore_keys(backend):
+    ids = chat(1)["input_ids"]
+    want = ChatCollator(llama3(), t.pad, backend=backend)([{"input_ids": ids}])
+    got = ChatCollator(llama3(), t.pad, backend=backend, ignore_keys=("messages", "attention_mask"))(
+        [{"input_ids": ids, "messages": "hi", "attention_mask": [1] * len(ids)}])
+    assert all(torch.equal(want[k], got[k]) for k in want)
+    with pytest.raises(ValueError, match=r"^ignore_keys: expected a collection of key names, got the string 'ab'$"):
+        ChatCollator(llama3(), t.pad, ignore_keys="ab")
 
 
 @pytest.mark.parametrize("value,message", ROW_ERRORS[:5])

@@ -1,12 +1,7 @@
-"""The llama3 preset reproduces the labels of boson-multimodal's prepare_chatml_sample from input_ids alone.
-
-prepare_chatml_sample runs for real with a tiny offline stand-in tokenizer (special tokens by their released
-ids, words by a fixed table), on seeded random multi-turn chats: system/user/assistant turns, consecutive
-assistant turns (<|eom_id|> between them), audio placeholders, and start_index.
-"""
+"""The llama3 preset reproduces the labels of boson-multimodal's prepare_chatml_sample from input_ids alone
+(the real function, on the chats of tests/chatml_chats.py)."""
 
 import random
-import re
 
 import pytest
 import torch
@@ -15,52 +10,16 @@ from fastcollate.presets import llama3
 from fastcollate.rolespan.native import collate_text_native
 from fastcollate.rolespan.reference import mask_labels_reference
 from fastcollate.synthetic import IGNORE, LLAMA3_IDS, _Builder, synthetic_text_batch
-
-chatml_dataset = pytest.importorskip("boson_multimodal.dataset.chatml_dataset")
-from boson_multimodal.data_types import AudioContent, ChatMLSample, Message  # noqa: E402
+from chatml_chats import ChatMLSample, Message, StandInTokenizer, chatml_dataset, random_chat
 
 t = LLAMA3_IDS
-SPECIAL = {"<|begin_of_text|>": t.begin_of_text, "<|start_header_id|>": t.start_header,
-           "<|end_header_id|>": t.end_header, "<|eot_id|>": t.eot, "<|eom_id|>": t.eom,
-           "<|audio_bos|>": t.audio_bos, "<|AUDIO|>": t.audio_in, "<|audio_eos|>": t.audio_eos,
-           "<|audio_out_bos|>": t.audio_out_bos, "<|AUDIO_OUT|>": t.audio_out, "<|recipient|>": 128020}
-WORDS = {"\n\n": t.double_newline, "system": t.system, "user": t.user, "assistant": t.assistant}
-
-
-class StandInTokenizer:
-    """encode(text, add_special_tokens=False): special tokens, the header words, else one id per word."""
-
-    def encode(self, text, add_special_tokens=False):
-        ids = []
-        for piece in re.split(r"(<\|[A-Za-z_]+\|>)", text):
-            if piece in SPECIAL:
-                ids.append(SPECIAL[piece])
-            elif piece in WORDS:
-                ids.append(WORDS[piece])
-            else:
-                ids += [1000 + int(w[1:]) for w in piece.split()]  # words are "w<number>"
-        return ids
-
-
-def random_chat(rng: random.Random) -> ChatMLSample:
-    messages = [Message("system", " ".join(f"w{rng.randrange(5000)}" for _ in range(rng.randrange(1, 6))))]
-    for _ in range(rng.randrange(1, 5)):
-        messages.append(Message("user", " ".join(f"w{rng.randrange(5000)}" for _ in range(rng.randrange(1, 8)))))
-        if rng.random() < 0.3:
-            messages[-1].content = [messages[-1].content, AudioContent(audio_url="x.wav")]
-        for _ in range(rng.choice([1, 1, 2, 3])):  # consecutive assistant turns end with <|eom_id|>
-            text = " ".join(f"w{rng.randrange(5000)}" for _ in range(rng.randrange(0, 8)))
-            content = [text, AudioContent(audio_url="y.wav")] if rng.random() < 0.3 else text
-            messages.append(Message("assistant", content))
-    start = rng.choice([None, 0, 1, 2, 3, len(messages) - 1, len(messages)])
-    return ChatMLSample(messages=messages, start_index=start)
 
 
 @pytest.mark.parametrize("seed", range(40))
 def test_llama3_preset_reproduces_prepare_chatml_sample(seed):
     sample = random_chat(random.Random(seed))
     ids, labels, _, _ = chatml_dataset.prepare_chatml_sample(sample, StandInTokenizer())
-    spec = llama3(turns="from_start_index")
+    spec = llama3()
     expected = torch.tensor(labels, dtype=torch.int64)
     assert torch.equal(mask_labels_reference(ids, spec, sample.start_index), expected)
     out = collate_text_native([torch.tensor(ids)], spec, 0, start_indices=[sample.start_index])
@@ -77,13 +36,13 @@ def test_recipient_prefix_is_not_reproducible_from_ids():
     sample = ChatMLSample(messages=[Message("user", "w1 w2"), Message("assistant", "w3 w4", recipient="w9")],
                           start_index=2)
     ids, labels, _, _ = chatml_dataset.prepare_chatml_sample(sample, StandInTokenizer())
-    got = mask_labels_reference(ids, llama3(turns="from_start_index"), 2)
+    got = mask_labels_reference(ids, llama3(), 2)
     differ = (got != torch.tensor(labels)).nonzero().flatten().tolist()
     assert [ids[i] for i in differ] == [1009, 128020]  # "w9<|recipient|>": learned upstream, masked here
     # From start_index on, the prefix is just content of a learned turn: identical.
     ids, labels, _, _ = chatml_dataset.prepare_chatml_sample(
         ChatMLSample(messages=sample.messages, start_index=1), StandInTokenizer())
-    assert torch.equal(mask_labels_reference(ids, llama3(turns="from_start_index"), 1), torch.tensor(labels))
+    assert torch.equal(mask_labels_reference(ids, llama3(), 1), torch.tensor(labels))
 
 
 def test_llama3_preset_reproduces_synthetic_builder():
@@ -100,8 +59,15 @@ def test_builder_start_index_and_eom_between_assistant_turns():
     b.add([t.start_header, t.assistant, t.end_header, t.double_newline], False)  # turn 4, ends with eom
     b.add([11, 12, t.eom], True)
     b.turn(t.assistant, [[13]], learned=True)                # turn 5
-    got = collate_text_native([torch.tensor(b.ids)], llama3(turns="from_start_index"), 0, start_indices=[4])
+    got = collate_text_native([torch.tensor(b.ids)], llama3(), 0, start_indices=[4])
     assert torch.equal(got["labels"][0], torch.tensor(b.labels))
     assert got["num_learned"].item() == sum(v != IGNORE for v in b.labels) == 5
     last = collate_text_native([torch.tensor(b.ids)], llama3(turns="last"), 0)
     assert last["labels"][0].ne(IGNORE).nonzero().flatten().tolist() == [len(b.ids) - 2, len(b.ids) - 1]
+
+
+def test_synthetic_text_batch_has_exactly_seq_len_tokens():
+    for seq_len, exchanges in [(18, 1), (40, 1), (97, 3), (2048, 3)]:
+        assert {len(s.input_ids) for s in synthetic_text_batch(3, seq_len, exchanges=exchanges)} == {seq_len}
+    with pytest.raises(ValueError, match=r"^seq_len: 17 is too short for 1 exchanges \(at least 18\)$"):
+        synthetic_text_batch(1, 17, exchanges=1)

@@ -5,6 +5,8 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "common/views.h"
@@ -26,9 +28,18 @@ struct HiggsOptions {
   AudioStreamParams stream;
   // label_spec: labels are recomputed from input_ids by the role-span state machine instead of read.
   std::optional<RoleSpanSpecData> label_spec;
+  // Why a sample's start_index is not read (fastcollate/higgs/config.py); empty: it is. A given start_index
+  // is then an error, with the reference's message.
+  std::string start_index_unread;
+  // Mapping samples: the keys allowed (sample fields and ignore_keys) and the message for any other key.
+  // Read by the Python layer only (csrc/python/register_higgs.cpp).
+  std::unordered_set<std::string> allowed_keys;
+  std::string unknown_key_problem;
 };
 
 struct HiggsSampleIn {
+  // A Mapping key that is no sample field: the key and the problem, raised before any field of the batch.
+  std::string key_error_field, key_error;
   IdsView input_ids;
   IdsView label_ids;
   CodesView audio_ids_concat;
@@ -37,7 +48,7 @@ struct HiggsSampleIn {
   bool has_reward = false;
   float reward = 0.f;
   std::string reward_error;
-  int64_t start_index = 0;  // label_spec only: first learned turn (<= 0: every turn)
+  int64_t start_index = 0;  // first learned turn (<= 0: every turn); read only with a label_spec
   std::string start_index_error;
   // Whisper long audio: copies of the <|audio_bos|><|AUDIO|><|audio_eos|> triple per audio-in token
   // (empty: one each). Offsets into HiggsBatchIn::chunk_counts.

@@ -98,6 +98,11 @@ HiggsPlan plan_higgs_batch(const HiggsBatchIn& in, const HiggsOptions& opt) {
   HiggsPlan plan;
   plan.batch = static_cast<int64_t>(in.samples.size());
   plan.seq_len.resize(plan.batch);
+  // Sample-level problems first, as the reference reads every sample before any field.
+  for (int64_t i = 0; i < plan.batch; ++i) {
+    const HiggsSampleIn& s = in.samples[i];
+    if (!s.key_error.empty()) fail(i, s.key_error_field.c_str(), s.key_error);
+  }
 
   // Upstream returns labels when any sample has them; a batch mixing None and labels is an error.
   int64_t first_without = -1, with = 0;
@@ -116,7 +121,7 @@ HiggsPlan plan_higgs_batch(const HiggsBatchIn& in, const HiggsOptions& opt) {
   for (int64_t i = 0; i < plan.batch; ++i) {
     const HiggsSampleIn& s = in.samples[i];
     if (!s.input_ids.error.empty()) fail(i, "input_ids", s.input_ids.error);
-    if (derived && !s.start_index_error.empty()) fail(i, "start_index", s.start_index_error);
+    if (!s.start_index_error.empty()) fail(i, "start_index", s.start_index_error);
     const int64_t n = s.input_ids.size;
     if (plan.with_labels && !derived) {
       if (!s.label_ids.error.empty()) fail(i, "label_ids", s.label_ids.error);

@@ -12,12 +12,90 @@
 namespace fastcollate {
 namespace {
 
-// Interned attribute names: looked up for every sample, so build the Python strings once.
+// Interned field names: looked up for every sample, so build the Python strings once.
 struct SampleFields {
   py::str input_ids{"input_ids"}, label_ids{"label_ids"}, audio_ids_concat{"audio_ids_concat"},
       audio_ids_start{"audio_ids_start"}, audio_label_ids_concat{"audio_label_ids_concat"}, reward{"reward"},
-      start_index{"start_index"};
+      start_index{"start_index"}, get{"get"};
+  py::object mapping_type = py::module_::import("collections.abc").attr("Mapping");
+  py::object absent = py::module_::import("builtins").attr("object")();  // a unique "no such key" marker
 };
+
+// One sample's fields by name: attributes of an object, or keys of a Mapping, by the rules of
+// fastcollate/higgs/sample_fields.py (same messages). An absent field reads as None when it is optional;
+// an absent required field becomes a view carrying the "missing" error, raised only if the field is read.
+class SampleReader {
+ public:
+  SampleReader(py::handle sample, const SampleFields& names)
+      : sample_(sample), names_(names),
+        is_dict_(PyDict_Check(sample.ptr())),
+        is_mapping_(is_dict_ || py::isinstance(sample, names.mapping_type)) {}
+
+  // The value, or a null object when the sample has no such field.
+  py::object get(const py::str& name) const {
+    if (is_dict_) {
+      PyObject* v = PyDict_GetItemWithError(sample_.ptr(), name.ptr());
+      if (v == nullptr && PyErr_Occurred()) throw py::error_already_set();
+      return py::reinterpret_borrow<py::object>(v);
+    }
+    if (is_mapping_) {
+      py::object v = sample_.attr(names_.get)(name, names_.absent);
+      return v.is(names_.absent) ? py::object() : v;
+    }
+    PyObject* v = PyObject_GetAttr(sample_.ptr(), name.ptr());
+    if (v == nullptr) {
+      if (!PyErr_ExceptionMatches(PyExc_AttributeError)) throw py::error_already_set();
+      PyErr_Clear();
+    }
+    return py::reinterpret_steal<py::object>(v);
+  }
+
+  py::object optional(const py::str& name) const {
+    py::object v = get(name);
+    return v ? v : py::none();
+  }
+
+  // The same messages as fastcollate/higgs/sample_fields.py (the tests match both backends against them).
+  std::string missing_problem() const {
+    return is_mapping_ ? "missing: the sample (a Mapping) has no such key"
+                       : "missing: the sample (a " + type_name(sample_) + ") has no such attribute";
+  }
+
+  // The first key that is no sample field and not ignored: (key, problem), or empty strings.
+  void check_keys(const HiggsOptions& opt, std::string& field, std::string& problem) const {
+    if (!is_mapping_) return;
+    auto check = [&](py::handle key) {
+      if (!problem.empty()) return;
+      Py_ssize_t n = 0;
+      const char* utf8 = PyUnicode_Check(key.ptr()) ? PyUnicode_AsUTF8AndSize(key.ptr(), &n) : nullptr;
+      if (utf8 != nullptr && opt.allowed_keys.count(std::string(utf8, n))) return;
+      PyErr_Clear();
+      field = py::str(key);
+      problem = opt.unknown_key_problem;
+    };
+    if (is_dict_) {
+      PyObject *key, *value;
+      Py_ssize_t pos = 0;
+      while (PyDict_Next(sample_.ptr(), &pos, &key, &value)) check(key);
+    } else {
+      for (py::handle key : sample_) check(key);
+    }
+  }
+
+ private:
+  py::handle sample_;
+  const SampleFields& names_;
+  bool is_dict_, is_mapping_;
+};
+
+template <typename View, typename Read>
+View required(const SampleReader& r, const py::str& name, KeepAlive& keep, Read read) {
+  py::object value = r.get(name);
+  if (value) return read(value, keep);
+  View v;
+  v.error = r.missing_problem();
+  return v;
+}
 
 HiggsBatchIn read_batch(const py::sequence& batch, const std::optional<std::vector<int64_t>>& chunk_counts,
                         const HiggsOptions& opt, KeepAlive& keep) {
@@ -28,20 +106,20 @@ HiggsBatchIn read_batch(const py::sequence& batch, const std::optional<std::vect
   keep.reserve(n * 4);
   for (size_t i = 0; i < n; ++i) {
     py::object sample = batch[i];
+    const SampleReader r(sample, *names);
     HiggsSampleIn& s = in.samples[i];
-    s.input_ids = read_ids_view(sample.attr(names->input_ids), keep);
-    s.label_ids = read_ids_view(sample.attr(names->label_ids), keep);
-    s.audio_ids_concat = read_codes_view(sample.attr(names->audio_ids_concat), keep);
-    s.audio_ids_start = read_ids_view(sample.attr(names->audio_ids_start), keep);
+    r.check_keys(opt, s.key_error_field, s.key_error);
+    s.input_ids = required<IdsView>(r, names->input_ids, keep, read_ids_view);
+    s.label_ids = read_ids_view(r.optional(names->label_ids), keep);
+    s.audio_ids_concat = required<CodesView>(r, names->audio_ids_concat, keep, read_codes_view);
+    s.audio_ids_start = required<IdsView>(r, names->audio_ids_start, keep, read_ids_view);
     if (!opt.stream.transform) {
-      s.audio_label_ids_concat = read_codes_view(py::getattr(sample, names->audio_label_ids_concat, py::none()), keep);
+      s.audio_label_ids_concat = read_codes_view(r.optional(names->audio_label_ids_concat), keep);
     }
     if (!opt.drop_rewards) {
-      s.has_reward = read_reward(py::getattr(sample, names->reward, py::none()), s.reward, s.reward_error);
+      s.has_reward = read_reward(r.optional(names->reward), s.reward, s.reward_error);
     }
-    if (opt.label_spec) {
-      s.start_index = read_start_index(py::getattr(sample, names->start_index, py::none()), s.start_index_error);
-    }
+    s.start_index = read_start_index(r.optional(names->start_index), opt.start_index_unread, s.start_index_error);
   }
   if (chunk_counts) {
     // One count per audio-in token of each sample, in batch order (fastcollate/higgs/whisper_audio.py).
@@ -118,7 +196,8 @@ void register_higgs(py::module_& m) {
                        int64_t audio_stream_bos_id, int64_t audio_stream_eos_id, int64_t round_to, bool pad_left,
                        bool return_audio_in_tokens, int64_t audio_num_codebooks, bool use_delay_pattern,
                        bool disable_audio_codes_transform, bool mask_audio_out_token_label, bool drop_rewards,
-                       std::optional<RoleSpanSpecData> label_spec) {
+                       std::optional<RoleSpanSpecData> label_spec, std::string start_index_unread,
+                       std::vector<std::string> allowed_keys, std::string unknown_key_problem) {
              if (round_to < 1) throw std::invalid_argument("round_to: expected an int >= 1");
              HiggsOptions o;
              o.audio_in_token_id = audio_in_token_id;
@@ -131,6 +210,9 @@ void register_higgs(py::module_& m) {
              o.mask_audio_out_token_label = mask_audio_out_token_label;
              o.drop_rewards = drop_rewards;
              o.label_spec = std::move(label_spec);
+             o.start_index_unread = std::move(start_index_unread);
+             o.allowed_keys = {allowed_keys.begin(), allowed_keys.end()};
+             o.unknown_key_problem = std::move(unknown_key_problem);
              o.stream = AudioStreamParams{audio_stream_bos_id, audio_stream_eos_id, !disable_audio_codes_transform,
                                           use_delay_pattern};
              return o;
@@ -139,7 +221,8 @@ void register_higgs(py::module_& m) {
            py::arg("audio_stream_bos_id"), py::arg("audio_stream_eos_id"), py::arg("round_to"), py::arg("pad_left"),
            py::arg("return_audio_in_tokens"), py::arg("audio_num_codebooks"), py::arg("use_delay_pattern"),
            py::arg("disable_audio_codes_transform"), py::arg("mask_audio_out_token_label"), py::arg("drop_rewards"),
-           py::arg("label_spec") = py::none());
+           py::arg("label_spec") = py::none(), py::arg("start_index_unread") = "",
+           py::arg("allowed_keys") = std::vector<std::string>(), py::arg("unknown_key_problem") = "");
 
   m.def("collate_higgs", &collate_higgs, py::arg("batch"), py::arg("options"), py::arg("chunk_counts") = py::none(),
         "Collate a list of ChatMLDatasetSample-like objects in one native pass. Returns a tuple of torch tensors "

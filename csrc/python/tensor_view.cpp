@@ -100,10 +100,17 @@ bool read_reward(py::handle value, float& reward, std::string& error) {
   return true;
 }
 
-int64_t read_start_index(py::handle value, std::string& error) {
+int64_t read_start_index(py::handle value, const std::string& unread, std::string& error) {
   if (value.is_none()) return 0;
-  // operator.index() semantics (Python and numpy ints), bools excluded: as check_start_index() in fastcollate/common/checks.py.
+  // operator.index() semantics (Python and numpy ints), bools excluded: as check_start_index() in
+  // fastcollate/common/checks.py. Values past int64 clip (no turn index reaches them either way).
   if (PyIndex_Check(value.ptr()) && !PyBool_Check(value.ptr())) {
+    if (!unread.empty()) {
+      auto as_int = py::reinterpret_steal<py::object>(PyNumber_Index(value.ptr()));
+      if (!as_int) throw py::error_already_set();
+      error = "is " + std::string(py::str(as_int)) + ", but " + unread;
+      return 0;
+    }
     const Py_ssize_t v = PyNumber_AsSsize_t(value.ptr(), nullptr);
     if (!PyErr_Occurred()) return v;
     PyErr_Clear();

@@ -25,7 +25,8 @@ CodesView read_codes_view(py::handle value, KeepAlive& keep);
 // A reward: None, a real number, or a one-element real tensor. Returns false for None.
 bool read_reward(py::handle value, float& reward, std::string& error);
 
-// A start_index: None (0: every turn) or an int; otherwise the error message.
-int64_t read_start_index(py::handle value, std::string& error);
+// A start_index: None (0: every turn) or an int; otherwise the error message. `unread` non-empty: the
+// collator does not read start_index, so a given one is an error ("is {value}, but {unread}").
+int64_t read_start_index(py::handle value, const std::string& unread, std::string& error);
 
 }  // namespace fastcollate

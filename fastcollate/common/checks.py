@@ -9,18 +9,37 @@ from __future__ import annotations
 
 import numbers
 import operator
+from typing import Optional
 
 import torch
 
 INT_DTYPES = (torch.int32, torch.int64)
 
 
-def sample_error(i: int, field: str, problem: str) -> ValueError:
-    return ValueError(f"sample {i}: {field}: {problem}")
+def sample_error(i: Optional[int], field: str, problem: str) -> ValueError:
+    """"sample {i}: {field}: {problem}" (without the sample part where there is no batch, i None)."""
+    return ValueError(f"{field}: {problem}" if i is None else f"sample {i}: {field}: {problem}")
+
+
+class Missing:
+    """Stands for a required field a sample lacks (fastcollate/higgs/sample_fields.py): reading it through
+    require() or check_int_tensor() raises `problem`, so the error comes where the field is needed."""
+
+    __slots__ = ("problem",)
+
+    def __init__(self, problem: str):
+        self.problem = problem
+
+
+def require(i: int, field: str, value):
+    if isinstance(value, Missing):
+        raise sample_error(i, field, value.problem)
+    return value
 
 
 def check_int_tensor(i: int, field: str, value, ndim: int) -> torch.Tensor:
     """A CPU int32/int64 tensor of `ndim` dimensions, else ValueError naming sample and field."""
+    require(i, field, value)
     if not isinstance(value, torch.Tensor):
         raise sample_error(i, field, f"expected a torch.Tensor, got {type(value).__name__}")
     if value.layout != torch.strided or value.device.type != "cpu":
@@ -43,16 +62,24 @@ def check_reward(i: int, reward):
     raise sample_error(i, "reward", f"expected a real number or None, got {type(reward).__name__}")
 
 
-def check_start_index(i: int, value):
-    """None, or an int by operator.index() (Python and numpy ints; not bools)."""
+def check_start_index(i: Optional[int], value, unread_reason: Optional[str] = None):
+    """None, or an int by operator.index() (Python and numpy ints; not bools).
+
+    `unread_reason`: why the collator would not read a start_index (RoleSpanSpec.unread_start_index_reason());
+    a given one is then an error, never silently ignored. The compiled path raises the same message
+    (csrc/python/tensor_view.cpp: read_start_index).
+    """
     if value is None:
         return None
-    if not isinstance(value, bool):
-        try:
-            return operator.index(value)
-        except TypeError:
-            pass
-    raise sample_error(i, "start_index", f"expected an int or None, got {type(value).__name__}")
+    try:
+        if isinstance(value, bool):
+            raise TypeError
+        value = operator.index(value)
+    except TypeError:
+        raise sample_error(i, "start_index", f"expected an int or None, got {type(value).__name__}") from None
+    if unread_reason is not None:
+        raise sample_error(i, "start_index", f"is {value}, but {unread_reason}")
+    return value
 
 
 def batch_has_labels(batch) -> bool:

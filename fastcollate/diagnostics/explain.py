@@ -6,9 +6,10 @@ precomputed labels and the spec disagree.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Optional
 
-
+from ..common.checks import check_start_index
 from ..rolespan.reference import IGNORE, _to_list, mask_labels_with_turns
 from ..rolespan.spec import RoleSpanSpec
 
@@ -16,7 +17,7 @@ MAX_MISMATCHES_SHOWN = 20
 
 
 def _ids_of(sample_or_ids):
-    if isinstance(sample_or_ids, dict):
+    if isinstance(sample_or_ids, Mapping):
         return sample_or_ids["input_ids"], sample_or_ids.get("start_index"), sample_or_ids.get("labels")
     if hasattr(sample_or_ids, "input_ids"):
         return (sample_or_ids.input_ids, getattr(sample_or_ids, "start_index", None),
@@ -33,6 +34,8 @@ def _preview(ids, begin, end, limit=8) -> str:
 def explain(sample_or_ids, spec: RoleSpanSpec, labels=None, start_index: Optional[int] = None) -> str:
     ids, sample_start, sample_labels = _ids_of(sample_or_ids)
     start_index = sample_start if start_index is None else start_index
+    # As in every collator: a start_index the spec does not read is an error, never silently ignored.
+    start_index = check_start_index(None, start_index, spec.unread_start_index_reason())
     labels = sample_labels if labels is None else labels
     ids = _to_list(ids)
     computed, turns = mask_labels_with_turns(ids, spec, start_index)

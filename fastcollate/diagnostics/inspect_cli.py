@@ -8,19 +8,29 @@ flagged loudly.
 Usage:
     python -m fastcollate inspect FILE [--spec llama3|chatml]
                                        [--response-template IDS [--instruction-template IDS]]
-                                       [--turns all|last|from_start_index] [--sample N | --all]
-                                       [--start-index K]
+                                       [--turns from_start_index|all|last] [--sample N | --all]
+                                       [--start-index K] [--allow-empty]
 
     --spec                  a preset of fastcollate.presets with the released vocabulary's ids (default llama3).
     --response-template     comma-separated ids, e.g. 128006,78191,128007,271: use presets.completion_only
     --instruction-template  (TRL DataCollatorForCompletionOnlyLM semantics) instead of a chat preset.
-    --turns                 default: "from_start_index" when a start_index is set (--start-index or in the
-                            file), else "all".
+    --turns                 the spec's `turns` (default: "from_start_index": a sample's start_index, from the
+                            file or --start-index, marks the turns before it as context; without one every
+                            turn is learned). "all" and "last" do not read start_index: a chosen sample that
+                            carries one is an error (exit 2), never silently ignored.
     --sample N / --all      one sample (0-based) or every sample (the default).
     --start-index K         overrides every chosen sample's start_index.
+    --allow-empty           do not fail (exit 3) when the spec learns nothing in some sample.
 
-Exit status: 0 when every given label agrees with the spec (or no labels are given), 1 when any sample's
-given labels differ from the spec's, 2 on bad input (message on stderr, no traceback).
+Exit status: (a CI job can trust it)
+    0  every inspected sample learns something under the spec, and every given label agrees with it (or no
+       labels are given);
+    1  some sample's given labels differ from the spec's (including given labels that are all -100 where the
+       spec learns tokens);
+    2  bad input: file, format or arguments (message on stderr, no traceback);
+    3  the spec learns NOTHING in some inspected sample (no assistant turn, every learned turn before
+       start_index, an empty sample, ...): training on it would learn nothing. Takes precedence over 1.
+       --allow-empty turns this check off (the summary still lists those samples).
 
 FILE formats (chosen by extension):
     .jsonl  one JSON object per line: "input_ids" (list of ints), optional "labels" (or "label_ids", same
@@ -48,12 +58,13 @@ import sys
 from typing import List
 
 from ..rolespan import presets
+from ..common.checks import check_start_index
 from .explain import explain
 from .inspect_files import InputError, Sample, load_samples
 from ..rolespan.reference import IGNORE, empty_reason, mask_labels_with_turns
 from ..rolespan.spec import TURNS, RoleSpanSpec
 
-EXIT_OK, EXIT_MISMATCH, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_OK, EXIT_MISMATCH, EXIT_BAD_INPUT, EXIT_LEARNS_NOTHING = 0, 1, 2, 3
 SPECS = ("llama3", "chatml")
 
 
@@ -71,8 +82,10 @@ def _parse_ids(text: str, what: str) -> tuple:
     return ids
 
 
-def build_spec(args, turns: str) -> tuple:
+def build_spec(args) -> tuple:
     """The spec chosen by the arguments, and a one-line description of it."""
+    turns = {} if args.turns is None else {"turns": args.turns}
+    shown = "" if args.turns is None else f"turns={args.turns!r}"
     if args.response_template is not None:
         if args.spec is not None:
             raise InputError("--spec and --response-template: choose one (a preset, or completion-only "
@@ -81,15 +94,28 @@ def build_spec(args, turns: str) -> tuple:
         instruction = (None if args.instruction_template is None
                        else _parse_ids(args.instruction_template, "--instruction-template"))
         try:
-            spec = presets.completion_only(response, instruction, turns=turns)
+            spec = presets.completion_only(response, instruction, **turns)
         except ValueError as e:
             raise InputError(str(e)) from None
         return spec, (f"completion_only(response_template={list(response)}, "
-                      f"instruction_template={None if instruction is None else list(instruction)}, turns={turns})")
+                      f"instruction_template={None if instruction is None else list(instruction)}"
+                      f"{', ' + shown if shown else ''})")
     if args.instruction_template is not None:
         raise InputError("--instruction-template needs --response-template")
     name = args.spec or "llama3"
-    return getattr(presets, name)(turns=turns), f"presets.{name}(turns={turns})"
+    return getattr(presets, name)(**turns), f"presets.{name}({shown})"
+
+
+def check_start_indices(samples, chosen, spec) -> None:
+    """A start_index the spec would not read is an input error, as in every collator."""
+    reason = spec.unread_start_index_reason()
+    for i in chosen:
+        try:
+            check_start_index(i, samples[i].start_index, reason)
+        except ValueError as e:
+            hint = ("use --spec instead of the templates, or leave out start_index" if spec.mode == "completion"
+                    else "leave out --turns, or leave out start_index")
+            raise InputError(f"{e} [on the command line: {hint}]") from None
 
 
 # ---------------------------------------------------------------------------------------------- main
@@ -103,13 +129,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--instruction-template", metavar="IDS", default=None,
                         help="comma-separated ids (with --response-template)")
     parser.add_argument("--turns", choices=TURNS, default=None,
-                        help="which learned turns count (default: from_start_index when a start_index is set, "
-                             "else all)")
+                        help="which learned turns count (default: from_start_index, which reads each sample's "
+                             "start_index; all/last reject samples that carry one)")
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--sample", metavar="N", type=int, default=None, help="inspect only sample N (0-based)")
     which.add_argument("--all", action="store_true", help="inspect every sample (the default)")
     parser.add_argument("--start-index", metavar="K", type=int, default=None,
                         help="start_index for every chosen sample (overrides the file's)")
+    parser.add_argument("--allow-empty", action="store_true",
+                        help="exit 0/1 even when the spec learns nothing in some sample (default: exit 3)")
 
 
 def _plural(n: int, word: str) -> str:
@@ -174,12 +202,10 @@ def run(args, out=None, err=None) -> int:
         if args.start_index is not None:
             for i in chosen:
                 samples[i].start_index = args.start_index
-        turns = args.turns
-        if turns is None:
-            turns = "from_start_index" if any(samples[i].start_index is not None for i in chosen) else "all"
-        spec, description = build_spec(args, turns)
+        spec, description = build_spec(args)
+        check_start_indices(samples, chosen, spec)
     except InputError as e:
-        print(f"python -m fastcollate inspect: error: {e}", file=err)
+        print(f"{getattr(args, 'prog', 'fastcollate inspect')}: error: {e}", file=err)
         return EXIT_BAD_INPUT
 
     print(f"{args.file}: {_plural(len(samples), 'sample')}; spec: {description}", file=out)
@@ -202,14 +228,16 @@ def run(args, out=None, err=None) -> int:
     if by.get("differ"):
         print(f"!! {_plural(len(by['differ']), 'sample')} whose given labels differ from the spec: "
               f"{_list(by['differ'])}", file=out)
-    nothing = by.get("both_empty", []) + by.get("empty", [])
-    nothing += [i for i in by.get("no_labels", []) if results[i]["n_spec"] == 0]
+    nothing = sorted(i for i, r in results.items() if r["n_spec"] == 0)
     if nothing:
-        print(f"!! {_plural(len(nothing), 'sample')} where the spec learns nothing: {_list(sorted(nothing))}",
-              file=out)
+        print(f"!! {_plural(len(nothing), 'sample')} where the spec learns nothing: {_list(nothing)}", file=out)
     mismatch = bool(by.get("all_masked") or by.get("differ"))
-    print("result: given labels DIFFER from the spec (exit 1)" if mismatch
-          else "result: given labels agree with the spec (exit 0)", file=out)
+    verdict = ("given labels DIFFER from the spec" if mismatch else "given labels agree with the spec")
+    if nothing and not args.allow_empty:
+        print(f"result: the spec learns NOTHING in {_plural(len(nothing), 'sample')}; {verdict} (exit 3; "
+              "--allow-empty accepts such samples)", file=out)
+        return EXIT_LEARNS_NOTHING
+    print(f"result: {verdict} (exit {EXIT_MISMATCH if mismatch else EXIT_OK})", file=out)
     return EXIT_MISMATCH if mismatch else EXIT_OK
 
 

@@ -43,21 +43,25 @@ class LabelStats:
 
     def __str__(self) -> str:
         per_sample_audio = self.sample_audio_learned is not None
-        audio_head = f" {'audio':>8} {'learned':>8} {'masked':>8}" if per_sample_audio else ""
-        lines = [f"{'sample':>6} {'tokens':>8} {'learned':>8} {'masked':>8} {'learned%':>8}{audio_head}"]
-        for i, (t, n) in enumerate(zip(self.tokens, self.learned)):
+        audio_head = f" {'audio learned':>13} {'audio masked':>12}" if per_sample_audio else ""
+        lines = [f"{'sample':>6} {'tokens':>7} {'text learned':>12} {'text masked':>11} {'learned%':>8}{audio_head}"]
+
+        def row(name, tokens, learned, audio_learned=None, audio_total=None):
             audio = ""
             if per_sample_audio:
-                a, total = self.sample_audio_learned[i], self.sample_audio_labels[i]
-                audio = f" {total:>8} {a:>8} {total - a:>8}"
-            flag = "  <- nothing learned" if n == 0 and not (per_sample_audio and self.sample_audio_learned[i]) else ""
-            lines.append(f"{i:>6} {t:>8} {n:>8} {t - n:>8} {100 * n / t if t else 0:>7.1f}%{audio}{flag}")
-        audio = ""
+                audio = f" {audio_learned:>13} {audio_total - audio_learned:>12}"
+            share = 100 * learned / tokens if tokens else 0
+            return f"{name:>6} {tokens:>7} {learned:>12} {tokens - learned:>11} {share:>7.1f}%{audio}"
+
+        for i, (t, n) in enumerate(zip(self.tokens, self.learned)):
+            audio = (self.sample_audio_learned[i], self.sample_audio_labels[i]) if per_sample_audio else ()
+            nothing = n == 0 and not (per_sample_audio and self.sample_audio_learned[i])
+            lines.append(row(i, t, n, *audio) + ("  <- nothing learned" if nothing else ""))
+        audio = (sum(self.sample_audio_learned), sum(self.sample_audio_labels)) if per_sample_audio else ()
+        lines.append(row("total", self.total_tokens, self.total_learned, *audio))
         if per_sample_audio:
-            a, total = sum(self.sample_audio_learned), sum(self.sample_audio_labels)
-            audio = f" {total:>8} {a:>8} {total - a:>8}"
-        lines.append(f"{'total':>6} {self.total_tokens:>8} {self.total_learned:>8} "
-                     f"{self.total_tokens - self.total_learned:>8} {100 * self.share_learned:>7.1f}%{audio}")
+            lines.append("(audio columns count label entries of the sample's audio-out segments: frames x codebooks, "
+                         "the delay-pattern fills and stream BOS masked)")
         if self.audio_learned is not None:
             lines.append(f"audio: {self.audio_frames} frames; learned per codebook: {self.audio_learned}")
             if self.audio_segment_learned:

@@ -11,6 +11,7 @@ from .config import HiggsCollateConfig
 from .reference import IGNORE, collate_reference
 from ..diagnostics.label_stats import label_stats
 from ..rolespan.reference import empty_reason
+from .sample_fields import read_sample
 from .samples import HiggsAudioBatchInput
 from .whisper_audio import prepare_whisper_audio
 
@@ -24,11 +25,17 @@ class HiggsAudioSampleCollator:
     (upstream's or `fastcollate.ChatMLDatasetSample`) returns a `HiggsAudioBatchInput` equal to upstream's,
     without mutating the samples.
 
+    Samples may also be Mappings with the same field names (what a Hugging Face `datasets.Dataset` yields):
+    the batch is bit-identical to the object form. A needed field that is absent, and a key that is no sample
+    field (unless named in `ignore_keys`), are a ValueError naming the sample and the key.
+
     fastcollate-only keywords: `label_spec` (a `fastcollate.RoleSpanSpec`, e.g. `fastcollate.presets.llama3()`):
-    labels are derived from each sample's input_ids (and its optional `start_index`) inside the same pass
-    instead of read from `label_ids`. `on_empty`: a sample that learns nothing, neither text nor audio, is an
-    "error", a warning ("warn", the default: one EmptySampleWarning per batch naming the samples, the batch
-    unchanged), dropped from the batch ("drop"), or ignored ("keep").
+    labels are derived from each sample's input_ids (and its optional `start_index`: the turns before it are
+    context, as in prepare_chatml_sample) inside the same pass instead of read from `label_ids`. A sample's
+    start_index without a label_spec, or under a spec that does not read it, is a ValueError. `on_empty`: a
+    sample that learns nothing, neither text nor audio, is an "error", a warning ("warn", the default: one
+    EmptySampleWarning per batch naming the samples, the batch unchanged), dropped from the batch ("drop"), or
+    ignored ("keep"). `ignore_keys`: Mapping keys to skip.
     """
 
     def __init__(
@@ -53,6 +60,7 @@ class HiggsAudioSampleCollator:
         backend="auto",
         label_spec=None,
         on_empty="warn",
+        ignore_keys=(),
     ):
         self.whisper_processor = whisper_processor
         self.encode_whisper_embed = encode_whisper_embed
@@ -78,6 +86,7 @@ class HiggsAudioSampleCollator:
             chunk_size_samples=chunk_size_samples,
             mask_audio_out_token_label=bool(mask_audio_out_token_label),
             label_spec=label_spec,
+            ignore_keys=_key_names(ignore_keys),
         )
         self.on_empty = check_on_empty(on_empty)
         self.backend = resolve_backend(backend)
@@ -120,7 +129,8 @@ class HiggsAudioSampleCollator:
         check_batch(batch)
         whisper = None
         if self.config.encode_whisper_embed:
-            whisper = prepare_whisper_audio(batch, self.config, self.whisper_processor.feature_extractor)
+            samples = [read_sample(i, s, self.config.ignore_keys) for i, s in enumerate(batch)]
+            whisper = prepare_whisper_audio(samples, self.config, self.whisper_processor.feature_extractor)
         if self.backend == "cpu":
             from .native import collate_native
 
@@ -138,14 +148,20 @@ class HiggsAudioSampleCollator:
         for i, (text, audio) in enumerate(zip(stats.learned, stats.sample_audio_learned)):
             if text or audio:
                 continue
-            sample = batch[i]
+            sample = read_sample(i, batch[i], cfg.ignore_keys)
             if cfg.label_spec is not None:
-                reasons[i] = empty_reason(sample.input_ids, cfg.label_spec, getattr(sample, "start_index", None))
+                reasons[i] = empty_reason(sample.input_ids, cfg.label_spec, sample.start_index)
             elif (out.input_ids[i] == cfg.audio_out_token_id).any():
                 reasons[i] = "label_ids are all -100, so its audio-out segments are no-train too"
             else:
                 reasons[i] = "label_ids are all -100 and it has no audio-out"
         return reasons
+
+
+def _key_names(keys) -> frozenset:
+    if isinstance(keys, str):
+        raise ValueError(f"ignore_keys: expected a collection of key names, got the string {keys!r}")
+    return frozenset(keys)
 
 
 def _as_int(name, value) -> int:

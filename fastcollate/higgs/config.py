@@ -25,6 +25,7 @@ class HiggsCollateConfig:
     chunk_size_samples: Optional[int] = None  # whisper path only: chunk_size_seconds * sampling rate
     mask_audio_out_token_label: bool = True
     label_spec: Optional[RoleSpanSpec] = None  # derive labels from input_ids instead of reading label_ids
+    ignore_keys: frozenset = frozenset()  # Mapping sample keys to skip (any other unknown key is an error)
 
     def __post_init__(self):
         for name in ("audio_in_token_id", "audio_out_token_id", "pad_token_id",
@@ -42,8 +43,18 @@ class HiggsCollateConfig:
         if self.label_spec is not None and not isinstance(self.label_spec, RoleSpanSpec):
             raise ValueError(f"label_spec: expected a fastcollate.RoleSpanSpec or None, got "
                              f"{type(self.label_spec).__name__}")
+        if not isinstance(self.ignore_keys, frozenset) or not all(isinstance(k, str) for k in self.ignore_keys):
+            raise ValueError(f"ignore_keys: expected a collection of key names, got {self.ignore_keys!r}")
         if self.chunk_size_samples is not None and self.chunk_size_samples < 1:
             raise ValueError(f"chunk_size_seconds: gives {self.chunk_size_samples} samples per chunk, expected >= 1")
+
+    def unread_start_index_reason(self) -> Optional[str]:
+        """Why a sample's start_index would not be read (None: it is); a given one is then an error."""
+        if self.label_spec is None:
+            return ("label_spec is None, so labels are read from label_ids and start_index is not used; pass "
+                    "label_spec=fastcollate.presets.llama3() to derive labels from input_ids and start_index, or "
+                    "drop start_index")
+        return self.label_spec.unread_start_index_reason()
 
     def kept_codebooks(self, num_codebooks: int) -> int:
         """How many codebook rows survive `[:audio_num_codebooks]`."""

@@ -7,6 +7,7 @@ from typing import Optional
 from .._backend import core
 from .config import HiggsCollateConfig
 from ..rolespan.native import native_spec
+from .sample_fields import SAMPLE_FIELDS, UNKNOWN_KEY_PROBLEM
 from .samples import HiggsAudioBatchInput
 from .whisper_audio import WhisperAudio
 
@@ -28,6 +29,9 @@ def native_options(cfg: HiggsCollateConfig):
         # Upstream's whisper path rebuilds samples without their reward; kept for bit-equality.
         drop_rewards=cfg.encode_whisper_embed,
         label_spec=None if cfg.label_spec is None else native_spec(cfg.label_spec),
+        start_index_unread=cfg.unread_start_index_reason() or "",
+        allowed_keys=sorted(set(SAMPLE_FIELDS) | cfg.ignore_keys),
+        unknown_key_problem=UNKNOWN_KEY_PROBLEM,
     )
 
 

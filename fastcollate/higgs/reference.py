@@ -17,6 +17,7 @@ from ..ops.delay_pattern import apply_delay_pattern
 from .config import HiggsCollateConfig
 from ..rolespan.reference import mask_labels_reference
 from ..common.labels import IGNORE
+from .sample_fields import read_sample
 from .samples import HiggsAudioBatchInput
 from .whisper_audio import WhisperAudio
 
@@ -40,6 +41,7 @@ class _Sample:
 
 def collate_reference(batch, cfg: HiggsCollateConfig, whisper: Optional[WhisperAudio] = None) -> HiggsAudioBatchInput:
     check_batch(batch)
+    batch = [read_sample(i, s, cfg.ignore_keys) for i, s in enumerate(batch)]  # objects or Mappings
     # With a label_spec every sample's labels are derived from its input_ids; label_ids are not read.
     with_labels = cfg.label_spec is not None or batch_has_labels(batch)
     samples = [
@@ -82,9 +84,10 @@ def collate_reference(batch, cfg: HiggsCollateConfig, whisper: Optional[WhisperA
 
 def _prepare_sample(i, sample, cfg, with_labels, chunk_counts) -> _Sample:
     ids = check_int_tensor(i, "input_ids", sample.input_ids, 1).long()
+    # A start_index is read by a label_spec that counts turns; given anywhere else it is an error.
+    start_index = check_start_index(i, sample.start_index, cfg.unread_start_index_reason())
     labels = None
     if cfg.label_spec is not None:
-        start_index = check_start_index(i, getattr(sample, "start_index", None))
         labels = mask_labels_reference(ids, cfg.label_spec, start_index)
     elif with_labels:
         labels = check_int_tensor(i, "label_ids", sample.label_ids, 1).long()
@@ -97,7 +100,7 @@ def _prepare_sample(i, sample, cfg, with_labels, chunk_counts) -> _Sample:
     kinds = ["out" if is_out[p] else "in" for p in torch.nonzero(is_in | is_out).flatten().tolist()]
     prepared = _Sample(input_ids=ids, label_ids=labels)
     if chunk_counts is None:  # upstream quirk kept: its whisper path rebuilds each sample without the reward
-        prepared.reward = check_reward(i, getattr(sample, "reward", None))
+        prepared.reward = check_reward(i, sample.reward)
 
     reads_codes = "out" in kinds or (cfg.return_audio_in_tokens and "in" in kinds)
     if reads_codes:

@@ -13,7 +13,7 @@ from typing import List
 
 import torch
 
-from ..common.checks import check_int_tensor, sample_error
+from ..common.checks import check_int_tensor, require, sample_error
 
 
 @dataclass
@@ -32,7 +32,8 @@ def prepare_whisper_audio(batch, cfg, feature_extractor) -> WhisperAudio:
         out_pos = torch.nonzero(ids == cfg.audio_out_token_id).flatten().tolist()
         counts = []
         for j, wave in enumerate(_audio_in_waveforms(i, sample, in_pos, out_pos)):
-            wave = _resample_like_upstream(wave, sample.audio_sample_rate[j], target_sr)
+            rate = require(i, "audio_sample_rate", sample.audio_sample_rate)[j]
+            wave = _resample_like_upstream(wave, rate, target_sr)
             n = max(1, math.ceil(len(wave) / cfg.chunk_size_samples))
             counts.append(n)
             chunks.extend(wave[c * cfg.chunk_size_samples:(c + 1) * cfg.chunk_size_samples] for c in range(n))
@@ -58,11 +59,11 @@ def _audio_in_waveforms(i, sample, in_pos, out_pos):
     if out_pos and out_pos[0] < in_pos[-1]:
         raise sample_error(i, "input_ids", f"audio-out token at position {out_pos[0]} precedes an audio-in token; "
                                            "the whisper path pairs waveforms by position and cannot collate this")
-    starts = sample.audio_waveforms_start
+    starts = require(i, "audio_waveforms_start", sample.audio_waveforms_start)
     if len(starts) < len(in_pos):
         raise sample_error(i, "audio_waveforms_start",
                            f"{len(starts)} waveforms for {len(in_pos)} audio-in tokens")
-    concat = sample.audio_waveforms_concat
+    concat = require(i, "audio_waveforms_concat", sample.audio_waveforms_concat)
     waves = []
     for j in range(len(in_pos)):
         begin = int(starts[j])

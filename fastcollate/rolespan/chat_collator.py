@@ -6,7 +6,8 @@ Usable as a Hugging Face `data_collator` or a DataLoader `collate_fn`.
 from __future__ import annotations
 
 import numbers
-from typing import Optional
+from collections.abc import Mapping
+from typing import Iterable, Optional
 
 import numpy as np
 import torch
@@ -36,17 +37,25 @@ def check_row(i: int, value):
     raise sample_error(i, "input_ids", f"expected a 1-D torch.Tensor or numpy array, got {type(value).__name__}")
 
 
-def _read_feature(i: int, feature):
-    """(input_ids, start_index) of a feature dict, an object with .input_ids, or a bare id sequence."""
-    if isinstance(feature, dict):
+FEATURE_KEYS = ("input_ids", "start_index")
+
+
+def _read_feature(i: int, feature, unread_reason: Optional[str], ignore_keys: frozenset):
+    """(input_ids, start_index) of a feature Mapping, an object with .input_ids, or a bare id sequence."""
+    if isinstance(feature, Mapping):
+        for key in feature:
+            if key not in FEATURE_KEYS and key not in ignore_keys:
+                raise sample_error(i, str(key), f"is not a feature ChatCollator reads ({', '.join(FEATURE_KEYS)}): "
+                                                "labels and attention_mask are computed from input_ids; drop the "
+                                                "key from the features or name it in ignore_keys=")
         if "input_ids" not in feature:
-            raise sample_error(i, "input_ids", "missing from the feature dict")
+            raise sample_error(i, "input_ids", "missing from the feature")
         ids, start = feature["input_ids"], feature.get("start_index")
     elif hasattr(feature, "input_ids"):
         ids, start = feature.input_ids, getattr(feature, "start_index", None)
     else:
         ids, start = feature, None
-    return check_row(i, ids), check_start_index(i, start)
+    return check_row(i, ids), check_start_index(i, start, unread_reason)
 
 
 class ChatCollator:
@@ -58,11 +67,17 @@ class ChatCollator:
     `num_learned` (per sample) is added when return_num_learned=True (off by default: HF Trainer passes every
     key to the model). on_empty: what to do with a sample that has no learned token ("error", "warn", "drop",
     "keep"). backend: "auto", "python" (the reference twin) or "cpu" (compiled).
+
+    Features: Mappings with "input_ids" (a list, 1-D tensor or array of ids) and an optional "start_index"
+    (turns before it are context, not learned, as in prepare_chatml_sample), objects with those attributes, or
+    bare id sequences. A start_index under a spec that does not read it, and any other key, are a ValueError
+    naming the sample: nothing the features carry is silently ignored. `ignore_keys` names keys the collator
+    should skip (e.g. ("messages",) for a dataset column kept for other uses).
     """
 
     def __init__(self, spec: RoleSpanSpec, pad_token_id: int, *, pad_left: bool = False,
                  pad_to_multiple_of: Optional[int] = None, packed: bool = False, on_empty: str = "error",
-                 backend: str = "auto", return_num_learned: bool = False):
+                 backend: str = "auto", return_num_learned: bool = False, ignore_keys: Iterable[str] = ()):
         if not isinstance(spec, RoleSpanSpec):
             raise ValueError(f"spec: expected a RoleSpanSpec, got {type(spec).__name__}")
         check_on_empty(on_empty)
@@ -74,7 +89,11 @@ class ChatCollator:
         self.spec, self.pad_token_id, self.pad_left = spec, int(pad_token_id), pad_left
         self.pad_to_multiple_of, self.packed, self.on_empty = multiple, packed, on_empty
         self.return_num_learned = return_num_learned
+        if isinstance(ignore_keys, str):
+            raise ValueError(f"ignore_keys: expected a collection of key names, got the string {ignore_keys!r}")
+        self.ignore_keys = frozenset(ignore_keys)
         self.backend = resolve_backend(backend)
+        self._unread_start_index = spec.unread_start_index_reason()
 
     def _collate(self, rows, starts) -> dict:
         if self.backend == "python":
@@ -89,7 +108,7 @@ class ChatCollator:
             raise ValueError(f"batch: expected a list of features, got {type(features).__name__}")
         if len(features) == 0:
             raise ValueError("batch: is empty, nothing to collate")
-        read = [_read_feature(i, f) for i, f in enumerate(features)]
+        read = [_read_feature(i, f, self._unread_start_index, self.ignore_keys) for i, f in enumerate(features)]
         rows, starts = [r for r, _ in read], [s for _, s in read]
         batch = self._collate(rows, starts)
         learned = batch["num_learned"]

@@ -13,13 +13,18 @@ mode "roles" (chat templates with role headers, e.g. Llama-3, ChatML)
     * role tokens matching no entry of `roles` -> the turn is masked;
     * a turn cut by the row end (no end_of_turn) keeps its content learned; a header cut by the row end is
       masked; a turn_start inside content ends that turn (without end-of-turn) and starts a new header;
-    * `turns`: "all"; "last" = only the last learned-role turn; "from_start_index" = learned-role turns with
-      turn index >= the sample's start_index (every completed header counts, from 0, like
-      prepare_chatml_sample's turn_id; start_index None = every turn).
+    * `turns`, which learned-role turns are learned:
+        "from_start_index" (the default): those with turn index >= the sample's `start_index`, exactly what
+            boson-multimodal's prepare_chatml_sample means by it (every completed header counts, from 0, like
+            its turn_id); a sample without a start_index (None or absent) learns every turn;
+        "all": every turn; "last": only the last one.
+      A sample that carries a start_index under "all" or "last" is an error (ValueError naming the sample and
+      the field), never silently ignored: those choices do not read it.
 
 mode "completion" (TRL DataCollatorForCompletionOnlyLM, see `completion_only`)
     tokens after a response_template occurrence are learned up to the next instruction_template occurrence;
-    both templates are masked. Each response span is one "turn" for `turns`.
+    both templates are masked. Each response span is one "turn" for `turns="last"`. A start_index counts chat
+    messages, which templates cannot see, so a sample carrying one is an error in this mode.
 
 Rules common to both modes, needed to make them exact and identical in C++ and Python:
     * a marker (turn_start, header_end, templates) is a run of ids that must lie entirely inside the current
@@ -36,6 +41,7 @@ from typing import Mapping, Optional, Sequence
 
 import numpy as np
 
+# The order is the native enum (csrc/rolespan/rolespan_step.h: RoleSpanTurns); the default is "from_start_index".
 TURNS = ("all", "last", "from_start_index")
 MODES = ("roles", "completion")
 
@@ -63,7 +69,7 @@ class RoleSpanSpec:
     end_of_turn: tuple = ()
     learn_end_of_turn: bool = True
     learn_header: bool = False
-    turns: str = "all"
+    turns: str = "from_start_index"
     always_masked: tuple = ()
     mode: str = "roles"
     # mode "completion" only
@@ -123,6 +129,17 @@ class RoleSpanSpec:
             always_masked=list(self.always_masked),
         )
 
+    def unread_start_index_reason(self) -> Optional[str]:
+        """Why this spec does not read a sample's start_index (None: it does). A given start_index under such a
+        spec is an error: silently learning the turns the dataset marked as context is what this prevents."""
+        if self.mode == "completion":
+            return ("completion-only templates cannot count chat turns (start_index counts a chat's messages, as "
+                    "in prepare_chatml_sample); use a chat preset such as presets.llama3(), or drop start_index")
+        if self.turns != "from_start_index":
+            return (f"the spec selects turns={self.turns!r}, which does not read start_index; use the default "
+                    "turns='from_start_index' to learn only the turns from start_index on, or drop start_index")
+        return None
+
     def empty_reason_hint(self) -> str:
         if self.mode == "completion":
             return "no response template found"
@@ -130,7 +147,7 @@ class RoleSpanSpec:
 
 
 def completion_only(response_template: Sequence[int], instruction_template: Optional[Sequence[int]] = None,
-                    *, turns: str = "all", always_masked: Sequence[int] = ()) -> RoleSpanSpec:
+                    *, turns: str = "from_start_index", always_masked: Sequence[int] = ()) -> RoleSpanSpec:
     """TRL DataCollatorForCompletionOnlyLM semantics, on ids.
 
     Learned: every token after a response_template occurrence, up to (not including) the next
