@@ -2,6 +2,7 @@
 
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 import torch
 
@@ -36,8 +37,24 @@ CASES = [
      r"^sample 1: input_ids: expected dtype torch.int32 or torch.int64, got torch.float32$"),
     ("2-D input_ids", set_field("input_ids", lambda s: s.input_ids[None]),
      r"^sample 1: input_ids: expected a 1-D tensor, got shape \(1, \d+\)$"),
-    ("list input_ids", set_field("input_ids", lambda s: s.input_ids.tolist()),
-     r"^sample 1: input_ids: expected a torch.Tensor, got list$"),
+    ("str input_ids", set_field("input_ids", "abc"),
+     r"^sample 1: input_ids: expected a 1-D torch.Tensor, numpy array or list of ints, got str$"),
+    ("list with a float", set_field("input_ids", lambda s: s.input_ids.tolist()[:3] + [2.5]),
+     r"^sample 1: input_ids: expected a list of ints, got float at position 3$"),
+    ("int past int64", set_field("input_ids", lambda s: s.input_ids.tolist()[:2] + [2**63]),
+     r"^sample 1: input_ids: value 9223372036854775808 at position 2 does not fit in int64$"),
+    ("ragged codes", set_field("audio_ids_concat", [[1, 2], [3]]),
+     r"^sample 1: audio_ids_concat: row 1 has 1 entries, row 0 has 2$"),
+    ("codes row not a list", set_field("audio_ids_concat", [[1, 2], 3]),
+     r"^sample 1: audio_ids_concat: expected a list of lists of ints, got int at row 1$"),
+    ("bool in codes", set_field("audio_ids_concat", [[1, True]]),
+     r"^sample 1: audio_ids_concat: expected a list of lists of ints, got bool at position \(0, 1\)$"),
+    ("float array codes", set_field("audio_ids_concat", lambda s: s.audio_ids_concat.float().numpy()),
+     r"^sample 1: audio_ids_concat: expected an integer dtype, got buffer format 'f'$"),
+    ("uint64 past int64", set_field("audio_ids_start", np.array([0, 2**63 + 5], dtype=np.uint64)),
+     r"^sample 1: audio_ids_start: value 9223372036854775813 at position 1 does not fit in int64$"),
+    ("3-D array codes", set_field("audio_ids_concat", np.zeros((1, 2, 3), dtype=np.int64)),
+     r"^sample 1: audio_ids_concat: expected a 2-D array, got 3 dimensions$"),
     ("meta device", set_field("input_ids", lambda s: s.input_ids.to("meta")),
      r"^sample 1: input_ids: expected a dense CPU tensor, got torch.strided on meta$"),
     ("sparse", set_field("input_ids", lambda s: s.input_ids.to_sparse()),

@@ -167,3 +167,8 @@ def test_dict_samples_on_the_whisper_path(backend):
     del dicts[1]["audio_waveforms_start"]
     with pytest.raises(ValueError, match=r"^sample 1: audio_waveforms_start: missing: the sample \(a Mapping\)"):
         collate(dicts, backend, **flags)
+
+
+def test_ignore_keys_cannot_name_sample_fields():
+    with pytest.raises(ValueError, match=r"^ignore_keys: \['start_index'\] are sample fields the collator reads"):
+        fastcollate.HiggsAudioSampleCollator(**FLAGS, ignore_keys=("start_index", "speaker"))

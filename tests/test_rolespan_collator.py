@@ -99,10 +99,15 @@ def test_feature_forms_and_dtypes(backend):
 ROW_ERRORS = [
     (torch.zeros(3), r"sample 0: input_ids: expected dtype torch.int32 or torch.int64, got torch.float32"),
     (torch.zeros(2, 3, dtype=torch.int64), r"sample 0: input_ids: expected a 1-D tensor, got shape \(2, 3\)"),
-    (np.zeros(3), r"sample 0: input_ids: expected dtype int32 or int64, got buffer format 'd'"),
+    (np.zeros(3), r"sample 0: input_ids: expected an integer dtype, got buffer format 'd'"),
     (np.zeros((2, 2), dtype=np.int64), r"sample 0: input_ids: expected a 1-D array, got 2 dimensions"),
-    ("abc", r"sample 0: input_ids: expected a 1-D torch.Tensor or numpy array, got str"),
-    ([1, 2.5], r"sample 0: input_ids: expected a list of ints"),
+    ("abc", r"sample 0: input_ids: expected a 1-D torch.Tensor, numpy array or list of ints, got str"),
+    ([1, 2.5], r"^sample 0: input_ids: expected a list of ints, got float at position 1$"),
+    ([1, True], r"^sample 0: input_ids: expected a list of ints, got bool at position 1$"),
+    ([1, 2**64], r"^sample 0: input_ids: value 18446744073709551616 at position 1 does not fit in int64$"),
+    ([-(2**63) - 1], r"^sample 0: input_ids: value -9223372036854775809 at position 0 does not fit in int64$"),
+    (np.array([1, 2**64 - 1], dtype=np.uint64),
+     r"^sample 0: input_ids: value 18446744073709551615 at position 1 does not fit in int64$"),
     ({}, r"sample 0: input_ids: missing from the feature"),
     ({"ids": [1]}, r"^sample 0: ids: is not a feature ChatCollator reads \(input_ids, start_index\): labels and "
                    r"attention_mask are computed from input_ids; drop the key from the features or name it in "
@@ -128,6 +133,12 @@ def test_ignore_keys(backend):
     assert all(torch.equal(want[k], got[k]) for k in want)
     with pytest.raises(ValueError, match=r"^ignore_keys: expected a collection of key names, got the string 'ab'$"):
         ChatCollator(llama3(), t.pad, ignore_keys="ab")
+    with pytest.raises(ValueError, match=r"^ignore_keys: cannot contain 'input_ids'"):
+        ChatCollator(llama3(), t.pad, ignore_keys=("input_ids",))
+    # Naming start_index skips it on purpose, e.g. under turns="all".
+    skipped = ChatCollator(llama3(turns="all"), t.pad, backend=backend, ignore_keys=("start_index",))(
+        [{"input_ids": ids, "start_index": 99}])
+    assert all(torch.equal(want[k], skipped[k]) for k in want)
 
 
 @pytest.mark.parametrize("value,message", ROW_ERRORS[:5])
@@ -171,7 +182,7 @@ def test_collator_option_errors(kwargs, message):
         ChatCollator(**args)
 
 
-@pytest.mark.parametrize("batch,message", [(chat(1), r"batch: expected a list of features, got dict"),
+@pytest.mark.parametrize("batch,message", [(chat(1), r"batch: expected a list of features or an Arrow column/table, got dict"),
                                            ([], r"batch: is empty, nothing to collate")])
 def test_batch_errors(batch, message):
     with pytest.raises(ValueError, match=message):

@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "higgs/higgs_collate.h"
+#include "python/int_input.h"
 #include "python/output_arena.h"
 #include "python/tensor_view.h"
 
@@ -89,7 +90,7 @@ class SampleReader {
 };
 
 template <typename View, typename Read>
-View required(const SampleReader& r, const py::str& name, KeepAlive& keep, Read read) {
+View required(const SampleReader& r, const py::str& name, InputKeep& keep, Read read) {
   py::object value = r.get(name);
   if (value) return read(value, keep);
   View v;
@@ -98,23 +99,23 @@ View required(const SampleReader& r, const py::str& name, KeepAlive& keep, Read 
 }
 
 HiggsBatchIn read_batch(const py::sequence& batch, const std::optional<std::vector<int64_t>>& chunk_counts,
-                        const HiggsOptions& opt, KeepAlive& keep) {
+                        const HiggsOptions& opt, InputKeep& keep) {
   static const SampleFields* names = new SampleFields();  // leaked on purpose, like all interned names
   HiggsBatchIn in;
   const size_t n = batch.size();
   in.samples.resize(n);
-  keep.reserve(n * 4);
+  keep.objects.reserve(n * 4);
   for (size_t i = 0; i < n; ++i) {
     py::object sample = batch[i];
     const SampleReader r(sample, *names);
     HiggsSampleIn& s = in.samples[i];
     r.check_keys(opt, s.key_error_field, s.key_error);
-    s.input_ids = required<IdsView>(r, names->input_ids, keep, read_ids_view);
-    s.label_ids = read_ids_view(r.optional(names->label_ids), keep);
-    s.audio_ids_concat = required<CodesView>(r, names->audio_ids_concat, keep, read_codes_view);
-    s.audio_ids_start = required<IdsView>(r, names->audio_ids_start, keep, read_ids_view);
+    s.input_ids = required<IdsView>(r, names->input_ids, keep, read_ids);
+    s.label_ids = read_ids(r.optional(names->label_ids), keep);
+    s.audio_ids_concat = required<CodesView>(r, names->audio_ids_concat, keep, read_codes);
+    s.audio_ids_start = required<IdsView>(r, names->audio_ids_start, keep, read_ids);
     if (!opt.stream.transform) {
-      s.audio_label_ids_concat = read_codes_view(r.optional(names->audio_label_ids_concat), keep);
+      s.audio_label_ids_concat = read_codes(r.optional(names->audio_label_ids_concat), keep);
     }
     if (!opt.drop_rewards) {
       s.has_reward = read_reward(r.optional(names->reward), s.reward, s.reward_error);
@@ -145,7 +146,7 @@ HiggsBatchIn read_batch(const py::sequence& batch, const std::optional<std::vect
 
 py::tuple collate_higgs(const py::sequence& batch, const HiggsOptions& opt,
                         const std::optional<std::vector<int64_t>>& chunk_counts) {
-  KeepAlive keep;
+  InputKeep keep;
   HiggsBatchIn in = read_batch(batch, chunk_counts, opt, keep);
   HiggsPlan plan;
   {

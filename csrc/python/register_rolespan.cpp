@@ -6,49 +6,12 @@
 #include <memory>
 #include <optional>
 
+#include "python/int_input.h"
 #include "python/output_arena.h"
-#include "python/tensor_view.h"
 #include "rolespan/rolespan.h"
 
 namespace fastcollate {
 namespace {
-
-// Buffers exported by numpy arrays stay exported (and so cannot be resized) until the call returns.
-using Exports = std::vector<std::unique_ptr<py::buffer_info>>;
-
-// A 1-D int32/int64 sequence from a torch tensor (tensor_view.cpp's checks and messages) or anything with
-// the buffer protocol (numpy arrays). Errors are kept in the view and raised by the plan, naming the sample.
-IdsView read_row(py::handle value, KeepAlive& keep, Exports& exports) {
-  if (is_torch_tensor(value)) return read_ids_view(value, keep);
-  IdsView v;
-  v.present = !value.is_none();
-  if (!PyObject_CheckBuffer(value.ptr())) {
-    v.error = "expected a 1-D torch.Tensor or numpy array, got " + type_name(value);
-    return v;
-  }
-  auto info = std::make_unique<py::buffer_info>(py::reinterpret_borrow<py::buffer>(value).request());
-  std::string format = info->format;
-  if (!format.empty() && (format[0] == '<' || format[0] == '=' || format[0] == '@')) format.erase(0, 1);
-  const bool is_int = format == "i" || format == "l" || format == "q";
-  if (!is_int || (info->itemsize != 4 && info->itemsize != 8)) {
-    v.error = "expected dtype int32 or int64, got buffer format '" + info->format + "'";
-    return v;
-  }
-  if (info->ndim != 1) {
-    v.error = "expected a 1-D array, got " + std::to_string(info->ndim) + " dimensions";
-    return v;
-  }
-  if (info->strides[0] % info->itemsize != 0) {
-    v.error = "expected a stride that is a whole number of elements";
-    return v;
-  }
-  v.type = info->itemsize == 8 ? IntType::I64 : IntType::I32;
-  v.data = info->ptr;
-  v.size = info->shape[0];
-  v.stride = info->strides[0] / info->itemsize;
-  exports.push_back(std::move(info));
-  return v;
-}
 
 py::tuple collate(RoleSpanBatchIn& in, const RoleSpanSpecData& spec, const RoleSpanOptions& opt,
                   const std::optional<std::vector<std::optional<int64_t>>>& start_indices) {
@@ -91,27 +54,23 @@ RoleSpanOptions options(int64_t pad_token_id, bool pad_left, int64_t pad_to_mult
 py::tuple collate_rows(const py::sequence& rows, const RoleSpanSpecData& spec, int64_t pad_token_id, bool pad_left,
                        int64_t pad_to_multiple_of, bool packed,
                        const std::optional<std::vector<std::optional<int64_t>>>& start_indices) {
-  KeepAlive keep;
-  Exports exports;
+  InputKeep keep;
   RoleSpanBatchIn in;
   const size_t n = rows.size();
   in.rows.reserve(n);
-  for (size_t i = 0; i < n; ++i) in.rows.push_back(read_row(rows[i], keep, exports));
+  for (size_t i = 0; i < n; ++i) in.rows.push_back(read_ids(rows[i], keep));
   return collate(in, spec, options(pad_token_id, pad_left, pad_to_multiple_of, packed), start_indices);
 }
 
-// Ragged rows as one flat id buffer + offsets (B + 1 entries): no per-sample Python objects at all.
-py::tuple collate_flat(py::handle flat, py::handle offsets, const RoleSpanSpecData& spec, int64_t pad_token_id,
-                       bool pad_left, int64_t pad_to_multiple_of, bool packed,
-                       const std::optional<std::vector<std::optional<int64_t>>>& start_indices) {
-  KeepAlive keep;
-  Exports exports;
-  const IdsView ids = read_row(flat, keep, exports);
+// Ragged rows as flat id buffers + offsets (B + 1 entries each), one pair per chunk (an Arrow ChunkedArray's
+// chunks; one pair for a plain flat buffer): no per-sample Python objects at all, and no copy of int32/int64
+// ids. Rows are numbered across chunks in order.
+void add_chunk_rows(py::handle flat, py::handle offsets, InputKeep& keep, RoleSpanBatchIn& in) {
+  const IdsView ids = read_ids(flat, keep);
   if (!ids.error.empty()) throw std::invalid_argument("input_ids: " + ids.error);
-  const IdsView off = read_row(offsets, keep, exports);
+  const IdsView off = read_ids(offsets, keep);
   if (!off.error.empty()) throw std::invalid_argument("offsets: " + off.error);
   if (off.size < 1) throw std::invalid_argument("offsets: expected at least one entry (B + 1 for B samples)");
-  RoleSpanBatchIn in;
   const size_t elem = ids.type == IntType::I64 ? 8 : 4;
   for (int64_t i = 0; i + 1 < off.size; ++i) {
     const int64_t a = off[i], b = off[i + 1];
@@ -125,6 +84,27 @@ py::tuple collate_flat(py::handle flat, py::handle offsets, const RoleSpanSpecDa
     row.data = static_cast<const char*>(ids.data) + a * ids.stride * static_cast<int64_t>(elem);
     row.size = b - a;
     in.rows.push_back(row);
+  }
+}
+
+py::tuple collate_flat(py::handle flat, py::handle offsets, const RoleSpanSpecData& spec, int64_t pad_token_id,
+                       bool pad_left, int64_t pad_to_multiple_of, bool packed,
+                       const std::optional<std::vector<std::optional<int64_t>>>& start_indices) {
+  InputKeep keep;
+  RoleSpanBatchIn in;
+  add_chunk_rows(flat, offsets, keep, in);
+  return collate(in, spec, options(pad_token_id, pad_left, pad_to_multiple_of, packed), start_indices);
+}
+
+py::tuple collate_chunks(const py::sequence& chunks, const RoleSpanSpecData& spec, int64_t pad_token_id,
+                         bool pad_left, int64_t pad_to_multiple_of, bool packed,
+                         const std::optional<std::vector<std::optional<int64_t>>>& start_indices) {
+  InputKeep keep;
+  RoleSpanBatchIn in;
+  for (py::handle chunk : chunks) {
+    auto pair = py::reinterpret_borrow<py::sequence>(chunk);
+    if (pair.size() != 2) throw std::invalid_argument("chunks: expected (input_ids, offsets) pairs");
+    add_chunk_rows(pair[0], pair[1], keep, in);
   }
   return collate(in, spec, options(pad_token_id, pad_left, pad_to_multiple_of, packed), start_indices);
 }
@@ -161,6 +141,9 @@ void register_rolespan(py::module_& m) {
       "Mask labels by role spans and pad (or pack) in one native pass. Returns (input_ids, labels, "
       "attention_mask or position_ids, cu_seqlens or None, num_learned, max_seqlen).";
   m.def("collate_rolespan", &collate_rows, py::arg("rows"), py::arg("spec"), py::arg("pad_token_id"),
+        py::arg("pad_left"), py::arg("pad_to_multiple_of"), py::arg("packed"), py::arg("start_indices") = py::none(),
+        doc);
+  m.def("collate_rolespan_chunks", &collate_chunks, py::arg("chunks"), py::arg("spec"), py::arg("pad_token_id"),
         py::arg("pad_left"), py::arg("pad_to_multiple_of"), py::arg("packed"), py::arg("start_indices") = py::none(),
         doc);
   m.def("collate_rolespan_flat", &collate_flat, py::arg("input_ids"), py::arg("offsets"), py::arg("spec"),

@@ -11,7 +11,7 @@ from .config import HiggsCollateConfig
 from .reference import IGNORE, collate_reference
 from ..diagnostics.label_stats import label_stats
 from ..rolespan.reference import empty_reason
-from .sample_fields import read_sample
+from .sample_fields import SAMPLE_FIELDS, read_sample
 from .samples import HiggsAudioBatchInput
 from .whisper_audio import prepare_whisper_audio
 
@@ -161,6 +161,9 @@ class HiggsAudioSampleCollator:
 def _key_names(keys) -> frozenset:
     if isinstance(keys, str):
         raise ValueError(f"ignore_keys: expected a collection of key names, got the string {keys!r}")
+    fields = sorted(set(keys) & set(SAMPLE_FIELDS))
+    if fields:
+        raise ValueError(f"ignore_keys: {fields} are sample fields the collator reads; ignore_keys is for other keys")
     return frozenset(keys)
 
 

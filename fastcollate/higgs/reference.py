@@ -12,7 +12,8 @@ from typing import List, Optional
 
 import torch
 
-from ..common.checks import batch_has_labels, check_batch, check_int_tensor, check_reward, check_start_index, sample_error
+from ..common.checks import batch_has_labels, check_batch, check_reward, check_start_index, sample_error
+from ..common.int_input import int_tensor
 from ..ops.delay_pattern import apply_delay_pattern
 from .config import HiggsCollateConfig
 from ..rolespan.reference import mask_labels_reference
@@ -83,14 +84,14 @@ def collate_reference(batch, cfg: HiggsCollateConfig, whisper: Optional[WhisperA
 
 
 def _prepare_sample(i, sample, cfg, with_labels, chunk_counts) -> _Sample:
-    ids = check_int_tensor(i, "input_ids", sample.input_ids, 1).long()
+    ids = int_tensor(i, "input_ids", sample.input_ids, 1).long()
     # A start_index is read by a label_spec that counts turns; given anywhere else it is an error.
     start_index = check_start_index(i, sample.start_index, cfg.unread_start_index_reason())
     labels = None
     if cfg.label_spec is not None:
         labels = mask_labels_reference(ids, cfg.label_spec, start_index)
     elif with_labels:
-        labels = check_int_tensor(i, "label_ids", sample.label_ids, 1).long()
+        labels = int_tensor(i, "label_ids", sample.label_ids, 1).long()
         if len(labels) != len(ids):
             raise sample_error(i, "label_ids", f"length {len(labels)} does not match input_ids length {len(ids)}")
 
@@ -125,8 +126,8 @@ def _prepare_sample(i, sample, cfg, with_labels, chunk_counts) -> _Sample:
 
 
 def _read_segments(i, sample, cfg, kinds, with_labels) -> List[_Segment]:
-    codes = check_int_tensor(i, "audio_ids_concat", sample.audio_ids_concat, 2)
-    starts = check_int_tensor(i, "audio_ids_start", sample.audio_ids_start, 1).tolist()
+    codes = int_tensor(i, "audio_ids_concat", sample.audio_ids_concat, 2)
+    starts = int_tensor(i, "audio_ids_start", sample.audio_ids_start, 1).tolist()
     if len(starts) != len(kinds):
         raise sample_error(i, "audio_ids_start", f"{len(starts)} audio segments for {len(kinds)} audio placeholder "
                                                  f"tokens ({kinds.count('in')} audio-in, {kinds.count('out')} audio-out)")
@@ -143,7 +144,7 @@ def _read_segments(i, sample, cfg, kinds, with_labels) -> List[_Segment]:
         if label_codes is None:
             raise sample_error(i, "audio_label_ids_concat",
                                "is None, but disable_audio_codes_transform=True with labels needs it")
-        label_codes = check_int_tensor(i, "audio_label_ids_concat", label_codes, 2)
+        label_codes = int_tensor(i, "audio_label_ids_concat", label_codes, 2)
         if label_codes.shape != codes.shape:
             raise sample_error(i, "audio_label_ids_concat", f"shape {tuple(label_codes.shape)} does not match "
                                                             f"audio_ids_concat shape {tuple(codes.shape)}")

@@ -13,7 +13,8 @@ from typing import List
 
 import torch
 
-from ..common.checks import check_int_tensor, require, sample_error
+from ..common.checks import require, sample_error
+from ..common.int_input import int_tensor
 
 
 @dataclass
@@ -27,7 +28,7 @@ def prepare_whisper_audio(batch, cfg, feature_extractor) -> WhisperAudio:
     target_sr = feature_extractor.sampling_rate
     chunk_counts, chunks = [], []
     for i, sample in enumerate(batch):
-        ids = check_int_tensor(i, "input_ids", sample.input_ids, 1)
+        ids = int_tensor(i, "input_ids", sample.input_ids, 1)
         in_pos = torch.nonzero(ids == cfg.audio_in_token_id).flatten().tolist()
         out_pos = torch.nonzero(ids == cfg.audio_out_token_id).flatten().tolist()
         counts = []

@@ -5,36 +5,17 @@ Usable as a Hugging Face `data_collator` or a DataLoader `collate_fn`.
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Mapping
 from typing import Iterable, Optional
 
-import numpy as np
 import torch
 
 from .._backend import resolve_backend
-from ..common.checks import check_int_tensor, check_start_index, sample_error
+from ..common.checks import check_start_index, sample_error
 from ..common.empty_policy import check_on_empty, handle_empty
+from .arrow_input import arrow_batch, is_arrow, rows_of
 from .reference import collate_text_reference, empty_reason
 from .spec import RoleSpanSpec
-
-
-def check_row(i: int, value):
-    """A 1-D int32/int64 torch tensor or numpy array (the compiled path's checks and messages), or a list."""
-    if isinstance(value, torch.Tensor):
-        return check_int_tensor(i, "input_ids", value, 1)
-    if isinstance(value, np.ndarray):
-        fmt = memoryview(value).format if value.dtype.kind in "biufc" else value.dtype.str
-        if value.dtype.kind != "i" or value.dtype.itemsize not in (4, 8):
-            raise sample_error(i, "input_ids", f"expected dtype int32 or int64, got buffer format '{fmt}'")
-        if value.ndim != 1:
-            raise sample_error(i, "input_ids", f"expected a 1-D array, got {value.ndim} dimensions")
-        return value
-    if isinstance(value, (list, tuple)):
-        if not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in value):
-            raise sample_error(i, "input_ids", "expected a list of ints")
-        return torch.tensor(value, dtype=torch.int64)
-    raise sample_error(i, "input_ids", f"expected a 1-D torch.Tensor or numpy array, got {type(value).__name__}")
 
 
 FEATURE_KEYS = ("input_ids", "start_index")
@@ -50,12 +31,13 @@ def _read_feature(i: int, feature, unread_reason: Optional[str], ignore_keys: fr
                                                 "key from the features or name it in ignore_keys=")
         if "input_ids" not in feature:
             raise sample_error(i, "input_ids", "missing from the feature")
-        ids, start = feature["input_ids"], feature.get("start_index")
+        ids, start = feature["input_ids"], None if "start_index" in ignore_keys else feature.get("start_index")
     elif hasattr(feature, "input_ids"):
         ids, start = feature.input_ids, getattr(feature, "start_index", None)
     else:
         ids, start = feature, None
-    return check_row(i, ids), check_start_index(i, start, unread_reason)
+    # The ids are validated with the rest of the batch by the backend (same checks and messages on both).
+    return ids, check_start_index(i, start, unread_reason)
 
 
 class ChatCollator:
@@ -72,7 +54,8 @@ class ChatCollator:
     (turns before it are context, not learned, as in prepare_chatml_sample), objects with those attributes, or
     bare id sequences. A start_index under a spec that does not read it, and any other key, are a ValueError
     naming the sample: nothing the features carry is silently ignored. `ignore_keys` names keys the collator
-    should skip (e.g. ("messages",) for a dataset column kept for other uses).
+    should skip (e.g. ("messages",) for a dataset column kept for other uses; "start_index" there makes the
+    collator skip the features' start_index on purpose).
     """
 
     def __init__(self, spec: RoleSpanSpec, pad_token_id: int, *, pad_left: bool = False,
@@ -92,6 +75,8 @@ class ChatCollator:
         if isinstance(ignore_keys, str):
             raise ValueError(f"ignore_keys: expected a collection of key names, got the string {ignore_keys!r}")
         self.ignore_keys = frozenset(ignore_keys)
+        if "input_ids" in self.ignore_keys:
+            raise ValueError("ignore_keys: cannot contain 'input_ids', the ids every batch is made of")
         self.backend = resolve_backend(backend)
         self._unread_start_index = spec.unread_start_index_reason()
 
@@ -104,13 +89,33 @@ class ChatCollator:
                   pad_to_multiple_of=self.pad_to_multiple_of, packed=self.packed, start_indices=starts)
 
     def __call__(self, features) -> dict:
+        if is_arrow(features):
+            return self._collate_arrow(features)
         if not isinstance(features, (list, tuple)):
-            raise ValueError(f"batch: expected a list of features, got {type(features).__name__}")
+            raise ValueError(f"batch: expected a list of features or an Arrow column/table, got "
+                             f"{type(features).__name__}")
         if len(features) == 0:
             raise ValueError("batch: is empty, nothing to collate")
         read = [_read_feature(i, f, self._unread_start_index, self.ignore_keys) for i, f in enumerate(features)]
         rows, starts = [r for r, _ in read], [s for _, s in read]
-        batch = self._collate(rows, starts)
+        return self._finish(self._collate(rows, starts), rows, starts)
+
+    def _collate_arrow(self, column) -> dict:
+        """An Arrow batch: its buffers go to the compiled path as they are (see arrow_input.py)."""
+        chunks, starts = arrow_batch(column, self._unread_start_index, self.ignore_keys)
+        rows = rows_of(chunks)
+        if not rows:
+            raise ValueError("batch: is empty, nothing to collate")
+        if self.backend == "python":
+            return self._finish(self._collate(rows, starts), rows, starts)
+        from .native import collate_text_chunks_native
+
+        batch = collate_text_chunks_native(chunks, self.spec, self.pad_token_id, pad_left=self.pad_left,
+                                           pad_to_multiple_of=self.pad_to_multiple_of, packed=self.packed,
+                                           start_indices=starts)
+        return self._finish(batch, rows, starts if starts is not None else [None] * len(rows))
+
+    def _finish(self, batch, rows, starts) -> dict:
         learned = batch["num_learned"]
         if self.on_empty != "keep" and not bool(learned.all()):  # one op in the usual case
             batch = self._on_empty(batch, rows, starts, torch.nonzero(learned == 0).flatten().tolist())

@@ -7,9 +7,6 @@ from __future__ import annotations
 
 import functools
 
-import numpy as np
-import torch
-
 from .._backend import core
 from .spec import RoleSpanSpec
 
@@ -27,16 +24,9 @@ def _result(input_ids, labels, aux, cu_seqlens, num_learned, max_seqlen, packed:
     return {"input_ids": input_ids, "labels": labels, "attention_mask": aux, "num_learned": num_learned}
 
 
-def _native_row(row):
-    # Lists become tensors here; tensors and numpy arrays go to C++ as they are (no copy, any stride).
-    if isinstance(row, (torch.Tensor, np.ndarray)):
-        return row
-    return torch.tensor(row, dtype=torch.int64)
-
-
 def collate_text_native(rows, spec: RoleSpanSpec, pad_token_id: int, pad_left: bool = False,
                         pad_to_multiple_of: int = 1, packed: bool = False, start_indices=None) -> dict:
-    rows = [_native_row(r) for r in rows]
+    # Tensors, arrays and lists go to C++ as they are: it reads or converts each in one native pass.
     out = core().collate_rolespan(rows, native_spec(spec), int(pad_token_id), bool(pad_left),
                                   int(pad_to_multiple_of), bool(packed), start_indices)
     return _result(*out, packed=packed)
@@ -47,4 +37,12 @@ def collate_text_flat_native(input_ids, offsets, spec: RoleSpanSpec, pad_token_i
     """Ragged rows given as one flat 1-D id buffer and B + 1 int64 offsets (e.g. from a datasets Arrow column)."""
     out = core().collate_rolespan_flat(input_ids, offsets, native_spec(spec), int(pad_token_id), bool(pad_left),
                                        int(pad_to_multiple_of), bool(packed), start_indices)
+    return _result(*out, packed=packed)
+
+
+def collate_text_chunks_native(chunks, spec: RoleSpanSpec, pad_token_id: int, pad_left: bool = False,
+                               pad_to_multiple_of: int = 1, packed: bool = False, start_indices=None) -> dict:
+    """Ragged rows as (flat ids, B + 1 offsets) pairs, one per chunk (an Arrow ChunkedArray), numbered in order."""
+    out = core().collate_rolespan_chunks(chunks, native_spec(spec), int(pad_token_id), bool(pad_left),
+                                         int(pad_to_multiple_of), bool(packed), start_indices)
     return _result(*out, packed=packed)

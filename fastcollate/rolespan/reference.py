@@ -12,6 +12,7 @@ from typing import List, Optional
 import torch
 
 from .spec import RoleSpanSpec
+from ..common.int_input import int_tensor
 from ..common.labels import IGNORE
 
 OUTSIDE, HEADER, CONTENT = "outside", "header", "content"  # in completion mode: prompt / -, response
@@ -148,7 +149,7 @@ def _round_up(n: int, m: int) -> int:
 def collate_text_reference(rows, spec: RoleSpanSpec, pad_token_id: int, pad_left: bool = False,
                            pad_to_multiple_of: int = 1, packed: bool = False, start_indices=None) -> dict:
     """Mask and pad (or pack) a batch of 1-D id sequences; see ChatCollator for the output fields."""
-    rows = [_to_list(r) for r in rows]
+    rows = [int_tensor(i, "input_ids", r, 1).tolist() for i, r in enumerate(rows)]
     starts = start_indices if start_indices is not None else [None] * len(rows)
     labels = [mask_labels_with_turns(r, spec, s)[0] for r, s in zip(rows, starts)]
     num_learned = torch.tensor([sum(v != IGNORE for v in lab) for lab in labels], dtype=torch.int64)
