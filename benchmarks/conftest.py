@@ -48,6 +48,12 @@ def pytest_terminal_summary(terminalreporter):
 
         parts = [part(name, t) for name, t in sorted(m.items(), key=lambda kv: kv[1])]
         tr.write_line(f"{group}: " + ", ".join(parts))
+        # Input forms and peers: everything relative to the compiled collator on tensors and on lists.
+        for base in ("fastcollate_tensors", "fastcollate_lists"):
+            if base in m:
+                others = [f"{name} {t / m[base]:.2f}x" for name, t in sorted(m.items(), key=lambda kv: kv[1])
+                          if name != base]
+                tr.write_line(f"    relative to {base}: " + ", ".join(others))
         native = m.get("cpu") or m.get("native")
         if native:
             for base in ("upstream", "fallback", "reference", "numpy"):

@@ -85,3 +85,19 @@ def test_copy_floor(record, name):
 
     got = record(name, "copy_floor", copy_outputs, out_bytes=nbytes)
     assert torch.equal(got, torch.cat(flat))
+
+
+def as_dict_of_lists(sample):
+    """A datasets row without a format: every tensor field as (nested) Python lists."""
+    return {k: (v.tolist() if isinstance(v, torch.Tensor) else v) for k, v in vars(sample).items()}
+
+
+@pytest.mark.parametrize("name", ["tts-16", "tts-64"])
+def test_cpu_dict_of_lists(record, name):
+    """The same batch as Mappings of Python lists (a datasets.Dataset row): converted natively in one pass."""
+    if not fastcollate.backend_info()["compiled"]:
+        pytest.skip("compiled extension not built")
+    batch, want = scenario(name)
+    rows = [as_dict_of_lists(s) for s in batch]
+    collator = fastcollate.HiggsAudioSampleCollator(**higgs_collator_kwargs(), backend="cpu")
+    assert_same(record(name, "cpu_dict_of_lists", lambda: collator(rows), items=token_count(batch)), want)

@@ -116,3 +116,22 @@ def test_datasets_formats(backend):
     for fmt in (None, "numpy", "torch"):
         view = tds.with_format(fmt)
         tensor_batch_equal(chat([view[i] for i in range(len(view))]), want)
+
+
+@pytest.mark.parametrize("backend", backends())
+def test_higgs_whisper_path_from_lists(backend):
+    from types import SimpleNamespace
+
+    transformers = pytest.importorskip("transformers")
+    processor = SimpleNamespace(feature_extractor=transformers.WhisperFeatureExtractor(feature_size=128))
+    batch = synthetic_tts_batch(2, seed=3, audio_seconds=(0, 1))
+    g = torch.Generator().manual_seed(0)
+    for s, seconds in zip(batch, (0.4, 0.7)):
+        s.audio_waveforms_concat = torch.rand(int(seconds * 16000), generator=g) * 2 - 1
+        s.audio_waveforms_start = torch.tensor([0])
+        s.audio_sample_rate = torch.tensor([16000])
+    flags = dict(whisper_processor=processor, **KW, encode_whisper_embed=True, use_delay_pattern=True)
+    collate = HiggsAudioSampleCollator(**flags, backend=backend)
+    rows = [{f.name: (getattr(s, f.name).tolist() if isinstance(getattr(s, f.name), torch.Tensor)
+                      else getattr(s, f.name)) for f in dataclasses.fields(s)} for s in batch]
+    assert_batches_equal(collate(rows), collate(batch))

@@ -111,3 +111,27 @@ def test_from_start_index_counts_response_spans():
 
 def test_always_masked_ids_stay_masked():
     assert [v for v in both(SINGLE, completion_only(ASSISTANT, always_masked=[EOS])) if v != IGNORE] == [20, 21]
+
+
+# The README's "Differences from TRL" (templates: response 10 11, instruction 20 21). TRL's side comes from
+# the transcription above; benchmarks/peers/test_bench_trl.py checks it against TRL 0.19.1 itself.
+R, I = [10, 11], [20, 21]
+NO_INSTRUCTION = [1, 5, 6, 10, 11, 30, 31, EOS]
+EMPTY_FIRST_RESPONSE = [1, 10, 11, 20, 21, 5, 10, 11, 30, EOS]
+
+
+def learned(labels):
+    return [v for v in labels if v != IGNORE]
+
+
+def test_instruction_template_absent_from_a_sample():
+    """TRL masks the whole sample; the rules learn the response (it runs to the end: no instruction follows)."""
+    assert learned(trl_labels(NO_INSTRUCTION, R, I)) == []
+    assert learned(both(NO_INSTRUCTION, completion_only(R, I))) == [30, 31, EOS]
+
+
+def test_empty_response_right_before_the_instruction():
+    """TRL pairs the first instruction with the first (empty) response and learns the user turn; the rules end
+    the empty response at the instruction template and learn only the real answer."""
+    assert learned(trl_labels(EMPTY_FIRST_RESPONSE, R, I)) == [20, 21, 5, 10, 11, 30, EOS]
+    assert learned(both(EMPTY_FIRST_RESPONSE, completion_only(R, I))) == [30, EOS]

@@ -64,7 +64,8 @@ def _audio_in_waveforms(i, sample, in_pos, out_pos):
     if len(starts) < len(in_pos):
         raise sample_error(i, "audio_waveforms_start",
                            f"{len(starts)} waveforms for {len(in_pos)} audio-in tokens")
-    concat = require(i, "audio_waveforms_concat", sample.audio_waveforms_concat)
+    # Lists and arrays too (a datasets row): one float tensor, as a tensor sample would give.
+    concat = torch.as_tensor(require(i, "audio_waveforms_concat", sample.audio_waveforms_concat))
     waves = []
     for j in range(len(in_pos)):
         begin = int(starts[j])

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Every benchmark in one command: the main suite (this venv), then the TRL peer in its own venv
+# (benchmarks/peers/run_trl.sh). Run from the repository root with the test venv active.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+pytest benchmarks --benchmark-enable -p no:cacheprovider "$@"
+bash benchmarks/peers/run_trl.sh
