@@ -81,3 +81,21 @@ def assert_batches_equal(got, want):
 def snapshot(batch):
     """Deep copies of every tensor of every sample, to check nothing was mutated."""
     return [{k: (v.clone() if isinstance(v, torch.Tensor) else v) for k, v in vars(s).items()} for s in batch]
+
+
+def whisper_setup(seconds=(0.4, 0.7), rate=16000):
+    """(a whisper processor stand-in, TTS samples whose audio-in tokens carry waveforms of those durations)."""
+    from types import SimpleNamespace
+
+    from transformers import WhisperFeatureExtractor
+
+    from fastcollate.synthetic import synthetic_tts_batch
+
+    processor = SimpleNamespace(feature_extractor=WhisperFeatureExtractor(feature_size=128))
+    batch = synthetic_tts_batch(len(seconds), seed=3, audio_seconds=(0, 1))
+    g = torch.Generator().manual_seed(0)
+    for s, duration in zip(batch, seconds):
+        s.audio_waveforms_concat = torch.rand(int(duration * rate), generator=g) * 2 - 1
+        s.audio_waveforms_start = torch.tensor([0])
+        s.audio_sample_rate = torch.tensor([rate])
+    return processor, batch

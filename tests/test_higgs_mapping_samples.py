@@ -14,7 +14,7 @@ import fastcollate
 from fastcollate import presets
 from fastcollate.synthetic import synthetic_tts_batch
 from conftest import backends
-from higgs_samples import KW, assert_batches_equal, random_batch
+from higgs_samples import KW, assert_batches_equal, random_batch, whisper_setup
 
 FLAGS = dict(whisper_processor=None, **KW, encode_whisper_embed=False)
 
@@ -152,14 +152,8 @@ def test_ignore_keys_must_be_names():
 @pytest.mark.parametrize("backend", backends())
 def test_dict_samples_on_the_whisper_path(backend):
     """The whisper path reads waveforms in Python for both backends: from dicts too."""
-    transformers = pytest.importorskip("transformers")
-    processor = SimpleNamespace(feature_extractor=transformers.WhisperFeatureExtractor(feature_size=128))
-    batch = synthetic_tts_batch(2, seed=3, audio_seconds=(0, 1))
-    g = torch.Generator().manual_seed(0)
-    for s, seconds in zip(batch, (0.4, 0.7)):
-        s.audio_waveforms_concat = torch.rand(int(seconds * 16000), generator=g) * 2 - 1
-        s.audio_waveforms_start = torch.tensor([0])
-        s.audio_sample_rate = torch.tensor([16000])
+    pytest.importorskip("transformers")
+    processor, batch = whisper_setup()
     flags = dict(whisper_processor=processor, encode_whisper_embed=True, use_delay_pattern=True)
     want = collate(batch, backend, **flags)
     assert_batches_equal(collate([as_dict(s) for s in batch], backend, **flags), want)

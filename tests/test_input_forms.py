@@ -12,7 +12,7 @@ import torch
 from fastcollate import ChatCollator, HiggsAudioSampleCollator, presets
 from fastcollate.synthetic import synthetic_text_batch, synthetic_tts_batch
 from conftest import backends
-from higgs_samples import KW, assert_batches_equal, random_batch
+from higgs_samples import KW, assert_batches_equal, random_batch, whisper_setup
 
 DTYPES = [np.int64, np.int32, np.int16, np.uint16, np.uint32, np.uint64, ">i8", ">i4", "<i8", ">u4"]
 
@@ -120,16 +120,8 @@ def test_datasets_formats(backend):
 
 @pytest.mark.parametrize("backend", backends())
 def test_higgs_whisper_path_from_lists(backend):
-    from types import SimpleNamespace
-
-    transformers = pytest.importorskip("transformers")
-    processor = SimpleNamespace(feature_extractor=transformers.WhisperFeatureExtractor(feature_size=128))
-    batch = synthetic_tts_batch(2, seed=3, audio_seconds=(0, 1))
-    g = torch.Generator().manual_seed(0)
-    for s, seconds in zip(batch, (0.4, 0.7)):
-        s.audio_waveforms_concat = torch.rand(int(seconds * 16000), generator=g) * 2 - 1
-        s.audio_waveforms_start = torch.tensor([0])
-        s.audio_sample_rate = torch.tensor([16000])
+    pytest.importorskip("transformers")
+    processor, batch = whisper_setup()
     flags = dict(whisper_processor=processor, **KW, encode_whisper_embed=True, use_delay_pattern=True)
     collate = HiggsAudioSampleCollator(**flags, backend=backend)
     rows = [{f.name: (getattr(s, f.name).tolist() if isinstance(getattr(s, f.name), torch.Tensor)
