@@ -48,6 +48,20 @@ def assert_all_equal(got, want):
         assert torch.equal(g, w)
 
 
+def measure(record, case, name, fn, **kwargs):
+    """Benchmark fn in the case's group; its outputs must be the case's expected ones."""
+    assert_all_equal(record(case["group"], name, fn, **kwargs), case["want"])
+
+
+def measure_copy_floor(record, case, **kwargs):
+    copy, nbytes, want = copy_floor(case["want"])
+    assert torch.equal(record(case["group"], "copy_floor", copy, out_bytes=nbytes, **kwargs), want)
+
+
+def output_bytes(case):
+    return sum(t.numel() * t.element_size() for t in case["want"])
+
+
 @pytest.fixture(scope="module", params=list(SHAPES))
 def padded(request):
     shape, layout = SHAPES[request.param]
@@ -65,26 +79,22 @@ def test_delay_upstream(record, padded):
         fn = lambda: build(codes, BOS, EOS)  # noqa: E731
     else:
         fn = lambda: tuple(t.transpose(1, 2).contiguous() for t in build(codes.transpose(1, 2), BOS, EOS))  # noqa: E731
-    assert_all_equal(record(padded["group"], "upstream", fn), padded["want"])
+    measure(record, padded, "upstream", fn)
 
 
 def test_delay_twin(record, padded):
-    got = record(padded["group"], "reference", lambda: twin.apply_delay_pattern(padded["codes"], BOS, EOS,
-                                                                                layout=padded["layout"]))
-    assert_all_equal(got, padded["want"])
+    measure(record, padded, "reference", lambda: twin.apply_delay_pattern(padded["codes"], BOS, EOS,
+                                                                          layout=padded["layout"]))
 
 
 def test_delay_native(record, padded):
-    nbytes = sum(t.numel() * t.element_size() for t in padded["want"])
-    got = record(padded["group"], "native", lambda: fastcollate.apply_delay_pattern(padded["codes"], BOS, EOS,
-                                                                                    layout=padded["layout"]),
-                 out_bytes=nbytes)
-    assert_all_equal(got, padded["want"])
+    measure(record, padded, "native", lambda: fastcollate.apply_delay_pattern(padded["codes"], BOS, EOS,
+                                                                              layout=padded["layout"]),
+            out_bytes=output_bytes(padded))
 
 
 def test_delay_copy_floor(record, padded):
-    copy, nbytes, want = copy_floor(padded["want"])
-    assert torch.equal(record(padded["group"], "copy_floor", copy, out_bytes=nbytes), want)
+    measure_copy_floor(record, padded)
 
 
 @pytest.fixture(scope="module")
@@ -121,27 +131,25 @@ def test_ragged_upstream_loop(record, ragged):
         starts = torch.tensor([0] + [t.shape[1] for t in ids]).cumsum(0)
         return torch.cat(ids, dim=1), starts, torch.cat(labels, dim=1)
 
-    assert_all_equal(record(ragged["group"], "upstream", loop), ragged["want"])
+    measure(record, ragged, "upstream", loop)
+
+
+def ragged_kwargs(ragged):
+    return dict(stream_bos_eos=True, return_labels=True, no_train=ragged["no_train"])
 
 
 def test_ragged_twin(record, ragged):
-    got = record(ragged["group"], "reference", lambda: twin.apply_delay_pattern_ragged(
-        ragged["codes"], ragged["offsets"], BOS, EOS, stream_bos_eos=True, return_labels=True,
-        no_train=ragged["no_train"]))
-    assert_all_equal(got, ragged["want"])
+    measure(record, ragged, "reference", lambda: twin.apply_delay_pattern_ragged(
+        ragged["codes"], ragged["offsets"], BOS, EOS, **ragged_kwargs(ragged)))
 
 
 def test_ragged_native(record, ragged):
-    nbytes = sum(t.numel() * t.element_size() for t in ragged["want"])
-    got = record(ragged["group"], "native", lambda: fastcollate.apply_delay_pattern_ragged(
-        ragged["codes"], ragged["offsets"], BOS, EOS, stream_bos_eos=True, return_labels=True,
-        no_train=ragged["no_train"]), out_bytes=nbytes)
-    assert_all_equal(got, ragged["want"])
+    measure(record, ragged, "native", lambda: fastcollate.apply_delay_pattern_ragged(
+        ragged["codes"], ragged["offsets"], BOS, EOS, **ragged_kwargs(ragged)), out_bytes=output_bytes(ragged))
 
 
 def test_ragged_copy_floor(record, ragged):
-    copy, nbytes, want = copy_floor(ragged["want"])
-    assert torch.equal(record(ragged["group"], "copy_floor", copy, out_bytes=nbytes), want)
+    measure_copy_floor(record, ragged)
 
 
 @pytest.fixture(scope="module")
@@ -152,26 +160,20 @@ def padded_chats():
     rows = [s.input_ids[:2048 - 23 * i] for i, s in enumerate(samples)]
     batch = ChatCollator(spec, LLAMA3_IDS.pad, pad_left=True, on_empty="keep")(rows)
     return dict(group="role-span-labels-32x2048", spec=spec, ids=batch["input_ids"], mask=batch["attention_mask"],
-                want=batch["labels"], tokens=batch["input_ids"].numel())
+                want=(batch["labels"],), tokens=batch["input_ids"].numel())
 
 
 def test_labels_twin(record, padded_chats):
     c = padded_chats
-    got = record(c["group"], "reference", lambda: labels_twin.role_span_labels(c["ids"], c["spec"],
-                                                                               attention_mask=c["mask"]),
-                 setup=lambda: ((), {}), rounds=3, items=c["tokens"])
-    assert torch.equal(got, c["want"])
+    labels = lambda: (labels_twin.role_span_labels(c["ids"], c["spec"], attention_mask=c["mask"]),)  # noqa: E731
+    measure(record, c, "reference", labels, setup=lambda: ((), {}), rounds=3, items=c["tokens"])
 
 
 def test_labels_native(record, padded_chats):
     c = padded_chats
-    got = record(c["group"], "native", lambda: fastcollate.role_span_labels(c["ids"], c["spec"],
-                                                                            attention_mask=c["mask"]),
-                 items=c["tokens"])
-    assert torch.equal(got, c["want"])
+    labels = lambda: (fastcollate.role_span_labels(c["ids"], c["spec"], attention_mask=c["mask"]),)  # noqa: E731
+    measure(record, c, "native", labels, items=c["tokens"])
 
 
 def test_labels_copy_floor(record, padded_chats):
-    copy, nbytes, want = copy_floor([padded_chats["want"]])
-    got = record(padded_chats["group"], "copy_floor", copy, out_bytes=nbytes, items=padded_chats["tokens"])
-    assert torch.equal(got, want)
+    measure_copy_floor(record, padded_chats, items=padded_chats["tokens"])

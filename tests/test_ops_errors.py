@@ -16,14 +16,12 @@ RAGGED = torch.arange(3 * 6).reshape(3, 6)
 OFFSETS = torch.tensor([0, 2, 6])
 
 
-def codes(**kw):
-    return lambda: CODES.to(**kw)
-
-
 APPLY_CASES = [
     ("not a tensor", dict(codes=[[1, 2]]), r"^codes: expected a torch.Tensor, got list$"),
-    ("float", dict(codes=CODES.float()), r"^codes: expected dtype torch.int16, torch.int32 or torch.int64, got torch.float32$"),
-    ("uint8", dict(codes=CODES.to(torch.uint8)), r"^codes: expected dtype torch.int16, torch.int32 or torch.int64, got torch.uint8$"),
+    ("float", dict(codes=CODES.float()),
+     r"^codes: expected dtype torch.int16, torch.int32 or torch.int64, got torch.float32$"),
+    ("uint8", dict(codes=CODES.to(torch.uint8)),
+     r"^codes: expected dtype torch.int16, torch.int32 or torch.int64, got torch.uint8$"),
     ("1-D", dict(codes=CODES.flatten()), r"^codes: expected a 2-D or 3-D tensor, got shape \(24,\)$"),
     ("4-D", dict(codes=CODES[None]), r"^codes: expected a 2-D or 3-D tensor, got shape \(1, 2, 3, 4\)$"),
     ("sparse", dict(codes=CODES.to_sparse()), r"^codes: expected a dense CPU tensor, got torch.sparse_coo on cpu$"),
@@ -68,7 +66,8 @@ def out_pair(shape=(2, 3, 6), dtype=torch.int64):
 
 
 OUT_CASES = [
-    ("not a pair", lambda: torch.empty(2, 3, 6), r"^out: expected a pair of tensors \(delayed, generation_mask\), got Tensor$"),
+    ("not a pair", lambda: torch.empty(2, 3, 6),
+     r"^out: expected a pair of tensors \(delayed, generation_mask\), got Tensor$"),
     ("three", lambda: out_pair() + (torch.empty(1),), r"^out: expected a pair of tensors"),
     ("shape", lambda: out_pair((2, 3, 7)), r"^out\[0\]: expected shape \(2, 3, 6\), got \(2, 3, 7\)$"),
     ("dtype", lambda: (out_pair()[0], torch.empty((2, 3, 6), dtype=torch.int32)),
@@ -91,7 +90,8 @@ def test_apply_out_errors(name, make, message):
 def test_apply_out_overlapping_the_input():
     buf = torch.zeros((2, 3, 12), dtype=torch.int64)
     with pytest.raises(ValueError, match=r"^out\[0\]: overlaps codes in memory$"):
-        fastcollate.apply_delay_pattern(buf[..., :4], 1024, 1025, out=(buf[..., 6:], torch.empty((2, 3, 6), dtype=torch.int64)))
+        fastcollate.apply_delay_pattern(buf[..., :4], 1024, 1025,
+                                        out=(buf[..., 6:], torch.empty((2, 3, 6), dtype=torch.int64)))
 
 
 def test_apply_out_writes_the_given_tensors():

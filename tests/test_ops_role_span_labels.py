@@ -11,7 +11,7 @@ from hypothesis import given, settings, strategies as st
 import fastcollate
 from fastcollate import ChatCollator, presets
 from fastcollate.ops import role_span_labels_reference as twin
-from ops_inputs import as_view
+from ops_inputs import VIEWS, as_view
 from test_rolespan_equivalence import ALPHABET, completion_specs, conversation, role_specs
 
 from conftest import backends
@@ -91,8 +91,9 @@ def padded_batches(draw):
     for i, r in enumerate(rows):
         cols = slice(width - len(r), width) if pad_left else slice(0, len(r))
         ids[i, cols], mask[i, cols] = torch.tensor(r, dtype=torch.int64), 1
-    ids = as_view(ids.to(draw(st.sampled_from([torch.int32, torch.int64]))), draw(st.sampled_from(["contiguous", "transposed", "strided"])))
-    mask = as_view(mask.to(draw(st.sampled_from([torch.bool, torch.int32, torch.int64]))), draw(st.sampled_from(["contiguous", "strided"])))
+    ids = as_view(ids.to(draw(st.sampled_from([torch.int32, torch.int64]))), draw(st.sampled_from(VIEWS)))
+    mask = as_view(mask.to(draw(st.sampled_from([torch.bool, torch.int32, torch.int64]))),
+                   draw(st.sampled_from(["contiguous", "strided"])))
     starts = None
     if draw(st.booleans()):
         starts = draw(st.lists(st.one_of(st.none(), st.integers(-1, 4)), min_size=len(rows), max_size=len(rows)))

@@ -64,15 +64,16 @@ std::vector<RowSpan> role_span_rows(const RoleSpanLabelsIn& in) {
   std::vector<RowSpan> spans(in.rows, RowSpan{0, in.cols});
   if (!in.mask) return spans;
   for (int64_t r = 0; r < in.rows; ++r) {
+    const int64_t first = r * in.mask_stride[0], stride = in.mask_stride[1];
     switch (in.mask_type) {
       case MaskType::Bool:
-        spans[r] = row_mask_span(static_cast<const uint8_t*>(in.mask) + r * in.mask_stride[0], in.mask_stride[1], in.cols, r);
+        spans[r] = row_mask_span(static_cast<const uint8_t*>(in.mask) + first, stride, in.cols, r);
         break;
       case MaskType::I32:
-        spans[r] = row_mask_span(static_cast<const int32_t*>(in.mask) + r * in.mask_stride[0], in.mask_stride[1], in.cols, r);
+        spans[r] = row_mask_span(static_cast<const int32_t*>(in.mask) + first, stride, in.cols, r);
         break;
       default:
-        spans[r] = row_mask_span(static_cast<const int64_t*>(in.mask) + r * in.mask_stride[0], in.mask_stride[1], in.cols, r);
+        spans[r] = row_mask_span(static_cast<const int64_t*>(in.mask) + first, stride, in.cols, r);
     }
   }
   return spans;
