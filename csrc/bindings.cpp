@@ -6,6 +6,7 @@ namespace py = pybind11;
 namespace fastcollate {
 void register_higgs(py::module_& m);
 void register_rolespan(py::module_& m);
+void register_ops(py::module_& m);
 }
 
 PYBIND11_MODULE(_core, m) {
@@ -14,4 +15,5 @@ PYBIND11_MODULE(_core, m) {
   m.attr("cuda_built") = false;
   fastcollate::register_higgs(m);
   fastcollate::register_rolespan(m);
+  fastcollate::register_ops(m);
 }

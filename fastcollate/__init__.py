@@ -11,7 +11,8 @@ from ._backend import backend_info
 from .common import EmptySampleWarning
 from .diagnostics import LabelStats, explain, label_stats
 from .higgs import ChatMLDatasetSample, HiggsAudioBatchInput, HiggsAudioSampleCollator
-from .ops import apply_delay_pattern, revert_delay_pattern
+from .ops import (apply_delay_pattern, apply_delay_pattern_ragged, revert_delay_pattern, revert_delay_pattern_ragged,
+                  role_span_labels)
 from .rolespan import ChatCollator, RoleSpanSpec, completion_only, presets
 
 # `import fastcollate.presets` / `from fastcollate.presets import llama3` keep working: presets is public API.
@@ -28,10 +29,13 @@ __all__ = [
     "LabelStats",
     "RoleSpanSpec",
     "apply_delay_pattern",
+    "apply_delay_pattern_ragged",
     "backend_info",
     "completion_only",
     "explain",
     "label_stats",
     "presets",
     "revert_delay_pattern",
+    "revert_delay_pattern_ragged",
+    "role_span_labels",
 ]

@@ -111,14 +111,3 @@ def test_whisper_path_matches_upstream(upstream, whisper_processor, backend, cas
         assert got.audio_features.shape[0] == 4
         assert int((got.input_ids == KW["audio_in_token_id"]).sum()) == 4
 
-
-def test_delay_pattern_matches_upstream(upstream):
-    from boson_multimodal.model.higgs_audio.utils import build_delay_pattern_mask, revert_delay_pattern
-
-    for k, length in [(1, 1), (4, 5), (8, 3), (12, 1)]:
-        codes = torch.randint(0, 1024, (k, length))
-        want = build_delay_pattern_mask(codes.unsqueeze(0), bos_token_id=1024, pad_token_id=1025)[0].squeeze(0)
-        got = fastcollate.apply_delay_pattern(codes, bos=1024, pad=1025)
-        assert torch.equal(got, want)
-        assert torch.equal(fastcollate.revert_delay_pattern(got), revert_delay_pattern(want))
-        assert torch.equal(fastcollate.revert_delay_pattern(got), codes)

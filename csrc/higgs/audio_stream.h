@@ -1,15 +1,17 @@
-// Per-element rules for one row (codebook k) of one audio segment, shared by the CPU fill and CUDA kernels.
+// Per-element rules of the Higgs Audio collation, shared by the CPU fill and CUDA kernels.
 //
-// With the stream transform, a segment of L codes becomes BOS, codes, EOS; with the delay pattern, codebook
+// The audio streams are the ragged delay pattern of csrc/ops/delay_layout.h (one definition of the layout):
+// with the stream transform, a segment of L codes becomes BOS, codes, EOS; with the delay pattern, codebook
 // k is then shifted right by k columns, BOS filling the front and EOS (the pad) the back, so every row of a
 // K-codebook segment has width L + 2 + K - 1. Labels follow the same layout, with -100 for the stream BOS
-// and every delay fill, and the stream EOS learned.
+// and every delay fill, and the stream EOS learned. Without the transform a segment is its codes as they are.
 #pragma once
 
 #include <cstdint>
 
 #include "common/host_device.h"
 #include "common/labels.h"
+#include "ops/delay_layout.h"
 
 namespace fastcollate {
 
@@ -20,30 +22,16 @@ struct AudioStreamParams {
   bool delay = false;     // use_delay_pattern (only applies with the transform)
 };
 
-struct AudioRow {
-  int64_t code_begin;  // first column holding a code
-  int64_t code_end;    // one past the last code column
-  int64_t width;       // columns of the whole segment
-};
+// Codebook k's delay: upstream's delays are range(K) (build_delay_pattern_mask).
+FC_HD int64_t audio_delay(int64_t k, const AudioStreamParams& p) { return p.transform && p.delay ? k : 0; }
 
 FC_HD int64_t audio_segment_width(int64_t length, int64_t num_codebooks, const AudioStreamParams& p) {
-  if (!p.transform) return length;
-  return length + 2 + (p.delay && num_codebooks > 0 ? num_codebooks - 1 : 0);
+  const int64_t max_delay = num_codebooks > 0 ? audio_delay(num_codebooks - 1, p) : 0;
+  return delayed_width(length, max_delay, p.transform, true);
 }
 
-FC_HD AudioRow audio_row(int64_t k, int64_t length, int64_t num_codebooks, const AudioStreamParams& p) {
-  const int64_t begin = p.transform ? 1 + (p.delay ? k : 0) : 0;
-  return AudioRow{begin, begin + length, audio_segment_width(length, num_codebooks, p)};
-}
-
-// Value of a non-code column of the ids row.
-FC_HD int64_t stream_id_fill(int64_t col, const AudioRow& row, const AudioStreamParams& p) {
-  return col < row.code_begin ? p.bos : p.eos;
-}
-
-// Value of a non-code column of the labels row: only the stream EOS right after the codes is learned.
-FC_HD int64_t stream_label_fill(int64_t col, const AudioRow& row, const AudioStreamParams& p) {
-  return (p.transform && col == row.code_end) ? p.eos : kIgnoreIndex;
+FC_HD DelayRow audio_row(int64_t k, int64_t length, int64_t num_codebooks, const AudioStreamParams& p) {
+  return delay_row(length, audio_delay(k, p), p.transform, audio_segment_width(length, num_codebooks, p));
 }
 
 // Text labels: <|AUDIO_OUT|> is masked when asked (its audio is learned through label_audio_ids instead).

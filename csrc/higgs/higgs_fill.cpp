@@ -1,9 +1,9 @@
 // Pass 2: write every output exactly once from the plan. Runs without the GIL; touches only raw buffers.
 #include <algorithm>
-#include <cstring>
 #include <iterator>
 
 #include "higgs/higgs_collate.h"
+#include "ops/delay_row_fill.h"
 
 namespace fastcollate {
 namespace {
@@ -12,15 +12,15 @@ void fill_value(int64_t* dst, int64_t n, int64_t value) {
   for (int64_t c = 0; c < n; ++c) dst[c] = value;
 }
 
-// dst[c] = src[row, col0 + c] for c < n, widening int32 and following any stride.
-void copy_codes(int64_t* dst, const CodesView& src, int64_t row, int64_t col0, int64_t n) {
-  if (src.col_stride == 1 && src.type == IntType::I64) {
-    if (n > 0) std::memcpy(dst, static_cast<const int64_t*>(src.data) + row * src.row_stride + col0, n * sizeof(int64_t));
-  } else if (src.col_stride == 1) {
-    const int32_t* p = static_cast<const int32_t*>(src.data) + row * src.row_stride + col0;
-    for (int64_t c = 0; c < n; ++c) dst[c] = p[c];
+// Codebook k of a segment whose codes start at column col0 of `src` (int32/int64, any stride): one row of
+// the delay layout (csrc/ops/delay_row_fill.h, the same code the ops run).
+void fill_stream_row(int64_t* dst, const DelayRow& row, const DelayFill& fill, const CodesView& src, int64_t k,
+                     int64_t col0) {
+  const int64_t first = k * src.row_stride + col0 * src.col_stride;
+  if (src.type == IntType::I64) {
+    fill_delay_row(dst, 1, row, fill, static_cast<const int64_t*>(src.data) + first, src.col_stride);
   } else {
-    for (int64_t c = 0; c < n; ++c) dst[c] = src.at(row, col0 + c);
+    fill_delay_row(dst, 1, row, fill, static_cast<const int32_t*>(src.data) + first, src.col_stride);
   }
 }
 
@@ -100,28 +100,18 @@ void fill_text_row(const HiggsSampleIn& s, const int64_t* chunk_counts, const Hi
 void fill_audio_stream(const HiggsBatchIn& in, const HiggsOptions& opt, const std::vector<SegmentPlan>& segs,
                        int64_t codebooks, int64_t width, int64_t* ids, int64_t* starts, int64_t* labels) {
   const AudioStreamParams& p = opt.stream;
+  const DelayFill id_fill = delay_ids_fill(p.bos, p.eos);
   for (size_t n = 0; n < segs.size(); ++n) {
     const SegmentPlan& seg = segs[n];
     const HiggsSampleIn& s = in.samples[seg.sample];
     starts[n] = seg.out_col;
+    // Without the transform, labels are copied from audio_label_ids_concat (no stream tokens, no delay).
+    const CodesView& label_src = p.transform ? s.audio_ids_concat : s.audio_label_ids_concat;
+    const DelayFill label_fill = delay_labels_fill(p.eos, seg.no_train);
     for (int64_t k = 0; k < codebooks; ++k) {
-      const AudioRow row = audio_row(k, seg.length, codebooks, p);
-      int64_t* dst = ids + k * width + seg.out_col;
-      for (int64_t c = 0; c < row.code_begin; ++c) dst[c] = stream_id_fill(c, row, p);
-      copy_codes(dst + row.code_begin, s.audio_ids_concat, k, seg.src_begin, seg.length);
-      for (int64_t c = row.code_end; c < row.width; ++c) dst[c] = stream_id_fill(c, row, p);
-      if (!labels) continue;
-
-      int64_t* lab = labels + k * width + seg.out_col;
-      if (seg.no_train) {
-        fill_value(lab, row.width, kIgnoreIndex);
-      } else if (!p.transform) {
-        copy_codes(lab, s.audio_label_ids_concat, k, seg.src_begin, seg.length);
-      } else {
-        for (int64_t c = 0; c < row.code_begin; ++c) lab[c] = stream_label_fill(c, row, p);
-        copy_codes(lab + row.code_begin, s.audio_ids_concat, k, seg.src_begin, seg.length);
-        for (int64_t c = row.code_end; c < row.width; ++c) lab[c] = stream_label_fill(c, row, p);
-      }
+      const DelayRow row = audio_row(k, seg.length, codebooks, p);
+      fill_stream_row(ids + k * width + seg.out_col, row, id_fill, s.audio_ids_concat, k, seg.src_begin);
+      if (labels) fill_stream_row(labels + k * width + seg.out_col, row, label_fill, label_src, k, seg.src_begin);
     }
   }
 }

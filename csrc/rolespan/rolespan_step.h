@@ -103,24 +103,32 @@ FC_HD int64_t rs_plain_run_end(const RowIn<T>& in, int64_t i, uint64_t lo, uint6
 }
 
 // Writes the plain content tokens [a, b): ids, aux (1 or the position) and labels (the id, or -100).
-template <typename T, bool kPositions>
+// kWriteIds false: labels only (role_span_labels, whose ids are the caller's tensor), read from the input.
+template <typename T, bool kPositions, bool kWriteIds = true>
 FC_HD void rs_copy_run(const RowIn<T>& in, int64_t a, int64_t b, bool learned, RowOut out) {
-  if (in.stride == 1) {  // the common case, kept apart so it vectorizes
-    const T* p = in.ids;
-    for (int64_t k = a; k < b; ++k) out.ids[k] = static_cast<int64_t>(p[k]);
-  } else {
-    for (int64_t k = a; k < b; ++k) out.ids[k] = in[k];
+  const T* p = in.ids;
+  if (kWriteIds) {
+    if (in.stride == 1) {  // the common case, kept apart so it vectorizes
+      for (int64_t k = a; k < b; ++k) out.ids[k] = static_cast<int64_t>(p[k]);
+    } else {
+      for (int64_t k = a; k < b; ++k) out.ids[k] = in[k];
+    }
+    for (int64_t k = a; k < b; ++k) out.aux[k] = kPositions ? k : 1;
   }
-  for (int64_t k = a; k < b; ++k) out.aux[k] = kPositions ? k : 1;
-  if (learned) {
-    for (int64_t k = a; k < b; ++k) out.labels[k] = out.ids[k];
-  } else {
+  if (!learned) {
     for (int64_t k = a; k < b; ++k) out.labels[k] = kIgnoreIndex;
+  } else if (kWriteIds) {
+    for (int64_t k = a; k < b; ++k) out.labels[k] = out.ids[k];
+  } else if (in.stride == 1) {
+    for (int64_t k = a; k < b; ++k) out.labels[k] = static_cast<int64_t>(p[k]);
+  } else {
+    for (int64_t k = a; k < b; ++k) out.labels[k] = in[k];
   }
 }
 
-// Copies one row to `out`, writes its labels, and returns the number of learned tokens.
-template <typename T, bool kPositions>
+// Copies one row to `out`, writes its labels, and returns the number of learned tokens. kWriteIds false:
+// only out.labels is written (out.ids and out.aux may be null).
+template <typename T, bool kPositions, bool kWriteIds = true>
 FC_HD int64_t rs_fill_row(const RoleSpanSpecView& s, const RowIn<T>& in, int64_t start_index, RowOut out) {
   enum { kOutside, kHeader, kContent };
   const bool completion = s.mode == kModeCompletion;
@@ -148,15 +156,17 @@ FC_HD int64_t rs_fill_row(const RoleSpanSpecView& s, const RowIn<T>& in, int64_t
       // label is copied in bulk (simple loops the compiler vectorizes); token `end` takes the slow path.
       const int64_t end = rs_plain_run_end(in, i, trigger_lo, trigger_span);
       if (end > i) {
-        rs_copy_run<T, kPositions>(in, i, end, learned, out);
+        rs_copy_run<T, kPositions, kWriteIds>(in, i, end, learned, out);
         learned_count += learned ? end - i : 0;
         i = end;
         if (i == in.n) break;
       }
     }
     const int64_t tok = in[i];
-    out.ids[i] = tok;
-    out.aux[i] = kPositions ? i : 1;
+    if (kWriteIds) {
+      out.ids[i] = tok;
+      out.aux[i] = kPositions ? i : 1;
+    }
     int64_t label = kIgnoreIndex;
     if (rs_ends_with(in, i, region, s.opener, s.n_opener)) {
       const int64_t begin = i - s.n_opener + 1;

@@ -14,7 +14,7 @@ import torch
 
 from ..common.checks import batch_has_labels, check_batch, check_reward, check_start_index, sample_error
 from ..common.int_input import int_tensor
-from ..ops.delay_pattern import apply_delay_pattern
+from ..ops.delay_pattern_reference import apply_delay_pattern
 from .config import HiggsCollateConfig
 from ..rolespan.reference import mask_labels_reference
 from ..common.labels import IGNORE
@@ -215,7 +215,7 @@ def _stream_codes(seg: _Segment, cfg) -> torch.Tensor:
     eos = torch.full((k, 1), cfg.audio_stream_eos_id, dtype=torch.long)
     wrapped = torch.cat([bos, seg.codes, eos], dim=1)
     if cfg.use_delay_pattern:
-        return apply_delay_pattern(wrapped, bos=cfg.audio_stream_bos_id, pad=cfg.audio_stream_eos_id)
+        return apply_delay_pattern(wrapped, cfg.audio_stream_bos_id, cfg.audio_stream_eos_id)[0]
     return wrapped
 
 
@@ -229,7 +229,7 @@ def _stream_labels(seg: _Segment, cfg) -> torch.Tensor:
         eos = torch.full((k, 1), cfg.audio_stream_eos_id, dtype=torch.long)
         labels = torch.cat([first, seg.codes, eos], dim=1)
         if cfg.use_delay_pattern:
-            labels = apply_delay_pattern(labels, bos=IGNORE, pad=IGNORE)
+            labels = apply_delay_pattern(labels, IGNORE, IGNORE)[0]
     return torch.full_like(labels, IGNORE) if seg.no_train else labels
 
 

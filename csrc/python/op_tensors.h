@@ -1,0 +1,42 @@
+// Tensor arguments of the token-tensor ops (csrc/ops), read through the Python API only (no libtorch link):
+// dtype, shape, strides and data_ptr() of a dense CPU tensor of up to 3 dimensions. The Python layer
+// (fastcollate/ops) checks every argument first with friendlier messages; these checks keep a direct call
+// of the compiled functions from ever reading or writing out of bounds.
+#pragma once
+
+#include <pybind11/pybind11.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace fastcollate {
+
+namespace py = pybind11;
+
+enum class ArgType : uint8_t { Bool, I16, I32, I64, Other };
+
+struct TensorArg {
+  void* data = nullptr;
+  ArgType type = ArgType::Other;
+  int ndim = 0;
+  int64_t size[3] = {0, 0, 0};
+  int64_t stride[3] = {0, 0, 0};
+  std::string dtype_name;  // str(tensor.dtype), for messages
+};
+
+// Raises ValueError "{name}: ..." unless `value` is a dense CPU tensor with ndim in [min_dim, max_dim].
+// The tensor is kept alive in `keep` (the fill runs without the GIL).
+TensorArg read_tensor_arg(py::handle value, const std::string& name, int min_dim, int max_dim,
+                          std::vector<py::object>& keep);
+
+// "(2, 3, 4)"
+std::string shape_string(const std::vector<int64_t>& shape);
+
+// Raises ValueError "{name}: expected shape ..., got ..." unless the tensor has exactly this shape.
+void require_shape(const TensorArg& t, const std::string& name, const std::vector<int64_t>& shape);
+
+// A 1-D int32/int64 tensor's values, or ValueError naming it.
+std::vector<int64_t> read_int_values(py::handle value, const std::string& name, std::vector<py::object>& keep);
+
+}  // namespace fastcollate
