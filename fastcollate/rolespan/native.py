@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from .._backend import core
+from .packed import varlen_fields
 from .spec import RoleSpanSpec
 
 
@@ -22,8 +23,8 @@ def native_spec(spec: RoleSpanSpec):
 
 def _result(input_ids, labels, aux, cu_seqlens, num_learned, max_seqlen, packed: bool) -> dict:
     if packed:
-        return {"input_ids": input_ids, "labels": labels, "position_ids": aux, "cu_seqlens": cu_seqlens,
-                "max_seqlen": max_seqlen, "num_learned": num_learned}
+        return {"input_ids": input_ids, "labels": labels, "position_ids": aux,
+                **varlen_fields(cu_seqlens, max_seqlen), "num_learned": num_learned}
     return {"input_ids": input_ids, "labels": labels, "attention_mask": aux, "num_learned": num_learned}
 
 
