@@ -16,6 +16,8 @@ from ..common.labels import IGNORE
 
 @dataclass
 class LabelStats:
+    """label_stats()'s counts: plain Python ints, per sample and in total (print it for a table)."""
+
     tokens: List[int]                 # per sample: real (non-padding) tokens
     learned: List[int]                # per sample: labels != -100
     audio_learned: Optional[List[int]] = None   # per codebook stream of label_audio_ids
