@@ -13,6 +13,7 @@ from .diagnostics import LabelStats, explain, label_stats
 from .higgs import ChatMLDatasetSample, HiggsAudioBatchInput, HiggsAudioSampleCollator
 from .ops import apply_delay_pattern, revert_delay_pattern
 from .rolespan import ChatCollator, RoleSpanSpec, completion_only, presets
+from .rolespan.packed import block_causal_mask
 
 # `import fastcollate.presets` / `from fastcollate.presets import llama3` keep working: presets is public API.
 _sys.modules[__name__ + ".presets"] = presets
@@ -29,6 +30,7 @@ __all__ = [
     "RoleSpanSpec",
     "apply_delay_pattern",
     "backend_info",
+    "block_causal_mask",
     "completion_only",
     "explain",
     "label_stats",
