@@ -6,7 +6,8 @@ the ones before it; only an attention told where the samples begin keeps them ap
 * flash-attention varlen (transformers `attn_implementation="flash_attention_2"`) reads the boundaries from
   `cu_seq_lens_q` / `cu_seq_lens_k` (int32, B + 1 cumulative lengths) and `max_length_q` / `max_length_k`,
   the keys and dtypes of transformers' own `DataCollatorWithFlattening(return_flash_attn_kwargs=True)`
-  (transformers >= 4.47; 4.46 finds the same boundaries from `position_ids`, restarting at 0 per sample);
+  (in releases that have that option; 4.46, which the tests run, has not, and derives the same boundaries
+  from `position_ids`, restarting at 0 per sample);
 * eager and sdpa read none of those: they need `block_causal_mask`, a 4-D additive mask.
 """
 
