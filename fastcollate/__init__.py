@@ -14,6 +14,7 @@ from .higgs import ChatMLDatasetSample, HiggsAudioBatchInput, HiggsAudioSampleCo
 from .ops import (apply_delay_pattern, apply_delay_pattern_ragged, revert_delay_pattern, revert_delay_pattern_ragged,
                   role_span_labels)
 from .rolespan import ChatCollator, RoleSpanSpec, completion_only, presets
+from .rolespan.packed import block_causal_mask
 
 # `import fastcollate.presets` / `from fastcollate.presets import llama3` keep working: presets is public API.
 _sys.modules[__name__ + ".presets"] = presets
@@ -31,6 +32,7 @@ __all__ = [
     "apply_delay_pattern",
     "apply_delay_pattern_ragged",
     "backend_info",
+    "block_causal_mask",
     "completion_only",
     "explain",
     "label_stats",

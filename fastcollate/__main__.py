@@ -1,4 +1,4 @@
-"""Command line: `demo` and `inspect FILE`, as `python -m fastcollate ...` or the `fastcollate` console script."""
+"""Command line: `demo`, `info` and `inspect FILE`, as `python -m fastcollate ...` or the `fastcollate` console script."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ def main(argv=None) -> int:
     demo = sub.add_parser("demo", help="collate a synthetic Higgs Audio batch with both backends and compare")
     demo.add_argument("--batch-size", type=int, default=16)
     demo.add_argument("--seed", type=int, default=0)
+    sub.add_parser("info", help="version, backends (and why one is missing), CUDA, torch and numpy versions")
     from .diagnostics import inspect_cli
 
     inspect_parser = sub.add_parser("inspect", **inspect_cli.PARSER_KWARGS)
@@ -30,6 +31,10 @@ def main(argv=None) -> int:
         from .demo import run_demo
 
         return run_demo(batch_size=args.batch_size, seed=args.seed)
+    if args.command == "info":
+        from .info import run_info
+
+        return run_info(prog)
     if args.command == "inspect":
         args.prog = f"{prog} inspect"
         return inspect_cli.run(args)

@@ -27,7 +27,8 @@ _warned = False
 
 
 def backend_info() -> dict:
-    """What was built and what `backend="auto"` runs."""
+    """What was built and what `backend="auto"` runs: {"compiled": bool, "compiled_version": str or None,
+    "cuda_built": bool, "auto": "cpu" or "python", "import_error": the original ImportError's repr or None}."""
     return {
         "compiled": _core is not None,
         "compiled_version": getattr(_core, "__version__", None),

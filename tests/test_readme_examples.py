@@ -16,6 +16,7 @@ from unittest import mock
 import pytest
 import torch
 
+from fastcollate import ChatCollator, presets
 from fastcollate.__main__ import main
 from chatml_chats import higgs_sample, prepared, random_chat
 from higgs_samples import assert_batches_equal
@@ -99,6 +100,40 @@ def test_trainer_example_trains_on_prepare_chatml_sample_labels(tmp_path, monkey
             assert labels[i][real].tolist() == want[tuple(ids[i][real].tolist())]
 
 
+# datasets pickles a map function into its worker processes together with the globals it was defined in: an
+# exec() namespace is not a module, so this block runs as a script instead (tests/test_integration_datasets.py).
+RUN_AS_SCRIPT = {"offline_datasets"}
+
+
+def test_dataloader_example_trains_on_prepare_chatml_sample_labels():
+    datasets = pytest.importorskip("datasets")
+    from tiny_llama import tiny_llama
+
+    data = chats(4, n=8)
+    model, seen = tiny_llama(), []
+    model.register_forward_pre_hook(lambda m, a, kw: seen.append((kw["input_ids"], kw["attention_mask"],
+                                                                    kw["labels"])), with_kwargs=True)
+    exec(block("dataloader"), {"model": model, "train_dataset": datasets.Dataset.from_list(features_of(data))})
+    want = {tuple(prepared(c)[0]): prepared(c)[1] for c in data}
+    assert sum(ids.shape[0] for ids, _, _ in seen) == len(data)  # every row, once
+    for ids, mask, labels in seen:
+        for i in range(ids.shape[0]):
+            real = mask[i].bool()
+            assert labels[i][real].tolist() == want[tuple(ids[i][real].tolist())]
+    assert all(p.grad is not None for p in model.parameters())
+
+
+def test_packed_attention_example_loss_is_the_unpacked_loss():
+    from tiny_llama import tiny_llama
+
+    data = chats(5)
+    ns = {"model": tiny_llama("sdpa").eval(), "features": features_of(data)}
+    exec(block("packed_attention"), ns)
+    padded = ns["model"](**ChatCollator(presets.llama3(), 128001)(features_of(data))).loss
+    assert torch.allclose(ns["loss"], padded, rtol=1e-5), (float(ns["loss"]), float(padded))
+    assert ns["flash"].packed and ns["flash"].block_mask_dtype is None
+
+
 def test_every_python_block_runs(tmp_path, monkeypatch):
     """Blocks run in order, in one namespace holding the data the README's comments describe."""
     monkeypatch.chdir(tmp_path)
@@ -118,6 +153,8 @@ def test_every_python_block_runs(tmp_path, monkeypatch):
         "train_dataset": datasets.Dataset.from_list(features_of(data)),
     }
     for tag, code in blocks("python"):
+        if tag in RUN_AS_SCRIPT:
+            continue
         if tag == "higgs_label_spec":  # its samples carry start_index instead of labels
             ns["samples"] = [higgs_sample(c, random.Random(i), labels=False, start_index=True)
                              for i, c in enumerate(data)]

@@ -37,9 +37,9 @@ def test_packed_and_padded_learn_the_same_tokens(backend):
     learned_padded = padded["labels"][padded["attention_mask"].bool()]
     assert torch.equal(learned_padded, packed["labels"][0])
     assert torch.equal(padded["num_learned"], packed["num_learned"])
-    cu = packed["cu_seqlens"].tolist()
-    assert packed["cu_seqlens"].dtype == torch.int32 and cu[-1] == packed["input_ids"].shape[1]
-    assert packed["max_seqlen"] == max(b - a for a, b in zip(cu, cu[1:]))
+    cu = packed["cu_seq_lens_q"].tolist()
+    assert packed["cu_seq_lens_q"].dtype == torch.int32 and cu[-1] == packed["input_ids"].shape[1]
+    assert packed["max_length_q"] == max(b - a for a, b in zip(cu, cu[1:]))
     assert all(packed["position_ids"][0, a] == 0 for a in cu[:-1])
     assert padded["input_ids"].shape[1] % 16 == 0 and padded["input_ids"][0, 0] == t.pad  # left padding
 

@@ -37,7 +37,7 @@ def test_chat_collator_default_preset_equals_prepare_chatml_sample(backend, pack
     features = [{"input_ids": prepared(c)[0], "start_index": c.start_index} for c in chats]
     batch = ChatCollator(presets.llama3(), pad_token_id=128001, packed=packed, backend=backend)(features)
     if packed:
-        rows = [batch["labels"][0, a:b] for a, b in zip(batch["cu_seqlens"][:-1], batch["cu_seqlens"][1:])]
+        rows = [batch["labels"][0, a:b] for a, b in zip(batch["cu_seq_lens_q"][:-1], batch["cu_seq_lens_q"][1:])]
     else:
         rows = [batch["labels"][i][batch["attention_mask"][i].bool()] for i in range(len(chats))]
     for row, chat in zip(rows, chats):

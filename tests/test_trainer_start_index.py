@@ -5,23 +5,16 @@ Trainer's default the column is dropped before the collator, which then learns e
 import random
 
 import pytest
-import torch
 
 from fastcollate import ChatCollator, presets
 from chatml_chats import prepared, random_chat
+from tiny_llama import tiny_llama
 
 transformers = pytest.importorskip("transformers")
 datasets = pytest.importorskip("datasets")
 pytest.importorskip("accelerate")
 
 PAD = 128001
-
-
-def tiny_llama():
-    config = transformers.LlamaConfig(vocab_size=128256, hidden_size=16, intermediate_size=32, num_hidden_layers=1,
-                                      num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=512)
-    torch.manual_seed(0)
-    return transformers.LlamaForCausalLM(config)
 
 
 def chats_with_context_turns(n=8):

@@ -32,6 +32,12 @@ def _preview(ids, begin, end, limit=8) -> str:
 
 
 def explain(sample_or_ids, spec: RoleSpanSpec, labels=None, start_index: Optional[int] = None) -> str:
+    """Text: each span of the sample (outside turns, headers, turns with role and learned/masked state).
+
+    `sample_or_ids`: a 1-D id sequence (list, int32/int64 tensor or array), a Mapping with "input_ids" (and
+    optional "start_index", "labels") or an object with input_ids (and optional start_index, label_ids).
+    `labels` (same length as the ids, -100 = masked): compared token by token with the spec's labels.
+    """
     ids, sample_start, sample_labels = _ids_of(sample_or_ids)
     start_index = sample_start if start_index is None else start_index
     # As in every collator: a start_index the spec does not read is an error, never silently ignored.

@@ -16,6 +16,8 @@ from ..common.labels import IGNORE
 
 @dataclass
 class LabelStats:
+    """label_stats()'s counts: plain Python ints, per sample and in total (print it for a table)."""
+
     tokens: List[int]                 # per sample: real (non-padding) tokens
     learned: List[int]                # per sample: labels != -100
     audio_learned: Optional[List[int]] = None   # per codebook stream of label_audio_ids
@@ -71,7 +73,7 @@ class LabelStats:
 
 def _text_counts(labels: torch.Tensor, attention_mask: Optional[torch.Tensor], cu_seqlens: Optional[torch.Tensor]):
     learned = labels != IGNORE
-    if cu_seqlens is not None:  # packed: one row, samples delimited by cu_seqlens
+    if cu_seqlens is not None:  # packed: one row, samples delimited by cu_seq_lens_q
         bounds = cu_seqlens.tolist()
         flat = learned.reshape(-1)
         return ([b - a for a, b in zip(bounds, bounds[1:])],
@@ -88,7 +90,7 @@ def label_stats(batch, audio_out_token_id: Optional[int] = None) -> LabelStats:
     fills it with one entry per sample).
     """
     if isinstance(batch, dict):
-        tokens, learned = _text_counts(batch["labels"], batch.get("attention_mask"), batch.get("cu_seqlens"))
+        tokens, learned = _text_counts(batch["labels"], batch.get("attention_mask"), batch.get("cu_seq_lens_q"))
         return LabelStats(tokens, learned)
     if not hasattr(batch, "label_ids"):
         raise ValueError(f"batch: expected a dict with 'labels' or an object with label_ids, got {type(batch).__name__}")

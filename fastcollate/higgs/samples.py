@@ -14,6 +14,11 @@ import torch
 
 @dataclass
 class ChatMLDatasetSample:
+    """One Higgs Audio training sample, field for field boson-multimodal's (the collators also take upstream's
+    class and Mappings with these keys). Ids are int32 or int64 CPU tensors: `input_ids` and `label_ids`
+    (seq_len,), `audio_ids_concat` (num_codebooks, audio_seq_len), `audio_ids_start` (num_audios,);
+    waveforms float (total_wv_length,). See each field's comment."""
+
     input_ids: torch.Tensor  # (seq_len,) text tokens, with <|AUDIO|> / <|AUDIO_OUT|> placeholders
     label_ids: Optional[torch.Tensor]  # (seq_len,) labels, -100 = not learned; None = no labels
     audio_ids_concat: torch.Tensor  # (num_codebooks, audio_seq_len) codes of every audio segment, concatenated
@@ -57,6 +62,10 @@ class ChatMLDatasetSample:
 
 @dataclass
 class HiggsAudioBatchInput:
+    """What HiggsAudioSampleCollator returns, field for field upstream's: int64 (bsz, seq_len) `input_ids`,
+    `attention_mask` and `label_ids`; int64 (num_codebooks, total_frames) audio codes; float32 whisper features
+    and `reward`; None where upstream gives None. See each field's comment for its shape."""
+
     input_ids: torch.Tensor  # (bsz, seq_len) int64
     attention_mask: torch.Tensor  # (bsz, seq_len), dtype of input_ids (int64), as upstream
     audio_features: Optional[torch.Tensor]  # (num_audio_in_chunks, feature_dim, max_mel_len) float32

@@ -14,6 +14,7 @@ from .._backend import resolve_backend
 from ..common.checks import check_start_index, sample_error
 from ..common.empty_policy import check_on_empty, handle_empty
 from .arrow_input import arrow_batch, is_arrow, rows_of
+from .packed import block_causal_mask, check_block_mask_dtype
 from .reference import collate_text_reference, empty_reason
 from .spec import RoleSpanSpec
 
@@ -43,12 +44,23 @@ def _read_feature(i: int, feature, unread_reason: Optional[str], ignore_keys: fr
 class ChatCollator:
     """Pads (or packs) chats and labels them from their ids: see fastcollate/rolespan/spec.py for the rules.
 
-    Returns a dict of torch tensors: padded `input_ids`, `labels` (-100 = masked or padding) and
-    `attention_mask`, all int64 (B, W); with packed=True one row: `input_ids`, `labels`, `position_ids`
-    (restarting at 0 per sample) of shape (1, total), `cu_seqlens` (int32, B + 1) and `max_seqlen` (int).
-    `num_learned` (per sample) is added when return_num_learned=True (off by default: HF Trainer passes every
-    key to the model). on_empty: what to do with a sample that has no learned token ("error", "warn", "drop",
-    "keep"). backend: "auto", "python" (the reference twin) or "cpu" (compiled).
+    Returns a dict of torch tensors (B samples, W = the longest rounded up to pad_to_multiple_of):
+
+    * padded (default): `input_ids`, `labels` (-100 = masked or padding) and `attention_mask` (1 = token,
+      0 = padding), all int64 (B, W);
+    * packed=True, one row of T = the samples' total length: `input_ids`, `labels` and `position_ids`
+      (restarting at 0 per sample), int64 (1, T); the flash-attention varlen keys of transformers'
+      `DataCollatorWithFlattening(return_flash_attn_kwargs=True)`: `cu_seq_lens_q` and `cu_seq_lens_k`
+      (one int32 tensor of B + 1 cumulative lengths) and `max_length_q` and `max_length_k` (int, the longest
+      sample). Only flash-attention varlen reads them (attn_implementation="flash_attention_2");
+    * packed=True with `block_mask_dtype` (e.g. torch.bfloat16, the dtype attention runs in): also
+      `attention_mask` of shape (1, 1, T, T) in that dtype, 0 where a token may attend (same sample, not in the
+      future) and torch.finfo(dtype).min elsewhere: the 4-D mask eager and sdpa attention take as it is.
+      Without it, eager and sdpa let packed samples attend to each other (see fastcollate/rolespan/packed.py).
+
+    `num_learned` (int64 (B,), learned tokens per sample) is added when return_num_learned=True (off by
+    default: HF Trainer passes every key to the model). on_empty: what to do with a sample that has no learned
+    token ("error", "warn", "drop", "keep"). backend: "auto", "python" (the reference twin) or "cpu" (compiled).
 
     Features: Mappings with "input_ids" (a list, 1-D tensor or array of ids) and an optional "start_index"
     (turns before it are context, not learned, as in prepare_chatml_sample), objects with those attributes, or
@@ -60,7 +72,8 @@ class ChatCollator:
 
     def __init__(self, spec: RoleSpanSpec, pad_token_id: int, *, pad_left: bool = False,
                  pad_to_multiple_of: Optional[int] = None, packed: bool = False, on_empty: str = "error",
-                 backend: str = "auto", return_num_learned: bool = False, ignore_keys: Iterable[str] = ()):
+                 backend: str = "auto", return_num_learned: bool = False, ignore_keys: Iterable[str] = (),
+                 block_mask_dtype: Optional[torch.dtype] = None):
         if not isinstance(spec, RoleSpanSpec):
             raise ValueError(f"spec: expected a RoleSpanSpec, got {type(spec).__name__}")
         check_on_empty(on_empty)
@@ -72,6 +85,7 @@ class ChatCollator:
         self.spec, self.pad_token_id, self.pad_left = spec, int(pad_token_id), pad_left
         self.pad_to_multiple_of, self.packed, self.on_empty = multiple, packed, on_empty
         self.return_num_learned = return_num_learned
+        self.block_mask_dtype = check_block_mask_dtype(block_mask_dtype, packed)
         if isinstance(ignore_keys, str):
             raise ValueError(f"ignore_keys: expected a collection of key names, got the string {ignore_keys!r}")
         self.ignore_keys = frozenset(ignore_keys)
@@ -121,6 +135,8 @@ class ChatCollator:
             batch = self._on_empty(batch, rows, starts, torch.nonzero(learned == 0).flatten().tolist())
         if not self.return_num_learned:
             batch.pop("num_learned")
+        if self.block_mask_dtype is not None:
+            batch["attention_mask"] = block_causal_mask(batch["cu_seq_lens_q"], self.block_mask_dtype)
         return batch
 
     def _on_empty(self, batch, rows, starts, empty) -> dict:

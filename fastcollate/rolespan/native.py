@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 
 from .._backend import core
+from .packed import varlen_fields
 from .spec import RoleSpanSpec
 
 
@@ -19,8 +20,8 @@ def native_spec(spec: RoleSpanSpec):
 
 def _result(input_ids, labels, aux, cu_seqlens, num_learned, max_seqlen, packed: bool) -> dict:
     if packed:
-        return {"input_ids": input_ids, "labels": labels, "position_ids": aux, "cu_seqlens": cu_seqlens,
-                "max_seqlen": max_seqlen, "num_learned": num_learned}
+        return {"input_ids": input_ids, "labels": labels, "position_ids": aux,
+                **varlen_fields(cu_seqlens, max_seqlen), "num_learned": num_learned}
     return {"input_ids": input_ids, "labels": labels, "attention_mask": aux, "num_learned": num_learned}
 
 

@@ -11,6 +11,7 @@ from typing import List, Optional
 
 import torch
 
+from .packed import varlen_fields
 from .spec import RoleSpanSpec
 from ..common.int_input import int_tensor
 from ..common.labels import IGNORE
@@ -162,8 +163,7 @@ def collate_text_reference(rows, spec: RoleSpanSpec, pad_token_id: int, pad_left
             "input_ids": torch.tensor([[v for r in rows for v in r]], dtype=torch.int64).reshape(1, -1),
             "labels": torch.tensor([[v for lab in labels for v in lab]], dtype=torch.int64).reshape(1, -1),
             "position_ids": torch.tensor([[p for n in lengths for p in range(n)]], dtype=torch.int64).reshape(1, -1),
-            "cu_seqlens": torch.tensor(cu, dtype=torch.int32),
-            "max_seqlen": max(lengths, default=0),
+            **varlen_fields(torch.tensor(cu, dtype=torch.int32), max(lengths, default=0)),
             "num_learned": num_learned,
         }
     width = _round_up(max((len(r) for r in rows), default=0), pad_to_multiple_of)

@@ -62,6 +62,12 @@ def _ids(name: str, value, *, allow_empty: bool) -> tuple:
 
 @dataclass(frozen=True)
 class RoleSpanSpec:
+    """Which tokens of a chat are learned, from its input_ids alone: the rules are this module's docstring.
+
+    Token ids are ints (sequences of them for multi-token markers); frozen and hashable, so a collator builds
+    its native form once. Usually made by a preset: `presets.llama3()`, `presets.chatml()`, `completion_only()`.
+    """
+
     turn_start: tuple = ()
     header_end: tuple = ()
     roles: Mapping[str, tuple] = field(default_factory=dict)

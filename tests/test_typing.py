@@ -1,0 +1,78 @@
+"""The typed public API: `py.typed` ships, `_core.pyi` names exactly what the compiled extension has (every
+function and constructor with the same parameters), and the public names document themselves."""
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+import torch
+
+import fastcollate
+from fastcollate import ChatCollator, presets
+from fastcollate.synthetic import synthetic_text_batch
+from conftest import COMPILED
+
+PACKAGE = Path(fastcollate.__file__).resolve().parent
+STUB = PACKAGE / "_core.pyi"
+
+
+def test_py_typed_and_the_stub_ship_with_the_package():
+    assert (PACKAGE / "py.typed").is_file() and STUB.is_file()
+
+
+def _params(fn: ast.FunctionDef) -> list:
+    a = fn.args
+    return [p.arg for p in a.posonlyargs + a.args + a.kwonlyargs if p.arg != "self"]
+
+
+def stub_api() -> dict:
+    """name -> parameter names (functions; classes: their __init__), or None for a module attribute."""
+    api = {}
+    for node in ast.parse(STUB.read_text()).body:
+        if isinstance(node, ast.FunctionDef):
+            api[node.name] = _params(node)
+        elif isinstance(node, ast.ClassDef):
+            api[node.name] = _params(next(n for n in node.body if isinstance(n, ast.FunctionDef)
+                                          and n.name == "__init__"))
+        elif isinstance(node, ast.AnnAssign):
+            api[node.target.id] = None
+    return api
+
+
+def runtime_params(obj) -> list:
+    """Parameter names from pybind11's signature line, e.g. `f(rows: Sequence, spec: X, ...) -> tuple`."""
+    doc = (obj.__init__ if isinstance(obj, type) else obj).__doc__
+    first = doc.strip().splitlines()[0]
+    return [p for p in re.findall(r"[(,]\s*(\w+):", first) if p != "self"]
+
+
+@pytest.mark.skipif(not COMPILED, reason="compiled extension not built")
+def test_stub_matches_the_extension():
+    from fastcollate import _core
+
+    stub = stub_api()
+    runtime = {n for n in dir(_core) if not n.startswith("_")} | {"__version__"}
+    assert set(stub) == runtime, "add the new names to fastcollate/_core.pyi (or remove the stale ones)"
+    for name, params in stub.items():
+        if params is not None:
+            assert params == runtime_params(getattr(_core, name)), name
+
+
+DOCUMENTED = list(fastcollate.__all__)
+
+
+@pytest.mark.parametrize("name", DOCUMENTED)
+def test_public_names_have_their_own_docstring(name):
+    doc = getattr(fastcollate, name).__doc__
+    assert doc and doc.strip(), name
+    assert not doc.startswith(f"{name}("), f"{name}: only the docstring dataclasses generate"
+
+
+def test_chat_collator_docstring_names_every_key_it_returns():
+    rows = [s.input_ids for s in synthetic_text_batch(2, 60)]
+    doc = ChatCollator.__doc__
+    for kwargs in ({}, {"packed": True, "block_mask_dtype": torch.bfloat16}, {"return_num_learned": True}):
+        for key in ChatCollator(presets.llama3(), 0, **kwargs)(rows):
+            assert f"`{key}`" in doc, key
+    assert "int32" in doc and "int64" in doc and "(1, 1, T, T)" in doc
