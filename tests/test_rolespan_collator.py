@@ -171,7 +171,7 @@ def test_native_flat_and_option_errors():
 @pytest.mark.parametrize("kwargs,message", [
     (dict(spec="llama3"), r"spec: expected a RoleSpanSpec, got str"),
     (dict(on_empty="skip"), r"on_empty: expected one of \('error', 'warn', 'drop', 'keep'\), got 'skip'"),
-    (dict(pad_to_multiple_of=0), r"pad_to_multiple_of: expected an int >= 1 or None, got 0"),
+    (dict(pad_to_multiple_of=0), r"pad_to_multiple_of: expected an int >= 1 that fits in int64, or None, got 0"),
     (dict(packed=True, pad_to_multiple_of=8), r"pad_to_multiple_of: packed batches are not padded"),
     (dict(backend="gpu"), r"backend: expected one of"),
 ])

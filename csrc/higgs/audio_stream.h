@@ -26,6 +26,9 @@ struct AudioStreamParams {
 FC_HD int64_t audio_delay(int64_t k, const AudioStreamParams& p) { return p.transform && p.delay ? k : 0; }
 
 FC_HD int64_t audio_segment_width(int64_t length, int64_t num_codebooks, const AudioStreamParams& p) {
+  // Upstream's width L + 2 + K - 1 also for K = 0 (no codebook rows, but the batch's columns and segment
+  // starts count it): kept for bit-equality, unlike the ops' (K, T) -> (K, T) for K = 0.
+  if (num_codebooks == 0 && p.transform && p.delay) return length + 1;
   const int64_t max_delay = num_codebooks > 0 ? audio_delay(num_codebooks - 1, p) : 0;
   return delayed_width(length, max_delay, p.transform, true);
 }

@@ -4,6 +4,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "common/checked_size.h"
 #include "higgs/higgs_collate.h"
 
 namespace fastcollate {
@@ -88,7 +89,12 @@ void place_stream(std::vector<SegmentPlan>& segs, const HiggsBatchIn& in, const 
                std::to_string(codebooks));
     }
     seg.out_col = width;
-    width += audio_segment_width(seg.length, k, opt.stream);
+    const auto too_big = [&] {
+      return "sample " + std::to_string(seg.sample) + ": audio_ids_concat: the batch's " + stream + " stream of " +
+             std::to_string(k) + " codebooks grows past what a process can address at this sample";
+    };
+    width = checked_add(width, audio_segment_width(seg.length, k, opt.stream), too_big);
+    check_tensor_size(k, width, 8, too_big);
   }
 }
 
@@ -152,12 +158,17 @@ HiggsPlan plan_higgs_batch(const HiggsBatchIn& in, const HiggsOptions& opt) {
     if (reads_codes) plan_segments(i, s, opt, plan.with_labels, is_out_token, no_train, plan);
 
     int64_t len = n;
-    for (int64_t c = 0; c < s.chunk_count_size; ++c) len += 3 * (in.chunk_counts[s.chunk_count_offset + c] - 1);
+    for (int64_t c = 0; c < s.chunk_count_size; ++c) {
+      // Counts are >= 1 (checked where they are read); the repeated triples stay within addressable sizes.
+      const int64_t extra = in.chunk_counts[s.chunk_count_offset + c] - 1;
+      const auto too_big = [&] { return "sample " + std::to_string(i) + ": chunk_counts: too many chunks"; };
+      len = checked_add(len, extra > (kMaxTensorBytes >> 5) ? kMaxTensorBytes : 3 * extra, too_big);
+    }
     plan.seq_len[i] = len;
     longest = std::max(longest, len);
     if (s.has_reward && !opt.drop_rewards) plan.rewards.push_back(s.reward);
   }
-  plan.seq_width = (longest + opt.round_to - 1) / opt.round_to * opt.round_to;
+  plan.seq_width = padded_width(plan.batch, longest, opt.round_to, "round_to");
   place_stream(plan.audio_in, in, opt, "audio-in", plan.in_codebooks, plan.in_width);
   place_stream(plan.audio_out, in, opt, "audio-out", plan.out_codebooks, plan.out_width);
   return plan;

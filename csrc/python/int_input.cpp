@@ -131,7 +131,23 @@ std::string read_buffer(py::handle value, int ndim, InputKeep& keep, IntType& ty
     sizes[d] = info->shape[d];
     strides[d] = info->strides[d] / itemsize;
   }
-  const bool direct = !f.swap && f.is_signed && (itemsize == 8 || itemsize == 4);
+  // A view repeating memory (zero or overlapping strides, np.broadcast_to) would make the kernels loop over
+  // far more elements than exist; the buffer protocol does not give the storage size, so the elements must
+  // have distinct addresses.
+  int64_t numel = 1, extent = 1;
+  for (int d = 0; d < ndim; ++d) {
+    if (sizes[d] == 0) numel = 0;
+    if (numel == 0) break;
+    if (__builtin_mul_overflow(numel, sizes[d], &numel)) numel = INT64_MAX;
+    const int64_t reach = (sizes[d] - 1) * (strides[d] < 0 ? -strides[d] : strides[d]);
+    extent = extent > INT64_MAX - reach ? INT64_MAX : extent + reach;
+  }
+  if (numel > extent) {
+    return "expected an array whose elements do not overlap: " + std::to_string(numel) + " elements over " +
+           std::to_string(extent) + " distinct ones (np.broadcast_to?); pass a contiguous copy";
+  }
+  const bool aligned = reinterpret_cast<uintptr_t>(info->ptr) % static_cast<uintptr_t>(itemsize) == 0;
+  const bool direct = aligned && !f.swap && f.is_signed && (itemsize == 8 || itemsize == 4);
   if (direct) {
     type = itemsize == 8 ? IntType::I64 : IntType::I32;
     data = info->ptr;
@@ -158,10 +174,56 @@ std::string read_buffer(py::handle value, int ndim, InputKeep& keep, IntType& ty
   return "";
 }
 
+// Element i of a typed view whose data may sit at any address.
+template <typename T>
+int64_t load_unaligned(const void* base, int64_t index) {
+  T v;
+  std::memcpy(&v, static_cast<const char*>(base) + index * static_cast<int64_t>(sizeof(T)), sizeof(T));
+  return static_cast<int64_t>(v);
+}
+
+int64_t load_any(const void* base, IntType type, int64_t index) {
+  return type == IntType::I64 ? load_unaligned<int64_t>(base, index) : load_unaligned<int32_t>(base, index);
+}
+
+IdsView copy_to_int64(IdsView v, int64_t count, size_t, InputKeep& keep) {
+  int64_t* out = keep.stage(static_cast<size_t>(count));
+  for (int64_t i = 0; i < count; ++i) out[i] = load_any(v.data, v.type, i * v.stride);
+  v.data = out;
+  v.type = IntType::I64;
+  v.stride = 1;
+  return v;
+}
+
+CodesView copy_to_int64(CodesView v, int64_t count, size_t, InputKeep& keep) {
+  int64_t* out = keep.stage(static_cast<size_t>(count));
+  for (int64_t r = 0; r < v.rows; ++r) {
+    for (int64_t c = 0; c < v.cols; ++c) out[r * v.cols + c] = load_any(v.data, v.type, r * v.row_stride + c * v.col_stride);
+  }
+  v.data = out;
+  v.type = IntType::I64;
+  v.row_stride = v.cols;
+  v.col_stride = 1;
+  return v;
+}
+
 }  // namespace
 
+// A tensor whose data is not aligned to its element size (torch.frombuffer at an odd offset): read through
+// memcpy into an aligned int64 copy, once, so the kernels' typed loads stay defined behaviour. Aligned
+// tensors, the usual case, are read in place.
+template <typename View>
+View realigned(View v, int64_t count, InputKeep& keep) {
+  const size_t size = v.type == IntType::I64 ? 8 : 4;
+  if (!v.error.empty() || v.data == nullptr || reinterpret_cast<uintptr_t>(v.data) % size == 0) return v;
+  return copy_to_int64(v, count, size, keep);
+}
+
 IdsView read_ids(py::handle value, InputKeep& keep) {
-  if (is_torch_tensor(value)) return read_ids_view(value, keep.objects);
+  if (is_torch_tensor(value)) {
+    IdsView v = read_ids_view(value, keep.objects);
+    return realigned(v, v.size, keep);
+  }
   IdsView v;
   v.present = !value.is_none();
   if (is_sequence(value)) {
@@ -185,7 +247,10 @@ IdsView read_ids(py::handle value, InputKeep& keep) {
 }
 
 CodesView read_codes(py::handle value, InputKeep& keep) {
-  if (is_torch_tensor(value)) return read_codes_view(value, keep.objects);
+  if (is_torch_tensor(value)) {
+    CodesView v = read_codes_view(value, keep.objects);
+    return realigned(v, v.rows * v.cols, keep);
+  }
   CodesView v;
   v.present = !value.is_none();
   if (is_sequence(value)) {

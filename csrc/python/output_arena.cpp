@@ -1,5 +1,10 @@
 #include "python/output_arena.h"
 
+#include <algorithm>
+#include <stdexcept>
+
+#include "common/checked_size.h"
+
 namespace fastcollate {
 namespace {
 
@@ -23,10 +28,15 @@ uintptr_t data_ptr_of(const py::object& t) { return t.attr(TorchAlloc::get().dat
 }  // namespace
 
 size_t Int64Arena::reserve(std::vector<int64_t> shape) {
-  int64_t numel = 1;
-  for (int64_t d : shape) numel *= d;
+  // Every shape was checked against kMaxTensorBytes by the plan; the sum of them is checked here.
+  u128 numel = 1;
+  for (int64_t d : shape) numel = std::min<u128>(numel * static_cast<u128>(d < 0 ? 0 : d), kMaxTensorBytes);
+  const u128 total = static_cast<u128>(total_) + (numel + kAlign - 1) / kAlign * kAlign;
+  if (total * 8 > static_cast<u128>(kMaxTensorBytes)) {
+    throw std::invalid_argument("batch: its outputs together need more than a process can address");
+  }
   blocks_.push_back(Block{std::move(shape), total_});
-  total_ += (numel + kAlign - 1) / kAlign * kAlign;
+  total_ = static_cast<int64_t>(total);
   return blocks_.size() - 1;
 }
 

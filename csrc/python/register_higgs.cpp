@@ -98,6 +98,29 @@ View required(const SampleReader& r, const py::str& name, InputKeep& keep, Read 
   return v;
 }
 
+// The whisper path's counts come from fastcollate/higgs/whisper_audio.py, which checks them; a direct call
+// of this private entry point must not make the fill read outside a row: every count is >= 1, and a
+// repeated <|audio_bos|><|AUDIO|><|audio_eos|> triple has a token on each side of its <|AUDIO|>.
+void check_chunk_counts(const HiggsBatchIn& in, const HiggsOptions& opt) {
+  for (size_t j = 0; j < in.chunk_counts.size(); ++j) {
+    if (in.chunk_counts[j] < 1) {
+      throw std::invalid_argument("chunk_counts: entry " + std::to_string(j) + " is " +
+                                  std::to_string(in.chunk_counts[j]) + ", expected >= 1");
+    }
+  }
+  for (size_t i = 0; i < in.samples.size(); ++i) {
+    const HiggsSampleIn& s = in.samples[i];
+    int64_t c = 0;
+    for (int64_t t = 0; t < s.input_ids.size && c < s.chunk_count_size; ++t) {
+      if (s.input_ids[t] != opt.audio_in_token_id) continue;
+      if (in.chunk_counts[s.chunk_count_offset + c++] > 1 && (t == 0 || t + 1 == s.input_ids.size)) {
+        throw std::invalid_argument("sample " + std::to_string(i) + ": input_ids: audio-in token at position " +
+                                    std::to_string(t) + " cannot be repeated: it needs a token on each side");
+      }
+    }
+  }
+}
+
 HiggsBatchIn read_batch(const py::sequence& batch, const std::optional<std::vector<int64_t>>& chunk_counts,
                         const HiggsOptions& opt, InputKeep& keep) {
   static const SampleFields* names = new SampleFields();  // leaked on purpose, like all interned names
@@ -111,6 +134,11 @@ HiggsBatchIn read_batch(const py::sequence& batch, const std::optional<std::vect
     HiggsSampleIn& s = in.samples[i];
     r.check_keys(opt, s.key_error_field, s.key_error);
     s.input_ids = required<IdsView>(r, names->input_ids, keep, read_ids);
+    if (!s.input_ids.present && s.key_error.empty() && !r.get(names->input_ids)) {
+      // Not a sample at all (None, an int): a sample-level error, reported before any field of the batch.
+      s.key_error_field = "input_ids";
+      s.key_error = r.missing_problem();
+    }
     s.label_ids = read_ids(r.optional(names->label_ids), keep);
     s.audio_ids_concat = required<CodesView>(r, names->audio_ids_concat, keep, read_codes);
     s.audio_ids_start = required<IdsView>(r, names->audio_ids_start, keep, read_ids);
@@ -140,6 +168,7 @@ HiggsBatchIn read_batch(const py::sequence& batch, const std::optional<std::vect
       throw std::invalid_argument("chunk_counts: " + std::to_string(in.chunk_counts.size()) +
                                   " counts for " + std::to_string(offset) + " audio-in tokens");
     }
+    check_chunk_counts(in, opt);
   }
   return in;
 }

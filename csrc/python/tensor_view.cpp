@@ -1,6 +1,9 @@
 #include "python/tensor_view.h"
 
+#include <algorithm>
 #include <string>
+
+#include "common/checked_size.h"
 
 namespace fastcollate {
 namespace {
@@ -10,11 +13,12 @@ namespace {
 struct TorchObjects {
   py::object tensor_type, int32, int64, strided, real_type;
   py::str layout{"layout"}, is_cpu{"is_cpu"}, device{"device"}, dtype{"dtype"}, shape{"shape"}, stride{"stride"},
-      data_ptr{"data_ptr"};
+      data_ptr{"data_ptr"}, is_neg{"is_neg"}, resolve_neg{"resolve_neg"}, untyped_storage{"untyped_storage"},
+      nbytes{"nbytes"};
   // The C-level descriptors behind those attributes (torch._C.TensorBase), called directly for plain
   // torch.Tensor objects: no attribute lookup, no bound-method object per call. Metadata reads were about
   // half of a Higgs batch's cost over its copy floor.
-  py::object layout_get, is_cpu_get, dtype_get, shape_get, stride_method, data_ptr_method;
+  py::object layout_get, is_cpu_get, dtype_get, shape_get, stride_method, data_ptr_method, is_neg_method;
   static const TorchObjects& get() {
     static const TorchObjects* objects = [] {
       py::module_ torch = py::module_::import("torch");
@@ -27,6 +31,7 @@ struct TorchObjects {
       o->shape_get = static_attr(o->tensor_type, o->shape);
       o->stride_method = static_attr(o->tensor_type, o->stride);
       o->data_ptr_method = static_attr(o->tensor_type, o->data_ptr);
+      o->is_neg_method = static_attr(o->tensor_type, o->is_neg);
       return o;  // intentionally leaked: destroying Python objects at exit is unsafe
     }();
     return *objects;
@@ -51,12 +56,33 @@ py::object tensor_call(py::handle t, bool plain, const py::object& method, const
   return py::reinterpret_steal<py::object>(r);
 }
 
+// Elements of the view beyond its storage (an expanded or self-overlapping view) would make a kernel loop for
+// as long as the view is big while reading the same few values: the view may repeat memory only as long as
+// its element count stays within its storage. Returns the error, or "".
+std::string check_not_repeating(py::handle value, int ndim, const int64_t* sizes, const int64_t* strides) {
+  int64_t numel = 1, extent = 1;
+  for (int d = 0; d < ndim; ++d) {
+    if (sizes[d] == 0) return "";
+    if (__builtin_mul_overflow(numel, sizes[d], &numel)) numel = INT64_MAX;
+    const u128 reach = static_cast<u128>(sizes[d] - 1) * static_cast<u128>(strides[d] < 0 ? -strides[d] : strides[d]);
+    extent = static_cast<int64_t>(std::min<u128>(static_cast<u128>(extent) + reach, INT64_MAX));
+  }
+  if (numel <= extent) return "";  // every element at its own address: the view lies within its storage
+  const TorchObjects& torch = TorchObjects::get();
+  const int64_t stored = value.attr(torch.untyped_storage)().attr(torch.nbytes)().cast<int64_t>() /
+                         value.attr("element_size")().cast<int64_t>();
+  if (numel <= stored) return "";
+  return "expected a view whose elements stay within its storage: " + std::to_string(numel) + " elements over " +
+         std::to_string(stored) + " stored (an expanded tensor?); pass a contiguous copy";
+}
+
 // Shared checks of check_int_tensor() in fastcollate/common/checks.py, same order and messages.
 // Returns the error, or "" with dims/type/data/sizes/strides filled.
-std::string inspect_int_tensor(py::handle value, int ndim, IntType& type, const void*& data, int64_t* sizes,
+std::string inspect_int_tensor(py::handle value_in, int ndim, IntType& type, const void*& data, int64_t* sizes,
                                int64_t* strides, KeepAlive& keep) {
   const TorchObjects& torch = TorchObjects::get();
-  const bool plain = Py_TYPE(value.ptr()) == reinterpret_cast<PyTypeObject*>(torch.tensor_type.ptr());
+  py::object value = py::reinterpret_borrow<py::object>(value_in);
+  bool plain = Py_TYPE(value.ptr()) == reinterpret_cast<PyTypeObject*>(torch.tensor_type.ptr());
   if (!plain && !py::isinstance(value, torch.tensor_type)) return "expected a torch.Tensor, got " + type_name(value);
   py::object layout = tensor_attr(value, plain, torch.layout_get, torch.layout);
   if (!layout.is(torch.strided) || !(tensor_attr(value, plain, torch.is_cpu_get, torch.is_cpu).ptr() == Py_True)) {
@@ -78,10 +104,19 @@ std::string inspect_int_tensor(py::handle value, int ndim, IntType& type, const 
     sizes[d] = PyLong_AsLongLong(PyTuple_GET_ITEM(shape.ptr(), d));
     strides[d] = PyLong_AsLongLong(PyTuple_GET_ITEM(stride.ptr(), d));
   }
+  std::string repeating = check_not_repeating(value, ndim, sizes, strides);
+  if (!repeating.empty()) return repeating;
+  if (tensor_call(value, plain, torch.is_neg_method, torch.is_neg).ptr() == Py_True) {
+    // A negative view (torch._neg_view) stores -x and means x: read a materialised copy, as torch ops would.
+    value = value.attr(torch.resolve_neg)();
+    plain = Py_TYPE(value.ptr()) == reinterpret_cast<PyTypeObject*>(torch.tensor_type.ptr());
+    py::object copy_stride = tensor_call(value, plain, torch.stride_method, torch.stride);
+    for (int d = 0; d < ndim; ++d) strides[d] = PyLong_AsLongLong(PyTuple_GET_ITEM(copy_stride.ptr(), d));
+  }
   data = reinterpret_cast<const void*>(
       PyLong_AsUnsignedLongLong(tensor_call(value, plain, torch.data_ptr_method, torch.data_ptr).ptr()));
   if (PyErr_Occurred()) throw py::error_already_set();
-  keep.push_back(py::reinterpret_borrow<py::object>(value));
+  keep.push_back(std::move(value));
   return "";
 }
 
@@ -127,7 +162,12 @@ bool read_reward(py::handle value, float& reward, std::string& error) {
     return true;
   }
   const double as_double = PyFloat_AsDouble(value.ptr());  // float(value), as the Python twin does
-  if (as_double == -1.0 && PyErr_Occurred()) throw py::error_already_set();
+  if (as_double == -1.0 && PyErr_Occurred()) {
+    if (!PyErr_ExceptionMatches(PyExc_OverflowError)) throw py::error_already_set();
+    PyErr_Clear();
+    error = "is too large to convert to a float";
+    return true;
+  }
   reward = static_cast<float>(as_double);
   return true;
 }

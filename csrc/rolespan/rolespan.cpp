@@ -1,5 +1,7 @@
 #include "rolespan/rolespan.h"
 
+#include "common/checked_size.h"
+
 #include <algorithm>
 #include <limits>
 #include <stdexcept>
@@ -75,15 +77,15 @@ RoleSpanPlan plan_rolespan_batch(const RoleSpanBatchIn& in, const RoleSpanOption
     const IdsView& v = in.rows[i];
     require(v.error.empty(), "sample " + std::to_string(i) + ": input_ids: " + v.error);
     plan.max_seqlen = std::max(plan.max_seqlen, v.size);
-    total += v.size;  // int64: token counts of a batch never overflow it
+    // Each row is within its storage (csrc/python); the sum is still checked, as every size is.
+    total = checked_add(total, v.size, [] { return std::string("batch: more tokens than a process can address"); });
   }
   if (opt.packed) {
     require(total <= std::numeric_limits<int32_t>::max(),
-            "cu_seqlens: " + std::to_string(total) + " tokens do not fit int32");
+            "packed: " + std::to_string(total) + " tokens do not fit the int32 cu_seq_lens");
     plan.width = total;
   } else {
-    const int64_t m = opt.pad_to_multiple_of;
-    plan.width = (plan.max_seqlen + m - 1) / m * m;
+    plan.width = padded_width(plan.batch, plan.max_seqlen, opt.pad_to_multiple_of, "pad_to_multiple_of");
   }
   return plan;
 }

@@ -102,10 +102,11 @@ FC_HD int64_t rs_plain_run_end(const RowIn<T>& in, int64_t i, uint64_t lo, uint6
   return i;
 }
 
-// Writes the plain content tokens [a, b): ids, aux (1 or the position) and labels (the id, or -100).
+// Writes the plain content tokens [a, b): ids, aux (1 or the position) and labels (the id, or -100), and
+// returns how many labels it learned: an id equal to -100 is a masked label like any other -100.
 // kWriteIds false: labels only (role_span_labels, whose ids are the caller's tensor), read from the input.
 template <typename T, bool kPositions, bool kWriteIds = true>
-FC_HD void rs_copy_run(const RowIn<T>& in, int64_t a, int64_t b, bool learned, RowOut out) {
+FC_HD int64_t rs_copy_run(const RowIn<T>& in, int64_t a, int64_t b, bool learned, RowOut out) {
   const T* p = in.ids;
   if (kWriteIds) {
     if (in.stride == 1) {  // the common case, kept apart so it vectorizes
@@ -115,15 +116,17 @@ FC_HD void rs_copy_run(const RowIn<T>& in, int64_t a, int64_t b, bool learned, R
     }
     for (int64_t k = a; k < b; ++k) out.aux[k] = kPositions ? k : 1;
   }
+  int64_t n = 0;
   if (!learned) {
     for (int64_t k = a; k < b; ++k) out.labels[k] = kIgnoreIndex;
   } else if (kWriteIds) {
-    for (int64_t k = a; k < b; ++k) out.labels[k] = out.ids[k];
+    for (int64_t k = a; k < b; ++k) n += (out.labels[k] = out.ids[k]) != kIgnoreIndex;
   } else if (in.stride == 1) {
-    for (int64_t k = a; k < b; ++k) out.labels[k] = static_cast<int64_t>(p[k]);
+    for (int64_t k = a; k < b; ++k) n += (out.labels[k] = static_cast<int64_t>(p[k])) != kIgnoreIndex;
   } else {
-    for (int64_t k = a; k < b; ++k) out.labels[k] = in[k];
+    for (int64_t k = a; k < b; ++k) n += (out.labels[k] = in[k]) != kIgnoreIndex;
   }
+  return n;
 }
 
 // Copies one row to `out`, writes its labels, and returns the number of learned tokens. kWriteIds false:
@@ -156,8 +159,7 @@ FC_HD int64_t rs_fill_row(const RoleSpanSpecView& s, const RowIn<T>& in, int64_t
       // label is copied in bulk (simple loops the compiler vectorizes); token `end` takes the slow path.
       const int64_t end = rs_plain_run_end(in, i, trigger_lo, trigger_span);
       if (end > i) {
-        rs_copy_run<T, kPositions, kWriteIds>(in, i, end, learned, out);
-        learned_count += learned ? end - i : 0;
+        learned_count += rs_copy_run<T, kPositions, kWriteIds>(in, i, end, learned, out);
         i = end;
         if (i == in.n) break;
       }

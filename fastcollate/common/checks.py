@@ -48,6 +48,14 @@ def check_int_tensor(i: int, field: str, value, ndim: int) -> torch.Tensor:
         raise sample_error(i, field, f"expected dtype torch.int32 or torch.int64, got {value.dtype}")
     if value.dim() != ndim:
         raise sample_error(i, field, f"expected a {ndim}-D tensor, got shape {tuple(value.shape)}")
+    numel = value.numel()
+    if numel and numel > 1 + sum((n - 1) * abs(s) for n, s in zip(value.shape, value.stride())):
+        # Elements share addresses (an expanded view): fine while their count stays within the storage, a
+        # kernel loop over 2**40 copies of one value otherwise.
+        stored = value.untyped_storage().nbytes() // value.element_size()
+        if numel > stored:
+            raise sample_error(i, field, f"expected a view whose elements stay within its storage: {numel} elements "
+                                         f"over {stored} stored (an expanded tensor?); pass a contiguous copy")
     return value
 
 
@@ -55,10 +63,12 @@ def check_reward(i: int, reward):
     """None, or something torch.tensor(..., dtype=float32) takes as one number."""
     if reward is None:
         return None
-    if isinstance(reward, torch.Tensor) and reward.numel() == 1 and not reward.is_complex():
-        return float(reward)
-    if isinstance(reward, numbers.Real):
-        return float(reward)
+    if (isinstance(reward, torch.Tensor) and reward.numel() == 1 and not reward.is_complex()) or \
+            isinstance(reward, numbers.Real):
+        try:
+            return float(reward)
+        except OverflowError:  # an int past a double's range (the compiled path says the same)
+            raise sample_error(i, "reward", "is too large to convert to a float") from None
     raise sample_error(i, "reward", f"expected a real number or None, got {type(reward).__name__}")
 
 
@@ -79,7 +89,8 @@ def check_start_index(i: Optional[int], value, unread_reason: Optional[str] = No
         raise sample_error(i, "start_index", f"expected an int or None, got {type(value).__name__}") from None
     if unread_reason is not None:
         raise sample_error(i, "start_index", f"is {value}, but {unread_reason}")
-    return value
+    # Turn indices are int64 on every path: past either end, every turn (or none) counts, as before clamping.
+    return min(max(value, -(2**63)), 2**63 - 1)
 
 
 def batch_has_labels(batch) -> bool:

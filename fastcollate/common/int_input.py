@@ -73,6 +73,11 @@ def _from_buffer(i, field, value, ndim: int) -> torch.Tensor:
         raise sample_error(i, field, f"expected a {ndim}-D array, got {view.ndim} dimensions")
     if any(s % view.itemsize for s in view.strides):
         raise sample_error(i, field, "expected strides that are whole numbers of elements")
+    numel = 0 if 0 in view.shape else int(np.prod(view.shape))
+    extent = 1 + sum((n - 1) * abs(s // view.itemsize) for n, s in zip(view.shape, view.strides))
+    if numel > extent:
+        raise sample_error(i, field, f"expected an array whose elements do not overlap: {numel} elements over "
+                                     f"{extent} distinct ones (np.broadcast_to?); pass a contiguous copy")
     array = np.asarray(value)
     if array.dtype.kind == "u" and array.dtype.itemsize == 8:
         too_big = np.argwhere(array > INT64_MAX)

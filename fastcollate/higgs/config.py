@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
+from ..common.sizes import out_of_int64
 from ..rolespan.spec import RoleSpanSpec
 
 
@@ -32,14 +33,20 @@ class HiggsCollateConfig:
                      "audio_stream_bos_id", "audio_stream_eos_id"):
             if not _is_int(getattr(self, name)):
                 raise ValueError(f"{name}: expected an int, got {getattr(self, name)!r}")
+            if out_of_int64(getattr(self, name)):  # the compiled path stores token ids as int64
+                raise ValueError(f"{name}: expected an int64, got {getattr(self, name)}")
         if self.audio_in_token_id == self.audio_out_token_id:
             raise ValueError("audio_in_token_id and audio_out_token_id must differ "
                              f"(both are {self.audio_in_token_id})")
         if not _is_int(self.round_to) or self.round_to < 1:
             raise ValueError(f"round_to: expected an int >= 1, got {self.round_to!r}")
+        if out_of_int64(self.round_to):
+            raise ValueError(f"round_to: expected an int >= 1 that fits in int64, got {self.round_to}")
         if self.audio_num_codebooks is not None and (
                 not _is_int(self.audio_num_codebooks) or self.audio_num_codebooks < 1):
             raise ValueError(f"audio_num_codebooks: expected None or an int >= 1, got {self.audio_num_codebooks!r}")
+        if self.audio_num_codebooks is not None and out_of_int64(self.audio_num_codebooks):
+            raise ValueError(f"audio_num_codebooks: expected an int that fits in int64, got {self.audio_num_codebooks}")
         if self.label_spec is not None and not isinstance(self.label_spec, RoleSpanSpec):
             raise ValueError(f"label_spec: expected a fastcollate.RoleSpanSpec or None, got "
                              f"{type(self.label_spec).__name__}")

@@ -18,6 +18,7 @@ from ..ops.delay_pattern_reference import apply_delay_pattern
 from .config import HiggsCollateConfig
 from ..rolespan.reference import mask_labels_reference
 from ..common.labels import IGNORE
+from ..common.sizes import fits, padded_width, stream_too_big
 from .sample_fields import read_sample
 from .samples import HiggsAudioBatchInput
 from .whisper_audio import WhisperAudio
@@ -49,9 +50,10 @@ def collate_reference(batch, cfg: HiggsCollateConfig, whisper: Optional[WhisperA
         _prepare_sample(i, s, cfg, with_labels, whisper.chunk_counts[i] if whisper else None)
         for i, s in enumerate(batch)
     ]
-    _check_codebooks_agree(samples, cfg)
+    width = padded_width(len(samples), max(len(s.input_ids) for s in samples), cfg.round_to, "round_to")
+    _check_streams(samples, cfg)
 
-    input_ids, attention_mask, label_ids = _pad_text(samples, cfg, with_labels)
+    input_ids, attention_mask, label_ids = _pad_text(samples, cfg, with_labels, width)
 
     audio_in_ids = audio_in_ids_start = None
     if cfg.return_audio_in_tokens:
@@ -160,10 +162,11 @@ def _read_segments(i, sample, cfg, kinds, with_labels) -> List[_Segment]:
     return segments
 
 
-def _check_codebooks_agree(samples, cfg):
-    """Segments are concatenated along time, so each stream needs one codebook count for the whole batch."""
+def _check_streams(samples, cfg):
+    """Segments are concatenated along time, so each stream needs one codebook count for the whole batch, and
+    its width (grown segment by segment, in batch order) must stay addressable."""
     for stream in ("audio_in", "audio_out"):
-        first = None
+        first, width = None, 0
         for i, s in enumerate(samples):
             for seg in getattr(s, stream):
                 k = seg.codes.shape[0]
@@ -172,6 +175,17 @@ def _check_codebooks_agree(samples, cfg):
                 elif k != first:
                     raise sample_error(i, "audio_ids_concat", f"{k} codebooks in an {stream.replace('_', '-')} "
                                                               f"segment, but earlier ones in the batch have {first}")
+                width += _segment_width(seg.codes.shape[1], k, cfg)
+                if not fits(k, width):
+                    raise stream_too_big(i, stream.replace("_", "-"), k)
+
+
+def _segment_width(length: int, codebooks: int, cfg) -> int:
+    """A segment's columns in its stream: L, or L + 2 with stream BOS/EOS, plus K - 1 with the delay pattern
+    (upstream's formula, also for K = 0)."""
+    if cfg.disable_audio_codes_transform:
+        return length
+    return length + 2 + (codebooks - 1 if cfg.use_delay_pattern else 0)
 
 
 def _repeat_long_audio_triples(ids, labels, is_in, chunk_counts):
@@ -189,9 +203,7 @@ def _repeat_long_audio_triples(ids, labels, is_in, chunk_counts):
     return new_ids, new_labels
 
 
-def _pad_text(samples, cfg, with_labels):
-    longest = max(len(s.input_ids) for s in samples)
-    width = (longest + cfg.round_to - 1) // cfg.round_to * cfg.round_to
+def _pad_text(samples, cfg, with_labels, width):
     batch = len(samples)
     input_ids = torch.full((batch, width), cfg.pad_token_id, dtype=torch.long)
     attention_mask = torch.zeros((batch, width), dtype=torch.long)
@@ -211,6 +223,8 @@ def _stream_codes(seg: _Segment, cfg) -> torch.Tensor:
     if cfg.disable_audio_codes_transform:
         return seg.codes
     k = seg.codes.shape[0]
+    if k == 0 and cfg.use_delay_pattern:  # upstream's width L + 2 + K - 1, also for K = 0
+        return torch.zeros((0, seg.codes.shape[1] + 1), dtype=torch.long)
     bos = torch.full((k, 1), cfg.audio_stream_bos_id, dtype=torch.long)
     eos = torch.full((k, 1), cfg.audio_stream_eos_id, dtype=torch.long)
     wrapped = torch.cat([bos, seg.codes, eos], dim=1)
@@ -223,6 +237,8 @@ def _stream_labels(seg: _Segment, cfg) -> torch.Tensor:
     """Audio labels: the stream BOS and every delay fill are -100, the stream EOS is learned."""
     if cfg.disable_audio_codes_transform:
         labels = seg.labels
+    elif seg.codes.shape[0] == 0 and cfg.use_delay_pattern:  # as in _stream_codes
+        labels = torch.zeros((0, seg.codes.shape[1] + 1), dtype=torch.long)
     else:
         k = seg.codes.shape[0]
         first = torch.full((k, 1), IGNORE, dtype=torch.long)

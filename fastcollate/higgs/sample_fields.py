@@ -27,13 +27,21 @@ UNKNOWN_KEY_PROBLEM = (f"is not a ChatMLDatasetSample field ({', '.join(SAMPLE_F
 
 
 def read_sample(i: int, sample, ignore_keys: frozenset = frozenset()) -> SimpleNamespace:
-    """Every field of sample `i` by name; Missing(...) for an absent required one."""
+    """Every field of sample `i` by name; Missing(...) for an absent required one.
+
+    Sample-level problems (a key that is no field; no input_ids at all, e.g. None or an int in the batch)
+    raise here, before any field of the batch is checked.
+    """
     if isinstance(sample, Mapping):
         for key in sample:
             if key not in SAMPLE_FIELDS and key not in ignore_keys:
                 raise ValueError(f"sample {i}: {key}: {UNKNOWN_KEY_PROBLEM}")
         absent = Missing("missing: the sample (a Mapping) has no such key")
-        return SimpleNamespace(**{f: sample.get(f, None if f in OPTIONAL_FIELDS else absent) for f in SAMPLE_FIELDS})
-    absent = Missing(f"missing: the sample (a {type(sample).__name__}) has no such attribute")
-    return SimpleNamespace(**{f: getattr(sample, f, None if f in OPTIONAL_FIELDS else absent)
-                              for f in SAMPLE_FIELDS})
+        fields = SimpleNamespace(**{f: sample.get(f, None if f in OPTIONAL_FIELDS else absent) for f in SAMPLE_FIELDS})
+    else:
+        absent = Missing(f"missing: the sample (a {type(sample).__name__}) has no such attribute")
+        fields = SimpleNamespace(**{f: getattr(sample, f, None if f in OPTIONAL_FIELDS else absent)
+                                    for f in SAMPLE_FIELDS})
+    if fields.input_ids is absent:  # not a sample at all: say so before its neighbours' fields are read
+        raise ValueError(f"sample {i}: input_ids: {absent.problem}")
+    return fields

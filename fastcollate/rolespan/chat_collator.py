@@ -5,6 +5,7 @@ Usable as a Hugging Face `data_collator` or a DataLoader `collate_fn`.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Mapping
 from typing import Iterable, Optional
 
@@ -13,6 +14,7 @@ import torch
 from .._backend import resolve_backend
 from ..common.checks import check_start_index, sample_error
 from ..common.empty_policy import check_on_empty, handle_empty
+from ..common.sizes import INT64_MAX, out_of_int64
 from .arrow_input import arrow_batch, is_arrow, rows_of
 from .packed import block_causal_mask, check_block_mask_dtype
 from .reference import collate_text_reference, empty_reason
@@ -78,8 +80,12 @@ class ChatCollator:
             raise ValueError(f"spec: expected a RoleSpanSpec, got {type(spec).__name__}")
         check_on_empty(on_empty)
         multiple = 1 if pad_to_multiple_of is None else pad_to_multiple_of
-        if not isinstance(multiple, int) or multiple < 1:
-            raise ValueError(f"pad_to_multiple_of: expected an int >= 1 or None, got {pad_to_multiple_of!r}")
+        if not isinstance(multiple, int) or isinstance(multiple, bool) or not 1 <= multiple <= INT64_MAX:
+            raise ValueError(f"pad_to_multiple_of: expected an int >= 1 that fits in int64, or None, got "
+                             f"{pad_to_multiple_of!r}")
+        if isinstance(pad_token_id, bool) or not isinstance(pad_token_id, numbers.Integral) or \
+                out_of_int64(int(pad_token_id)):
+            raise ValueError(f"pad_token_id: expected an int64, got {pad_token_id!r}")
         if packed and multiple != 1:
             raise ValueError("pad_to_multiple_of: packed batches are not padded; leave it None")
         self.spec, self.pad_token_id, self.pad_left = spec, int(pad_token_id), pad_left

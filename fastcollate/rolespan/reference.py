@@ -15,6 +15,7 @@ from .packed import varlen_fields
 from .spec import RoleSpanSpec
 from ..common.int_input import int_tensor
 from ..common.labels import IGNORE
+from ..common.sizes import padded_width
 
 OUTSIDE, HEADER, CONTENT = "outside", "header", "content"  # in completion mode: prompt / -, response
 
@@ -143,10 +144,6 @@ def empty_reason(ids, spec: RoleSpanSpec, start_index: Optional[int] = None) -> 
     return "learned turns were truncated away (no learnable token left)"
 
 
-def _round_up(n: int, m: int) -> int:
-    return (n + m - 1) // m * m
-
-
 def collate_text_reference(rows, spec: RoleSpanSpec, pad_token_id: int, pad_left: bool = False,
                            pad_to_multiple_of: int = 1, packed: bool = False, start_indices=None) -> dict:
     """Mask and pad (or pack) a batch of 1-D id sequences; see ChatCollator for the output fields."""
@@ -156,6 +153,8 @@ def collate_text_reference(rows, spec: RoleSpanSpec, pad_token_id: int, pad_left
     num_learned = torch.tensor([sum(v != IGNORE for v in lab) for lab in labels], dtype=torch.int64)
     if packed:
         lengths = [len(r) for r in rows]
+        if sum(lengths) > 2**31 - 1:
+            raise ValueError(f"packed: {sum(lengths)} tokens do not fit the int32 cu_seq_lens")
         cu = [0]
         for n in lengths:
             cu.append(cu[-1] + n)
@@ -166,7 +165,8 @@ def collate_text_reference(rows, spec: RoleSpanSpec, pad_token_id: int, pad_left
             **varlen_fields(torch.tensor(cu, dtype=torch.int32), max(lengths, default=0)),
             "num_learned": num_learned,
         }
-    width = _round_up(max((len(r) for r in rows), default=0), pad_to_multiple_of)
+    width = padded_width(len(rows), max((len(r) for r in rows), default=0), pad_to_multiple_of,
+                         "pad_to_multiple_of")
     input_ids, out_labels, attention = [], [], []
     for r, lab in zip(rows, labels):
         pad = width - len(r)

@@ -57,6 +57,8 @@ def _ids(name: str, value, *, allow_empty: bool) -> tuple:
         raise ValueError(f"{name}: expected at least one token id, got none")
     if any(v < 0 for v in out):
         raise ValueError(f"{name}: token ids must be >= 0, got {out}")
+    if any(v > 2**63 - 1 for v in out):  # no int64 id could ever match it
+        raise ValueError(f"{name}: token ids must be < 2**63 (int64), got {out}")
     return out
 
 
