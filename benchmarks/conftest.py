@@ -54,6 +54,8 @@ def pytest_terminal_summary(terminalreporter):
                 others = [f"{name} {t / m[base]:.2f}x" for name, t in sorted(m.items(), key=lambda kv: kv[1])
                           if name != base]
                 tr.write_line(f"    relative to {base}: " + ", ".join(others))
+        if "sequential_pair" in m and "two_threads" in m:
+            tr.write_line(f"    two_threads / sequential_pair = {m['two_threads'] / m['sequential_pair']:.2f}x")
         native = m.get("cpu") or m.get("native")
         if native:
             for base in ("upstream", "fallback", "reference", "numpy"):
