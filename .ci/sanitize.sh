@@ -3,7 +3,7 @@
 # with FASTCOLLATE_SANITIZE=ON into its own folder (the installed package is left alone), puts a copy of the
 # Python package with that build first on PYTHONPATH, preloads the sanitizer runtimes (Python itself is not
 # instrumented) and runs the given pytest arguments (default: the hardening tests and the fuzzers).
-#   .ci/sanitize.sh [pytest args...]        (with the test venv active)
+#   .ci/sanitize.sh [pytest args...]        (with the test venv active; needs cmake, ninja, pybind11 in it)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 build="$root/build/sanitize"
@@ -37,8 +37,10 @@ assert where.startswith(os.environ["PYTHONPATH"].split(":")[0]), f"imported {whe
 assert fastcollate.backend_info()["compiled"], fastcollate.backend_info()
 print(f"sanitized build imported from {where}")
 PY
-if [ "$#" -eq 0 ]; then
-  set -- tests/test_hardening_regressions.py tests/test_fuzz_native.py
+if [ "$#" -eq 0 ]; then  # CI's time-boxed subset: regressions, fuzzers, compiled-vs-twin equivalence
+  set -- tests/test_hardening_regressions.py tests/test_fuzz_native.py tests/test_rolespan_equivalence.py \
+    tests/test_ops_delay_equivalence.py tests/test_higgs_backends_equal.py tests/test_input_forms.py \
+    tests/test_arrow_input.py
 fi
 args=()
 for a in "$@"; do [[ "$a" == tests || "$a" == tests/* ]] && args+=("$root/$a") || args+=("$a"); done

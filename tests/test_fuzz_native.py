@@ -335,8 +335,11 @@ def tensor_like(draw):
     shape = draw(st.lists(st.integers(0, 4), min_size=0, max_size=4))
     dtype = draw(st.sampled_from([torch.int64, torch.int32, torch.int16, torch.bool, torch.float32]))
     t = torch.zeros(shape, dtype=dtype)
+    unaligned = torch.frombuffer(bytearray(8 * 4 + 1), dtype=torch.int64, offset=1, count=4)
     return draw(st.sampled_from([t, None, [1, 2], "x", torch.zeros(3, dtype=torch.int64)[::2],
-                                 torch.zeros(2, 3, dtype=torch.int64).t()]))
+                                 torch.zeros(2, 3, dtype=torch.int64).t(), unaligned,
+                                 torch._neg_view(torch.zeros(2, 3, dtype=torch.int64)),
+                                 torch.zeros(1, dtype=torch.int64).expand(2, 3)]))
 
 
 @FUZZ

@@ -287,3 +287,9 @@ def test_collate_higgs_rejects_repeating_an_audio_token_at_the_row_edge():
     rc, out, err = in_subprocess(code)
     assert rc == 0, err
     assert "sample 0: input_ids: audio-in token at position 0 cannot be repeated" in out, out
+
+
+def test_a_bytes_row_is_read_as_its_buffer():
+    """Found by the fuzzer: bytes are a buffer of uint8; the fallback once parsed them as a string."""
+    got = same_everywhere(lambda b: lambda: ChatCollator(presets.llama3(), 0, backend=b, on_empty="keep")([b"\x01\x02"]))
+    assert got["input_ids"].tolist() == [[1, 2]]

@@ -66,6 +66,13 @@ TensorArg read_tensor_arg(py::handle value, const std::string& name, int min_dim
     arg.stride[d] = stride[d].cast<int64_t>();
   }
   arg.data = reinterpret_cast<void*>(value.attr(t.data_ptr)().cast<uintptr_t>());
+  // The public ops (fastcollate/ops) hand over aligned, materialised tensors; a direct caller must too: an
+  // unaligned typed load is undefined behaviour, and a negative view's memory holds the negated values.
+  const auto element_size = value.attr("element_size")().cast<uintptr_t>();
+  if (element_size > 1 && reinterpret_cast<uintptr_t>(arg.data) % element_size != 0) {
+    fail(name, "expected a tensor whose data is aligned to its element size");
+  }
+  if (value.attr("is_neg")().cast<bool>()) fail(name, "expected a tensor without the negative bit (resolve_neg())");
   keep.push_back(py::reinterpret_borrow<py::object>(value));
   return arg;
 }

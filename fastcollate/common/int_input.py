@@ -78,7 +78,7 @@ def _from_buffer(i, field, value, ndim: int) -> torch.Tensor:
     if numel > extent:
         raise sample_error(i, field, f"expected an array whose elements do not overlap: {numel} elements over "
                                      f"{extent} distinct ones (np.broadcast_to?); pass a contiguous copy")
-    array = np.asarray(value)
+    array = np.asarray(view)  # by the buffer protocol, as the compiled path reads it (bytes: uint8)
     if array.dtype.kind == "u" and array.dtype.itemsize == 8:
         too_big = np.argwhere(array > INT64_MAX)
         if len(too_big):
