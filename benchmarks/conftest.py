@@ -56,7 +56,7 @@ def pytest_terminal_summary(terminalreporter):
                 tr.write_line(f"    relative to {base}: " + ", ".join(others))
         native = m.get("cpu") or m.get("native")
         if native:
-            for base in ("upstream", "fallback", "reference", "numpy"):
+            for base in ("upstream", "processor", "fallback", "reference", "numpy"):
                 if base in m:
                     tr.write_line(f"    {base} / native = {m[base] / native:,.1f}x")
             if "copy_floor" in m:

@@ -113,9 +113,12 @@ py::tuple collate_higgs_v2(const py::sequence& features, const HiggsV2Options& o
     py::gil_scoped_release release;
     fill_hf_higgs_batch(in, o.opt, plan, out);
   }
+  int64_t learning_nothing = 0;
+  for (int64_t r = 0; r < B; ++r) learning_nothing += out.num_learned[r] == 0;
   py::object none = py::none();
   return py::make_tuple(arena.view(s_ids), arena.view(s_mask), audio ? arena.view(s_audio) : none, audio_mask,
-                        arena.view(s_labels), audio ? arena.view(s_audio_labels) : none, arena.view(s_learned));
+                        arena.view(s_labels), audio ? arena.view(s_audio_labels) : none, arena.view(s_learned),
+                        learning_nothing);
 }
 
 }  // namespace
@@ -152,8 +155,8 @@ void register_higgs_v2(py::module_& m) {
 
   m.def("collate_higgs_v2", &collate_higgs_v2, py::arg("features"), py::arg("options"),
         "Collate HiggsAudioV2Collator features in one native pass. Returns (input_ids, attention_mask, "
-        "audio_input_ids, audio_input_ids_mask, labels, audio_labels, num_learned); the audio entries are None "
-        "when no feature has a clip.");
+        "audio_input_ids, audio_input_ids_mask, labels, audio_labels, num_learned, features learning nothing); the "
+        "audio entries are None when no feature has a clip.");
 }
 
 }  // namespace fastcollate

@@ -16,6 +16,12 @@ from .features import check_feature, read_feature
 from .reference import collate_reference
 
 
+def _all_learn(learned) -> bool:
+    """Every feature learns something: the compiled path says so with a count of those that do not (0: all
+    do, no tensor op); the twin gives the per-feature counts."""
+    return learned == 0 if isinstance(learned, int) else bool(learned.all())
+
+
 class HiggsAudioV2Collator:
     """Collates pre-computed audio codes and token ids into the batch `HiggsAudioV2ForConditionalGeneration`
     trains on: what `HiggsAudioV2Processor(text, audio, output_labels=True)` returns, without running the codec.
@@ -95,7 +101,9 @@ class HiggsAudioV2Collator:
 
     def __call__(self, features) -> dict:
         batch, learned = self._collate(features)
-        if self.config.on_empty != "keep" and not bool(learned.all()):  # one op in the usual case
+        if self.config.on_empty != "keep" and not _all_learn(learned):
+            if isinstance(learned, int):  # the compiled path: the counts come from a second look
+                learned = self._collate_counts(features)
             empty = torch.nonzero(learned == 0).flatten().tolist()
             keep = handle_empty(self.config.on_empty, {i: self._empty_reason(features[i], i) for i in empty},
                                 len(features))
@@ -109,6 +117,12 @@ class HiggsAudioV2Collator:
 
             return collate_native(features, self._native)
         return collate_reference(features, self.config)
+
+    def _collate_counts(self, features):
+        """Learned labels per feature (the rare path: some feature learns nothing)."""
+        from .native import learned_counts
+
+        return learned_counts(features, self._native)
 
     def _empty_reason(self, feature, i: int) -> str:
         cfg = self.config

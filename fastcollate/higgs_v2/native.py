@@ -31,11 +31,21 @@ def native_options(cfg: HiggsV2Config):
     )
 
 
-def collate_native(features, options):
-    """(the batch dict, num_learned per feature), as fastcollate.higgs_v2.reference.collate_reference."""
+def _call(features, options):
     if not isinstance(features, (list, tuple)):
         raise ValueError(f"batch: expected a list of samples, got {type(features).__name__}")
     if len(features) == 0:
         raise ValueError("batch: is empty, nothing to collate")
-    *outputs, learned = core().collate_higgs_v2(features, options)
-    return {k: v for k, v in zip(OUTPUT_KEYS, outputs) if v is not None}, learned
+    return core().collate_higgs_v2(features, options)
+
+
+def collate_native(features, options):
+    """(the batch dict, how many features learn nothing): the twin's collate_reference gives the per-feature
+    counts instead; learned_counts() gives them here when that number is not 0."""
+    *outputs, _, learning_nothing = _call(features, options)
+    return {k: v for k, v in zip(OUTPUT_KEYS, outputs) if v is not None}, learning_nothing
+
+
+def learned_counts(features, options):
+    """Learned labels (text + audio) per feature, int64 (B,)."""
+    return _call(features, options)[-2]
