@@ -118,6 +118,8 @@ def test_every_python_block_runs(tmp_path, monkeypatch):
         "train_dataset": datasets.Dataset.from_list(features_of(data)),
     }
     for tag, code in blocks("python"):
+        if tag == "hf_higgs_training":  # needs transformers 5.x: tests/hf_higgs/test_readme_training.py runs it
+            continue
         if tag == "higgs_label_spec":  # its samples carry start_index instead of labels
             ns["samples"] = [higgs_sample(c, random.Random(i), labels=False, start_index=True)
                              for i, c in enumerate(data)]
