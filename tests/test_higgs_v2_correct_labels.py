@@ -52,7 +52,7 @@ def test_start_index_and_no_train_flags(backend):
     voice_in_assistant = [128006, 78191, 128007, 271, AUDIO_BOS, AUDIO, AUDIO_EOS, 128009]
     ids = [128000] + voice_in_assistant + [128006, 882, 128007, 271, 5, 128009] + ASSISTANT_SPEECH
     clips = [VOICE, SPEECH]
-    B, E = 1024, 1025
+    E = 1025  # stream EOS
     speech_labels = [[X, X], [3, X], [4, 5], [E, 6], [X, E]]
     voice_labels = [[X, X], [1, X], [E, 2], [X, E]]
     # Without start_index both assistant turns are learned, the voice too.

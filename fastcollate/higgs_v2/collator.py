@@ -8,7 +8,6 @@ import torch
 
 from .._backend import resolve_backend
 from ..common.empty_policy import handle_empty
-from ..common.labels import IGNORE
 from ..rolespan.reference import empty_reason
 from ..rolespan.spec import RoleSpanSpec
 from .config import HF_HIGGS_IDS, HiggsV2Config, make_config
