@@ -58,7 +58,7 @@ def pytest_terminal_summary(terminalreporter):
             tr.write_line(f"    two_threads / sequential_pair = {m['two_threads'] / m['sequential_pair']:.2f}x")
         native = m.get("cpu") or m.get("native")
         if native:
-            for base in ("upstream", "fallback", "reference", "numpy"):
+            for base in ("upstream", "processor", "fallback", "reference", "numpy"):
                 if base in m:
                     tr.write_line(f"    {base} / native = {m[base] / native:,.1f}x")
             if "copy_floor" in m:

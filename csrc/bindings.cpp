@@ -7,6 +7,7 @@ namespace fastcollate {
 void register_higgs(py::module_& m);
 void register_rolespan(py::module_& m);
 void register_ops(py::module_& m);
+void register_higgs_v2(py::module_& m);
 }
 
 PYBIND11_MODULE(_core, m) {
@@ -16,4 +17,5 @@ PYBIND11_MODULE(_core, m) {
   fastcollate::register_higgs(m);
   fastcollate::register_rolespan(m);
   fastcollate::register_ops(m);
+  fastcollate::register_higgs_v2(m);
 }

@@ -115,3 +115,39 @@ def delay_revert_ragged(delayed: torch.Tensor, offsets: torch.Tensor, delays: Se
 def role_span_labels(input_ids: torch.Tensor, attention_mask: Optional[torch.Tensor],
                      start_index: Optional[torch.Tensor], spec: RoleSpanSpecNative, out: torch.Tensor) -> None:
     """Role-span labels of a padded (B, T) batch into `out` (int64, rows of unit stride)."""
+
+# HiggsAudioV2Collator (csrc/python/register_higgs_v2.cpp, csrc/higgs_v2/).
+
+class HiggsV2Options:
+    """Options of the compiled HiggsAudioV2Collator pass (built once per collator)."""
+
+    def __init__(
+        self,
+        *,
+        pad_token_id: int,
+        audio_token_id: int,
+        audio_bos_token_id: int,
+        audio_delay_token_id: int,
+        audio_stream_bos_id: int,
+        audio_stream_eos_id: int,
+        pad_left: bool,
+        pad_to_multiple_of: int,
+        num_codebooks: int,
+        label_spec: Optional[RoleSpanSpecNative],
+        allowed_keys: Sequence[str],
+        unknown_key_problem: str,
+        start_index_unread: str,
+        no_train_unread: str,
+        read_start_index: bool,
+        read_no_train: bool,
+        parse_no_train: object,
+    ) -> None: ...
+
+# (input_ids, attention_mask, audio_input_ids, audio_input_ids_mask, labels, audio_labels, num_learned,
+#  features learning nothing): int64 (B, W) text tensors, (B, T, K) int64 audio ids and labels, (B, T) bool
+# mask (the audio entries None when no feature has a clip), num_learned per feature, and a count.
+HiggsV2Tuple = Tuple[torch.Tensor, torch.Tensor, Optional[torch.Tensor], Optional[torch.Tensor], torch.Tensor,
+                     Optional[torch.Tensor], torch.Tensor, int]
+
+def collate_higgs_v2(features: Sequence[object], options: HiggsV2Options) -> HiggsV2Tuple:
+    """Collate HiggsAudioV2Collator features (Mappings or objects) in one native pass."""

@@ -381,3 +381,80 @@ def test_fuzz_core_entry_points_never_crash(data):
             draw(st.one_of(st.none(), st.lists(ints, max_size=6)))),
     }
     outcome(calls[name])  # returns (outputs written, or a tuple) or is Rejected; a crash ends the run
+
+
+# ------------------------------------------------------------------------------------------ HiggsAudioV2Collator
+
+V2_MUTATIONS = ["none", "clip_missing", "clip_extra", "codebooks_differ", "clip_1d", "clip_float", "clip_expanded",
+                "clip_neg", "clip_ragged_list", "ids_huge", "ids_float", "delay_token_in_ids", "not_a_feature",
+                "extra_key", "start_index_bad", "no_train_wrong_length", "codes_not_a_list", "empty_clip"]
+
+
+def mutate_v2(features, name, rng):
+    from fastcollate.higgs_v2.config import HF_HIGGS_IDS
+
+    i = rng.randrange(len(features))
+    f = features[i]
+    if not isinstance(f, dict):
+        return features
+    clips = list(f.get("audio_codes") or [])
+    if name == "clip_missing" and clips:
+        f["audio_codes"] = clips[:-1]
+    elif name == "clip_extra":
+        f["audio_codes"] = clips + [torch.zeros(3, 2, dtype=torch.long)]
+    elif name == "codebooks_differ" and clips:
+        f["audio_codes"] = [torch.zeros(13, 2, dtype=torch.long)] + clips[1:]
+    elif name == "clip_1d" and clips:
+        f["audio_codes"] = [torch.zeros(5, dtype=torch.long)] + clips[1:]
+    elif name == "clip_float" and clips:
+        f["audio_codes"] = [torch.as_tensor(clips[0]).float()] + clips[1:]
+    elif name == "clip_expanded" and clips:
+        f["audio_codes"] = [torch.zeros(1, 1, dtype=torch.long).expand(2**20, 2**20)] + clips[1:]
+    elif name == "clip_neg" and clips:
+        f["audio_codes"] = [torch._neg_view(-torch.as_tensor(clips[0]))] + clips[1:]
+    elif name == "clip_ragged_list" and clips:
+        f["audio_codes"] = [[[1, 2], [3]]] + clips[1:]
+    elif name == "ids_huge":
+        f["input_ids"] = list(f["input_ids"]) + [2**64]
+    elif name == "ids_float":
+        f["input_ids"] = torch.as_tensor(f["input_ids"]).float()
+    elif name == "delay_token_in_ids":
+        f["input_ids"] = list(f["input_ids"]) + [HF_HIGGS_IDS["audio_delay_token_id"]]
+    elif name == "not_a_feature":
+        features[i] = rng.choice([None, 3, "x"])
+    elif name == "extra_key":
+        f["speaker"] = 1
+    elif name == "start_index_bad":
+        f["start_index"] = rng.choice(["a", 2**70, -5])
+    elif name == "no_train_wrong_length":
+        f["audio_no_train"] = [True] * (len(clips) + 1)
+    elif name == "codes_not_a_list":
+        f["audio_codes"] = torch.zeros(2, 3, dtype=torch.long)
+    elif name == "empty_clip" and clips:
+        f["audio_codes"] = [torch.as_tensor(clips[0])[:, :0]] + clips[1:]
+    return features
+
+
+@FUZZ
+@given(seed=st.integers(0, 2**32 - 1), mutations=st.lists(st.sampled_from(V2_MUTATIONS), max_size=3),
+       correct=st.booleans(), left=st.booleans(), multiple=st.sampled_from([None, 8, 2**62]))
+def test_fuzz_higgs_v2_collator(seed, mutations, correct, left, multiple):
+    from fastcollate import HiggsAudioV2Collator
+    from higgs_v2_features import random_features
+
+    def make():
+        features = random_features(seed, correct=correct, objects=False)
+        local = random.Random(seed)
+        for name in mutations:
+            try:
+                features = mutate_v2(features, name, local)
+            except (AttributeError, TypeError, RuntimeError, IndexError):
+                pass
+        return features
+
+    def collate(backend):
+        return HiggsAudioV2Collator(128001, label_mode="correct" if correct else "processor",
+                                    padding_side="left" if left else "right", pad_to_multiple_of=multiple,
+                                    on_empty="keep", backend=backend)(make())
+
+    assert_same(outcome(lambda: collate("python")), outcome(lambda: collate("cpu")))

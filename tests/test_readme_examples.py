@@ -153,8 +153,8 @@ def test_every_python_block_runs(tmp_path, monkeypatch):
         "train_dataset": datasets.Dataset.from_list(features_of(data)),
     }
     for tag, code in blocks("python"):
-        if tag in RUN_AS_SCRIPT:
-            continue
+        if tag in RUN_AS_SCRIPT or tag == "hf_higgs_training":  # hf_higgs_training needs transformers 5.x:
+            continue  # tests/hf_higgs/test_readme_training.py runs it
         if tag == "higgs_label_spec":  # its samples carry start_index instead of labels
             ns["samples"] = [higgs_sample(c, random.Random(i), labels=False, start_index=True)
                              for i, c in enumerate(data)]

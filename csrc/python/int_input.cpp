@@ -29,7 +29,12 @@ bool to_int64(PyObject* o, const std::string& list_kind, const std::string& wher
       return false;
     }
     owned = PyNumber_Index(o);
-    if (owned == nullptr) throw py::error_already_set();
+    if (owned == nullptr) {  // an __index__ that refuses (a float tensor): not an int, as the twin says
+      if (!PyErr_ExceptionMatches(PyExc_TypeError)) throw py::error_already_set();
+      PyErr_Clear();
+      error = "expected " + list_kind + ", got " + type_name(o) + " at " + where_text;
+      return false;
+    }
     o = owned;
   }
   int overflow = 0;

@@ -38,9 +38,12 @@ def _int_values(i: Optional[int], field: str, seq, kind: str, row: Optional[int]
     for j, v in enumerate(seq):
         where = _at(j) if row is None else _at(row, j)
         if type(v) is not int:
-            if isinstance(v, bool) or not hasattr(type(v), "__index__"):
-                raise sample_error(i, field, f"expected {kind}, got {type(v).__name__} at {where}")
-            v = operator.index(v)
+            try:
+                if isinstance(v, bool) or not hasattr(type(v), "__index__"):
+                    raise TypeError
+                v = operator.index(v)
+            except TypeError:  # not an int, or an __index__ that refuses (a float tensor)
+                raise sample_error(i, field, f"expected {kind}, got {type(v).__name__} at {where}") from None
         if not INT64_MIN <= v <= INT64_MAX:
             raise sample_error(i, field, f"value {v} at {where} does not fit in int64")
         out.append(v)

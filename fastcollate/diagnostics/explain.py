@@ -31,14 +31,46 @@ def _preview(ids, begin, end, limit=8) -> str:
     return text + (f" ... (+{len(part) - limit})" if len(part) > limit else "")
 
 
-def explain(sample_or_ids, spec: RoleSpanSpec, labels=None, start_index: Optional[int] = None) -> str:
+def _clips_of(sample_or_ids):
+    """A HiggsAudioV2Collator feature's (audio_codes, audio_no_train), or None for any other input."""
+    if isinstance(sample_or_ids, Mapping):
+        codes, flags = sample_or_ids.get("audio_codes"), sample_or_ids.get("audio_no_train")
+    else:
+        codes, flags = getattr(sample_or_ids, "audio_codes", None), getattr(sample_or_ids, "audio_no_train", None)
+    return None if codes is None else (list(codes), None if flags is None else [bool(f) for f in flags])
+
+
+def _clip_lines(ids, computed, clips, audio_token_id: int):
+    """HiggsAudioV2Collator(label_mode="correct"): a clip is learned where the spec learns its placeholder."""
+    codes, flags = clips
+    places = [p for p, t in enumerate(ids) if t == audio_token_id]
+    if len(places) != len(codes):
+        return [f"clips: {len(codes)} for {len(places)} audio placeholder(s) ({audio_token_id}); not explained"]
+    lines = []
+    for j, (p, c) in enumerate(zip(places, codes)):
+        shape = tuple(getattr(c, "shape", None) or (len(c), len(c[0]) if len(c) else 0))
+        if computed[p] == IGNORE:
+            why = "no-train (its placeholder is not in a learned turn)"
+        elif flags is not None and flags[j]:
+            why = "no-train (audio_no_train)"
+        else:
+            why = "learned: its codes and stream EOS"
+        lines.append(f"  clip {j} at position {p}: {shape[0]} codebooks x {shape[1]} codes, {why}")
+    return lines
+
+
+def explain(sample_or_ids, spec: RoleSpanSpec, labels=None, start_index: Optional[int] = None, *,
+            audio_token_id: int = 128016) -> str:
     """Text: each span of the sample (outside turns, headers, turns with role and learned/masked state).
 
     `sample_or_ids`: a 1-D id sequence (list, int32/int64 tensor or array), a Mapping with "input_ids" (and
     optional "start_index", "labels") or an object with input_ids (and optional start_index, label_ids).
-    `labels` (same length as the ids, -100 = masked): compared token by token with the spec's labels.
+    `labels` (same length as the ids, -100 = masked): compared token by token with the spec's labels. For a
+    HiggsAudioV2Collator feature (with `audio_codes`) also whether each clip is learned in label_mode
+    "correct" (its placeholder is `audio_token_id`).
     """
     ids, sample_start, sample_labels = _ids_of(sample_or_ids)
+    clips = _clips_of(sample_or_ids)
     start_index = sample_start if start_index is None else start_index
     # As in every collator: a start_index the spec does not read is an error, never silently ignored.
     start_index = check_start_index(None, start_index, spec.unread_start_index_reason())
@@ -68,6 +100,8 @@ def explain(sample_or_ids, spec: RoleSpanSpec, labels=None, start_index: Optiona
              + (f", start_index={start_index}" if start_index is not None else "")]
     for begin, end, what, why in spans:
         lines.append(f"  [{begin:>5}, {end:>5})  {what:<28} {why:<40} {_preview(ids, begin, end)}")
+    if clips is not None:
+        lines += _clip_lines(ids, computed, clips, audio_token_id)
 
     if labels is not None:
         given = _to_list(labels)

@@ -26,7 +26,7 @@ Exit status: (a CI job can trust it)
     0  every inspected sample learns something under the spec, and every given label agrees with it (or no
        labels are given);
     1  some sample's given labels differ from the spec's (including given labels that are all -100 where the
-       spec learns tokens);
+       spec learns tokens), or, in a Higgs Audio v2 batch, a learned clip does not learn its stream EOS;
     2  bad input: file, format or arguments (message on stderr, no traceback);
     3  the spec learns NOTHING in some inspected sample (no assistant turn, every learned turn before
        start_index, an empty sample, ...): training on it would learn nothing. Takes precedence over 1.
@@ -43,6 +43,9 @@ FILE formats (chosen by extension):
                 optional "start_index": a list/1-D tensor with one int (or None) per sample, or an int for a
                 single sample;
               * or a list of such dicts, one sample each (1-D input_ids).
+            A dict that also holds "audio_labels" is a transformers Higgs Audio v2 batch (HiggsAudioV2Collator,
+            HiggsAudioV2Processor): its placeholders (<|AUDIO_OUT|>, the delay token) are masked in the spec,
+            and its audio labels are summed up per sample, codebook and clip.
     .npz    numpy.load(FILE) (no pickles) with arrays "input_ids", optional "labels" (or "label_ids"),
             optional "start_index" (one per sample), and either
               * 2-D padded input_ids/labels (B, T), optional "attention_mask" (B, T) as above;
@@ -54,17 +57,19 @@ FILE formats (chosen by extension):
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from typing import List
 
 from ..rolespan import presets
 from ..common.checks import check_start_index
 from .explain import explain
-from .inspect_files import InputError, Sample, load_samples
+from .inspect_files import InputError, Sample, load_higgs_v2_audio, load_samples
 from ..rolespan.reference import IGNORE, empty_reason, mask_labels_with_turns
 from ..rolespan.spec import TURNS, RoleSpanSpec
 
 EXIT_OK, EXIT_MISMATCH, EXIT_BAD_INPUT, EXIT_LEARNS_NOTHING = 0, 1, 2, 3
+HIGGS_V2_PLACEHOLDERS = (128016, 128014)  # transformers' <|AUDIO_OUT|> and delay token
 SPECS = ("llama3", "chatml")
 
 
@@ -203,6 +208,11 @@ def run(args, out=None, err=None) -> int:
             for i in chosen:
                 samples[i].start_index = args.start_index
         spec, description = build_spec(args)
+        audio = load_higgs_v2_audio(args.file)
+        if audio is not None and spec.mode == "roles":
+            # A Higgs Audio v2 batch: the placeholders are audio frames, never text targets (label_mode="correct").
+            spec = dataclasses.replace(spec, always_masked=spec.always_masked + HIGGS_V2_PLACEHOLDERS)
+            description += f" with the Higgs Audio v2 placeholders {list(HIGGS_V2_PLACEHOLDERS)} masked"
         check_start_indices(samples, chosen, spec)
     except InputError as e:
         print(f"{getattr(args, 'prog', 'fastcollate inspect')}: error: {e}", file=err)
@@ -232,6 +242,8 @@ def run(args, out=None, err=None) -> int:
     if nothing:
         print(f"!! {_plural(len(nothing), 'sample')} where the spec learns nothing: {_list(nothing)}", file=out)
     mismatch = bool(by.get("all_masked") or by.get("differ"))
+    if audio is not None:
+        mismatch = _audio_summary([audio[i] for i in chosen], chosen, out) or mismatch
     verdict = ("given labels DIFFER from the spec" if mismatch else "given labels agree with the spec")
     if nothing and not args.allow_empty:
         print(f"result: the spec learns NOTHING in {_plural(len(nothing), 'sample')}; {verdict} (exit 3; "
@@ -239,6 +251,19 @@ def run(args, out=None, err=None) -> int:
         return EXIT_LEARNS_NOTHING
     print(f"result: {verdict} (exit {EXIT_MISMATCH if mismatch else EXIT_OK})", file=out)
     return EXIT_MISMATCH if mismatch else EXIT_OK
+
+
+def _audio_summary(audio, chosen, out) -> bool:
+    """The audio labels of a Higgs Audio v2 batch; True when a learned clip does not learn its stream EOS."""
+    print("audio labels (Higgs Audio v2 batch): per sample, learned per codebook; clips; learned clips without "
+          "their stream EOS", file=out)
+    for i, a in zip(chosen, audio):
+        print(f"  sample {i}: {a.codebook_learned}; {a.clips} clip(s); {a.clips_without_eos} without EOS", file=out)
+    missing = [i for i, a in zip(chosen, audio) if a.clips_without_eos]
+    if missing:
+        print(f"!! {_plural(len(missing), 'sample')} with learned clips that never learn their stream EOS (generation "
+              f"stops on it; HiggsAudioV2Collator(label_mode='correct') learns it): {_list(missing)}", file=out)
+    return bool(missing)
 
 
 PARSER_KWARGS = dict(

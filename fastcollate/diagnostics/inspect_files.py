@@ -247,3 +247,21 @@ def load_samples(path) -> List[Sample]:
     if not samples:
         raise InputError(f"{path}: no samples found")
     return samples
+
+
+def load_higgs_v2_audio(path):
+    """Per sample audio summaries (higgs_v2_audio.SampleAudio) of a .pt file holding a transformers Higgs Audio
+    v2 batch (a dict with audio_input_ids, audio_input_ids_mask and audio_labels); None for any other file."""
+    path = Path(path)
+    if path.suffix.lower() != ".pt":
+        return None
+    obj = torch.load(path, map_location="cpu", weights_only=True)
+    if not isinstance(obj, dict) or "audio_labels" not in obj:
+        return None
+    from .higgs_v2_audio import sample_audio
+
+    try:
+        return sample_audio(obj)
+    except (KeyError, ValueError) as e:
+        raise InputError(f"{path}: a Higgs Audio v2 batch needs audio_input_ids, audio_input_ids_mask and "
+                         f"audio_labels of shapes (B, T, K), (B, T), (B, T, K): {e}") from None

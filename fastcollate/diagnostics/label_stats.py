@@ -5,12 +5,14 @@ A quick check that a label mask does what was meant (e.g. that the assistant tur
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import List, Optional
 
 import torch
 
 from ..common.labels import IGNORE
+from .higgs_v2_audio import sample_audio
 
 
 
@@ -26,6 +28,11 @@ class LabelStats:
     # Per sample, audio-out labels (all codebooks) learned / total; only when audio_out_token_id was given.
     sample_audio_learned: Optional[List[int]] = None
     sample_audio_labels: Optional[List[int]] = None
+    # transformers' Higgs Audio v2 batches (audio_labels (B, T, K)): per sample, learned audio labels per
+    # codebook, clips, and learned clips whose stream EOS is not learned (see higgs_v2_audio.py).
+    sample_codebook_learned: Optional[List[List[int]]] = None
+    sample_clips: Optional[List[int]] = None
+    sample_clips_without_eos: Optional[List[int]] = None
 
     @property
     def masked(self) -> List[int]:
@@ -64,6 +71,8 @@ class LabelStats:
         if per_sample_audio:
             lines.append("(audio columns count label entries of the sample's audio-out segments: frames x codebooks, "
                          "the delay-pattern fills and stream BOS masked)")
+        if self.sample_clips is not None:
+            lines += _clip_lines(self)
         if self.audio_learned is not None:
             lines.append(f"audio: {self.audio_frames} frames; learned per codebook: {self.audio_learned}")
             if self.audio_segment_learned:
@@ -82,16 +91,34 @@ def _text_counts(labels: torch.Tensor, attention_mask: Optional[torch.Tensor], c
     return real.sum(1).tolist(), (learned & real).sum(1).tolist()
 
 
-def label_stats(batch, audio_out_token_id: Optional[int] = None) -> LabelStats:
-    """For a ChatCollator dict batch or a HiggsAudioBatchInput-like object (label_ids / label_audio_ids).
+def _clip_lines(stats: LabelStats) -> List[str]:
+    lines = ["audio per sample (learned labels per codebook; clips; learned clips without a learned stream EOS):"]
+    for i, (per_k, clips, no_eos) in enumerate(zip(stats.sample_codebook_learned, stats.sample_clips,
+                                                   stats.sample_clips_without_eos)):
+        lines.append(f"{i:>6} {per_k}; {clips} clip(s); {no_eos} without EOS")
+    missing = sum(stats.sample_clips_without_eos)
+    if missing:
+        lines.append(f"!! {missing} learned clip(s) never learn their stream EOS: generation stops only when the model "
+                     "emits it (HiggsAudioV2Collator(label_mode='correct') learns it)")
+    return lines
+
+
+def label_stats(batch, audio_out_token_id: Optional[int] = None, *, audio_stream_bos_id: int = 1024,
+                audio_stream_eos_id: int = 1025) -> LabelStats:
+    """For a ChatCollator dict batch, a transformers Higgs Audio v2 dict batch (HiggsAudioV2Collator or
+    HiggsAudioV2Processor: `audio_labels` (B, T, K), counted per sample, codebook and clip; the stream ids
+    find the clips) or a HiggsAudioBatchInput-like object (label_ids / label_audio_ids).
 
     With `audio_out_token_id`, audio-out labels are also counted per sample: segment j of the batch belongs
     to the sample holding the j-th <|AUDIO_OUT|> token (audio_out_ids_start_group_loc cannot tell: upstream
     fills it with one entry per sample).
     """
-    if isinstance(batch, dict):
+    if isinstance(batch, Mapping):  # a dict, or transformers' BatchFeature
         tokens, learned = _text_counts(batch["labels"], batch.get("attention_mask"), batch.get("cu_seq_lens_q"))
-        return LabelStats(tokens, learned)
+        stats = LabelStats(tokens, learned)
+        if "audio_labels" in batch:
+            _higgs_v2_audio(stats, batch, audio_stream_bos_id, audio_stream_eos_id)
+        return stats
     if not hasattr(batch, "label_ids"):
         raise ValueError(f"batch: expected a dict with 'labels' or an object with label_ids, got {type(batch).__name__}")
     if batch.label_ids is None:
@@ -110,6 +137,18 @@ def label_stats(batch, audio_out_token_id: Optional[int] = None) -> LabelStats:
         if audio_out_token_id is not None:
             _per_sample_audio(stats, batch, audio.shape[0], bounds, audio_out_token_id)
     return stats
+
+
+def _higgs_v2_audio(stats: LabelStats, batch, stream_bos: int, stream_eos: int):
+    per_sample = sample_audio(batch, stream_bos, stream_eos)
+    labels = batch["audio_labels"]
+    stats.audio_learned = (labels != IGNORE).sum((0, 1)).tolist()
+    stats.audio_frames = int(labels.shape[1])
+    stats.sample_audio_learned = [sum(s.codebook_learned) for s in per_sample]
+    stats.sample_audio_labels = [s.frames * labels.shape[2] for s in per_sample]
+    stats.sample_codebook_learned = [s.codebook_learned for s in per_sample]
+    stats.sample_clips = [s.clips for s in per_sample]
+    stats.sample_clips_without_eos = [s.clips_without_eos for s in per_sample]
 
 
 def _per_sample_audio(stats: LabelStats, batch, codebooks: int, bounds, audio_out_token_id: int):

@@ -1,0 +1,70 @@
+#include "python/feature_reader.h"
+
+namespace fastcollate {
+namespace {
+
+struct Interned {
+  py::object mapping_type = py::module_::import("collections.abc").attr("Mapping");
+  py::object absent = py::module_::import("builtins").attr("object")();  // a unique "no such key" marker
+  py::str get{"get"};
+  static const Interned& instance() {
+    static const Interned* i = new Interned();  // leaked on purpose, like all interned names
+    return *i;
+  }
+};
+
+}  // namespace
+
+FeatureReader::FeatureReader(py::handle feature)
+    : feature_(feature),
+      is_dict_(PyDict_Check(feature.ptr())),
+      is_mapping_(is_dict_ || py::isinstance(feature, Interned::instance().mapping_type)) {}
+
+py::object FeatureReader::get(const py::str& name) const {
+  if (is_dict_) {
+    PyObject* v = PyDict_GetItemWithError(feature_.ptr(), name.ptr());
+    if (v == nullptr && PyErr_Occurred()) throw py::error_already_set();
+    return py::reinterpret_borrow<py::object>(v);
+  }
+  if (is_mapping_) {
+    const Interned& n = Interned::instance();
+    py::object v = feature_.attr(n.get)(name, n.absent);
+    return v.is(n.absent) ? py::object() : v;
+  }
+  PyObject* v = PyObject_GetAttr(feature_.ptr(), name.ptr());
+  if (v == nullptr) {
+    if (!PyErr_ExceptionMatches(PyExc_AttributeError)) throw py::error_already_set();
+    PyErr_Clear();
+  }
+  return py::reinterpret_steal<py::object>(v);
+}
+
+std::string FeatureReader::missing_problem() const {
+  return is_mapping_ ? "missing: the feature (a Mapping) has no such key"
+                     : "missing: the feature (a " + type_name(feature_) + ") has no such attribute";
+}
+
+std::string FeatureReader::first_unknown_key(const std::unordered_set<std::string>& allowed) const {
+  if (!is_mapping_) return "";
+  auto unknown = [&](py::handle key) {
+    Py_ssize_t n = 0;
+    const char* utf8 = PyUnicode_Check(key.ptr()) ? PyUnicode_AsUTF8AndSize(key.ptr(), &n) : nullptr;
+    if (utf8 != nullptr && allowed.count(std::string(utf8, n))) return false;
+    PyErr_Clear();
+    return true;
+  };
+  if (is_dict_) {
+    PyObject *key, *value;
+    Py_ssize_t pos = 0;
+    while (PyDict_Next(feature_.ptr(), &pos, &key, &value)) {
+      if (unknown(key)) return py::str(key);
+    }
+    return "";
+  }
+  for (py::handle key : feature_) {
+    if (unknown(key)) return py::str(key);
+  }
+  return "";
+}
+
+}  // namespace fastcollate

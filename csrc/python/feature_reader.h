@@ -1,0 +1,33 @@
+// Reading one feature's fields by name: keys of a dict or other Mapping, or attributes of an object, with the
+// rules every collator shares: an absent field is a null object (the caller decides whether it is optional),
+// and a Mapping key outside the allowed set is reported, never silently ignored.
+// (csrc/python/register_higgs.cpp's SampleReader predates this header and follows the same rules.)
+#pragma once
+
+#include <pybind11/pybind11.h>
+
+#include <string>
+#include <unordered_set>
+
+#include "python/tensor_view.h"
+
+namespace fastcollate {
+
+class FeatureReader {
+ public:
+  explicit FeatureReader(py::handle feature);
+
+  bool is_mapping() const { return is_mapping_; }
+  // The value, or a null object when the feature has no such key or attribute.
+  py::object get(const py::str& name) const;
+  // The message for an absent required field ("missing: the feature (a Mapping) has no such key", ...).
+  std::string missing_problem() const;
+  // The first Mapping key not in `allowed`, as a string; empty when every key is allowed (or not a Mapping).
+  std::string first_unknown_key(const std::unordered_set<std::string>& allowed) const;
+
+ private:
+  py::handle feature_;
+  bool is_dict_, is_mapping_;
+};
+
+}  // namespace fastcollate

@@ -1,0 +1,53 @@
+"""A tiny randomly initialised HiggsAudioV2ForConditionalGeneration trains on HiggsAudioV2Collator batches in
+both label modes: forward + backward give a finite loss and finite gradients. Its config needs
+codebook_size=1026: the default 1024 fails on the stream BOS/EOS ids (1024, 1025)."""
+
+import pytest
+import torch
+
+import fastcollate
+from hf_reference import features_of, llama3_tokenizer, random_case
+from transformers import HiggsAudioV2Config, HiggsAudioV2ForConditionalGeneration
+
+K = 4
+
+
+def tiny_model(codebook_size=1026):
+    torch.manual_seed(0)
+    config = HiggsAudioV2Config(hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2,
+                                num_key_value_heads=1, head_dim=16, num_codebooks=K, codebook_size=codebook_size)
+    return HiggsAudioV2ForConditionalGeneration(config, use_text_head=True)
+
+
+def features(mixed=False):
+    texts, clips, _ = random_case(11, samples=3, codebooks=K, max_len=30)
+    out = features_of(texts, clips, llama3_tokenizer())
+    if mixed:  # a text-only sample too: the processor cannot make this batch
+        out.append({"input_ids": llama3_tokenizer()("<|start_header_id|>user<|end_header_id|> ĊĊ hello")["input_ids"]})
+    return out
+
+
+@pytest.mark.parametrize("label_mode", ["processor", "correct"])
+@pytest.mark.parametrize("mixed", [False, True])
+def test_forward_backward_gives_a_finite_loss(label_mode, mixed):
+    model = tiny_model()
+    batch = fastcollate.HiggsAudioV2Collator(128001, label_mode=label_mode, on_empty="keep")(features(mixed))
+    out = model(**batch)
+    assert torch.isfinite(out.loss)
+    out.loss.backward()
+    grads = [p.grad for p in model.parameters() if p.grad is not None]
+    assert grads and all(torch.isfinite(g).all() for g in grads)
+
+
+def test_the_correct_mode_trains_the_stream_eos():
+    """Only the correct mode's audio labels hold the stream EOS (1025): the frame where generation must stop is
+    a target of every codebook."""
+    batch = {m: fastcollate.HiggsAudioV2Collator(128001, label_mode=m)(features()) for m in ("processor", "correct")}
+    assert (batch["correct"]["audio_labels"] == 1025).any() and not (batch["processor"]["audio_labels"] == 1025).any()
+
+
+def test_the_default_codebook_size_fails():
+    model = tiny_model(codebook_size=1024)
+    batch = fastcollate.HiggsAudioV2Collator(128001)(features())
+    with pytest.raises(IndexError):
+        model(**batch)
