@@ -295,3 +295,23 @@ def test_higgs_kernels_tts_batch_with_long_audio_repeats(label_spec):
         want, got = higgs_both(batch, collator._native_options, counts, reverse=label_spec)
         assert_higgs_equal(want, got, counts)
 
+
+def test_tensors_on_two_devices_are_a_value_error():
+    """An op runs where its main input is; another device for any other tensor is a ValueError (shown with
+    meta tensors here; tests/test_cuda_device.py checks CPU tensors given with CUDA ones)."""
+    from fastcollate.presets import llama3
+
+    codes = torch.zeros((2, 6), dtype=torch.int64)
+    with pytest.raises(ValueError, match=r"^offsets: expected a tensor on cpu like codes, got one on meta$"):
+        fastcollate.apply_delay_pattern_ragged(codes, torch.tensor([0, 6], device="meta"), 1024, 1025)
+    with pytest.raises(ValueError, match=r"^no_train: expected a tensor on cpu like codes, got one on meta$"):
+        fastcollate.apply_delay_pattern_ragged(codes, [0, 6], 1024, 1025, return_labels=True,
+                                               no_train=torch.zeros(1, dtype=torch.bool, device="meta"))
+    with pytest.raises(ValueError, match=r"^offsets: expected a tensor on cpu like delayed, got one on meta$"):
+        fastcollate.revert_delay_pattern_ragged(codes, torch.tensor([0, 6], device="meta"))
+    ids = torch.zeros((1, 3), dtype=torch.int64)
+    with pytest.raises(ValueError, match=r"^attention_mask: expected a tensor on cpu like input_ids, got one on meta$"):
+        fastcollate.role_span_labels(ids, llama3(), attention_mask=torch.ones((1, 3), dtype=torch.int64,
+                                                                             device="meta"))
+    with pytest.raises(ValueError, match=r"^start_index: expected a tensor on cpu like input_ids, got one on meta$"):
+        fastcollate.role_span_labels(ids, llama3(), start_index=torch.zeros(1, dtype=torch.int64, device="meta"))
