@@ -8,7 +8,7 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 build="$root/build/sanitize"
 stage="$build/python"
-cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFASTCOLLATE_SANITIZE=ON \
+cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFASTCOLLATE_SANITIZE=ON -DFASTCOLLATE_CUDA=OFF \
   -DSKBUILD_PROJECT_NAME=fastcollate -DSKBUILD_PROJECT_VERSION="$(python -c 'import tomllib,sys; print(tomllib.load(open(sys.argv[1], "rb"))["project"]["version"])' "$root/pyproject.toml")" \
   -DPython_EXECUTABLE="$(command -v python)" -Dpybind11_DIR="$(python -m pybind11 --cmakedir)" > "$build.log" 2>&1 \
   || { cat "$build.log"; exit 1; }

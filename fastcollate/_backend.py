@@ -10,7 +10,7 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
-BACKENDS = ("auto", "python", "cpu")
+BACKENDS = ("auto", "python", "cpu", "cuda")
 
 try:
     from . import _core
@@ -28,23 +28,30 @@ _warned = False
 
 def backend_info() -> dict:
     """What was built and what `backend="auto"` runs: {"compiled": bool, "compiled_version": str or None,
-    "cuda_built": bool, "auto": "cpu" or "python", "import_error": the original ImportError's repr or None}."""
+    "cuda_built": bool, "auto": "cpu" or "python", "import_error": the original ImportError's repr or None,
+    "cuda": the CUDA kernels (fastcollate.cuda.info())}."""
+    from .cuda import info as cuda_info
+
     return {
         "compiled": _core is not None,
         "compiled_version": getattr(_core, "__version__", None),
         "cuda_built": bool(getattr(_core, "cuda_built", False)),
         "auto": "cpu" if _core is not None else "python",
         "import_error": None if _CORE_ERROR is None else repr(_CORE_ERROR),
+        "cuda": cuda_info(),
     }
 
 
 def resolve_backend(backend: str) -> str:
-    """'auto' -> 'cpu' when compiled, else 'python' with one warning carrying the import error."""
+    """'auto' -> 'cpu' when compiled, else 'python' with one warning carrying the import error. 'cuda' needs the
+    compiled extension (ImportError as for 'cpu'); collators then resolve their device (fastcollate.cuda)."""
     global _warned
     if backend not in BACKENDS:
         raise ValueError(f"backend: expected one of {BACKENDS}, got {backend!r}")
     if backend == "python":
         return "python"
+    if backend == "cuda" and _core is not None:
+        return "cuda"
     if _core is not None:
         return "cpu"
     if backend == "auto":

@@ -2,7 +2,7 @@
 # tensors through their Python attributes and never links libtorch, so every tensor it returns was made by a
 # torch.empty call from Python: ordinary CPU tensors. tests/test_typing.py checks that these names and
 # parameters are the module's.
-from typing import Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import torch
 
@@ -151,3 +151,46 @@ HiggsV2Tuple = Tuple[torch.Tensor, torch.Tensor, Optional[torch.Tensor], Optiona
 
 def collate_higgs_v2(features: Sequence[object], options: HiggsV2Options) -> HiggsV2Tuple:
     """Collate HiggsAudioV2Collator features (Mappings or objects) in one native pass."""
+
+# CUDA (csrc/python/register_kernels.cpp, csrc/cuda/): the kernels' launches on a CUDA device and stream, or
+# with device -1 the CPU grid runner that executes the same kernel bodies for every index (the CPU tests).
+# `reverse` runs the grid runner's threads in descending order (a race between threads would show).
+cuda_architectures: List[str]
+
+def cuda_device_count() -> Tuple[int, str]:
+    """(CUDA devices the runtime sees, "" or why none: the CUDA error); fastcollate.cuda.info() reads it."""
+
+def kernel_delay_apply(codes: torch.Tensor, bos_token_id: int, pad_token_id: int, delays: Sequence[int], btk: bool,
+                       extend: bool, delayed: torch.Tensor, generation_mask: torch.Tensor, device: int,
+                       stream: int = 0, reverse: bool = False) -> None:
+    """apply_delay_pattern's kernel: on CUDA device `device` and `stream`, or (device -1) the grid runner."""
+
+def kernel_delay_revert(delayed: torch.Tensor, delays: Sequence[int], btk: bool, start_index: int,
+                        out: torch.Tensor, device: int, stream: int = 0, reverse: bool = False) -> None:
+    """revert_delay_pattern's kernel (see kernel_delay_apply)."""
+
+def kernel_delay_apply_ragged(codes: torch.Tensor, offsets: torch.Tensor, bos_token_id: int, pad_token_id: int,
+                              delays: Sequence[int], btk: bool, stream_bos_eos: bool, out: torch.Tensor,
+                              new_offsets: torch.Tensor, labels: Optional[torch.Tensor],
+                              no_train: Optional[torch.Tensor], status: torch.Tensor, device: int, stream: int = 0,
+                              reverse: bool = False) -> None:
+    """apply_delay_pattern_ragged's kernels; status (int32, 1) is set to 1 when the offsets are invalid."""
+
+def kernel_delay_revert_ragged(delayed: torch.Tensor, offsets: torch.Tensor, delays: Sequence[int], btk: bool,
+                               stream_bos_eos: bool, out: torch.Tensor, new_offsets: torch.Tensor,
+                               status: torch.Tensor, device: int, stream: int = 0, reverse: bool = False) -> None:
+    """revert_delay_pattern_ragged's kernels (see kernel_delay_apply_ragged)."""
+
+def kernel_role_span_labels(input_ids: torch.Tensor, attention_mask: Optional[torch.Tensor],
+                            start_index: Optional[torch.Tensor], spec: RoleSpanSpecNative, out: torch.Tensor,
+                            status: torch.Tensor, device: int, stream: int = 0, reverse: bool = False) -> None:
+    """role_span_labels' kernel (the parallel scan form); status set to 1 on an invalid mask row."""
+
+def kernel_collate_rolespan(rows: Sequence[object], spec: RoleSpanSpecNative, pad_token_id: int, pad_left: bool,
+                            pad_to_multiple_of: int, packed: bool, start_indices: Optional[Sequence[Optional[int]]],
+                            device: int, stream: int = 0, reverse: bool = False) -> RoleSpanTuple:
+    """collate_rolespan through one staging buffer and the row kernel; the outputs on the target."""
+
+def kernel_collate_higgs(batch: Sequence[object], options: HiggsOptions, chunk_counts: Optional[Sequence[int]],
+                         device: int, stream: int = 0, reverse: bool = False) -> HiggsTuple:
+    """collate_higgs through one staging buffer and the kernels, on the target."""

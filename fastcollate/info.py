@@ -49,13 +49,17 @@ def info_lines(prog: str) -> list:
     else:
         lines.append(f"  cpu     MISSING: {_backend._CORE_ERROR!r}")
     lines.append(f"  auto    runs {_backend.backend_info()['auto']}")
+    kernels = _backend.backend_info()["cuda"]
     if not found:
         cuda = "unknown (no compiled extension)"
-    elif _backend.backend_info()["cuda_built"]:
-        cuda = "compiled"
+    elif kernels["compiled"]:
+        usable = "usable now" if kernels["usable"] else f"not usable now: {kernels['reason']}"
+        cuda = f"compiled for {', '.join(kernels['architectures'])}; {usable}"
     else:
         cuda = "not compiled (this build has CPU kernels only)"
     lines.append(f"CUDA kernels: {cuda}")
+    if found and kernels["compiled"]:
+        lines.append("  cuda    " + ("available: backend=\"cuda\"" if kernels["usable"] else "unavailable (no usable device)"))
     lines.append(f"CUDA device usable: {cuda_device_line()}")
     if found:
         lines.append(f"next: `{prog} demo` compares the compiled path with the reference on a synthetic batch")

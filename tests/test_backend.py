@@ -1,3 +1,6 @@
+import os
+import shutil
+
 import pytest
 
 import fastcollate
@@ -11,7 +14,47 @@ def test_backend_info_reports_the_build():
     info = fastcollate.backend_info()
     assert info["compiled"] is COMPILED
     assert info["auto"] == ("cpu" if COMPILED else "python")
-    assert info["cuda_built"] is False
+    assert info["cuda_built"] is info["cuda"]["compiled"]
+
+
+# What FASTCOLLATE_CUDA=AUTO builds where nvcc is found: sm_75 to sm_90 and compute_90 PTX (csrc/cuda/cuda.cmake).
+ARCHITECTURES = ["sm_75", "sm_80", "sm_86", "sm_89", "sm_90", "compute_90"]
+
+
+def test_backend_info_cuda_entry():
+    cuda = fastcollate.backend_info()["cuda"]
+    assert set(cuda) == {"compiled", "architectures", "devices", "usable", "reason"}
+    assert cuda["architectures"] == (ARCHITECTURES if cuda["compiled"] else [])
+    assert cuda["usable"] is (cuda["reason"] is None)
+    if not cuda["usable"]:
+        assert isinstance(cuda["reason"], str) and cuda["reason"]
+
+
+@pytest.mark.skipif(os.environ.get("CI") != "true" or not shutil.which("nvcc"), reason="CI with nvcc on PATH only")
+def test_ci_builds_the_cuda_kernels_for_every_architecture():
+    """In CI, where nvcc is on PATH, the default build (FASTCOLLATE_CUDA=AUTO) compiles every kernel for every
+    listed architecture with warnings as errors: a warning or a failing architecture fails the build itself."""
+    cuda = fastcollate.backend_info()["cuda"]
+    assert cuda["compiled"] and cuda["architectures"] == ARCHITECTURES
+
+
+@pytest.mark.skipif(fastcollate.backend_info()["cuda"]["usable"], reason="a CUDA device is usable here")
+def test_cuda_backend_without_a_device_says_why():
+    reason = fastcollate.backend_info()["cuda"]["reason"]
+    for make in (lambda: fastcollate.HiggsAudioSampleCollator(None, **KW, encode_whisper_embed=False, backend="cuda"),
+                 lambda: fastcollate.ChatCollator(fastcollate.presets.llama3(), 0, backend="cuda")):
+        with pytest.raises(RuntimeError, match=r"^backend='cuda': no CUDA device is usable: ") as info:
+            make()
+        assert reason in str(info.value)
+
+
+def test_device_without_the_cuda_backend_is_an_error():
+    with pytest.raises(ValueError, match=r"^device: is only read with backend='cuda' \(which builds the batch on "
+                                         r"that device\); got device='cuda:0' with the 'python' backend$"):
+        fastcollate.HiggsAudioSampleCollator(None, **KW, encode_whisper_embed=False, backend="python",
+                                             device="cuda:0")
+    with pytest.raises(ValueError, match=r"^device: is only read with backend='cuda'"):
+        fastcollate.ChatCollator(fastcollate.presets.llama3(), 0, device=0)
 
 
 def test_auto_picks_compiled_when_built():

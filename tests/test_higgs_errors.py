@@ -123,7 +123,7 @@ def test_audio_labels_shape_must_match(backend):
     (dict(audio_num_codebooks=0), r"^audio_num_codebooks: expected None or an int >= 1, got 0$"),
     (dict(audio_out_token_id=KW["audio_in_token_id"]), r"^audio_in_token_id and audio_out_token_id must differ"),
     (dict(pad_token_id="pad"), r"^pad_token_id: expected an int, got 'pad'$"),
-    (dict(backend="gpu"), r"^backend: expected one of \('auto', 'python', 'cpu'\), got 'gpu'$"),
+    (dict(backend="gpu"), r"^backend: expected one of \('auto', 'python', 'cpu', 'cuda'\), got 'gpu'$"),
 ])
 def test_bad_options(kwargs, message):
     flags = {"whisper_processor": None, **KW, "encode_whisper_embed": False, **kwargs}

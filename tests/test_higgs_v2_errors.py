@@ -111,7 +111,8 @@ CONSTRUCTOR_ERRORS = [
     ({"on_empty": "ignore"}, "on_empty: expected one of ('error', 'warn', 'drop', 'keep'), got 'ignore'"),
     ({"ignore_keys": "messages"}, "ignore_keys: expected a collection of key names, got the string 'messages'"),
     ({"ignore_keys": ["audio_codes"]}, "ignore_keys: ['audio_codes'] are the features every batch is made of"),
-    ({"backend": "gpu"}, "backend: expected one of ('auto', 'python', 'cpu'), got 'gpu'"),
+    ({"backend": "gpu"}, "backend: expected one of ('auto', 'python', 'cpu', 'cuda'), got 'gpu'"),
+    ({"backend": "cuda"}, "backend: 'cuda' has no kernels for HiggsAudioV2Collator yet; use 'cpu'"),
 ]
 
 

@@ -35,7 +35,13 @@ def test_versions_backends_and_cuda(capsys):
         assert any(line.startswith("CUDA device usable: ") for line in out)
     if COMPILED:
         assert any(line.startswith("  cpu     available (compiled extension 0.1.0, _core.") for line in out)
-        assert "CUDA kernels: not compiled (this build has CPU kernels only)" in out
+        kernels = fastcollate.backend_info()["cuda"]
+        if kernels["compiled"]:
+            line = next(line for line in out if line.startswith("CUDA kernels: compiled for "))
+            assert ", ".join(kernels["architectures"]) in line
+            assert line.endswith("; usable now") == kernels["usable"]
+        else:
+            assert "CUDA kernels: not compiled (this build has CPU kernels only)" in out
         assert "next: `python -m fastcollate demo` compares the compiled path with the reference on a synthetic " \
                "batch" in out
 

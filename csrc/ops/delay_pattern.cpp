@@ -17,16 +17,6 @@ namespace {
 // Columns per block when output rows are strided (see fill_delay_apply).
 constexpr int64_t kStridedBlock = 64;
 
-// Calls f(T{}) with the C++ type of the op's integer dtype.
-template <typename F>
-void visit_type(OpIntType type, F&& f) {
-  switch (type) {
-    case OpIntType::I16: return f(int16_t{});
-    case OpIntType::I32: return f(int32_t{});
-    default: return f(int64_t{});
-  }
-}
-
 template <typename Kernel, typename Params>
 void run_grid(int64_t numel, const Params& p, Kernel kernel) {
   for (int64_t i = 0; i < numel; ++i) kernel(i, p);

@@ -10,6 +10,16 @@ namespace fastcollate {
 
 enum class OpIntType : uint8_t { I16, I32, I64 };
 
+// Calls f(T{}) with the C++ type of the op's integer dtype.
+template <typename F>
+void visit_type(OpIntType type, F&& f) {
+  switch (type) {
+    case OpIntType::I16: return f(int16_t{});
+    case OpIntType::I32: return f(int32_t{});
+    default: return f(int64_t{});
+  }
+}
+
 // A strided tensor in the op's logical order (padded: B, K, T; ragged: K, N). Strides in elements.
 template <int N>
 struct Strided {

@@ -9,7 +9,8 @@ namespace {
 // purpose: destroying Python objects at exit is unsafe.
 struct OpTorch {
   py::object tensor_type, strided, bool_, int16, int32, int64;
-  py::str layout{"layout"}, is_cpu{"is_cpu"}, dtype{"dtype"}, shape{"shape"}, stride{"stride"}, data_ptr{"data_ptr"};
+  py::str layout{"layout"}, is_cpu{"is_cpu"}, dtype{"dtype"}, shape{"shape"}, stride{"stride"}, data_ptr{"data_ptr"},
+      device{"device"}, type{"type"}, index{"index"};
   static const OpTorch& get() {
     static const OpTorch* t = [] {
       py::module_ torch = py::module_::import("torch");
@@ -32,6 +33,14 @@ ArgType arg_type(const py::object& dtype, const OpTorch& t) {
   return ArgType::Other;
 }
 
+// CPU (device < 0) or that CUDA device.
+bool on_device(py::handle value, int device, const OpTorch& t) {
+  if (device < 0) return value.attr(t.is_cpu).cast<bool>();
+  py::object d = value.attr(t.device);
+  py::object index = d.attr(t.index);
+  return d.attr(t.type).cast<std::string>() == "cuda" && !index.is_none() && index.cast<int>() == device;
+}
+
 }  // namespace
 
 std::string shape_string(const std::vector<int64_t>& shape) {
@@ -41,14 +50,14 @@ std::string shape_string(const std::vector<int64_t>& shape) {
 }
 
 TensorArg read_tensor_arg(py::handle value, const std::string& name, int min_dim, int max_dim,
-                          std::vector<py::object>& keep) {
+                          std::vector<py::object>& keep, int device) {
   const OpTorch& t = OpTorch::get();
   if (!py::isinstance(value, t.tensor_type)) {
     fail(name, "expected a torch.Tensor, got " + std::string(py::str(py::type::handle_of(value).attr("__name__"))));
   }
   py::object layout = value.attr(t.layout);
-  if (!layout.is(t.strided) || !value.attr(t.is_cpu).cast<bool>()) {
-    fail(name, "expected a dense CPU tensor");
+  if (!layout.is(t.strided) || !on_device(value, device, t)) {
+    fail(name, device < 0 ? "expected a dense CPU tensor" : "expected a dense tensor on cuda:" + std::to_string(device));
   }
   TensorArg arg;
   py::object dtype = value.attr(t.dtype);

@@ -25,10 +25,11 @@ struct TensorArg {
   std::string dtype_name;  // str(tensor.dtype), for messages
 };
 
-// Raises ValueError "{name}: ..." unless `value` is a dense CPU tensor with ndim in [min_dim, max_dim].
+// Raises ValueError "{name}: ..." unless `value` is a dense tensor with ndim in [min_dim, max_dim] on the CPU
+// (device -1) or on CUDA device `device` (the CUDA kernels' tensors; data is then a device address).
 // The tensor is kept alive in `keep` (the fill runs without the GIL).
 TensorArg read_tensor_arg(py::handle value, const std::string& name, int min_dim, int max_dim,
-                          std::vector<py::object>& keep);
+                          std::vector<py::object>& keep, int device = -1);
 
 // "(2, 3, 4)"
 std::string shape_string(const std::vector<int64_t>& shape);

@@ -40,9 +40,9 @@ size_t Int64Arena::reserve(std::vector<int64_t> shape) {
   return blocks_.size() - 1;
 }
 
-void Int64Arena::allocate() {
+void Int64Arena::allocate(py::handle device) {
   const TorchAlloc& torch = TorchAlloc::get();
-  buffer_ = torch.empty(py::make_tuple(total_), py::arg("dtype") = torch.int64);
+  buffer_ = torch.empty(py::make_tuple(total_), py::arg("dtype") = torch.int64, py::arg("device") = device);
   base_ = reinterpret_cast<int64_t*>(data_ptr_of(buffer_));
 }
 
@@ -61,13 +61,17 @@ py::object Int64Arena::view(size_t slot) const {
 }
 
 template <typename T>
-py::object empty_1d(int64_t n, const py::object& dtype, T*& data) {
-  py::object t = TorchAlloc::get().empty(py::make_tuple(n), py::arg("dtype") = dtype);
+py::object empty_1d(int64_t n, const py::object& dtype, T*& data, py::handle device) {
+  py::object t = TorchAlloc::get().empty(py::make_tuple(n), py::arg("dtype") = dtype, py::arg("device") = device);
   data = reinterpret_cast<T*>(data_ptr_of(t));
   return t;
 }
 
-py::object torch_empty_float32(int64_t n, float*& data) { return empty_1d(n, TorchAlloc::get().float32, data); }
-py::object torch_empty_int32(int64_t n, int32_t*& data) { return empty_1d(n, TorchAlloc::get().int32, data); }
+py::object torch_empty_float32(int64_t n, float*& data, py::handle device) {
+  return empty_1d(n, TorchAlloc::get().float32, data, device);
+}
+py::object torch_empty_int32(int64_t n, int32_t*& data, py::handle device) {
+  return empty_1d(n, TorchAlloc::get().int32, data, device);
+}
 
 }  // namespace fastcollate

@@ -18,7 +18,7 @@ class Int64Arena {
  public:
   // Reserve a contiguous block of the given shape; returns its slot. Call before allocate().
   size_t reserve(std::vector<int64_t> shape);
-  void allocate();
+  void allocate(py::handle device = py::none());  // a torch.device (None: the CPU)
   int64_t* data(size_t slot) const;
   py::object view(size_t slot) const;  // the block as a tensor of its shape
 
@@ -33,8 +33,9 @@ class Int64Arena {
   int64_t* base_ = nullptr;
 };
 
-// 1-D torch.empty(n, dtype=...) through the Python API (no libtorch link); `data` gets its data_ptr().
-py::object torch_empty_float32(int64_t n, float*& data);
-py::object torch_empty_int32(int64_t n, int32_t*& data);
+// 1-D torch.empty(n, dtype=..., device=device) through the Python API (no libtorch link); `data` gets its
+// data_ptr() (a device address for a CUDA device).
+py::object torch_empty_float32(int64_t n, float*& data, py::handle device = py::none());
+py::object torch_empty_int32(int64_t n, int32_t*& data, py::handle device = py::none());
 
 }  // namespace fastcollate

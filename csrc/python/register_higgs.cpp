@@ -6,7 +6,9 @@
 #include <optional>
 
 #include "higgs/higgs_collate.h"
+#include "higgs/higgs_stage.h"
 #include "python/int_input.h"
+#include "python/kernel_target.h"
 #include "python/output_arena.h"
 #include "python/tensor_view.h"
 
@@ -173,49 +175,93 @@ HiggsBatchIn read_batch(const py::sequence& batch, const std::optional<std::vect
   return in;
 }
 
+// Every output of the batch in one allocation (output_arena.h), on `device` (None: the CPU).
+class HiggsOutputArena {
+ public:
+  HiggsOutputArena(const HiggsPlan& plan, const HiggsOptions& opt, py::handle device) {
+    const int64_t B = plan.batch, W = plan.seq_width;
+    const int64_t n_in = static_cast<int64_t>(plan.audio_in.size()), n_out = static_cast<int64_t>(plan.audio_out.size());
+    const bool labels = plan.with_labels, in_tokens = opt.return_audio_in_tokens;
+    slots_[kIds] = arena_.reserve({B, W});
+    slots_[kMask] = arena_.reserve({B, W});
+    slots_[kLabels] = labels ? arena_.reserve({B, W}) : kNone;
+    slots_[kIn] = in_tokens ? arena_.reserve({plan.in_codebooks, plan.in_width}) : kNone;
+    slots_[kInStart] = in_tokens ? arena_.reserve({n_in}) : kNone;
+    slots_[kOut] = arena_.reserve({plan.out_codebooks, plan.out_width});
+    slots_[kOutStart] = arena_.reserve({n_out});
+    slots_[kLabelAudio] = labels ? arena_.reserve({plan.out_codebooks, plan.out_width}) : kNone;
+    slots_[kGroup] = n_out > 0 ? arena_.reserve({B}) : kNone;
+    arena_.allocate(device);
+    out = HiggsOutputs{data(kIds),     data(kMask), data(kLabels),     data(kIn),    data(kInStart),
+                       data(kOut),     data(kOutStart), data(kLabelAudio), data(kGroup), nullptr};
+    rewards_ = torch_empty_float32(static_cast<int64_t>(plan.rewards.size()), out.rewards, device);
+  }
+
+  HiggsOutputs out;
+
+  // collate_higgs' return value.
+  py::tuple result(int64_t rows_without_learned_text) const {
+    return py::make_tuple(view(kIds), view(kMask), view(kLabels), view(kIn), view(kInStart), view(kOut),
+                          view(kOutStart), view(kLabelAudio), view(kGroup), rewards_, rows_without_learned_text);
+  }
+
+ private:
+  enum Slot { kIds, kMask, kLabels, kIn, kInStart, kOut, kOutStart, kLabelAudio, kGroup, kSlots };
+  static constexpr size_t kNone = static_cast<size_t>(-1);
+  int64_t* data(Slot s) const { return slots_[s] == kNone ? nullptr : arena_.data(slots_[s]); }
+  py::object view(Slot s) const { return slots_[s] == kNone ? py::none() : arena_.view(slots_[s]); }
+  Int64Arena arena_;
+  size_t slots_[kSlots] = {};
+  py::object rewards_;
+};
+
+HiggsPlan read_and_plan(const py::sequence& batch, const HiggsOptions& opt,
+                        const std::optional<std::vector<int64_t>>& chunk_counts, InputKeep& keep, HiggsBatchIn& in) {
+  in = read_batch(batch, chunk_counts, opt, keep);
+  py::gil_scoped_release release;  // plan reads only the buffers pinned in `keep`
+  if (opt.label_spec) derive_labels_from_spec(in, *opt.label_spec);
+  return plan_higgs_batch(in, opt);
+}
+
 py::tuple collate_higgs(const py::sequence& batch, const HiggsOptions& opt,
                         const std::optional<std::vector<int64_t>>& chunk_counts) {
   InputKeep keep;
-  HiggsBatchIn in = read_batch(batch, chunk_counts, opt, keep);
-  HiggsPlan plan;
-  {
-    py::gil_scoped_release release;  // plan reads only the buffers pinned in `keep`
-    if (opt.label_spec) derive_labels_from_spec(in, *opt.label_spec);
-    plan = plan_higgs_batch(in, opt);
-  }
-
+  HiggsBatchIn in;
+  const HiggsPlan plan = read_and_plan(batch, opt, chunk_counts, keep, in);
   // Size every output from the plan, allocate once, then fill without the GIL.
-  const int64_t B = plan.batch, W = plan.seq_width;
-  const int64_t n_in = static_cast<int64_t>(plan.audio_in.size()), n_out = static_cast<int64_t>(plan.audio_out.size());
-  const bool has_out = n_out > 0, in_tokens = opt.return_audio_in_tokens, labels = plan.with_labels;
-  constexpr size_t kNone = static_cast<size_t>(-1);
-  Int64Arena arena;
-  const size_t s_ids = arena.reserve({B, W});
-  const size_t s_mask = arena.reserve({B, W});
-  const size_t s_labels = labels ? arena.reserve({B, W}) : kNone;
-  const size_t s_in = in_tokens ? arena.reserve({plan.in_codebooks, plan.in_width}) : kNone;
-  const size_t s_in_start = in_tokens ? arena.reserve({n_in}) : kNone;
-  const size_t s_out = arena.reserve({plan.out_codebooks, plan.out_width});
-  const size_t s_out_start = arena.reserve({n_out});
-  const size_t s_label_audio = labels ? arena.reserve({plan.out_codebooks, plan.out_width}) : kNone;
-  const size_t s_group = has_out ? arena.reserve({B}) : kNone;
-  arena.allocate();
-  auto data = [&](size_t slot) { return slot == kNone ? nullptr : arena.data(slot); };
-  auto view = [&](size_t slot) { return slot == kNone ? py::none() : arena.view(slot); };
-
-  HiggsOutputs out{data(s_ids),       data(s_mask),        data(s_labels),      data(s_in),
-                   data(s_in_start),  data(s_out),         data(s_out_start),   data(s_label_audio),
-                   data(s_group),     nullptr};
-  py::object rewards = torch_empty_float32(static_cast<int64_t>(plan.rewards.size()), out.rewards);
-
+  HiggsOutputArena outputs(plan, opt, py::none());
   int64_t rows_without_learned_text = 0;
   {
     py::gil_scoped_release release;
-    rows_without_learned_text = fill_higgs_batch(in, opt, plan, out);
+    rows_without_learned_text = fill_higgs_batch(in, opt, plan, outputs.out);
   }
-  return py::make_tuple(view(s_ids), view(s_mask), view(s_labels), view(s_in), view(s_in_start), view(s_out),
-                        view(s_out_start), view(s_label_audio), view(s_group), rewards,
-                        rows_without_learned_text);
+  return outputs.result(rows_without_learned_text);
+}
+
+// backend="cuda" (device >= 0, on `stream`), or the same kernels on the CPU grid runner (device -1): read and
+// plan as above, pack one staging buffer (higgs_stage.h), copy it once, assemble the batch with the kernels.
+py::tuple collate_higgs_kernels(const py::sequence& batch, const HiggsOptions& opt,
+                                const std::optional<std::vector<int64_t>>& chunk_counts, int device, uintptr_t stream,
+                                bool reverse) {
+  const KernelTarget target{device, stream, reverse};
+  InputKeep keep;
+  HiggsBatchIn in;
+  const HiggsPlan plan = read_and_plan(batch, opt, chunk_counts, keep, in);
+  const HiggsStageLayout layout = plan_higgs_stage(in, opt, plan);
+  Staging staging(layout.words, target);
+  int64_t rows_without_learned_text = 0;
+  {
+    py::gil_scoped_release release;
+    rows_without_learned_text = stage_higgs_batch(in, opt, plan, layout, staging.host());
+  }
+  staging.upload();
+  HiggsOutputArena outputs(plan, opt, target.torch_device());
+  const HiggsLaunch launch = higgs_launch(opt, plan, layout, staging.kernels(), outputs.out);
+  {
+    py::gil_scoped_release release;
+    run_higgs(target, launch);
+  }
+  return outputs.result(rows_without_learned_text);
 }
 
 }  // namespace
@@ -259,6 +305,10 @@ void register_higgs(py::module_& m) {
         "(input_ids, attention_mask, label_ids, audio_in_ids, audio_in_ids_start, audio_out_ids, "
         "audio_out_ids_start, label_audio_ids, group_loc, rewards, rows_without_learned_text); None where a "
         "field is not produced.");
+  m.def("kernel_collate_higgs", &collate_higgs_kernels, py::arg("batch"), py::arg("options"),
+        py::arg("chunk_counts"), py::arg("device"), py::arg("stream") = 0, py::arg("reverse") = false,
+        "collate_higgs through the staging buffer and the kernels: on CUDA device `device` and `stream`, or "
+        "(device -1) the CPU grid runner.");
 }
 
 }  // namespace fastcollate

@@ -4,101 +4,24 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
-#include <limits>
 #include <stdexcept>
 
 #include "ops/delay_pattern.h"
 #include "ops/role_span_labels.h"
+#include "python/op_args.h"
 #include "python/op_tensors.h"
 #include "rolespan/rolespan.h"
 
 namespace fastcollate {
 namespace {
 
-using Keep = std::vector<py::object>;
-
 [[noreturn]] void fail(const std::string& name, const std::string& problem) {
   throw std::invalid_argument(name + ": " + problem);
-}
-
-OpIntType code_type(const TensorArg& t, const std::string& name) {
-  switch (t.type) {
-    case ArgType::I16: return OpIntType::I16;
-    case ArgType::I32: return OpIntType::I32;
-    case ArgType::I64: return OpIntType::I64;
-    default: fail(name, "expected dtype torch.int16, torch.int32 or torch.int64, got " + t.dtype_name);
-  }
-}
-
-// An output: a tensor of the input's dtype and exactly the planned shape.
-TensorArg read_output(py::handle value, const std::string& name, ArgType type, const std::string& dtype_name,
-                      const std::vector<int64_t>& shape, Keep& keep) {
-  const TensorArg t = read_tensor_arg(value, name, static_cast<int>(shape.size()), static_cast<int>(shape.size()), keep);
-  if (t.type != type) fail(name, "expected dtype " + dtype_name + ", got " + t.dtype_name);
-  require_shape(t, name, shape);
-  return t;
-}
-
-void require_fits(int64_t value, OpIntType type, const std::string& name, const std::string& dtype_name) {
-  const int64_t lo = type == OpIntType::I16 ? std::numeric_limits<int16_t>::min()
-                   : type == OpIntType::I32 ? std::numeric_limits<int32_t>::min()
-                                            : std::numeric_limits<int64_t>::min();
-  const int64_t hi = type == OpIntType::I16 ? std::numeric_limits<int16_t>::max()
-                   : type == OpIntType::I32 ? std::numeric_limits<int32_t>::max()
-                                            : std::numeric_limits<int64_t>::max();
-  if (value < lo || value > hi) fail(name, std::to_string(value) + " does not fit " + dtype_name);
-}
-
-// A (K, T) / (T, K) or (B, K, T) / (B, T, K) tensor as logical (B, K, T): "BTK" only swaps strides.
-Strided<3> padded_view(const TensorArg& t, bool btk) {
-  Strided<3> v;
-  v.data = t.data;
-  const int b = t.ndim == 3 ? 1 : 0;
-  v.size[0] = b ? t.size[0] : 1;
-  v.stride[0] = b ? t.stride[0] : 0;
-  const int k_dim = b + (btk ? 1 : 0), t_dim = b + (btk ? 0 : 1);
-  v.size[1] = t.size[k_dim];
-  v.stride[1] = t.stride[k_dim];
-  v.size[2] = t.size[t_dim];
-  v.stride[2] = t.stride[t_dim];
-  return v;
-}
-
-std::vector<int64_t> padded_shape(int ndim, int64_t batch, int64_t codebooks, int64_t width, bool btk) {
-  std::vector<int64_t> shape = btk ? std::vector<int64_t>{width, codebooks} : std::vector<int64_t>{codebooks, width};
-  if (ndim == 3) shape.insert(shape.begin(), batch);
-  return shape;
-}
-
-// A ragged (K, N) / (N, K) tensor as logical (K, N).
-Strided<2> ragged_view(const TensorArg& t, bool btk) {
-  Strided<2> v;
-  v.data = t.data;
-  const int k_dim = btk ? 1 : 0;
-  v.size[0] = t.size[k_dim];
-  v.stride[0] = t.stride[k_dim];
-  v.size[1] = t.size[1 - k_dim];
-  v.stride[1] = t.stride[1 - k_dim];
-  return v;
-}
-
-std::vector<int64_t> ragged_shape(int64_t codebooks, int64_t n, bool btk) {
-  return btk ? std::vector<int64_t>{n, codebooks} : std::vector<int64_t>{codebooks, n};
 }
 
 void write_offsets(py::handle value, const std::string& name, const std::vector<int64_t>& offsets, Keep& keep) {
   const TensorArg t = read_output(value, name, ArgType::I64, "torch.int64", {static_cast<int64_t>(offsets.size())}, keep);
   for (size_t s = 0; s < offsets.size(); ++s) static_cast<int64_t*>(t.data)[s * t.stride[0]] = offsets[s];
-}
-
-// The codes of an apply: an int16/int32/int64 tensor of min_dim to max_dim dimensions that BOS and PAD fit.
-TensorArg read_apply_codes(py::handle codes, int min_dim, int max_dim, int64_t bos, int64_t pad, OpIntType& type,
-                           Keep& keep) {
-  const TensorArg c = read_tensor_arg(codes, "codes", min_dim, max_dim, keep);
-  type = code_type(c, "codes");
-  require_fits(bos, type, "bos_token_id", c.dtype_name);
-  require_fits(pad, type, "pad_token_id", c.dtype_name);
-  return c;
 }
 
 void apply(py::handle codes, int64_t bos, int64_t pad, const std::vector<int64_t>& delays, bool btk, bool extend,

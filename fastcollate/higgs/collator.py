@@ -5,6 +5,7 @@ from __future__ import annotations
 import operator
 
 from .._backend import resolve_backend
+from ..cuda import collator_device
 from ..common.checks import check_batch
 from ..common.empty_policy import check_on_empty, handle_empty
 from .config import HiggsCollateConfig
@@ -20,10 +21,11 @@ class HiggsAudioSampleCollator:
     """Drop-in replacement for `boson_multimodal.data_collator.higgs_audio_collator.HiggsAudioSampleCollator`.
 
     Same parameters, order and defaults as upstream, plus `backend`: "auto" (compiled when built, see
-    `fastcollate.backend_info()`), "python" (the readable reference) or "cpu" (compiled; raises with the
-    original import error if the extension is missing). Calling it on a list of `ChatMLDatasetSample`
-    (upstream's or `fastcollate.ChatMLDatasetSample`) returns a `HiggsAudioBatchInput` equal to upstream's,
-    without mutating the samples.
+    `fastcollate.backend_info()`), "python" (the readable reference), "cpu" (compiled; raises with the
+    original import error if the extension is missing) or "cuda" (samples read on the host, assembled on
+    `device`, a CUDA device, torch's current one by default; every tensor of the batch is on it). Calling it
+    on a list of `ChatMLDatasetSample` (upstream's or `fastcollate.ChatMLDatasetSample`) returns a
+    `HiggsAudioBatchInput` equal to upstream's, without mutating the samples.
 
     Samples may also be Mappings with the same field names (what a Hugging Face `datasets.Dataset` yields):
     the batch is bit-identical to the object form. A needed field that is absent, and a key that is no sample
@@ -58,6 +60,7 @@ class HiggsAudioSampleCollator:
         mask_audio_out_token_label=True,
         *,
         backend="auto",
+        device=None,
         label_spec=None,
         on_empty="warn",
         ignore_keys=(),
@@ -90,8 +93,9 @@ class HiggsAudioSampleCollator:
         )
         self.on_empty = check_on_empty(on_empty)
         self.backend = resolve_backend(backend)
+        self.device = collator_device(self.backend, device)
         self._native_options = None
-        if self.backend == "cpu":
+        if self.backend in ("cpu", "cuda"):
             from .native import native_options
 
             self._native_options = native_options(self.config)
@@ -104,7 +108,7 @@ class HiggsAudioSampleCollator:
 
     def __setstate__(self, state):
         self.__dict__.update(state)
-        if self.backend == "cpu":
+        if self.backend in ("cpu", "cuda"):
             from .native import native_options
 
             self._native_options = native_options(self.config)
@@ -131,10 +135,10 @@ class HiggsAudioSampleCollator:
         if self.config.encode_whisper_embed:
             samples = [read_sample(i, s, self.config.ignore_keys) for i, s in enumerate(batch)]
             whisper = prepare_whisper_audio(samples, self.config, self.whisper_processor.feature_extractor)
-        if self.backend == "cpu":
+        if self.backend in ("cpu", "cuda"):
             from .native import collate_native
 
-            return collate_native(batch, self._native_options, whisper)
+            return collate_native(batch, self._native_options, whisper, self.device)
         out = collate_reference(batch, self.config, whisper)
         if out.label_ids is None:
             return out, 0

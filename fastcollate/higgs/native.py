@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Optional
 
+import torch
+
 from .._backend import core
 from .config import HiggsCollateConfig
 from ..rolespan.native import native_spec
@@ -35,16 +37,30 @@ def native_options(cfg: HiggsCollateConfig):
     )
 
 
-def collate_native(batch, options, whisper: Optional[WhisperAudio] = None):
-    """(the batch, how many rows have no learned text label)."""
+def collate_native(batch, options, whisper: Optional[WhisperAudio] = None, device: Optional[torch.device] = None):
+    """(the batch, how many rows have no learned text label). With a CUDA `device` (backend="cuda") the samples
+    are read and checked on the host as on the CPU, packed into one pinned staging buffer, copied to the device
+    in one transfer and assembled there by the kernels of csrc/higgs/higgs_bodies.h; every tensor of the batch
+    is then on `device` (whisper features copied there)."""
     chunk_counts = [n for counts in whisper.chunk_counts for n in counts] if whisper else None
+    features = whisper.features if whisper else None
+    feature_mask = whisper.feature_attention_mask if whisper else None
+    if device is None:
+        out = core().collate_higgs(batch, options, chunk_counts)
+    else:
+        from ..cuda import kernel_target
+
+        with torch.cuda.device(device):
+            out = core().kernel_collate_higgs(batch, options, chunk_counts, **kernel_target(device))
+        if whisper:
+            features, feature_mask = features.to(device), feature_mask.to(device)
     (input_ids, attention_mask, label_ids, audio_in_ids, audio_in_start, audio_out_ids, audio_out_start,
-     label_audio_ids, group_loc, rewards, rows_without_learned_text) = core().collate_higgs(batch, options, chunk_counts)
+     label_audio_ids, group_loc, rewards, rows_without_learned_text) = out
     return HiggsAudioBatchInput(
         input_ids=input_ids,
         attention_mask=attention_mask,
-        audio_features=whisper.features if whisper else None,
-        audio_feature_attention_mask=whisper.feature_attention_mask if whisper else None,
+        audio_features=features,
+        audio_feature_attention_mask=feature_mask,
         audio_out_ids=audio_out_ids,
         audio_out_ids_start=audio_out_start,
         audio_out_ids_start_group_loc=group_loc,

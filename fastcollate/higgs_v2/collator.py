@@ -64,6 +64,9 @@ class HiggsAudioV2Collator:
             audio_stream_bos_id=audio_stream_bos_id, audio_stream_eos_id=audio_stream_eos_id,
             padding_side=padding_side, pad_to_multiple_of=pad_to_multiple_of, num_codebooks=num_codebooks,
             on_empty=on_empty, ignore_keys=ignore_keys)
+        if backend == "cuda":  # never a silent fallback to another path
+            raise ValueError("backend: 'cuda' has no kernels for HiggsAudioV2Collator yet; use 'cpu' (or 'auto') "
+                             "and move the batch to the GPU")
         self.backend = resolve_backend(backend)
         self._native = None
         if self.backend == "cpu":

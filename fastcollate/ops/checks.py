@@ -28,17 +28,32 @@ def _dtypes(dtypes) -> str:
 
 
 def check_tensor(name: str, value, ndims: Sequence[int], dtypes) -> torch.Tensor:
-    """A dense CPU (or meta, for shape inference) tensor with one of `ndims` dimensions and `dtypes`."""
+    """A dense CPU or CUDA (or meta, for shape inference) tensor with one of `ndims` dimensions and `dtypes`."""
     if not isinstance(value, torch.Tensor):
         raise ValueError(f"{name}: expected a torch.Tensor, got {type(value).__name__}")
-    if value.layout != torch.strided or value.device.type not in ("cpu", "meta"):
-        raise ValueError(f"{name}: expected a dense CPU tensor, got {value.layout} on {value.device}")
+    if value.layout != torch.strided or value.device.type not in ("cpu", "cuda", "meta"):
+        raise ValueError(f"{name}: expected a dense CPU or CUDA tensor, got {value.layout} on {value.device}")
     if value.dtype not in dtypes:
         raise ValueError(f"{name}: expected dtype {_dtypes(dtypes)}, got {value.dtype}")
     if value.dim() not in ndims:
         dims = " or ".join(f"{n}-D" for n in ndims)
         raise ValueError(f"{name}: expected a {dims} tensor, got shape {tuple(value.shape)}")
     return value
+
+
+def check_same_device(name: str, value: torch.Tensor, like_name: str, like: torch.Tensor) -> torch.Tensor:
+    """Every tensor of an op on one device: the op runs where its main input is (CUDA kernels read only
+    device memory, the CPU code only host memory)."""
+    if value.device != like.device:
+        raise ValueError(f"{name}: expected a tensor on {like.device} like {like_name}, got one on {value.device}")
+    return value
+
+
+def values_on(values, like: torch.Tensor) -> torch.Tensor:
+    """A list the user gave (offsets, flags, start indices) as a tensor where `like` lives: on a CUDA device
+    for CUDA inputs (one host-to-device copy), on the CPU otherwise (meta inputs too: fakes read no values)."""
+    device = like.device if like.device.type == "cuda" else None
+    return torch.tensor(values, device=device)
 
 
 def check_int(name: str, value) -> int:
@@ -150,13 +165,14 @@ def check_revert(delayed, delays, layout, start_index) -> RevertArgs:
     return RevertArgs(delays, start, layout_shape(delayed.dim(), batch, k, length, layout), length)
 
 
-def check_offsets(offsets) -> torch.Tensor:
-    """A 1-D int32/int64 tensor (or a sequence of ints, made one) of S + 1 segment bounds."""
+def check_offsets(offsets, like_name: str, like: torch.Tensor) -> torch.Tensor:
+    """A 1-D int32/int64 tensor (or a sequence of ints, made one) of S + 1 segment bounds, on like's device."""
     if not isinstance(offsets, torch.Tensor):
         if isinstance(offsets, (str, bytes)) or not hasattr(offsets, "__iter__"):
             raise ValueError(f"offsets: expected a 1-D int tensor or a sequence of ints, got {type(offsets).__name__}")
-        offsets = torch.tensor([check_int(f"offsets: entry {j}", v) for j, v in enumerate(offsets)], dtype=torch.int64)
+        offsets = values_on([check_int(f"offsets: entry {j}", v) for j, v in enumerate(offsets)], like).long()
     check_tensor("offsets", offsets, (1,), ID_DTYPES)
+    check_same_device("offsets", offsets, like_name, like)
     if offsets.shape[0] < 1:
         raise ValueError("offsets: expected at least one entry (S + 1 for S segments), got none")
     return offsets
@@ -198,7 +214,7 @@ def check_apply_ragged(codes, offsets, bos_token_id, pad_token_id, delays, layou
     check_choice("layout", layout, LAYOUTS)
     check_bool("stream_bos_eos", stream_bos_eos)
     check_bool("return_labels", return_labels)
-    offsets = check_offsets(offsets)
+    offsets = check_offsets(offsets, "codes", codes)
     bos = check_token_id("bos_token_id", bos_token_id, codes.dtype)
     pad = check_token_id("pad_token_id", pad_token_id, codes.dtype)
     k, n = _ragged_dims(codes, layout)
@@ -208,9 +224,10 @@ def check_apply_ragged(codes, offsets, bos_token_id, pad_token_id, delays, layou
         if not return_labels:
             raise ValueError("no_train: is only read with labels (return_labels=True)")
         if isinstance(no_train, (list, tuple)):
-            no_train = torch.tensor([check_bool(f"no_train: entry {j}", v) for j, v in enumerate(no_train)],
-                                    dtype=torch.bool)
+            no_train = values_on([check_bool(f"no_train: entry {j}", v) for j, v in enumerate(no_train)],
+                                 codes).bool()
         check_tensor("no_train", no_train, (1,), (torch.bool,))
+        check_same_device("no_train", no_train, "codes", codes)
         if no_train.shape[0] != segments:
             raise ValueError(f"no_train: expected {segments} entries (one per segment), got {no_train.shape[0]}")
     # Every segment gains max(delays) columns, plus its stream BOS and EOS.
@@ -231,7 +248,7 @@ def check_revert_ragged(delayed, offsets, delays, layout, stream_bos_eos) -> Rev
     check_tensor("delayed", delayed, (2,), CODE_DTYPES)
     check_choice("layout", layout, LAYOUTS)
     check_bool("stream_bos_eos", stream_bos_eos)
-    offsets = check_offsets(offsets)
+    offsets = check_offsets(offsets, "delayed", delayed)
     k, n = _ragged_dims(delayed, layout)
     delays = check_delays(delays, k)
     extra = max(delays, default=0) + (2 if stream_bos_eos else 0)
@@ -261,6 +278,7 @@ def check_role_span_labels(input_ids, spec, attention_mask, start_index) -> Opti
         if attention_mask.shape != input_ids.shape:
             raise ValueError(f"attention_mask: expected the shape of input_ids {tuple(input_ids.shape)}, "
                              f"got {tuple(attention_mask.shape)}")
+        check_same_device("attention_mask", attention_mask, "input_ids", input_ids)
     if start_index is None:
         return None
     reason = spec.unread_start_index_reason()  # as in every collator: a start_index is never silently ignored
@@ -269,10 +287,11 @@ def check_role_span_labels(input_ids, spec, attention_mask, start_index) -> Opti
         raise ValueError(f"start_index: is given, but {reason}")
     if isinstance(start_index, torch.Tensor):
         check_tensor("start_index", start_index, (1,), ID_DTYPES)
+        check_same_device("start_index", start_index, "input_ids", input_ids)
     elif isinstance(start_index, (list, tuple)):
         # None: every turn, as ChatCollator reads a feature without start_index (the state machine's 0).
-        start_index = torch.tensor([0 if v is None else check_int(f"start_index: entry {j}", v)
-                                    for j, v in enumerate(start_index)], dtype=torch.int64)
+        start_index = values_on([0 if v is None else check_int(f"start_index: entry {j}", v)
+                                 for j, v in enumerate(start_index)], input_ids).long()
     else:
         raise ValueError(f"start_index: expected a 1-D int tensor or a list (one entry per row), "
                          f"got {type(start_index).__name__}")
@@ -326,7 +345,7 @@ def check_out(name: str, value, shape, dtype: torch.dtype, inputs) -> torch.Tens
     device = next(t.device for _, t in inputs if t is not None)
     if value.device != device:
         raise ValueError(f"{name}: expected a tensor on {device} like the inputs, got {value.device}")
-    if device.type != "cpu" or torch.compiler.is_compiling():
+    if device.type not in ("cpu", "cuda") or torch.compiler.is_compiling():
         return value  # no addresses to compare
     if _has_internal_overlap(value):
         raise ValueError(f"{name}: has elements that share memory (an expanded view?); it would be written twice")

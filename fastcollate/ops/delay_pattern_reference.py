@@ -58,7 +58,7 @@ def apply_delay_pattern(codes, bos_token_id, pad_token_id, *, delays=None, layou
     x = _to_bkt(codes, layout)
     batch, num_codebooks, length = x.shape
     width = args.shape[-1] if layout == "BKT" else args.shape[-2]
-    delayed = torch.full((batch, num_codebooks, width), args.pad, dtype=codes.dtype)
+    delayed = torch.full((batch, num_codebooks, width), args.pad, dtype=codes.dtype, device=codes.device)
     for k, d in enumerate(args.delays):
         kept = max(0, min(length, width - d))  # "preserve" drops the codes pushed past the width
         delayed[:, k, :d] = args.bos
@@ -73,19 +73,20 @@ def revert_delay_pattern(delayed, *, delays=None, layout="BKT", start_index=0):
     """Codes [start_index, width - max(delays)) of every row: the codes whose every codebook is present."""
     args = check_revert(delayed, delays, layout, start_index)
     x = _to_bkt(delayed, layout)
-    codes = torch.empty((x.shape[0], x.shape[1], args.length), dtype=delayed.dtype)
+    codes = torch.empty((x.shape[0], x.shape[1], args.length), dtype=delayed.dtype, device=delayed.device)
     for k, d in enumerate(args.delays):
         first = args.start_index + d
         codes[:, k] = x[:, k, first:first + args.length]
     return _from_bkt(codes, layout, delayed.dim())
 
 
-def _column(value: int, num_codebooks: int, dtype) -> torch.Tensor:
-    return torch.full((num_codebooks, 1), value, dtype=dtype)
+def _column(value: int, num_codebooks: int, like: torch.Tensor, dtype) -> torch.Tensor:
+    return torch.full((num_codebooks, 1), value, dtype=dtype, device=like.device)
 
 
-def _offsets_after(widths) -> torch.Tensor:
-    return torch.tensor([0] + widths, dtype=torch.int64).cumsum(0)
+def _offsets_after(widths, like: torch.Tensor) -> torch.Tensor:
+    """The new offsets, on the device of the op's tensors (the twins run on any device)."""
+    return torch.tensor([0] + widths, dtype=torch.int64, device=like.device).cumsum(0)
 
 
 def apply_delay_pattern_ragged(codes, offsets, bos_token_id, pad_token_id, *, delays=None, layout="BKT",
@@ -102,16 +103,18 @@ def apply_delay_pattern_ragged(codes, offsets, bos_token_id, pad_token_id, *, de
     for s, (a, b) in enumerate(zip(bounds, bounds[1:])):
         segment, labels = x[:, a:b], x[:, a:b].long()
         if stream_bos_eos:
-            segment = torch.cat([_column(args.bos, k, codes.dtype), segment, _column(args.pad, k, codes.dtype)], dim=1)
-            labels = torch.cat([_column(IGNORE, k, torch.int64), labels, _column(args.pad, k, torch.int64)], dim=1)
+            segment = torch.cat([_column(args.bos, k, x, codes.dtype), segment, _column(args.pad, k, x, codes.dtype)],
+                                dim=1)
+            labels = torch.cat([_column(IGNORE, k, x, torch.int64), labels, _column(args.pad, k, x, torch.int64)],
+                               dim=1)
         pieces.append(apply_delay_pattern(segment, args.bos, args.pad, delays=args.delays)[0])
         if return_labels:
             labels = apply_delay_pattern(labels, IGNORE, IGNORE, delays=args.delays)[0]
             no_train = args.no_train is not None and bool(args.no_train[s])
             label_pieces.append(torch.full_like(labels, IGNORE) if no_train else labels)
     delayed = torch.cat([x.new_empty((k, 0))] + pieces, dim=1)
-    new_offsets = _offsets_after([p.shape[1] for p in pieces])
-    labels = torch.cat([torch.empty((k, 0), dtype=torch.int64)] + label_pieces, dim=1) if return_labels else None
+    new_offsets = _offsets_after([p.shape[1] for p in pieces], x)
+    labels = torch.cat([x.new_empty((k, 0), dtype=torch.int64)] + label_pieces, dim=1) if return_labels else None
     if layout == "BTK":
         delayed = delayed.T.contiguous()
         labels = labels.T.contiguous() if labels is not None else None
@@ -129,5 +132,5 @@ def revert_delay_pattern_ragged(delayed, offsets, *, delays=None, layout="BKT", 
         stream = revert_delay_pattern(x[:, a:b], delays=args.delays)
         pieces.append(stream[:, 1:-1] if stream_bos_eos else stream)
     codes = torch.cat([x.new_empty((x.shape[0], 0))] + pieces, dim=1)
-    new_offsets = _offsets_after([p.shape[1] for p in pieces])
+    new_offsets = _offsets_after([p.shape[1] for p in pieces], x)
     return RaggedCodes(codes.T.contiguous() if layout == "BTK" else codes, new_offsets)

@@ -105,7 +105,7 @@ def role_span_labels(input_ids: Tensor, attention_mask: Optional[Tensor], start_
                      end_of_turn: List[int], always_masked: List[int]) -> Tensor:
     fields = (spec_mode, turns, learn_end_of_turn, learn_header, turn_start, header_end, role_ids, role_offsets,
               role_learned, end_of_turn, always_masked)
-    out = torch.empty(input_ids.shape, dtype=torch.int64)
+    out = torch.empty(input_ids.shape, dtype=torch.int64, device=input_ids.device)
     native.role_span_labels_into(input_ids, attention_mask, start_index, fields, out)
     return out
 

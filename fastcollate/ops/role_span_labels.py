@@ -30,7 +30,7 @@ def role_span_labels(input_ids, spec, *, attention_mask=None, start_index=None, 
         if out.dim() == 2 and out.shape[1] > 1 and out.stride(1) != 1:
             raise ValueError("out: expected rows of unit stride (out.stride(1) == 1)")
     if native.eager(input_ids, attention_mask, starts, out):
-        labels = out if out is not None else torch.empty(input_ids.shape, dtype=torch.int64)
+        labels = out if out is not None else torch.empty(input_ids.shape, dtype=torch.int64, device=input_ids.device)
         native.role_span_labels_into(input_ids, attention_mask, starts, None, labels, native_spec(spec))
         return labels
     fields = spec_fields(spec)

@@ -12,6 +12,7 @@ from typing import Iterable, Optional
 import torch
 
 from .._backend import resolve_backend
+from ..cuda import collator_device
 from ..common.checks import check_start_index, sample_error
 from ..common.empty_policy import check_on_empty, handle_empty
 from ..common.sizes import INT64_MAX, out_of_int64
@@ -62,7 +63,10 @@ class ChatCollator:
 
     `num_learned` (int64 (B,), learned tokens per sample) is added when return_num_learned=True (off by
     default: HF Trainer passes every key to the model). on_empty: what to do with a sample that has no learned
-    token ("error", "warn", "drop", "keep"). backend: "auto", "python" (the reference twin) or "cpu" (compiled).
+    token ("error", "warn", "drop", "keep"). backend: "auto", "python" (the reference twin), "cpu" (compiled) or
+    "cuda" (ids read on the host and copied once; masking, padding or packing on `device`, a CUDA device,
+    torch's current one by default; on_empty other than "keep" then reads num_learned back, one small
+    device-to-host copy per batch).
 
     Features: Mappings with "input_ids" (a list, 1-D tensor or array of ids) and an optional "start_index"
     (turns before it are context, not learned, as in prepare_chatml_sample), objects with those attributes, or
@@ -75,7 +79,7 @@ class ChatCollator:
     def __init__(self, spec: RoleSpanSpec, pad_token_id: int, *, pad_left: bool = False,
                  pad_to_multiple_of: Optional[int] = None, packed: bool = False, on_empty: str = "error",
                  backend: str = "auto", return_num_learned: bool = False, ignore_keys: Iterable[str] = (),
-                 block_mask_dtype: Optional[torch.dtype] = None):
+                 block_mask_dtype: Optional[torch.dtype] = None, device=None):
         if not isinstance(spec, RoleSpanSpec):
             raise ValueError(f"spec: expected a RoleSpanSpec, got {type(spec).__name__}")
         check_on_empty(on_empty)
@@ -98,15 +102,17 @@ class ChatCollator:
         if "input_ids" in self.ignore_keys:
             raise ValueError("ignore_keys: cannot contain 'input_ids', the ids every batch is made of")
         self.backend = resolve_backend(backend)
+        self.device = collator_device(self.backend, device)
         self._unread_start_index = spec.unread_start_index_reason()
 
     def _collate(self, rows, starts) -> dict:
+        kwargs = dict(pad_left=self.pad_left, pad_to_multiple_of=self.pad_to_multiple_of, packed=self.packed,
+                      start_indices=starts)
         if self.backend == "python":
-            fn = collate_text_reference
-        else:
-            from .native import collate_text_native as fn
-        return fn(rows, self.spec, self.pad_token_id, pad_left=self.pad_left,
-                  pad_to_multiple_of=self.pad_to_multiple_of, packed=self.packed, start_indices=starts)
+            return collate_text_reference(rows, self.spec, self.pad_token_id, **kwargs)
+        from .native import collate_text_native
+
+        return collate_text_native(rows, self.spec, self.pad_token_id, device=self.device, **kwargs)
 
     def __call__(self, features) -> dict:
         if is_arrow(features):
@@ -126,7 +132,7 @@ class ChatCollator:
         rows = rows_of(chunks)
         if not rows:
             raise ValueError("batch: is empty, nothing to collate")
-        if self.backend == "python":
+        if self.backend in ("python", "cuda"):  # cuda: the rows are read and staged like any other rows
             return self._finish(self._collate(rows, starts), rows, starts)
         from .native import collate_text_chunks_native
 

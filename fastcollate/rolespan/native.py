@@ -26,11 +26,20 @@ def _result(input_ids, labels, aux, cu_seqlens, num_learned, max_seqlen, packed:
 
 
 def collate_text_native(rows, spec: RoleSpanSpec, pad_token_id: int, pad_left: bool = False,
-                        pad_to_multiple_of: int = 1, packed: bool = False, start_indices=None) -> dict:
+                        pad_to_multiple_of: int = 1, packed: bool = False, start_indices=None, device=None) -> dict:
+    """device: a CUDA torch.device (ChatCollator(backend="cuda")): the rows are read on the host, staged in one
+    pinned buffer, copied once, and masked, padded or packed on the device (csrc/rolespan/rolespan_scan.h)."""
     # Tensors, arrays and lists go to C++ as they are: it reads or converts each in one native pass.
-    out = core().collate_rolespan(rows, native_spec(spec), int(pad_token_id), bool(pad_left),
-                                  int(pad_to_multiple_of), bool(packed), start_indices)
-    return _result(*out, packed=packed)
+    args = (rows, native_spec(spec), int(pad_token_id), bool(pad_left), int(pad_to_multiple_of), bool(packed),
+            start_indices)
+    if device is None:
+        return _result(*core().collate_rolespan(*args), packed=packed)
+    import torch
+
+    from ..cuda import kernel_target
+
+    with torch.cuda.device(device):
+        return _result(*core().kernel_collate_rolespan(*args, **kernel_target(device)), packed=packed)
 
 
 def collate_text_flat_native(input_ids, offsets, spec: RoleSpanSpec, pad_token_id: int, pad_left: bool = False,

@@ -1,0 +1,11 @@
+// The Higgs Audio batch assembled on the GPU from its staging buffer (csrc/higgs/higgs_bodies.h).
+#include "cuda/launch.cuh"
+
+namespace fastcollate {
+
+void cuda_higgs(const CudaTarget& t, const HiggsLaunch& a) {
+  CudaLauncher l(t, "HiggsAudioSampleCollator(backend='cuda')");
+  launch_higgs(l, a);
+}
+
+}  // namespace fastcollate

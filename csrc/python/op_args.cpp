@@ -1,0 +1,87 @@
+#include "python/op_args.h"
+
+#include <limits>
+#include <stdexcept>
+
+namespace fastcollate {
+namespace {
+
+[[noreturn]] void fail(const std::string& name, const std::string& problem) {
+  throw std::invalid_argument(name + ": " + problem);
+}
+
+}  // namespace
+
+OpIntType code_type(const TensorArg& t, const std::string& name) {
+  switch (t.type) {
+    case ArgType::I16: return OpIntType::I16;
+    case ArgType::I32: return OpIntType::I32;
+    case ArgType::I64: return OpIntType::I64;
+    default: fail(name, "expected dtype torch.int16, torch.int32 or torch.int64, got " + t.dtype_name);
+  }
+}
+
+TensorArg read_output(py::handle value, const std::string& name, ArgType type, const std::string& dtype_name,
+                      const std::vector<int64_t>& shape, Keep& keep, int device) {
+  const int ndim = static_cast<int>(shape.size());
+  const TensorArg t = read_tensor_arg(value, name, ndim, ndim, keep, device);
+  if (t.type != type) fail(name, "expected dtype " + dtype_name + ", got " + t.dtype_name);
+  require_shape(t, name, shape);
+  return t;
+}
+
+void require_fits(int64_t value, OpIntType type, const std::string& name, const std::string& dtype_name) {
+  const int64_t lo = type == OpIntType::I16 ? std::numeric_limits<int16_t>::min()
+                   : type == OpIntType::I32 ? std::numeric_limits<int32_t>::min()
+                                            : std::numeric_limits<int64_t>::min();
+  const int64_t hi = type == OpIntType::I16 ? std::numeric_limits<int16_t>::max()
+                   : type == OpIntType::I32 ? std::numeric_limits<int32_t>::max()
+                                            : std::numeric_limits<int64_t>::max();
+  if (value < lo || value > hi) fail(name, std::to_string(value) + " does not fit " + dtype_name);
+}
+
+Strided<3> padded_view(const TensorArg& t, bool btk) {
+  Strided<3> v;
+  v.data = t.data;
+  const int b = t.ndim == 3 ? 1 : 0;
+  v.size[0] = b ? t.size[0] : 1;
+  v.stride[0] = b ? t.stride[0] : 0;
+  const int k_dim = b + (btk ? 1 : 0), t_dim = b + (btk ? 0 : 1);
+  v.size[1] = t.size[k_dim];
+  v.stride[1] = t.stride[k_dim];
+  v.size[2] = t.size[t_dim];
+  v.stride[2] = t.stride[t_dim];
+  return v;
+}
+
+std::vector<int64_t> padded_shape(int ndim, int64_t batch, int64_t codebooks, int64_t width, bool btk) {
+  std::vector<int64_t> shape = btk ? std::vector<int64_t>{width, codebooks} : std::vector<int64_t>{codebooks, width};
+  if (ndim == 3) shape.insert(shape.begin(), batch);
+  return shape;
+}
+
+Strided<2> ragged_view(const TensorArg& t, bool btk) {
+  Strided<2> v;
+  v.data = t.data;
+  const int k_dim = btk ? 1 : 0;
+  v.size[0] = t.size[k_dim];
+  v.stride[0] = t.stride[k_dim];
+  v.size[1] = t.size[1 - k_dim];
+  v.stride[1] = t.stride[1 - k_dim];
+  return v;
+}
+
+std::vector<int64_t> ragged_shape(int64_t codebooks, int64_t n, bool btk) {
+  return btk ? std::vector<int64_t>{n, codebooks} : std::vector<int64_t>{codebooks, n};
+}
+
+TensorArg read_apply_codes(py::handle codes, int min_dim, int max_dim, int64_t bos, int64_t pad, OpIntType& type,
+                           Keep& keep, int device) {
+  const TensorArg c = read_tensor_arg(codes, "codes", min_dim, max_dim, keep, device);
+  type = code_type(c, "codes");
+  require_fits(bos, type, "bos_token_id", c.dtype_name);
+  require_fits(pad, type, "pad_token_id", c.dtype_name);
+  return c;
+}
+
+}  // namespace fastcollate

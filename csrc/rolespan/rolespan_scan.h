@@ -1,0 +1,509 @@
+// Role-span labels of many rows in parallel: one thread block per row, each thread a contiguous chunk of the
+// row's tokens, bit-exact with the sequential state machine rs_fill_row (rolespan_step.h).
+//
+// Why it is exact. rs_fill_row's control state before token i is (state, region). Every decision it makes
+// at i (a marker ending at i inside the region, the role between region and the header end) depends on the
+// region only through d = i - region capped at D = max(|opener| - 1, |closer| + longest role): a marker of
+// k <= D + 1 tokens fits in the region iff d >= k - 1, and a role matches only if d - |closer| + 1 <= longest
+// role. So q = (state, min(d, D)) is a finite automaton (3 (D + 1) states) with an exact transition rs_step
+// per token, and the state before every token is a prefix composition of per-token maps Q -> Q. Composition
+// is associative, hence a parallel scan:
+//   1. each thread composes the maps of its chunk (plain tokens, which change nothing but d, in bulk);
+//   2. a block scan of the chunk maps gives every chunk's start state (Hillis-Steele, one round a phase);
+//   3. each thread re-runs its chunk from that state and summarises its turn starts: how many (turn indices
+//      are a prefix count), the learned-role flag of the last (`learned` when a chunk starts inside content),
+//      the begin of the last learned one (turns="last" keeps only that turn); a second block scan adds them up;
+//   4. each thread re-runs its chunk once more, now knowing every turn's selection, and writes the labels of
+//      its own tokens in the order rs_fill_row writes them: each token's label, then the later rewrites that
+//      reach back (a marker masks its own first tokens, a learned header's labels), which come from at most
+//      D + max marker tokens ahead, so it runs that far into the next chunk; then the first token and
+//      turns="last" masks, and the count of learned labels.
+// tests/test_cuda_grid.py runs this body through the CPU grid runner against rs_fill_row and the Python twin.
+//
+// Three row sources share the body: a padded (B, T) batch with an attention mask (role_span_labels), and the
+// flat rows + offsets of ChatCollator's staging buffer written padded or packed (ids, labels, attention mask
+// or position ids, cu_seqlens, num_learned).
+#pragma once
+
+#include <cstdint>
+
+#include "common/grid.h"
+#include "rolespan/rolespan_step.h"
+
+namespace fastcollate {
+
+constexpr int kRsMaxDepth = 20;                         // D, the longest marker / header the kernels take
+constexpr int kRsMaxStates = 3 * (kRsMaxDepth + 1);     // |Q|
+constexpr int kRsInlineIds = 224;                       // every id of a spec, in the kernel parameters
+constexpr int kRsMaxRoles = 16;
+constexpr int kRsThreads = 256;                         // threads per row (block)
+constexpr int kRsRounds = 8;                            // log2(kRsThreads): rounds of each block scan
+
+// A RoleSpanSpecView's arrays by value (kernel parameters: no copy to the device before a launch).
+struct RsInlineSpec {
+  int32_t mode = kModeRoles, turns = kTurnsAll;
+  bool learn_end_of_turn = true, learn_header = false;
+  int32_t n_opener = 0, n_closer = 0, n_role_ids = 0, n_roles = 0, n_end_of_turn = 0, n_always_masked = 0;
+  int32_t depth = 0;  // D
+  int64_t role_offsets[kRsMaxRoles + 1] = {};
+  uint8_t role_learned[kRsMaxRoles] = {};
+  int64_t ids[kRsInlineIds] = {};  // opener, closer, role ids, end-of-turn ids, always-masked ids
+
+  FC_HD RoleSpanSpecView view() const {
+    RoleSpanSpecView v;
+    v.mode = mode;
+    v.turns = turns;
+    v.learn_end_of_turn = learn_end_of_turn;
+    v.learn_header = learn_header;
+    v.opener = ids;
+    v.n_opener = n_opener;
+    v.closer = ids + n_opener;
+    v.n_closer = n_closer;
+    v.role_ids = ids + n_opener + n_closer;
+    v.role_offsets = role_offsets;
+    v.role_learned = role_learned;
+    v.n_roles = n_roles;
+    v.end_of_turn = v.role_ids + n_role_ids;
+    v.n_end_of_turn = n_end_of_turn;
+    v.always_masked = v.end_of_turn + n_end_of_turn;
+    v.n_always_masked = n_always_masked;
+    return v;
+  }
+  FC_HD int32_t states() const { return 3 * (depth + 1); }
+};
+
+enum RsState : int32_t { kRsOutside = 0, kRsHeader = 1, kRsContent = 2 };
+
+// How the token's own label is decided (rs_fill_row's branches).
+enum RsLabelKind : int8_t { kRsNoLabel, kRsContentLabel, kRsEndOfTurnLabel, kRsHeaderEndLabel };
+
+struct RsStep {
+  int32_t next = 0;               // q after the token
+  RsLabelKind kind = kRsNoLabel;
+  bool turn = false;              // a turn starts here (start_turn)
+  bool learned_role = false;      // ... and its role is learned
+  bool ends = false;              // content ends here (learned becomes false)
+  int64_t begin = 0;              // the turn's first token (its header's or response template's)
+  int64_t mask_from = -1;         // a marker occupies [mask_from, i): its labels become -100
+};
+
+// Ids that can change the state: the opener's and closer's last tokens and the end-of-turn ids. Any other id
+// only moves d on (rs_step gives (state, min(d + 1, D)) for it).
+FC_HD bool rs_state_trigger(const RoleSpanSpecView& s, int64_t tok) {
+  return tok == s.opener[s.n_opener - 1] || (s.n_closer > 0 && tok == s.closer[s.n_closer - 1]) ||
+         rs_in_set(tok, s.end_of_turn, s.n_end_of_turn);
+}
+
+// One token of rs_fill_row's loop from control state q = (state, d): the same tests in the same order, with
+// region = i - d (exact for every test, see the top of this file, also when d is capped at D).
+template <typename T>
+FC_HD RsStep rs_step(const RoleSpanSpecView& s, int32_t depth, const RowIn<T>& in, int64_t i, int32_t q) {
+  const int32_t state = q / (depth + 1), d = q % (depth + 1);
+  // Reachable states have d <= i; the others (composed in build_map too) must not read before the row.
+  const int64_t region = i - d > 0 ? i - d : 0;
+  const bool completion = s.mode == kModeCompletion;
+  RsStep o;
+  int32_t next = state;
+  bool change = false;
+  if (rs_ends_with(in, i, region, s.opener, s.n_opener)) {
+    o.mask_from = i - s.n_opener + 1;
+    change = true;
+    if (completion) {
+      o.turn = true;
+      o.learned_role = true;
+      o.begin = o.mask_from;
+      next = kRsContent;
+    } else {
+      next = kRsHeader;
+    }
+  } else if (state == kRsHeader) {
+    if (rs_ends_with(in, i, region, s.closer, s.n_closer)) {
+      const int64_t role = rs_match_role(s, in, region, i - s.n_closer + 1);
+      o.turn = true;
+      o.learned_role = role >= 0 && s.role_learned[role] != 0;
+      o.begin = i - d - s.n_opener;  // the header's first token (d is exact whenever a role matched)
+      o.kind = kRsHeaderEndLabel;
+      next = kRsContent;
+      change = true;
+    }
+  } else if (state == kRsContent) {
+    if (completion && rs_ends_with(in, i, region, s.closer, s.n_closer)) {
+      o.mask_from = i - s.n_closer + 1;
+      o.ends = true;
+      next = kRsOutside;
+      change = true;
+    } else if (rs_in_set(in[i], s.end_of_turn, s.n_end_of_turn)) {
+      o.kind = kRsEndOfTurnLabel;
+      o.ends = true;
+      next = kRsOutside;
+      change = true;
+    } else {
+      o.kind = kRsContentLabel;
+    }
+  }
+  o.next = next * (depth + 1) + (change ? 0 : (d < depth ? d + 1 : depth));
+  return o;
+}
+
+// The token's own label (learned: the turn's selection, already updated at a header end).
+FC_HD int64_t rs_own_label(const RoleSpanSpecView& s, RsLabelKind kind, bool learned, int64_t tok) {
+  bool keep = false;
+  switch (kind) {
+    case kRsContentLabel: keep = learned; break;
+    case kRsEndOfTurnLabel: keep = learned && s.learn_end_of_turn; break;
+    case kRsHeaderEndLabel: keep = learned && s.learn_header; break;
+    default: break;
+  }
+  return keep && !rs_in_set(tok, s.always_masked, s.n_always_masked) ? tok : kIgnoreIndex;
+}
+
+// What a chunk tells the next ones (combined by a block scan, earlier chunk first).
+struct RsSummary {
+  int64_t turns;      // turn starts in the chunk(s)
+  int64_t max_begin;  // the latest begin of a learned-role turn (turns="last"), -1 for none
+  int32_t has;        // any turn start
+  int32_t role;       // the last turn start's learned-role flag
+};
+
+FC_HD RsSummary rs_combine(const RsSummary& a, const RsSummary& b) {
+  return RsSummary{a.turns + b.turns, a.max_begin > b.max_begin ? a.max_begin : b.max_begin, a.has | b.has,
+                   b.has ? b.role : a.role};
+}
+
+// Where one row comes from and goes to.
+enum RsSource : int32_t {
+  kRsPaddedLabels = 0,   // role_span_labels: (B, cols) ids, optional attention mask, labels only
+  kRsCollatePadded = 1,  // ChatCollator: flat ids + offsets -> (B, width) ids, labels, attention mask
+  kRsCollatePacked = 2,  // ChatCollator packed: -> (1, total) ids, labels, position ids, cu_seqlens
+};
+
+enum RsMaskType : int32_t { kRsNoMask = 0, kRsMaskBool = 1, kRsMaskI32 = 2, kRsMaskI64 = 3 };
+
+struct RsRowsLaunch {
+  RsInlineSpec spec;
+  int32_t source = kRsPaddedLabels;
+  int64_t rows = 0;
+  // Input ids: kRsPaddedLabels: ids[r * ids_stride[0] + c * ids_stride[1]] for c < cols;
+  // collate: ids[row_offsets[r] + j] for j < row_offsets[r + 1] - row_offsets[r].
+  const void* ids = nullptr;  // int32 or int64: the body's T
+  int64_t ids_stride[2] = {0, 1};
+  int64_t cols = 0;
+  const int64_t* row_offsets = nullptr;
+  const void* mask = nullptr;  // kRsPaddedLabels only; (B, cols)
+  int32_t mask_type = kRsNoMask;
+  int64_t mask_stride[2] = {0, 1};
+  const int64_t* start_index = nullptr;  // rows entries, or null (every turn)
+  // Outputs, int64 rows of unit stride: labels always; the collate sources also ids and aux (attention mask
+  // or position ids), num_learned (rows), and packed cu_seqlens (rows + 1).
+  int64_t* labels = nullptr;
+  int64_t labels_row_stride = 0;  // kRsPaddedLabels; the collate sources use `width`
+  int64_t* out_ids = nullptr;
+  int64_t* out_aux = nullptr;
+  int64_t* num_learned = nullptr;
+  int32_t* cu_seqlens = nullptr;
+  int64_t width = 0;  // kRsCollatePadded: columns of every output row
+  bool pad_left = false;
+  int64_t pad_token_id = 0;
+  int32_t* status = nullptr;  // raised when an attention mask row is invalid
+};
+
+// Per-thread registers kept across phases.
+struct RsThread {
+  int64_t n = 0;                    // tokens in the row
+  int64_t in_first = 0;             // kRsPaddedLabels: the first token's input column
+  int64_t out_base = 0, out_first = 0, out_width = 0;  // output row start, the first token's column, columns
+  int64_t c0 = 0, c1 = 0;           // this thread's tokens
+  int64_t start = 0;                // the row's start_index
+  int32_t q = 0;                    // control state before token c0
+  RsSummary own{0, -1, 0, 0};
+};
+
+template <typename T>
+struct RsRowsBody {
+  RsRowsLaunch a;
+
+  using Thread = RsThread;
+
+  // Shared memory: accumulators, two summary buffers, two map buffers (one map: states() bytes per thread).
+  enum Acc { kAccBad, kAccFirst, kAccLast, kAccOnes, kAccLearned, kAccCount = 8 };
+  FC_HD static constexpr int threads() { return kRsThreads; }
+  FC_HD static constexpr int phases() { return 7 + 2 * kRsRounds; }
+  FC_HD int64_t shared_bytes() const {
+    return kAccCount * 8 + 2 * kRsThreads * static_cast<int64_t>(sizeof(RsSummary)) +
+           2 * kRsThreads * static_cast<int64_t>(a.spec.states());
+  }
+  FC_HD static int64_t* acc(unsigned char* sh) { return reinterpret_cast<int64_t*>(sh); }
+  FC_HD static RsSummary* summaries(unsigned char* sh, int buf) {
+    return reinterpret_cast<RsSummary*>(sh + kAccCount * 8) + buf * kRsThreads;
+  }
+  FC_HD uint8_t* maps(unsigned char* sh, int buf) const {
+    return sh + kAccCount * 8 + 2 * kRsThreads * sizeof(RsSummary) + buf * kRsThreads * a.spec.states();
+  }
+
+  FC_HD RowIn<T> row_in(int64_t r, const Thread& th) const {
+    const T* ids = static_cast<const T*>(a.ids);
+    if (a.source == kRsPaddedLabels) {
+      return RowIn<T>{ids + r * a.ids_stride[0] + th.in_first * a.ids_stride[1], a.ids_stride[1], th.n};
+    }
+    return RowIn<T>{ids + a.row_offsets[r], 1, th.n};
+  }
+
+  FC_HD int64_t mask_at(int64_t r, int64_t c) const {
+    const int64_t k = r * a.mask_stride[0] + c * a.mask_stride[1];
+    switch (a.mask_type) {
+      case kRsMaskBool: return static_cast<const uint8_t*>(a.mask)[k];
+      case kRsMaskI32: return static_cast<const int32_t*>(a.mask)[k];
+      default: return static_cast<const int64_t*>(a.mask)[k];
+    }
+  }
+
+  FC_HD static void chunk(int64_t n, int t, int64_t& c0, int64_t& c1) {
+    const int64_t per = (n + kRsThreads - 1) / kRsThreads;
+    c0 = per * t < n ? per * t : n;
+    c1 = c0 + per < n ? c0 + per : n;
+  }
+
+  FC_HD void run(int phase, int64_t r, int t, Thread& th, unsigned char* sh) const {
+    const RoleSpanSpecView s = a.spec.view();
+    const int32_t depth = a.spec.depth, nq = a.spec.states();
+    constexpr int kScan1 = 4, kResim1 = kScan1 + kRsRounds, kScan2 = kResim1 + 1, kFinal = kScan2 + kRsRounds;
+    if (phase == 0) {
+      if (t == 0) {
+        int64_t* ac = acc(sh);
+        ac[kAccBad] = a.cols;   // first column holding neither 0 nor 1
+        ac[kAccFirst] = a.cols;  // first 1
+        ac[kAccLast] = -1;       // last 1
+        ac[kAccOnes] = 0;
+        ac[kAccLearned] = 0;
+      }
+    } else if (phase == 1) {
+      if (a.source == kRsPaddedLabels && a.mask_type != kRsNoMask) mask_stats(r, t, sh);
+    } else if (phase == 2) {
+      geometry(r, t, th, sh);
+    } else if (phase == 3) {
+      build_map(s, depth, nq, row_in(r, th), th, maps(sh, 0) + t * nq);
+    } else if (phase < kResim1) {  // scan of the chunk maps, round phase - kScan1
+      const int off = 1 << (phase - kScan1);
+      const uint8_t* src = maps(sh, (phase - kScan1) & 1) + t * nq;
+      uint8_t* dst = maps(sh, (phase - kScan1 + 1) & 1) + t * nq;
+      if (t >= off) {
+        const uint8_t* earlier = src - off * nq;
+        for (int32_t q = 0; q < nq; ++q) dst[q] = src[earlier[q]];
+      } else {
+        for (int32_t q = 0; q < nq; ++q) dst[q] = src[q];
+      }
+    } else if (phase == kResim1) {
+      // kRsRounds is even: the inclusive maps are back in buffer 0. Thread t starts where chunk t - 1 ended.
+      th.q = t == 0 ? 0 : maps(sh, 0)[(t - 1) * nq + 0];  // q0 = (outside, d = 0) = 0
+      summarise(s, depth, row_in(r, th), th);
+      summaries(sh, 0)[t] = th.own;
+    } else if (phase < kFinal) {
+      const int off = 1 << (phase - kScan2);
+      const RsSummary* src = summaries(sh, (phase - kScan2) & 1);
+      RsSummary* dst = summaries(sh, (phase - kScan2 + 1) & 1);
+      dst[t] = t >= off ? rs_combine(src[t - off], src[t]) : src[t];
+    } else if (phase == kFinal) {
+      const RsSummary* incl = summaries(sh, 0);
+      const RsSummary before = t == 0 ? RsSummary{0, -1, 0, 0} : incl[t - 1];
+      write_row(s, depth, r, t, th, before, incl[kRsThreads - 1].max_begin, sh);
+    } else if (t == 0) {  // the last phase
+      if (a.num_learned) a.num_learned[r] = acc(sh)[kAccLearned];
+      if (a.source == kRsCollatePacked) {
+        if (r == 0) a.cu_seqlens[0] = 0;
+        a.cu_seqlens[r + 1] = static_cast<int32_t>(a.row_offsets[r + 1]);
+      }
+    }
+  }
+
+  // Phase 1: the row's attention mask, a chunk of columns per thread, into the block's accumulators.
+  FC_HD void mask_stats(int64_t r, int t, unsigned char* sh) const {
+    int64_t c0, c1, bad = a.cols, first = a.cols, last = -1, ones = 0;
+    chunk(a.cols, t, c0, c1);
+    for (int64_t c = c0; c < c1; ++c) {
+      const int64_t v = mask_at(r, c);
+      if (v != 0 && v != 1 && bad == a.cols) bad = c;
+      if (v == 1) {
+        if (first == a.cols) first = c;
+        last = c;
+        ++ones;
+      }
+    }
+    int64_t* ac = acc(sh);
+    if (bad < a.cols) fc_shared_min(ac + kAccBad, bad);
+    if (ones) {
+      fc_shared_min(ac + kAccFirst, first);
+      fc_shared_max(ac + kAccLast, last);
+      fc_shared_add(ac + kAccOnes, ones);
+    }
+  }
+
+  // Phase 2: the row's tokens and where they go.
+  FC_HD void geometry(int64_t r, int t, Thread& th, unsigned char* sh) const {
+    if (a.source == kRsPaddedLabels) {
+      int64_t begin = 0, end = a.cols;
+      if (a.mask_type != kRsNoMask) {
+        const int64_t* ac = acc(sh);
+        begin = 0;
+        end = 0;
+        if (ac[kAccOnes] > 0) {
+          begin = ac[kAccFirst];
+          end = ac[kAccLast] + 1;
+        }
+        // role_span_rows' rules: values 0 or 1, one run of 1s touching the row's start or end.
+        const bool ok = ac[kAccBad] == a.cols && ac[kAccOnes] == end - begin && (begin == 0 || end == a.cols);
+        if (!ok) {
+          if (t == 0) fc_raise(a.status);
+          begin = end = 0;  // every label -100; the caller raises the CPU check's error
+        }
+      }
+      th.n = end - begin;
+      th.in_first = begin;
+      th.out_base = r * a.labels_row_stride;
+      th.out_first = begin;
+      th.out_width = a.cols;
+    } else {
+      th.n = a.row_offsets[r + 1] - a.row_offsets[r];
+      if (a.source == kRsCollatePadded) {
+        th.out_base = r * a.width;
+        th.out_first = a.pad_left ? a.width - th.n : 0;
+        th.out_width = a.width;
+      } else {
+        th.out_base = a.row_offsets[r];
+        th.out_first = 0;
+        th.out_width = th.n;
+      }
+    }
+    th.start = a.start_index ? a.start_index[r] : 0;
+    chunk(th.n, t, th.c0, th.c1);
+  }
+
+  // Phase 3: the composition of the chunk's per-token maps, built in place from the identity. Tokens that
+  // only move d on are counted and applied in bulk before the next trigger (min(d + k, D)).
+  FC_HD static void build_map(const RoleSpanSpecView& s, int32_t depth, int32_t nq, const RowIn<T>& in,
+                              const Thread& th, uint8_t* m) {
+    for (int32_t q = 0; q < nq; ++q) m[q] = static_cast<uint8_t>(q);
+    int64_t pending = 0;
+    for (int64_t i = th.c0; i <= th.c1; ++i) {
+      const bool last = i == th.c1;
+      if (!last && !rs_state_trigger(s, in[i])) {
+        ++pending;
+        continue;
+      }
+      if (pending) {
+        for (int32_t q = 0; q < nq; ++q) {
+          const int32_t state = m[q] / (depth + 1);
+          const int64_t d = m[q] % (depth + 1) + pending;
+          m[q] = static_cast<uint8_t>(state * (depth + 1) + (d < depth ? d : depth));
+        }
+        pending = 0;
+      }
+      if (last) break;
+      for (int32_t q = 0; q < nq; ++q) m[q] = static_cast<uint8_t>(rs_step(s, depth, in, i, m[q]).next);
+    }
+  }
+
+  // The next control state after token i, without the step's details for tokens that only move d on.
+  FC_HD static int32_t advance(const RoleSpanSpecView& s, int32_t depth, const RowIn<T>& in, int64_t i,
+                               int32_t q, RsStep& o) {
+    if (!rs_state_trigger(s, in[i])) {
+      const int32_t state = q / (depth + 1), d = q % (depth + 1);
+      o = RsStep();
+      o.kind = state == kRsContent ? kRsContentLabel : kRsNoLabel;
+      return state * (depth + 1) + (d < depth ? d + 1 : depth);
+    }
+    o = rs_step(s, depth, in, i, q);
+    return o.next;
+  }
+
+  // Phase kResim1: the chunk's turn starts, from its true start state.
+  FC_HD static void summarise(const RoleSpanSpecView& s, int32_t depth, const RowIn<T>& in, Thread& th) {
+    int32_t q = th.q;
+    RsStep o;
+    for (int64_t i = th.c0; i < th.c1; ++i) {
+      q = advance(s, depth, in, i, q, o);
+      if (!o.turn) continue;
+      ++th.own.turns;
+      th.own.has = 1;
+      th.own.role = o.learned_role;
+      if (o.learned_role && s.turns == kTurnsLast && o.begin > th.own.max_begin) th.own.max_begin = o.begin;
+    }
+  }
+
+  // Phase kFinal: the labels (and for the collate sources ids, aux and padding) of the thread's tokens.
+  FC_HD void write_row(const RoleSpanSpecView& s, int32_t depth, int64_t r, int t, const Thread& th,
+                       const RsSummary& before, int64_t last_begin, unsigned char* sh) const {
+    const RowIn<T> in = row_in(r, th);
+    int64_t* labels = a.labels + th.out_base + th.out_first;
+    const bool collate = a.source != kRsPaddedLabels;
+    int64_t* ids = collate ? a.out_ids + th.out_base + th.out_first : nullptr;
+    int64_t* aux = collate ? a.out_aux + th.out_base + th.out_first : nullptr;
+    const bool packed = a.source == kRsCollatePacked;
+    auto selected = [&](bool learned_role, int64_t index) {
+      return learned_role && (s.turns != kTurnsFromStartIndex || index >= th.start);
+    };
+    int64_t turn = before.turns;  // index of the next turn start
+    int32_t q = th.q;
+    bool learned = q / (depth + 1) == kRsContent && before.has && selected(before.role != 0, turn - 1);
+    // Rewrites reach back at most the longest marker, or a learned header (begin = i - d - |opener|).
+    const int64_t reach = depth + (s.n_opener > s.n_closer ? s.n_opener : s.n_closer) + 1;
+    const int64_t end = th.c1 + reach < th.n ? th.c1 + reach : th.n;
+    const int64_t stop = th.c0 < th.c1 ? end : th.c0;  // a thread without tokens writes none
+    RsStep o;
+    for (int64_t i = th.c0; i < stop; ++i) {
+      q = advance(s, depth, in, i, q, o);
+      if (o.mask_from >= 0) {
+        const int64_t j0 = o.mask_from > th.c0 ? o.mask_from : th.c0, j1 = i < th.c1 ? i : th.c1;
+        for (int64_t j = j0; j < j1; ++j) labels[j] = kIgnoreIndex;
+      }
+      if (o.turn) {
+        learned = selected(o.learned_role, turn++);
+        if (learned && s.learn_header && s.mode == kModeRoles) {
+          const int64_t j0 = o.begin > th.c0 ? o.begin : th.c0, j1 = i < th.c1 ? i : th.c1;
+          for (int64_t j = j0; j < j1; ++j) {
+            const int64_t h = in[j];
+            if (!rs_in_set(h, s.always_masked, s.n_always_masked)) labels[j] = h;
+          }
+        }
+      }
+      if (i < th.c1) {
+        const int64_t tok = in[i];
+        labels[i] = rs_own_label(s, o.kind, learned, tok);
+        if (collate) {
+          ids[i] = tok;
+          aux[i] = packed ? i : 1;
+        }
+      }
+      if (o.ends) learned = false;
+    }
+    int64_t count = 0;
+    for (int64_t j = th.c0; j < th.c1; ++j) {
+      if (j == 0 || (s.turns == kTurnsLast && j < last_begin)) labels[j] = kIgnoreIndex;
+      count += labels[j] != kIgnoreIndex;
+    }
+    if (count) fc_shared_add(acc(sh) + kAccLearned, count);
+    // Padding: the output row's columns outside the tokens, a chunk of columns per thread.
+    int64_t p0, p1;
+    chunk(th.out_width, t, p0, p1);
+    int64_t* row = a.labels + th.out_base;
+    for (int64_t c = p0; c < p1; ++c) {
+      if (c >= th.out_first && c < th.out_first + th.n) continue;
+      row[c] = kIgnoreIndex;
+      if (collate) {
+        a.out_ids[th.out_base + c] = a.pad_token_id;
+        a.out_aux[th.out_base + c] = 0;
+      }
+    }
+  }
+};
+
+// Host: the spec's arrays by value, with its depth D; std::invalid_argument "spec: ..." past the kernels'
+// limits (kRsMaxDepth, kRsInlineIds, kRsMaxRoles).
+struct RoleSpanSpecData;
+RsInlineSpec rs_inline_spec(const RoleSpanSpecData& spec);
+
+template <typename L, typename T>
+void launch_role_span_rows(L& l, const RsRowsBody<T>& body) {
+  if (body.a.rows > 0) l.blocks(body, body.a.rows);
+}
+
+}  // namespace fastcollate
