@@ -15,8 +15,9 @@ struct Interned {
 
 }  // namespace
 
-FeatureReader::FeatureReader(py::handle feature)
+FeatureReader::FeatureReader(py::handle feature, const char* noun)
     : feature_(feature),
+      noun_(noun),
       is_dict_(PyDict_Check(feature.ptr())),
       is_mapping_(is_dict_ || py::isinstance(feature, Interned::instance().mapping_type)) {}
 
@@ -40,8 +41,8 @@ py::object FeatureReader::get(const py::str& name) const {
 }
 
 std::string FeatureReader::missing_problem() const {
-  return is_mapping_ ? "missing: the feature (a Mapping) has no such key"
-                     : "missing: the feature (a " + type_name(feature_) + ") has no such attribute";
+  return is_mapping_ ? std::string("missing: the ") + noun_ + " (a Mapping) has no such key"
+                     : std::string("missing: the ") + noun_ + " (a " + type_name(feature_) + ") has no such attribute";
 }
 
 std::string FeatureReader::first_unknown_key(const std::unordered_set<std::string>& allowed) const {

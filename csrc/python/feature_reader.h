@@ -1,7 +1,7 @@
 // Reading one feature's fields by name: keys of a dict or other Mapping, or attributes of an object, with the
 // rules every collator shares: an absent field is a null object (the caller decides whether it is optional),
 // and a Mapping key outside the allowed set is reported, never silently ignored.
-// (csrc/python/register_higgs.cpp's SampleReader predates this header and follows the same rules.)
+// Used by both Higgs collators (csrc/python/register_higgs.cpp, register_higgs_v2.cpp).
 #pragma once
 
 #include <pybind11/pybind11.h>
@@ -15,18 +15,20 @@ namespace fastcollate {
 
 class FeatureReader {
  public:
-  explicit FeatureReader(py::handle feature);
+  // `noun` names the thing in messages: "feature" (HiggsAudioV2Collator), "sample" (HiggsAudioSampleCollator).
+  explicit FeatureReader(py::handle feature, const char* noun = "feature");
 
   bool is_mapping() const { return is_mapping_; }
   // The value, or a null object when the feature has no such key or attribute.
   py::object get(const py::str& name) const;
-  // The message for an absent required field ("missing: the feature (a Mapping) has no such key", ...).
+  // The message for an absent required field ("missing: the {noun} (a Mapping) has no such key", ...).
   std::string missing_problem() const;
   // The first Mapping key not in `allowed`, as a string; empty when every key is allowed (or not a Mapping).
   std::string first_unknown_key(const std::unordered_set<std::string>& allowed) const;
 
  private:
   py::handle feature_;
+  const char* noun_;
   bool is_dict_, is_mapping_;
 };
 

@@ -7,6 +7,7 @@
 
 #include "higgs/higgs_collate.h"
 #include "higgs/higgs_stage.h"
+#include "python/feature_reader.h"
 #include "python/int_input.h"
 #include "python/kernel_target.h"
 #include "python/output_arena.h"
@@ -19,80 +20,19 @@ namespace {
 struct SampleFields {
   py::str input_ids{"input_ids"}, label_ids{"label_ids"}, audio_ids_concat{"audio_ids_concat"},
       audio_ids_start{"audio_ids_start"}, audio_label_ids_concat{"audio_label_ids_concat"}, reward{"reward"},
-      start_index{"start_index"}, get{"get"};
-  py::object mapping_type = py::module_::import("collections.abc").attr("Mapping");
-  py::object absent = py::module_::import("builtins").attr("object")();  // a unique "no such key" marker
+      start_index{"start_index"};
 };
 
-// One sample's fields by name: attributes of an object, or keys of a Mapping, by the rules of
-// fastcollate/higgs/sample_fields.py (same messages). An absent field reads as None when it is optional;
-// an absent required field becomes a view carrying the "missing" error, raised only if the field is read.
-class SampleReader {
- public:
-  SampleReader(py::handle sample, const SampleFields& names)
-      : sample_(sample), names_(names),
-        is_dict_(PyDict_Check(sample.ptr())),
-        is_mapping_(is_dict_ || py::isinstance(sample, names.mapping_type)) {}
-
-  // The value, or a null object when the sample has no such field.
-  py::object get(const py::str& name) const {
-    if (is_dict_) {
-      PyObject* v = PyDict_GetItemWithError(sample_.ptr(), name.ptr());
-      if (v == nullptr && PyErr_Occurred()) throw py::error_already_set();
-      return py::reinterpret_borrow<py::object>(v);
-    }
-    if (is_mapping_) {
-      py::object v = sample_.attr(names_.get)(name, names_.absent);
-      return v.is(names_.absent) ? py::object() : v;
-    }
-    PyObject* v = PyObject_GetAttr(sample_.ptr(), name.ptr());
-    if (v == nullptr) {
-      if (!PyErr_ExceptionMatches(PyExc_AttributeError)) throw py::error_already_set();
-      PyErr_Clear();
-    }
-    return py::reinterpret_steal<py::object>(v);
-  }
-
-  py::object optional(const py::str& name) const {
-    py::object v = get(name);
-    return v ? v : py::none();
-  }
-
-  // The same messages as fastcollate/higgs/sample_fields.py (the tests match both backends against them).
-  std::string missing_problem() const {
-    return is_mapping_ ? "missing: the sample (a Mapping) has no such key"
-                       : "missing: the sample (a " + type_name(sample_) + ") has no such attribute";
-  }
-
-  // The first key that is no sample field and not ignored: (key, problem), or empty strings.
-  void check_keys(const HiggsOptions& opt, std::string& field, std::string& problem) const {
-    if (!is_mapping_) return;
-    auto check = [&](py::handle key) {
-      if (!problem.empty()) return;
-      Py_ssize_t n = 0;
-      const char* utf8 = PyUnicode_Check(key.ptr()) ? PyUnicode_AsUTF8AndSize(key.ptr(), &n) : nullptr;
-      if (utf8 != nullptr && opt.allowed_keys.count(std::string(utf8, n))) return;
-      PyErr_Clear();
-      field = py::str(key);
-      problem = opt.unknown_key_problem;
-    };
-    if (is_dict_) {
-      PyObject *key, *value;
-      Py_ssize_t pos = 0;
-      while (PyDict_Next(sample_.ptr(), &pos, &key, &value)) check(key);
-    } else {
-      for (py::handle key : sample_) check(key);
-    }
-  }
-
- private:
-  py::handle sample_;
-  const SampleFields& names_;
-  bool is_dict_, is_mapping_;
-};
+// One sample's fields by name (csrc/python/feature_reader.h), by the rules of fastcollate/higgs/sample_fields.py
+// (same messages). An absent field reads as None when it is optional; an absent required field becomes a view
+// carrying the "missing" error, raised only if the field is read.
+py::object optional(const FeatureReader& r, const py::str& name) {
+  py::object v = r.get(name);
+  return v ? v : py::none();
+}
 
 template <typename View, typename Read>
-View required(const SampleReader& r, const py::str& name, InputKeep& keep, Read read) {
+View required(const FeatureReader& r, const py::str& name, InputKeep& keep, Read read) {
   py::object value = r.get(name);
   if (value) return read(value, keep);
   View v;
@@ -132,25 +72,26 @@ HiggsBatchIn read_batch(const py::sequence& batch, const std::optional<std::vect
   keep.objects.reserve(n * 4);
   for (size_t i = 0; i < n; ++i) {
     py::object sample = batch[i];
-    const SampleReader r(sample, *names);
+    const FeatureReader r(sample, "sample");
     HiggsSampleIn& s = in.samples[i];
-    r.check_keys(opt, s.key_error_field, s.key_error);
+    s.key_error_field = r.first_unknown_key(opt.allowed_keys);
+    if (!s.key_error_field.empty()) s.key_error = opt.unknown_key_problem;
     s.input_ids = required<IdsView>(r, names->input_ids, keep, read_ids);
     if (!s.input_ids.present && s.key_error.empty() && !r.get(names->input_ids)) {
       // Not a sample at all (None, an int): a sample-level error, reported before any field of the batch.
       s.key_error_field = "input_ids";
       s.key_error = r.missing_problem();
     }
-    s.label_ids = read_ids(r.optional(names->label_ids), keep);
+    s.label_ids = read_ids(optional(r, names->label_ids), keep);
     s.audio_ids_concat = required<CodesView>(r, names->audio_ids_concat, keep, read_codes);
     s.audio_ids_start = required<IdsView>(r, names->audio_ids_start, keep, read_ids);
     if (!opt.stream.transform) {
-      s.audio_label_ids_concat = read_codes(r.optional(names->audio_label_ids_concat), keep);
+      s.audio_label_ids_concat = read_codes(optional(r, names->audio_label_ids_concat), keep);
     }
     if (!opt.drop_rewards) {
-      s.has_reward = read_reward(r.optional(names->reward), s.reward, s.reward_error);
+      s.has_reward = read_reward(optional(r, names->reward), s.reward, s.reward_error);
     }
-    s.start_index = read_start_index(r.optional(names->start_index), opt.start_index_unread, s.start_index_error);
+    s.start_index = read_start_index(optional(r, names->start_index), opt.start_index_unread, s.start_index_error);
   }
   if (chunk_counts) {
     // One count per audio-in token of each sample, in batch order (fastcollate/higgs/whisper_audio.py).
