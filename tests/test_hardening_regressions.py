@@ -8,6 +8,7 @@ the whole run."""
 import copy
 import subprocess
 import sys
+import tempfile
 import textwrap
 
 import numpy as np
@@ -55,8 +56,11 @@ def tts(n=4):
 
 
 def in_subprocess(code: str, timeout=60):
-    """Runs code in a fresh interpreter: (returncode, stdout, stderr)."""
-    p = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=timeout)
+    """Runs code in a fresh interpreter, outside the checkout (whose source tree would shadow the installed
+    package): (returncode, stdout, stderr)."""
+    with tempfile.TemporaryDirectory() as where:
+        p = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
+                           timeout=timeout, cwd=where)
     return p.returncode, p.stdout, p.stderr
 
 
