@@ -64,6 +64,7 @@ pip install -q --no-deps boson-multimodal==0.1.1
 pip install -q "$WHEEL[test]"  # prints "boson-multimodal 0.1.1 requires ...": expected, see the README
 mkdir "$WORK/run"
 cp -r tests README.md pyproject.toml "$WORK/run/"  # the suite, the README it tests, and pytest's config
+mkdir "$WORK/run/benchmarks" && cp benchmarks/*.py "$WORK/run/benchmarks/"  # batch builders some tests share
 cd "$WORK/run"
 fastcollate info | tee "$WORK/info.txt"
 grep -q "^  cpu     available (compiled extension" "$WORK/info.txt"
