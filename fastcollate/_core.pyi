@@ -145,11 +145,12 @@ class HiggsV2Options:
 
 # (input_ids, attention_mask, audio_input_ids, audio_input_ids_mask, labels, audio_labels, num_learned,
 #  features learning nothing): int64 (B, W) text tensors, (B, T, K) int64 audio ids and labels, (B, T) bool
-# mask (the audio entries None when no feature has a clip), num_learned per feature, and a count.
+# mask (the audio entries None when no feature has a clip), num_learned per feature (with counts=True; else
+# None), and how many features learn nothing.
 HiggsV2Tuple = Tuple[torch.Tensor, torch.Tensor, Optional[torch.Tensor], Optional[torch.Tensor], torch.Tensor,
-                     Optional[torch.Tensor], torch.Tensor, int]
+                     Optional[torch.Tensor], Optional[List[int]], int]
 
-def collate_higgs_v2(features: Sequence[object], options: HiggsV2Options) -> HiggsV2Tuple:
+def collate_higgs_v2(features: Sequence[object], options: HiggsV2Options, counts: bool = False) -> HiggsV2Tuple:
     """Collate HiggsAudioV2Collator features (Mappings or objects) in one native pass."""
 
 # CUDA (csrc/python/register_kernels.cpp, csrc/cuda/): the kernels' launches on a CUDA device and stream, or

@@ -81,7 +81,7 @@ py::object torch_empty_bool(int64_t rows, int64_t cols, bool*& data) {
   return t;
 }
 
-py::tuple collate_higgs_v2(const py::sequence& features, const HiggsV2Options& o) {
+py::tuple collate_higgs_v2(const py::sequence& features, const HiggsV2Options& o, bool counts) {
   static const FeatureNames* names = new FeatureNames();  // leaked on purpose, like all interned names
   InputKeep keep;
   std::vector<HfHiggsFeatureIn> in;
@@ -99,10 +99,10 @@ py::tuple collate_higgs_v2(const py::sequence& features, const HiggsV2Options& o
   Int64Arena arena;
   const size_t s_ids = arena.reserve({B, W}), s_mask = arena.reserve({B, W}), s_labels = arena.reserve({B, W});
   const size_t s_audio = audio ? arena.reserve({B, T, K}) : 0, s_audio_labels = audio ? arena.reserve({B, T, K}) : 0;
-  const size_t s_learned = arena.reserve({B});
   arena.allocate();
-  HfHiggsOutputs out{arena.data(s_ids), arena.data(s_mask), arena.data(s_labels),   nullptr,
-                     nullptr,           nullptr,            arena.data(s_learned)};
+  std::vector<int64_t> learned(static_cast<size_t>(B));  // per feature; a tensor only when asked for
+  HfHiggsOutputs out{arena.data(s_ids), arena.data(s_mask), arena.data(s_labels), nullptr,
+                     nullptr,           nullptr,            learned.data()};
   py::object audio_mask = py::none();
   if (audio) {
     out.audio_ids = arena.data(s_audio);
@@ -114,11 +114,11 @@ py::tuple collate_higgs_v2(const py::sequence& features, const HiggsV2Options& o
     fill_hf_higgs_batch(in, o.opt, plan, out);
   }
   int64_t learning_nothing = 0;
-  for (int64_t r = 0; r < B; ++r) learning_nothing += out.num_learned[r] == 0;
+  for (int64_t n : learned) learning_nothing += n == 0;
   py::object none = py::none();
   return py::make_tuple(arena.view(s_ids), arena.view(s_mask), audio ? arena.view(s_audio) : none, audio_mask,
-                        arena.view(s_labels), audio ? arena.view(s_audio_labels) : none, arena.view(s_learned),
-                        learning_nothing);
+                        arena.view(s_labels), audio ? arena.view(s_audio_labels) : none,
+                        counts ? py::object(py::cast(learned)) : none, learning_nothing);
 }
 
 }  // namespace
@@ -153,10 +153,11 @@ void register_higgs_v2(py::module_& m) {
            py::arg("no_train_unread"), py::arg("read_start_index"), py::arg("read_no_train"),
            py::arg("parse_no_train"));
 
-  m.def("collate_higgs_v2", &collate_higgs_v2, py::arg("features"), py::arg("options"),
+  m.def("collate_higgs_v2", &collate_higgs_v2, py::arg("features"), py::arg("options"), py::arg("counts") = false,
         "Collate HiggsAudioV2Collator features in one native pass. Returns (input_ids, attention_mask, "
         "audio_input_ids, audio_input_ids_mask, labels, audio_labels, num_learned, features learning nothing); the "
-        "audio entries are None when no feature has a clip.");
+        "audio entries are None when no feature has a clip; num_learned (a list, per feature) is None unless "
+        "counts=True.");
 }
 
 }  // namespace fastcollate

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import torch
+
 from .._backend import core
 from ..rolespan.native import native_spec
 from .config import HiggsV2Config
@@ -31,12 +33,12 @@ def native_options(cfg: HiggsV2Config):
     )
 
 
-def _call(features, options):
+def _call(features, options, counts=False):
     if not isinstance(features, (list, tuple)):
         raise ValueError(f"batch: expected a list of samples, got {type(features).__name__}")
     if len(features) == 0:
         raise ValueError("batch: is empty, nothing to collate")
-    return core().collate_higgs_v2(features, options)
+    return core().collate_higgs_v2(features, options, counts)
 
 
 def collate_native(features, options):
@@ -48,4 +50,4 @@ def collate_native(features, options):
 
 def learned_counts(features, options):
     """Learned labels (text + audio) per feature, int64 (B,)."""
-    return _call(features, options)[-2]
+    return torch.tensor(_call(features, options, counts=True)[-2], dtype=torch.int64)
