@@ -41,12 +41,19 @@ class Rejected(NamedTuple):
 
 
 def outcome(fn):
-    """fn()'s result, or Rejected(class, message) for a ValueError/TypeError; a hang fails the whole run."""
+    """fn()'s result, or Rejected(class, message) for a ValueError/TypeError; a hang fails the whole run.
+    Outputs under the size limit (README: 2**47 bytes) that do not fit in this machine's memory fail in
+    torch's allocator on every backend: Rejected(MemoryError), without the byte count (backends may allocate
+    their outputs in one piece or several)."""
     faulthandler.dump_traceback_later(WATCHDOG_SECONDS, exit=True)
     try:
         return fn()
     except (ValueError, TypeError) as e:
         return Rejected(type(e), str(e))
+    except RuntimeError as e:
+        if "can't allocate memory" not in str(e):
+            raise
+        return Rejected(MemoryError, "torch could not allocate the outputs")
     finally:
         faulthandler.cancel_dump_traceback_later()
 

@@ -297,3 +297,104 @@ def test_a_bytes_row_is_read_as_its_buffer():
     """Found by the fuzzer: bytes are a buffer of uint8; the fallback once parsed them as a string."""
     got = same_everywhere(lambda b: lambda: ChatCollator(presets.llama3(), 0, backend=b, on_empty="keep")([b"\x01\x02"]))
     assert got["input_ids"].tolist() == [[1, 2]]
+
+
+# ------------------------------------------------------------------------------------------ found by the long fuzz runs
+
+def each_ops_backend(fn):
+    """fn()'s outcome with the compiled ops and with their pure-Python twins, checked equal."""
+    from fastcollate.ops import native
+
+    results = []
+    for compiled in ([True, False] if native.COMPILED else [False]):
+        saved, native.COMPILED = native.COMPILED, compiled
+        try:
+            results.append(outcome(fn))
+        finally:
+            native.COMPILED = saved
+    for other in results[1:]:
+        if isinstance(results[0], tuple) and isinstance(results[0][0], type):
+            assert other == results[0]
+        else:
+            assert all(same_tensor(a, b) for a, b in zip(as_list(results[0]), as_list(other), strict=True))
+    return results[0]
+
+
+def same_tensor(a, b):
+    return a is None and b is None or torch.equal(a, b)
+
+
+def negative_view(t):
+    return torch._neg_view(-t)
+
+
+def unaligned_copy(t):
+    raw = bytearray(t.element_size() * t.numel() + 1)
+    u = torch.frombuffer(raw, dtype=t.dtype, offset=1, count=t.numel()).view(t.shape)
+    u.copy_(t)
+    return u
+
+
+def as_list(r):
+    return list(r) if isinstance(r, (tuple, list)) else [r]
+
+
+@pytest.mark.parametrize("view", [negative_view, unaligned_copy])
+@pytest.mark.parametrize("shape", [(2, 3, 5), (2, 0, 5), (0, 3, 5)])
+def test_ops_read_negative_and_unaligned_views_as_their_values(view, shape):
+    """The compiled ops rejected them (the twins read them), on apply, revert and the ragged ops alike."""
+    from fastcollate import ops
+
+    codes = torch.randint(0, 1024, shape)
+    if view is unaligned_copy and codes.numel() == 0:
+        pytest.skip("torch.frombuffer needs at least one element")
+    plain = ops.apply_delay_pattern(codes, 1024, 1025)
+    got = each_ops_backend(lambda: ops.apply_delay_pattern(view(codes), 1024, 1025))
+    assert all(torch.equal(a, b) for a, b in zip(got, plain))
+    got = each_ops_backend(lambda: ops.revert_delay_pattern(view(plain[0])))
+    assert torch.equal(got, codes)
+    flat = codes.reshape(-1, shape[-1]) if shape[1] else codes[0]  # (K, N)
+    offsets = torch.tensor([0, flat.shape[1] // 2, flat.shape[1]])
+    want = ops.apply_delay_pattern_ragged(flat, offsets, 1024, 1025, stream_bos_eos=True)
+    got = each_ops_backend(lambda: ops.apply_delay_pattern_ragged(view(flat), view(offsets), 1024, 1025,
+                                                                  stream_bos_eos=True))
+    assert all(same_tensor(a, b) for a, b in zip(as_list(got), as_list(want), strict=True))
+
+
+@pytest.mark.parametrize("view", [negative_view, unaligned_copy])
+def test_ops_write_through_negative_and_unaligned_out_tensors(view):
+    from fastcollate import ops
+
+    codes = torch.randint(0, 1024, (2, 3, 5))
+    plain = ops.apply_delay_pattern(codes, 1024, 1025)
+
+    def run():
+        out = (view(torch.zeros_like(plain[0])), view(torch.zeros_like(plain[1])))
+        ops.apply_delay_pattern(codes, 1024, 1025, out=out)
+        return out
+
+    got = each_ops_backend(run)
+    assert all(torch.equal(a, b) for a, b in zip(got, plain))
+
+
+@pytest.mark.parametrize("view", [negative_view, unaligned_copy])
+def test_role_span_labels_reads_negative_and_unaligned_views(view):
+    from fastcollate import ops
+
+    ids = torch.tensor([LLAMA_CHAT + [128001, 128001], LLAMA_CHAT[:6] + [128001] * 4])
+    mask = (torch.arange(10) < torch.tensor([[8], [6]])).long()
+    want = ops.role_span_labels(ids, presets.llama3(), attention_mask=mask)
+    got = each_ops_backend(lambda: ops.role_span_labels(view(ids), presets.llama3(), attention_mask=view(mask)))
+    assert torch.equal(got, want)
+    out_view = lambda: view(torch.zeros_like(want))  # noqa: E731
+    got = each_ops_backend(lambda: (lambda o: (ops.role_span_labels(ids, presets.llama3(), attention_mask=mask, out=o),
+                                               o)[1])(out_view()))
+    assert torch.equal(got, want)
+
+
+def test_revert_start_index_past_int64_is_named():
+    """The compiled op raised pybind11's TypeError, the twin torch.library's RuntimeError."""
+    from fastcollate import ops
+
+    got = each_ops_backend(lambda: ops.revert_delay_pattern(torch.zeros(1, 2, 5, dtype=torch.long), start_index=2**63))
+    assert got == (ValueError, f"start_index: {2**63} does not fit int64")

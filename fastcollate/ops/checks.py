@@ -158,6 +158,8 @@ def check_revert(delayed, delays, layout, start_index) -> RevertArgs:
     start = check_int("start_index", start_index)
     if start < 0:
         raise ValueError(f"start_index: expected an int >= 0, got {start}")
+    if start > INT64_MAX:
+        raise ValueError(f"start_index: {start} does not fit int64")
     batch, k, width = logical_dims(delayed.shape, layout)
     delays = check_delays(delays, k)
     # Only the codes whose every codebook is present come back (streaming: the buffer so far).

@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 
 from . import library, native
+from .views import readable, writable
 from .checks import (check_apply, check_apply_out, check_apply_ragged, check_revert, check_revert_ragged)
 from .delay_pattern_reference import RaggedCodes, RaggedDelayed
 
@@ -30,8 +31,12 @@ def apply_delay_pattern(codes, bos_token_id, pad_token_id, *, delays=None, layou
     codes; out=(delayed, generation_mask) writes into given tensors (which must not overlap codes).
     """
     args = check_apply(codes, bos_token_id, pad_token_id, delays, layout, mode)
+    codes = readable(codes)
     if out is not None:
         delayed, generation_mask = check_apply_out(out, codes, args.shape)
+        if not (writable(delayed) and writable(generation_mask)):
+            fresh = apply_delay_pattern(codes, bos_token_id, pad_token_id, delays=delays, layout=layout, mode=mode)
+            return delayed.copy_(fresh[0]), generation_mask.copy_(fresh[1])
         if native.eager(codes, delayed, generation_mask):
             native.apply_into(codes, args, layout, mode, delayed, generation_mask)
         else:
@@ -52,6 +57,7 @@ def revert_delay_pattern(delayed, *, delays=None, layout="BKT", start_index=0):
     = codes already taken skips them; only codes whose every codebook is present come back (possibly none).
     """
     args = check_revert(delayed, delays, layout, start_index)
+    delayed = readable(delayed)
     if native.eager(delayed):
         return native.revert_new(delayed, args, layout)
     return library.revert_delay_pattern(delayed, list(args.delays), layout, args.start_index)
@@ -69,6 +75,8 @@ def apply_delay_pattern_ragged(codes, offsets, bos_token_id, pad_token_id, *, de
     """
     args = check_apply_ragged(codes, offsets, bos_token_id, pad_token_id, delays, layout, stream_bos_eos,
                               return_labels, no_train)
+    codes = readable(codes)
+    args = args._replace(offsets=readable(args.offsets), no_train=readable(args.no_train))
     if native.eager(codes, args.offsets, args.no_train):
         delayed, new_offsets, labels = native.apply_ragged_new(codes, args, layout, stream_bos_eos, return_labels)
     else:
@@ -82,6 +90,8 @@ def revert_delay_pattern_ragged(delayed, offsets, *, delays=None, layout="BKT", 
     """Undo apply_delay_pattern_ragged (offsets: the delayed segments' S + 1 bounds): every segment reverted
     on its own, its stream BOS and EOS dropped when stream_bos_eos; returns RaggedCodes(codes, offsets)."""
     args = check_revert_ragged(delayed, offsets, delays, layout, stream_bos_eos)
+    delayed = readable(delayed)
+    args = args._replace(offsets=readable(args.offsets))
     if native.eager(delayed, args.offsets):
         return RaggedCodes(*native.revert_ragged_new(delayed, args, layout, stream_bos_eos))
     return RaggedCodes(*library.revert_delay_pattern_ragged(delayed, args.offsets, list(args.delays), layout,

@@ -13,6 +13,7 @@ from ..rolespan.native import native_spec
 from . import library, native
 from .checks import check_out, check_role_span_labels
 from .spec_fields import spec_fields
+from .views import readable, writable
 
 
 def role_span_labels(input_ids, spec, *, attention_mask=None, start_index=None, out=None) -> torch.Tensor:
@@ -29,6 +30,9 @@ def role_span_labels(input_ids, spec, *, attention_mask=None, start_index=None, 
         check_out("out", out, tuple(input_ids.shape), torch.int64, inputs)
         if out.dim() == 2 and out.shape[1] > 1 and out.stride(1) != 1:
             raise ValueError("out: expected rows of unit stride (out.stride(1) == 1)")
+        if not writable(out):
+            return out.copy_(role_span_labels(input_ids, spec, attention_mask=attention_mask, start_index=starts))
+    input_ids, attention_mask, starts = readable(input_ids), readable(attention_mask), readable(starts)
     if native.eager(input_ids, attention_mask, starts, out):
         labels = out if out is not None else torch.empty(input_ids.shape, dtype=torch.int64, device=input_ids.device)
         native.role_span_labels_into(input_ids, attention_mask, starts, None, labels, native_spec(spec))
