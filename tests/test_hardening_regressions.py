@@ -398,3 +398,15 @@ def test_revert_start_index_past_int64_is_named():
 
     got = each_ops_backend(lambda: ops.revert_delay_pattern(torch.zeros(1, 2, 5, dtype=torch.long), start_index=2**63))
     assert got == (ValueError, f"start_index: {2**63} does not fit int64")
+
+
+
+def test_an_out_tensor_overlapping_negative_codes_is_still_named():
+    """Negative codes are read from a copy, but out= is checked against the caller's codes."""
+    from fastcollate import ops
+
+    memory = torch.zeros(40, dtype=torch.long)
+    codes = torch._neg_view(memory[:10].view(1, 2, 5))
+    out = (memory[5:17].view(1, 2, 6), torch.zeros(1, 2, 6, dtype=torch.long))
+    got = each_ops_backend(lambda: ops.apply_delay_pattern(codes, 1024, 1025, out=out))
+    assert got == (ValueError, "out[0]: overlaps codes in memory")

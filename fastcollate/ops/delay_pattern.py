@@ -31,9 +31,9 @@ def apply_delay_pattern(codes, bos_token_id, pad_token_id, *, delays=None, layou
     codes; out=(delayed, generation_mask) writes into given tensors (which must not overlap codes).
     """
     args = check_apply(codes, bos_token_id, pad_token_id, delays, layout, mode)
-    codes = readable(codes)
     if out is not None:
-        delayed, generation_mask = check_apply_out(out, codes, args.shape)
+        delayed, generation_mask = check_apply_out(out, codes, args.shape)  # overlap with the caller's codes
+        codes = readable(codes)
         if not (writable(delayed) and writable(generation_mask)):
             fresh = apply_delay_pattern(codes, bos_token_id, pad_token_id, delays=delays, layout=layout, mode=mode)
             return delayed.copy_(fresh[0]), generation_mask.copy_(fresh[1])
@@ -43,6 +43,7 @@ def apply_delay_pattern(codes, bos_token_id, pad_token_id, *, delays=None, layou
             library.apply_delay_pattern_out(codes, args.bos, args.pad, list(args.delays), layout, mode == "extend",
                                             delayed, generation_mask)
         return delayed, generation_mask
+    codes = readable(codes)
     if native.eager(codes):
         both = native.apply_new(codes, args, layout, mode)
     else:
