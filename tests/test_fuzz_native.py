@@ -164,12 +164,18 @@ MUTATIONS = ["none", "starts_decreasing", "starts_negative", "starts_past_end", 
              "audio_labels_shape"]
 
 
+# Mutations that build a new tensor or list from the codes.
+MATERIALISING = {"codes_float", "codes_neg", "codes_transposed", "codes_lists", "codes_ragged_lists"}
+
+
 def mutate(batch, name, rng):
     i = rng.randrange(len(batch))
     s = batch[i]
     if not isinstance(getattr(s, "audio_ids_concat", None), torch.Tensor):
         return batch  # an earlier mutation already made it a Mapping or a non-sample
     codes = s.audio_ids_concat
+    if name in MATERIALISING and codes.numel() > 2**16:
+        return batch  # an expanded 2**30-row view: the harness would build it (24 GB), not the collator
     if name == "starts_decreasing" and len(s.audio_ids_start) > 1:
         s.audio_ids_start = s.audio_ids_start.flip(0)
     elif name == "starts_negative":
@@ -197,9 +203,9 @@ def mutate(batch, name, rng):
     elif name == "codes_zero_rows":
         for t in batch:
             t.audio_ids_concat = t.audio_ids_concat[:0]
-    elif name == "codes_lists" and codes.numel() <= 2**16:  # not an expanded view of 2**30 rows: tolist() of
-        s.audio_ids_concat = codes.tolist()                   # that would hang the harness, not the collator
-    elif name == "codes_ragged_lists" and codes.shape[0] > 1 and codes.shape[1] and codes.numel() <= 2**16:
+    elif name == "codes_lists":
+        s.audio_ids_concat = codes.tolist()
+    elif name == "codes_ragged_lists" and codes.shape[0] > 1 and codes.shape[1]:
         s.audio_ids_concat = [r[:-1] if k else r for k, r in enumerate(codes.tolist())]
     elif name == "ids_lists_huge":
         s.input_ids = s.input_ids.tolist() + [rng.choice(HUGE)]
@@ -405,6 +411,8 @@ def mutate_v2(features, name, rng):
     if not isinstance(f, dict):
         return features
     clips = list(f.get("audio_codes") or [])
+    if name in ("clip_float", "clip_neg") and clips and torch.as_tensor(clips[0]).numel() > 2**16:
+        return features  # the expanded 2**40-element clip: the harness would build it, not the collator
     if name == "clip_missing" and clips:
         f["audio_codes"] = clips[:-1]
     elif name == "clip_extra":
