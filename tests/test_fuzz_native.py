@@ -411,7 +411,7 @@ def mutate_v2(features, name, rng):
     if not isinstance(f, dict):
         return features
     clips = list(f.get("audio_codes") or [])
-    if name in ("clip_float", "clip_neg") and clips and torch.as_tensor(clips[0]).numel() > 2**16:
+    if name in ("clip_float", "clip_neg") and clips and isinstance(clips[0], torch.Tensor) and clips[0].numel() > 2**16:
         return features  # the expanded 2**40-element clip: the harness would build it, not the collator
     if name == "clip_missing" and clips:
         f["audio_codes"] = clips[:-1]
