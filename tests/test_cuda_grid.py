@@ -23,7 +23,7 @@ from ops_inputs import padded_cases, ragged_cases
 from test_higgs_backends_equal import FLAGS as HIGGS_FLAGS
 from test_ops_delay_equivalence import assert_equal, delays_of
 from test_ops_role_span_labels import padded_batches
-from test_rolespan_equivalence import batches, completion_specs, conversation, role_specs
+from test_rolespan_equivalence import assert_same, batches, completion_specs, conversation, role_specs
 
 from conftest import COMPILED
 
@@ -145,15 +145,6 @@ def collate_kernel(rows, spec, starts, layout, reverse):
                                          layout["pad_to_multiple_of"], layout["packed"], starts, reverse=reverse,
                                          **GRID)
     return _result(*out, packed=layout["packed"])
-
-
-def assert_same(want: dict, got: dict, context):
-    assert want.keys() == got.keys(), context
-    for k, v in want.items():
-        if isinstance(v, torch.Tensor):
-            assert v.dtype == got[k].dtype and torch.equal(v, got[k]), (k, context)
-        else:
-            assert v == got[k], (k, context)
 
 
 @SETTINGS
