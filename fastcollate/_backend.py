@@ -28,7 +28,8 @@ _warned = False
 
 def backend_info() -> dict:
     """What was built and what `backend="auto"` runs: {"compiled": bool, "compiled_version": str or None,
-    "cuda_built": bool, "auto": "cpu" or "python", "import_error": the original ImportError's repr or None,
+    "cuda_built": bool, "simd": the CPU kernels' SIMD path ("avx2", "none"; None when not compiled),
+    "auto": "cpu" or "python", "import_error": the original ImportError's repr or None,
     "cuda": the CUDA kernels (fastcollate.cuda.info())}."""
     from .cuda import info as cuda_info
 
@@ -36,6 +37,7 @@ def backend_info() -> dict:
         "compiled": _core is not None,
         "compiled_version": getattr(_core, "__version__", None),
         "cuda_built": bool(getattr(_core, "cuda_built", False)),
+        "simd": _core.simd() if _core is not None else None,
         "auto": "cpu" if _core is not None else "python",
         "import_error": None if _CORE_ERROR is None else repr(_CORE_ERROR),
         "cuda": cuda_info(),

@@ -153,6 +153,11 @@ HiggsV2Tuple = Tuple[torch.Tensor, torch.Tensor, Optional[torch.Tensor], Optiona
 def collate_higgs_v2(features: Sequence[object], options: HiggsV2Options, counts: bool = False) -> HiggsV2Tuple:
     """Collate HiggsAudioV2Collator features (Mappings or objects) in one native pass."""
 
+def simd() -> str:
+    """"avx2" or "none": the SIMD path of HiggsAudioV2Collator's code transpose on this CPU."""
+def set_simd(allowed: bool) -> bool:
+    """Tests only: allow or forbid the SIMD path (process-wide); returns the previous setting."""
+
 # CUDA (csrc/python/register_kernels.cpp, csrc/cuda/): the kernels' launches on a CUDA device and stream, or
 # with device -1 the CPU grid runner that executes the same kernel bodies for every index (the CPU tests).
 # `reverse` runs the grid runner's threads in descending order (a race between threads would show).

@@ -1,5 +1,7 @@
 import os
+import platform
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -15,6 +17,16 @@ def test_backend_info_reports_the_build():
     assert info["compiled"] is COMPILED
     assert info["auto"] == ("cpu" if COMPILED else "python")
     assert info["cuda_built"] is info["cuda"]["compiled"]
+
+
+@pytest.mark.skipif(not COMPILED, reason="compiled extension not built")
+def test_backend_info_names_the_simd_path_this_cpu_takes():
+    """x86-64 CPUs with AVX2 (this project's CI machines) take the AVX2 transpose of HiggsAudioV2Collator's codes;
+    every other CPU the scalar loop, never an illegal instruction."""
+    cpuinfo = Path("/proc/cpuinfo")
+    flags = cpuinfo.read_text().split() if cpuinfo.exists() else []
+    x86 = platform.machine() in ("x86_64", "AMD64")
+    assert fastcollate.backend_info()["simd"] == ("avx2" if x86 and "avx2" in flags else "none")
 
 
 # What FASTCOLLATE_CUDA=AUTO builds where nvcc is found: sm_75 to sm_90 and compute_90 PTX (csrc/cuda/cuda.cmake).

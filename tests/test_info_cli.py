@@ -34,7 +34,8 @@ def test_versions_backends_and_cuda(capsys):
     else:
         assert any(line.startswith("CUDA device usable: ") for line in out)
     if COMPILED:
-        assert any(line.startswith("  cpu     available (compiled extension 0.1.0, _core.") for line in out)
+        cpu = next(line for line in out if line.startswith("  cpu     available (compiled extension 0.1.0, _core."))
+        assert cpu.endswith(f", SIMD: {fastcollate.backend_info()['simd']})")
         kernels = fastcollate.backend_info()["cuda"]
         if kernels["compiled"]:
             line = next(line for line in out if line.startswith("CUDA kernels: compiled for "))
@@ -48,7 +49,8 @@ def test_versions_backends_and_cuda(capsys):
 
 def test_program_name_is_the_one_called(capsys, monkeypatch):
     # The hint line is shown when the extension is there: stand one in, so this runs on any install.
-    monkeypatch.setattr(_backend, "_core", SimpleNamespace(__version__="0.1.0", __file__="/x/_core.so"))
+    monkeypatch.setattr(_backend, "_core", SimpleNamespace(__version__="0.1.0", __file__="/x/_core.so",
+                                                                simd=lambda: "none"))
     monkeypatch.setattr(_backend, "_CORE_ERROR", None)
     assert "next: `fastcollate demo`" in info_output(capsys, "/venv/bin/fastcollate")
     assert "next: `python -m fastcollate demo`" in info_output(capsys, "/site/fastcollate/__main__.py")

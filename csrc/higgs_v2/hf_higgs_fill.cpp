@@ -1,6 +1,7 @@
 // Pass 2: write every output exactly once from the plan. Runs without the GIL; touches only raw buffers.
 #include <algorithm>
 
+#include "higgs_v2/code_frames.h"
 #include "higgs_v2/hf_higgs_collate.h"
 #include "higgs_v2/hf_higgs_rules.h"
 
@@ -22,35 +23,38 @@ int64_t fill_text_row(const HfHiggsFeatureIn& f, const HfHiggsOptions& opt, cons
   std::fill(labels, labels + off, kIgnoreIndex);  // the processor's rule masks pad_token_id too
   std::fill(labels + off + n, labels + W, kIgnoreIndex);
 
+  // Every id in a local and the count in the loop: the output stores (int64) could alias `opt` and a counter
+  // kept behind a reference, which would reload them and chain every token on a store.
   const bool correct = opt.spec.has_value();
   const int64_t* spec = correct ? plan.spec_labels.data() + plan.spec_offsets[r] : nullptr;
-  auto text_label = [&](int64_t token, int64_t t) {
-    return correct ? spec[t] : hf_processor_text_label(token, opt.audio_token_id, opt.pad_token_id,
-                                                       opt.audio_bos_token_id);
-  };
+  const int64_t audio_token = opt.audio_token_id, pad = opt.pad_token_id, audio_bos = opt.audio_bos_token_id;
+  const int64_t delay_token = opt.audio_delay_token_id;
   // Placeholder positions: masked in the correct mode; the processor masks only the audio token.
-  const int64_t delay_label = correct ? kIgnoreIndex : text_label(opt.audio_delay_token_id, 0);
-  int64_t cursor = off, clip = 0, learned = 0;
-  visit_ids(f.input_ids, [&](const auto* p) {
-    const int64_t stride = f.input_ids.stride;
-    for (int64_t t = 0; t < f.input_ids.size; ++t) {
+  const int64_t delay_label =
+      correct ? kIgnoreIndex : hf_processor_text_label(delay_token, audio_token, pad, audio_bos);
+  const CodesView* clip = f.clips.data();
+  const int64_t n_ids = f.input_ids.size, stride = f.input_ids.stride;
+  const int64_t learned = visit_ids(f.input_ids, [&](const auto* p) {
+    int64_t cursor = off, count = 0;
+    for (int64_t t = 0; t < n_ids; ++t) {
       const int64_t token = p[t * stride];
-      if (token != opt.audio_token_id) {
-        const int64_t label = text_label(token, t);
+      if (token != audio_token) {
+        const int64_t label = correct ? spec[t] : hf_processor_text_label(token, audio_token, pad, audio_bos);
         ids[cursor] = token;
         labels[cursor++] = label;
-        learned += label != kIgnoreIndex;
+        count += label != kIgnoreIndex;
         continue;
       }
-      const int64_t audio = hf_clip_audio_tokens(f.clips[clip++].cols);
-      std::fill(ids + cursor, ids + cursor + audio, opt.audio_token_id);
+      const int64_t audio = hf_clip_audio_tokens((clip++)->cols);
+      std::fill(ids + cursor, ids + cursor + audio, audio_token);
       std::fill(labels + cursor, labels + cursor + audio, kIgnoreIndex);
       cursor += audio;
-      std::fill(ids + cursor, ids + cursor + K - 1, opt.audio_delay_token_id);
+      std::fill(ids + cursor, ids + cursor + K - 1, delay_token);
       std::fill(labels + cursor, labels + cursor + K - 1, delay_label);
       cursor += K - 1;
-      learned += delay_label != kIgnoreIndex ? K - 1 : 0;
+      count += delay_label != kIgnoreIndex ? K - 1 : 0;
     }
+    return count;
   });
   return learned;
 }
@@ -59,7 +63,7 @@ int64_t fill_text_row(const HfHiggsFeatureIn& f, const HfHiggsOptions& opt, cons
 // contiguous (the (T, K) layout). Each cell is the delay layout's (csrc/ops/delay_layout.h): the frames
 // where some codebook holds no code (the first K, the last K) go through delay_cell()/delay_value(); in the
 // frames between, every codebook holds a code by that same layout (codebook k's code run is
-// [hf_clip_row(k).code_begin, code_end)), so they are copied without asking per cell.
+// [hf_clip_row(k).code_begin, code_end)), so they are transposed without asking per cell (code_frames.h).
 template <typename T, bool correct>
 int64_t fill_clip(const CodesView& c, int64_t K, const HfHiggsOptions& opt, bool no_train, int64_t* ids,
                   int64_t* labels) {
@@ -88,30 +92,20 @@ int64_t fill_clip(const CodesView& c, int64_t K, const HfHiggsOptions& opt, bool
   // Every codebook is inside its code run from the last codebook's first code to the first codebook's last.
   const int64_t lo = hf_clip_row(K - 1, L, K).code_begin, hi = hf_clip_row(0, L, K).code_end;
   for (int64_t t = 0; t < lo; ++t) edge_frame(t);
-  // Codebook k's code for frame t is src[k][t - code_begin(k)]: one pointer per codebook, stepping by cs.
-  const int64_t bos = opt.stream_bos, eos = opt.stream_eos;
-  for (int64_t t = lo; t < hi; ++t) {
-    int64_t* id_row = ids + t * K;
-    int64_t* label_row = labels + t * K;
-    const T* first = src + (t - hf_clip_row(0, L, K).code_begin) * cs;  // codebook 0's code
-    const int64_t step = rs - cs;  // from codebook k's code to codebook k + 1's (one frame earlier)
-    for (int64_t k = 0; k < K; ++k) id_row[k] = static_cast<int64_t>(first[k * step]);
-    if (correct) {
-      if (no_train) {
-        for (int64_t k = 0; k < K; ++k) label_row[k] = kIgnoreIndex;
-      } else {
-        for (int64_t k = 0; k < K; ++k) label_row[k] = id_row[k];
-      }
-    } else {
-      for (int64_t k = 0; k < K; ++k) {
-        const int64_t v = id_row[k];
-        const bool masked = v == bos || v == eos;
-        label_row[k] = masked ? kIgnoreIndex : v;
-        learned += !masked;
-      }
-    }
+  // Codebook k's code for frame t is src[k][t - code_begin(k)]: from codebook 0's code of frame lo, codebook
+  // k + 1's code of a frame is (row stride - col stride) further on.
+  if (hi > lo) {
+    CodeFrames middle;
+    middle.codebooks = K;
+    middle.frames = hi - lo;
+    middle.step = rs - cs;
+    middle.col_stride = cs;
+    middle.labels = !correct ? CodeLabels::kProcessor : no_train ? CodeLabels::kIgnore : CodeLabels::kCopy;
+    middle.stream_bos = opt.stream_bos;
+    middle.stream_eos = opt.stream_eos;
+    learned += write_code_frames(src + (lo - hf_clip_row(0, L, K).code_begin) * cs, middle, ids + lo * K,
+                                 labels + lo * K);
   }
-  if (correct && !no_train) learned += (hi > lo ? hi - lo : 0) * K;
   for (int64_t t = std::max(lo, hi); t < frames; ++t) edge_frame(t);
   return learned;
 }

@@ -7,6 +7,7 @@
 #include <optional>
 #include <unordered_set>
 
+#include "higgs_v2/code_frames.h"
 #include "higgs_v2/hf_higgs_collate.h"
 #include "python/feature_reader.h"
 #include "python/int_input.h"
@@ -158,6 +159,10 @@ void register_higgs_v2(py::module_& m) {
         "audio_input_ids, audio_input_ids_mask, labels, audio_labels, num_learned, features learning nothing); the "
         "audio entries are None when no feature has a clip; num_learned (a list, per feature) is None unless "
         "counts=True.");
+  m.def("simd", &code_frames_simd,
+        "The SIMD path of HiggsAudioV2Collator's code transpose on this CPU: 'avx2' or 'none' (the scalar loop).");
+  m.def("set_simd", &set_code_frames_simd, py::arg("allowed"),
+        "Tests only: allow or forbid the SIMD path (process-wide); returns the previous setting.");
 }
 
 }  // namespace fastcollate

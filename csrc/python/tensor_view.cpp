@@ -13,17 +13,22 @@ namespace {
 struct TorchObjects {
   py::object tensor_type, int32, int64, strided, real_type;
   py::str layout{"layout"}, is_cpu{"is_cpu"}, device{"device"}, dtype{"dtype"}, shape{"shape"}, stride{"stride"},
-      data_ptr{"data_ptr"}, is_neg{"is_neg"}, resolve_neg{"resolve_neg"}, untyped_storage{"untyped_storage"},
+      data_ptr{"data_ptr"}, is_neg{"is_neg"}, is_contiguous{"is_contiguous"}, resolve_neg{"resolve_neg"}, untyped_storage{"untyped_storage"},
       nbytes{"nbytes"};
   // The C-level descriptors behind those attributes (torch._C.TensorBase), called directly for plain
   // torch.Tensor objects: no attribute lookup, no bound-method object per call. Metadata reads were about
   // half of a Higgs batch's cost over its copy floor.
-  py::object layout_get, is_cpu_get, dtype_get, shape_get, stride_method, data_ptr_method, is_neg_method;
+  py::object layout_get, is_cpu_get, dtype_get, shape_get, stride_method, data_ptr_method, is_neg_method,
+      is_contiguous_method;
   static const TorchObjects& get() {
     static const TorchObjects* objects = [] {
       py::module_ torch = py::module_::import("torch");
-      auto* o = new TorchObjects{torch.attr("Tensor"), torch.attr("int32"), torch.attr("int64"),
-                                 torch.attr("strided"), py::module_::import("numbers").attr("Real")};
+      auto* o = new TorchObjects();
+      o->tensor_type = torch.attr("Tensor");
+      o->int32 = torch.attr("int32");
+      o->int64 = torch.attr("int64");
+      o->strided = torch.attr("strided");
+      o->real_type = py::module_::import("numbers").attr("Real");
       py::object static_attr = py::module_::import("inspect").attr("getattr_static");
       o->layout_get = static_attr(o->tensor_type, o->layout);
       o->is_cpu_get = static_attr(o->tensor_type, o->is_cpu);
@@ -32,6 +37,7 @@ struct TorchObjects {
       o->stride_method = static_attr(o->tensor_type, o->stride);
       o->data_ptr_method = static_attr(o->tensor_type, o->data_ptr);
       o->is_neg_method = static_attr(o->tensor_type, o->is_neg);
+      o->is_contiguous_method = static_attr(o->tensor_type, o->is_contiguous);
       return o;  // intentionally leaked: destroying Python objects at exit is unsafe
     }();
     return *objects;
@@ -99,10 +105,18 @@ std::string inspect_int_tensor(py::handle value_in, int ndim, IntType& type, con
     auto plain_tuple = py::reinterpret_steal<py::object>(PySequence_Tuple(shape.ptr()));
     return "expected a " + std::to_string(ndim) + "-D tensor, got shape " + std::string(py::str(plain_tuple));
   }
-  py::object stride = tensor_call(value, plain, torch.stride_method, torch.stride);
-  for (int d = 0; d < ndim; ++d) {
-    sizes[d] = PyLong_AsLongLong(PyTuple_GET_ITEM(shape.ptr(), d));
-    strides[d] = PyLong_AsLongLong(PyTuple_GET_ITEM(stride.ptr(), d));
+  for (int d = 0; d < ndim; ++d) sizes[d] = PyLong_AsLongLong(PyTuple_GET_ITEM(shape.ptr(), d));
+  if (tensor_call(value, plain, torch.is_contiguous_method, torch.is_contiguous).ptr() == Py_True) {
+    // Row-major strides (a size-1 dimension's stride is never used to address an element): no stride tuple
+    // to build and collect, the common case of every feature's tensors.
+    int64_t step = 1;
+    for (int d = ndim; d-- > 0;) {
+      strides[d] = step;
+      step *= sizes[d] > 1 ? sizes[d] : 1;
+    }
+  } else {
+    py::object stride = tensor_call(value, plain, torch.stride_method, torch.stride);
+    for (int d = 0; d < ndim; ++d) strides[d] = PyLong_AsLongLong(PyTuple_GET_ITEM(stride.ptr(), d));
   }
   std::string repeating = check_not_repeating(value, ndim, sizes, strides);
   if (!repeating.empty()) return repeating;

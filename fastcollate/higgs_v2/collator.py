@@ -12,6 +12,7 @@ from ..rolespan.reference import empty_reason
 from ..rolespan.spec import RoleSpanSpec
 from .config import HF_HIGGS_IDS, HiggsV2Config, make_config
 from .features import check_feature, read_feature
+from .native import collate_native, learned_counts, native_options
 from .reference import collate_reference
 
 
@@ -70,8 +71,6 @@ class HiggsAudioV2Collator:
         self.backend = resolve_backend(backend)
         self._native = None
         if self.backend == "cpu":
-            from .native import native_options
-
             self._native = native_options(self.config)
 
     @classmethod
@@ -97,8 +96,6 @@ class HiggsAudioV2Collator:
     def __setstate__(self, state):
         self.__dict__.update(state)
         if self.backend == "cpu":
-            from .native import native_options
-
             self._native = native_options(self.config)
 
     def __call__(self, features) -> dict:
@@ -114,16 +111,12 @@ class HiggsAudioV2Collator:
         return batch
 
     def _collate(self, features):
-        if self.backend == "cpu":
-            from .native import collate_native
-
+        if self._native is not None:
             return collate_native(features, self._native)
         return collate_reference(features, self.config)
 
     def _collate_counts(self, features):
         """Learned labels per feature (the rare path: some feature learns nothing)."""
-        from .native import learned_counts
-
         return learned_counts(features, self._native)
 
     def _empty_reason(self, feature, i: int) -> str:

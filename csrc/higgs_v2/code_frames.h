@@ -1,0 +1,38 @@
+// The middle frames of one clip, where every codebook holds a code: its (K, L) codes transposed into
+// (frames, K) rows of audio ids and their labels. This transpose is most of a HiggsAudioV2Collator batch's
+// fill (8 strided reads per frame), so it has an AVX2 path, chosen at run time (one wheel for every x86-64
+// CPU), with the scalar loop as its twin: the same cells, the same labels, the same count.
+#pragma once
+
+#include <cstdint>
+
+namespace fastcollate {
+
+// How the labels of code cells are made.
+enum class CodeLabels {
+  kProcessor,  // the processor's rule: -100 where the id is the stream BOS or EOS, else the id
+  kCopy,       // the id (label_mode "correct", a learned clip)
+  kIgnore,     // -100 (label_mode "correct", a no-train clip)
+};
+
+struct CodeFrames {
+  int64_t codebooks = 0;    // K
+  int64_t frames = 0;       // how many frames to write
+  int64_t step = 0;         // elements from codebook k's code of a frame to codebook k + 1's (row stride - col stride)
+  int64_t col_stride = 1;   // elements from a code to the same codebook's next frame
+  CodeLabels labels = CodeLabels::kProcessor;
+  int64_t stream_bos = 0, stream_eos = 0;
+};
+
+// Writes ids[t * K + k] = first[k * step + t * col_stride] and its label for t < frames, k < K; returns how
+// many labels are not -100. `first` is codebook 0's code of the first frame (int32 or int64 codes).
+int64_t write_code_frames(const int64_t* first, const CodeFrames& f, int64_t* ids, int64_t* labels);
+int64_t write_code_frames(const int32_t* first, const CodeFrames& f, int64_t* ids, int64_t* labels);
+
+// The SIMD path in use: "avx2", or "none" (another CPU or architecture: the scalar loop).
+const char* code_frames_simd();
+// Allows or forbids the SIMD path (process-wide; tests run the scalar twin with it off); returns the previous
+// setting.
+bool set_code_frames_simd(bool allowed);
+
+}  // namespace fastcollate
