@@ -18,8 +18,9 @@ int64_t fill_text_row(const HfHiggsFeatureIn& f, const HfHiggsOptions& opt, cons
   int64_t* labels = out.labels + r * W;
   std::fill(ids, ids + off, opt.pad_token_id);
   std::fill(ids + off + n, ids + W, opt.pad_token_id);
-  std::fill(mask, mask + W, 0);
+  std::fill(mask, mask + off, 0);
   std::fill(mask + off, mask + off + n, 1);
+  std::fill(mask + off + n, mask + W, 0);
   std::fill(labels, labels + off, kIgnoreIndex);  // the processor's rule masks pad_token_id too
   std::fill(labels + off + n, labels + W, kIgnoreIndex);
 
