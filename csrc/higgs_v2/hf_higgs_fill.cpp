@@ -71,28 +71,28 @@ int64_t fill_clip(const CodesView& c, int64_t K, const HfHiggsOptions& opt, bool
   const int64_t L = c.cols, frames = hf_clip_frames(L, K);
   const T* src = static_cast<const T*>(c.data);
   const int64_t rs = c.row_stride, cs = c.col_stride;
-  const DelayFill id_fill = delay_ids_fill(opt.stream_bos, opt.stream_eos);
-  const DelayFill label_fill = delay_labels_fill(opt.stream_eos, no_train);
-  int64_t learned = 0;
-  auto label_of = [&](DelayCell kind, int64_t code, int64_t id) {
-    const int64_t label = correct ? delay_value(kind, code, label_fill)
-                                  : hf_processor_audio_label(id, opt.stream_bos, opt.stream_eos);
-    learned += label != kIgnoreIndex;
-    return label;
-  };
+  const int64_t bos = opt.stream_bos, eos = opt.stream_eos;
+  const DelayFill id_fill = delay_ids_fill(bos, eos);
+  const DelayFill label_fill = delay_labels_fill(eos, no_train);
+  // Counts in locals, as in fill_text_row: a counter behind a reference would be reloaded after every store.
   auto edge_frame = [&](int64_t t) {
+    int64_t count = 0;
     for (int64_t k = 0; k < K; ++k) {
       const DelayRow row = hf_clip_row(k, L, K);
       const DelayCell kind = delay_cell(t, row);
       const int64_t code = kind == kCode ? static_cast<int64_t>(src[k * rs + (t - row.code_begin) * cs]) : 0;
       const int64_t id = delay_value(kind, code, id_fill);
+      const int64_t label = correct ? delay_value(kind, code, label_fill) : hf_processor_audio_label(id, bos, eos);
       ids[t * K + k] = id;
-      labels[t * K + k] = label_of(kind, code, id);
+      labels[t * K + k] = label;
+      count += label != kIgnoreIndex;
     }
+    return count;
   };
   // Every codebook is inside its code run from the last codebook's first code to the first codebook's last.
   const int64_t lo = hf_clip_row(K - 1, L, K).code_begin, hi = hf_clip_row(0, L, K).code_end;
-  for (int64_t t = 0; t < lo; ++t) edge_frame(t);
+  int64_t learned = 0;
+  for (int64_t t = 0; t < lo; ++t) learned += edge_frame(t);
   // Codebook k's code for frame t is src[k][t - code_begin(k)]: from codebook 0's code of frame lo, codebook
   // k + 1's code of a frame is (row stride - col stride) further on.
   if (hi > lo) {
@@ -102,12 +102,12 @@ int64_t fill_clip(const CodesView& c, int64_t K, const HfHiggsOptions& opt, bool
     middle.step = rs - cs;
     middle.col_stride = cs;
     middle.labels = !correct ? CodeLabels::kProcessor : no_train ? CodeLabels::kIgnore : CodeLabels::kCopy;
-    middle.stream_bos = opt.stream_bos;
-    middle.stream_eos = opt.stream_eos;
+    middle.stream_bos = bos;
+    middle.stream_eos = eos;
     learned += write_code_frames(src + (lo - hf_clip_row(0, L, K).code_begin) * cs, middle, ids + lo * K,
                                  labels + lo * K);
   }
-  for (int64_t t = std::max(lo, hi); t < frames; ++t) edge_frame(t);
+  for (int64_t t = std::max(lo, hi); t < frames; ++t) learned += edge_frame(t);
   return learned;
 }
 

@@ -13,8 +13,8 @@ namespace {
 struct TorchObjects {
   py::object tensor_type, int32, int64, strided, real_type;
   py::str layout{"layout"}, is_cpu{"is_cpu"}, device{"device"}, dtype{"dtype"}, shape{"shape"}, stride{"stride"},
-      data_ptr{"data_ptr"}, is_neg{"is_neg"}, is_contiguous{"is_contiguous"}, resolve_neg{"resolve_neg"}, untyped_storage{"untyped_storage"},
-      nbytes{"nbytes"};
+      data_ptr{"data_ptr"}, is_neg{"is_neg"}, is_contiguous{"is_contiguous"}, resolve_neg{"resolve_neg"},
+      untyped_storage{"untyped_storage"}, nbytes{"nbytes"};
   // The C-level descriptors behind those attributes (torch._C.TensorBase), called directly for plain
   // torch.Tensor objects: no attribute lookup, no bound-method object per call. Metadata reads were about
   // half of a Higgs batch's cost over its copy floor.
