@@ -1,4 +1,3 @@
-
 #include "higgs_v2/code_frames.h"
 
 #include <atomic>
@@ -53,13 +52,14 @@ __attribute__((target("avx2"))) inline __m256i load4(const int32_t* p) {
   return _mm256_cvtepi32_epi64(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
 }
 
-// Unit column stride and K a multiple of 4: blocks of 4 frames x 4 codebooks, loaded one vector per codebook
-// (4 frames), transposed in registers to one vector per frame (4 codebooks) and stored with their labels.
-// The frames left over (fewer than 4) go through the scalar loop.
 // Codes fetched ahead of the loads, per codebook: the loads otherwise wait on 8-12 rows at once, whose
 // lines the hardware prefetchers bring in too late (measured: the AVX2 path went from 0.83x to 0.79x of
 // the scalar loop's time on the benchmark batch; 64 and 256 gave no better).
 constexpr int64_t kPrefetchAhead = 128;
+
+// Unit column stride and K a multiple of 4: blocks of 4 frames x 4 codebooks, loaded one vector per codebook
+// (4 frames), transposed in registers to one vector per frame (4 codebooks) and stored with their labels.
+// The frames left over (fewer than 4) go through the scalar loop.
 
 template <typename T>
 __attribute__((target("avx2"))) int64_t avx2(const T* first, const CodeFrames& f, int64_t* ids, int64_t* labels) {
@@ -131,6 +131,7 @@ int64_t write_code_frames(const int64_t* first, const CodeFrames& f, int64_t* id
 int64_t write_code_frames(const int32_t* first, const CodeFrames& f, int64_t* ids, int64_t* labels) {
   return dispatch(first, f, ids, labels);
 }
+
 const char* code_frames_simd() {
 #ifdef FC_CODE_FRAMES_AVX2
   if (cpu_has_avx2()) return "avx2";

@@ -16,10 +16,10 @@ enum class CodeLabels {
 };
 
 struct CodeFrames {
-  int64_t codebooks = 0;    // K
-  int64_t frames = 0;       // how many frames to write
-  int64_t step = 0;         // elements from codebook k's code of a frame to codebook k + 1's (row stride - col stride)
-  int64_t col_stride = 1;   // elements from a code to the same codebook's next frame
+  int64_t codebooks = 0;   // K
+  int64_t frames = 0;      // how many frames to write
+  int64_t step = 0;        // from codebook k's code of a frame to codebook k + 1's: row stride - col stride
+  int64_t col_stride = 1;  // from a code to the same codebook's next frame (elements)
   CodeLabels labels = CodeLabels::kProcessor;
   int64_t stream_bos = 0, stream_eos = 0;
 };
