@@ -3,6 +3,7 @@
 #include <atomic>
 
 #include "common/labels.h"
+#include "higgs_v2/hf_higgs_rules.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define FC_CODE_FRAMES_AVX2 1
@@ -31,10 +32,8 @@ int64_t scalar(const T* first, const CodeFrames& f, int64_t* ids, int64_t* label
         break;
       case CodeLabels::kProcessor:
         for (int64_t k = 0; k < K; ++k) {
-          const int64_t v = id_row[k];
-          const bool masked = v == f.stream_bos || v == f.stream_eos;
-          label_row[k] = masked ? kIgnoreIndex : v;
-          learned += !masked;
+          label_row[k] = hf_processor_audio_label(id_row[k], f.stream_bos, f.stream_eos);
+          learned += label_row[k] != kIgnoreIndex;
         }
         break;
     }

@@ -10,7 +10,7 @@ namespace fastcollate {
 
 // How the labels of code cells are made.
 enum class CodeLabels {
-  kProcessor,  // the processor's rule: -100 where the id is the stream BOS or EOS, else the id
+  kProcessor,  // the processor's rule (hf_processor_audio_label): -100 on the stream BOS or EOS, else the id
   kCopy,       // the id (label_mode "correct", a learned clip)
   kIgnore,     // -100 (label_mode "correct", a no-train clip)
 };
