@@ -99,6 +99,32 @@ def test_codes_equal_to_the_stream_ids_in_both_transpose_paths(simd, seed, codeb
     assert masked.any()  # the stream ids do occur as codes, so the masking rule is exercised
 
 
+@BOTH_PATHS
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(seed=st.integers(0, 2**31 - 1), codebooks=st.sampled_from([1, 4, 5, 8]),
+       form=st.sampled_from(["int64", "int32"]))
+def test_codes_of_minus_100_count_as_not_learned(simd, seed, codebooks, form):
+    """A code that is -100 itself is a label of -100: the learned counts (what on_empty reads) skip it in both
+    label modes and both transpose paths, as the twin's (labels != -100).sum() does."""
+    rng = random.Random(seed)
+    dtype = torch.int64 if form == "int64" else torch.int32
+    features = random_features(seed, codebooks=codebooks, max_len=40, max_clips=2, size=3, mixed=False)
+    for f in features:
+        clips = f["audio_codes"] if isinstance(f, dict) else f.audio_codes
+        for j, _ in enumerate(clips):
+            length = rng.randint(1, 40)
+            clips[j] = torch.tensor([rng.choice([-100, -100, 7, 1024, 1025]) for _ in range(codebooks * length)],
+                                    dtype=dtype).reshape(codebooks, length)
+    for mode in ("processor", "correct"):
+        with transpose_path(simd):
+            python, cpu = collate_both(features, label_mode=mode)
+            collator = fastcollate.HiggsAudioV2Collator(128001, backend="cpu", label_mode=mode)
+            counts = collator._collate_counts(features)
+        assert_batches_equal(cpu[0], python[0])
+        assert torch.equal(counts, python[1])
+        assert cpu[1] == int((python[1] == 0).sum())
+
+
 def test_text_only_batch_has_no_audio_keys():
     for backend in ("python", "cpu"):
         batch = fastcollate.HiggsAudioV2Collator(128001, backend=backend)([{"input_ids": [1, 2, 3]}])

@@ -27,8 +27,10 @@ int64_t scalar(const T* first, const CodeFrames& f, int64_t* ids, int64_t* label
         for (int64_t k = 0; k < K; ++k) label_row[k] = kIgnoreIndex;
         break;
       case CodeLabels::kCopy:
-        for (int64_t k = 0; k < K; ++k) label_row[k] = id_row[k];
-        learned += K;
+        for (int64_t k = 0; k < K; ++k) {
+          label_row[k] = id_row[k];
+          learned += label_row[k] != kIgnoreIndex;  // a code of -100 is no target, as the twin counts it
+        }
         break;
       case CodeLabels::kProcessor:
         for (int64_t k = 0; k < K; ++k) {
@@ -65,7 +67,7 @@ __attribute__((target("avx2"))) int64_t avx2(const T* first, const CodeFrames& f
   const int64_t K = f.codebooks, blocked = f.frames / 4 * 4;
   const __m256i bos = _mm256_set1_epi64x(f.stream_bos), eos = _mm256_set1_epi64x(f.stream_eos);
   const __m256i ignore = _mm256_set1_epi64x(kIgnoreIndex);
-  int64_t masked = 0;  // kProcessor: labels set to -100
+  int64_t ignored = 0;  // labels that are -100: masked stream ids, and codes that are -100 themselves
   for (int64_t t = 0; t < blocked; t += 4) {
     for (int64_t k = 0; k < K; k += 4) {
       const T* code = first + t + k * f.step;
@@ -89,15 +91,14 @@ __attribute__((target("avx2"))) int64_t avx2(const T* first, const CodeFrames& f
         } else if (f.labels == CodeLabels::kProcessor) {
           const __m256i m = _mm256_or_si256(_mm256_cmpeq_epi64(frame[j], bos), _mm256_cmpeq_epi64(frame[j], eos));
           label = _mm256_blendv_epi8(frame[j], ignore, m);
-          masked += __builtin_popcount(static_cast<unsigned>(_mm256_movemask_pd(_mm256_castsi256_pd(m))));
         }
         _mm256_storeu_si256(reinterpret_cast<__m256i*>(labels + at), label);
+        const __m256i none = _mm256_cmpeq_epi64(label, ignore);
+        ignored += __builtin_popcount(static_cast<unsigned>(_mm256_movemask_pd(_mm256_castsi256_pd(none))));
       }
     }
   }
-  int64_t learned = 0;
-  if (f.labels == CodeLabels::kCopy) learned = blocked * K;
-  if (f.labels == CodeLabels::kProcessor) learned = blocked * K - masked;
+  const int64_t learned = blocked * K - ignored;
   CodeFrames rest = f;
   rest.frames = f.frames - blocked;
   return learned + scalar(first + blocked * f.col_stride, rest, ids + blocked * K, labels + blocked * K);
