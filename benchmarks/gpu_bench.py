@@ -4,11 +4,15 @@ GPU and against a device-to-device copy of the op's output bytes, then end to en
 
     python3 benchmarks/gpu_bench.py [--out FILE.md] [--quick]
 
-Op times are CUDA-event medians (the op called as users call it, eager, on torch's current stream; the ragged
-ops and role_span_labels with a mask include the wait for their value check, see fastcollate/cuda). GB/s
-counts the bytes an op must move: its inputs read once plus its outputs written once; the copy moves its
-output bytes (read + write). "of copy" is copy time / op time: 1.0 means the op runs as fast as copying its
-output. End to end is wall time on the host until the batch is on the GPU (torch.cuda.synchronize()).
+Two times per op, both CUDA-event medians on torch's current stream:
+  * eager: the op called as users call it, in a loop; the host's work per call (argument checks, allocation,
+    the launch, and for the ragged ops and role_span_labels with a mask the wait for their value check, see
+    fastcollate/cuda) is in it whenever it exceeds the kernels' time;
+  * device: 10 calls captured in one CUDA graph and replayed, so only the kernels' own time counts (what
+    the op's bandwidth is; the copy it is compared with is timed the same way).
+GB/s counts the bytes an op must move: its inputs read once plus its outputs written once (device time); the
+copy moves its output bytes (read + write). "of copy" is copy time / op time, device against device: 1.0
+means the op's kernels run as fast as copying its output; "eager of copy" puts the eager time against it. End to end is wall time on the host until the batch is on the GPU (torch.cuda.synchronize()).
 Every result is checked against the CPU path before it is timed (a mismatch is flagged in the table and makes
 the exit status 1).
 """
@@ -52,6 +56,32 @@ def gpu_time(fn, *, repeat: int = 7, min_seconds: float = 0.02) -> float:
     return statistics.median(times)
 
 
+def graph_time(fn, *, calls: int = 10, repeat: int = 7) -> float:
+    """Median device seconds per call of fn's kernels alone: `calls` calls captured in one CUDA graph, replayed
+    between events (no host work and no launch gaps between them)."""
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):  # warm-up off the default stream, as torch.cuda.graph's documentation asks
+        fn()
+    torch.cuda.current_stream().wait_stream(side)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        for _ in range(calls):
+            fn()
+    graph.replay()
+    torch.cuda.synchronize()
+    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    times = []
+    for _ in range(repeat):
+        start.record()
+        graph.replay()
+        end.record()
+        end.synchronize()
+        times.append(start.elapsed_time(end) / 1e3 / calls)
+    del graph
+    return statistics.median(times)
+
+
 def wall_time(fn, *, repeat: int = 15) -> float:
     """Median wall seconds of fn() plus torch.cuda.synchronize()."""
     fn()
@@ -70,9 +100,10 @@ def nbytes(*tensors) -> int:
 
 
 def copy_time(out_bytes: int) -> float:
+    """Device seconds of a device-to-device copy of `out_bytes` (graph replay, as the ops' device time)."""
     src = torch.empty(out_bytes, dtype=torch.uint8, device=DEVICE)
     dst = torch.empty_like(src)
-    return gpu_time(lambda: dst.copy_(src))
+    return graph_time(lambda: dst.copy_(src))
 
 
 MISMATCHES = []  # cases whose CUDA result differs from the CPU path: timed anyway, flagged, exit status 1
@@ -102,8 +133,8 @@ def op_row(name: str, op, reference, reference_name: str, inputs, outputs_cpu) -
         return measure_op(name, op, reference, reference_name, inputs, outputs_cpu)
     except Exception as exc:  # noqa: BLE001 - reported in the table and the exit status; the other rows still run
         nan = float("nan")
-        return failed_row(name, exc, op_us=nan, ref_name=reference_name, ref_us=None, copy_us=nan, op_gbs=nan,
-                          copy_gbs=nan, of_copy=nan)
+        return failed_row(name, exc, op_us=nan, device_us=nan, ref_name=reference_name, ref_us=None, copy_us=nan,
+                          op_gbs=nan, copy_gbs=nan, of_copy=nan, eager_of_copy=nan)
 
 
 def measure_op(name: str, op, reference, reference_name: str, inputs, outputs_cpu) -> dict:
@@ -112,11 +143,13 @@ def measure_op(name: str, op, reference, reference_name: str, inputs, outputs_cp
     out = outputs if isinstance(outputs, (tuple, list)) else (outputs,)
     moved = nbytes(*inputs) + nbytes(*out)
     t_op = gpu_time(op)
+    t_device = graph_time(op)
     t_ref = gpu_time(reference, repeat=3, min_seconds=0.0) if reference is not None else None
     t_copy = copy_time(nbytes(*out))
-    return {"op": name if ok else f"{name} (MISMATCH)", "op_us": t_op * 1e6, "ref_name": reference_name,
-            "ref_us": None if t_ref is None else t_ref * 1e6, "copy_us": t_copy * 1e6,
-            "op_gbs": moved / t_op / 1e9, "copy_gbs": 2 * nbytes(*out) / t_copy / 1e9, "of_copy": t_copy / t_op}
+    return {"op": name if ok else f"{name} (MISMATCH)", "op_us": t_op * 1e6, "device_us": t_device * 1e6,
+            "ref_name": reference_name, "ref_us": None if t_ref is None else t_ref * 1e6, "copy_us": t_copy * 1e6,
+            "op_gbs": moved / t_device / 1e9, "copy_gbs": 2 * nbytes(*out) / t_copy / 1e9,
+            "of_copy": t_copy / t_device, "eager_of_copy": t_copy / t_op}
 
 
 def op_rows(quick: bool) -> list:
@@ -157,7 +190,7 @@ def op_rows(quick: bool) -> list:
     # role_span_labels on a left-padded llama3 batch: the twin is a Python loop (about 1 M tokens/s), so the
     # reference here is the compiled CPU op on the same batch, plus its copy to the GPU.
     spec = presets.llama3()
-    for rows_, length in ([(32, 2048)] if quick else [(32, 2048), (512, 4096)]):
+    for rows_, length in ([(32, 2048)] if quick else [(32, 2048), (512, 4096), (2048, 4096)]):
         texts = [s.input_ids for s in synthetic_text_batch(rows_, length, seed=2)]
         batch = fastcollate.ChatCollator(spec, 128001, pad_left=True, backend="cpu")(texts)
         ids_cpu, mask_cpu = batch["input_ids"], batch["attention_mask"]
@@ -242,13 +275,15 @@ def table(op_results, e2e_results) -> str:
     name = torch.cuda.get_device_name(DEVICE)
     lines = [f"GPU: {name}, torch {torch.__version__}, CUDA {torch.version.cuda}, fastcollate "
              f"{fastcollate.__version__} ({', '.join(fastcollate.backend_info()['cuda']['architectures'])})", "",
-             "| op | CUDA op | reference | reference time | D2D copy of the output | op GB/s | copy GB/s | "
-             "of copy | reference / op |", "|---|---|---|---|---|---|---|---|---|"]
+             "| op | CUDA op, eager | CUDA op, device | reference | reference time | D2D copy of the output, "
+             "device | op GB/s | copy GB/s | of copy | eager of copy | reference / op (eager) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in op_results:
         ref = "" if r["ref_us"] is None else f"{r['ref_us']:,.1f} us"
         ratio = "" if r["ref_us"] is None else f"{r['ref_us'] / r['op_us']:,.1f}x"
-        lines.append(f"| {r['op']} | {r['op_us']:,.1f} us | {r['ref_name']} | {ref} | {r['copy_us']:,.1f} us | "
-                     f"{r['op_gbs']:,.0f} | {r['copy_gbs']:,.0f} | {r['of_copy']:.2f} | {ratio} |")
+        lines.append(f"| {r['op']} | {r['op_us']:,.1f} us | {r['device_us']:,.1f} us | {r['ref_name']} | {ref} | "
+                     f"{r['copy_us']:,.1f} us | {r['op_gbs']:,.0f} | {r['copy_gbs']:,.0f} | {r['of_copy']:.2f} | "
+                     f"{r['eager_of_copy']:.2f} | {ratio} |")
     lines += ["", "| end to end (host wall time until the batch is on the GPU) | CPU collate | CPU collate + pin + "
               "copy | backend=\"cuda\" | speed-up |", "|---|---|---|---|---|"]
     for r in e2e_results:

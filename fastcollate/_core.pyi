@@ -189,8 +189,9 @@ def kernel_delay_revert_ragged(delayed: torch.Tensor, offsets: torch.Tensor, del
 
 def kernel_role_span_labels(input_ids: torch.Tensor, attention_mask: Optional[torch.Tensor],
                             start_index: Optional[torch.Tensor], spec: RoleSpanSpecNative, out: torch.Tensor,
-                            status: torch.Tensor, device: int, stream: int = 0, reverse: bool = False) -> None:
-    """role_span_labels' kernel (the parallel scan form); status set to 1 on an invalid mask row."""
+                            status: Optional[torch.Tensor], device: int, stream: int = 0, reverse: bool = False) -> None:
+    """role_span_labels' kernel (the parallel scan form); status set to 1 on an invalid mask row (None without
+    attention_mask)."""
 
 def kernel_collate_rolespan(rows: Sequence[object], spec: RoleSpanSpecNative, pad_token_id: int, pad_left: bool,
                             pad_to_multiple_of: int, packed: bool, start_indices: Optional[Sequence[Optional[int]]],

@@ -136,6 +136,7 @@ def test_cuda_graph_capture_of_the_ops():
     packed = torch.randint(0, 1024, (8, 60), device="cuda")
     offsets = torch.tensor([0, 10, 10, 60], device="cuda")
     ids = torch.randint(0, 200000, (4, 64), device="cuda")
+    mask = torch.ones_like(ids)  # with a mask, the op's value check is skipped under capture (fastcollate/cuda)
     torch.cuda.synchronize()
     side = torch.cuda.Stream()
     side.wait_stream(torch.cuda.current_stream())
@@ -145,6 +146,7 @@ def test_cuda_graph_capture_of_the_ops():
             fastcollate.apply_delay_pattern_ragged(packed, offsets, 1024, 1025, stream_bos_eos=True,
                                                    return_labels=True)
             fastcollate.role_span_labels(ids, llama3())
+            fastcollate.role_span_labels(ids, llama3(), attention_mask=mask)
     torch.cuda.current_stream().wait_stream(side)
     graph = torch.cuda.CUDAGraph()
     with torch.cuda.graph(graph):
@@ -152,6 +154,7 @@ def test_cuda_graph_capture_of_the_ops():
         ragged = fastcollate.apply_delay_pattern_ragged(packed, offsets, 1024, 1025, stream_bos_eos=True,
                                                         return_labels=True)
         labels = fastcollate.role_span_labels(ids, llama3())
+        labels_masked = fastcollate.role_span_labels(ids, llama3(), attention_mask=mask)
     for seed in range(3):
         g = torch.Generator().manual_seed(seed)
         codes.copy_(torch.randint(0, 1024, codes.shape, generator=g))
@@ -166,6 +169,25 @@ def test_cuda_graph_capture_of_the_ops():
         assert torch.equal(ragged.codes.cpu(), want_ragged.codes)
         assert torch.equal(ragged.labels.cpu(), want_ragged.labels)
         assert torch.equal(labels.cpu(), fastcollate.role_span_labels(ids.cpu(), llama3()))
+        assert torch.equal(labels_masked.cpu(), labels.cpu())
+
+
+def test_ops_without_value_checks_never_wait_for_the_device():
+    """The padded delay-pattern ops and role_span_labels without a mask read nothing that can be invalid: they
+    launch and return, with no status to copy back (torch's sync debug mode raises on any wait)."""
+    ids = torch.randint(0, 200000, (4, 64), device="cuda")
+    codes = torch.randint(0, 1024, (4, 8, 50), device="cuda")
+    spec = fastcollate.presets.llama3()
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        labels = fastcollate.role_span_labels(ids, spec)
+        delayed, _ = fastcollate.apply_delay_pattern(codes, 1024, 1025)
+        back = fastcollate.revert_delay_pattern(delayed)
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    assert torch.equal(labels.cpu(), fastcollate.role_span_labels(ids.cpu(), spec))
+    assert torch.equal(back.cpu(), codes.cpu())
 
 
 def test_torch_compile_without_graph_breaks_on_gpu():

@@ -122,8 +122,18 @@ def test_role_span_labels_kernel(case, reverse):
     assert status.item() == 0
     assert_equal(out, want, case)
     out.fill_(5)
-    core().kernel_role_span_labels(ids, None, starts, spec_of(spec), out, status, reverse=reverse, **GRID)
+    # Without a mask nothing can be invalid: the CUDA op passes no status (and never waits for one).
+    core().kernel_role_span_labels(ids, None, starts, spec_of(spec), out, None, reverse=reverse, **GRID)
     assert_equal(out, labels_twin.role_span_labels(ids, spec, start_index=starts), case)
+
+
+def test_role_span_labels_kernel_needs_a_status_with_a_mask():
+    from fastcollate.presets import llama3
+
+    ids, out = torch.zeros((2, 3), dtype=torch.int64), torch.full((2, 3), 5, dtype=torch.int64)
+    with pytest.raises(ValueError, match="status: .*an attention_mask is given"):
+        core().kernel_role_span_labels(ids, torch.ones((2, 3)).long(), None, spec_of(llama3()), out, None, **GRID)
+    assert (out == 5).all()
 
 
 @pytest.mark.parametrize("row", [[1, 0, 1], [0, 1, 2], [0, 1, 0], [2, 1, 1]])

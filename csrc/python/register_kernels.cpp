@@ -306,7 +306,10 @@ void role_span_labels(py::handle input_ids, py::handle attention_mask, py::handl
   if (out.size[1] > 1 && out.stride[1] != 1) fail("out", "expected rows of unit stride (out.stride(1) == 1)");
   a.labels = static_cast<int64_t*>(out.data);
   a.labels_row_stride = out.stride[0];
-  a.status = read_status(status, keep, device);
+  // Only an attention mask can be invalid: without one the kernel raises nothing, and the caller need not
+  // allocate a status nor wait for it.
+  if (!status.is_none()) a.status = read_status(status, keep, device);
+  else if (a.mask) fail("status", "expected an int32 (1,) tensor: an attention_mask is given");
   const KernelTarget target{device, stream, reverse};
   auto run = [&](auto zero) {
     const RsRowsBody<decltype(zero)> body{a};
@@ -431,7 +434,8 @@ void register_kernels(py::module_& m) {
   m.def("kernel_role_span_labels", &role_span_labels, py::arg("input_ids"), py::arg("attention_mask"),
         py::arg("start_index"), py::arg("spec"), py::arg("out"), py::arg("status"), py::arg("device"),
         py::arg("stream") = 0, py::arg("reverse") = false,
-        "role_span_labels' kernel; start_index int64 contiguous or None; status set to 1 on an invalid mask row.");
+        "role_span_labels' kernel; start_index int64 contiguous or None; status set to 1 on an invalid mask row "
+        "(None without attention_mask: nothing can be invalid then).");
   m.def("kernel_collate_rolespan", &collate_rolespan, py::arg("rows"), py::arg("spec"), py::arg("pad_token_id"),
         py::arg("pad_left"), py::arg("pad_to_multiple_of"), py::arg("packed"), py::arg("start_indices"),
         py::arg("device"), py::arg("stream") = 0, py::arg("reverse") = false,
