@@ -7,7 +7,10 @@
 #      op and both collators, CUDA graph capture, torch.compile without graph breaks);
 #   3. runs compute-sanitizer memcheck and racecheck on a small case covering every kernel;
 #   4. prints the benchmark table (benchmarks/gpu_bench.py): each op against its torch-ops twin and a
-#      device-to-device copy of its output bytes, and end to end, CPU collate + pin + copy vs backend="cuda".
+#      device-to-device copy of its output bytes, and end to end, CPU collate + pin + copy vs backend="cuda";
+#   5. when Nsight Compute (`ncu`) is there, profiles each op's kernels once at a chip-filling size
+#      (benchmarks/gpu_profile_case.py): duration, memory throughput, occupancy. Informational: a profiler
+#      that cannot run (no counter permission) is reported and does not fail the check.
 # Needs python3, nvcc, cmake and ninja; no internet. Finishes in under 8 minutes on an H100. A failed build
 # stops it; a failed test or sanitizer run is reported and the later steps still run (one run tells all),
 # and the exit status is 1. When OUT is set, everything it prints goes to $OUT/gpu_check.log, the table to
@@ -159,6 +162,34 @@ if [[ -n "$out_dir" ]]; then
   bench_args+=(--out "$out_dir/gpu_table.md")
 fi
 (cd /tmp && timeout 240 python3 "$repo/benchmarks/gpu_bench.py" "${bench_args[@]}") || failed "the benchmarks (above)"
+
+step "profile (Nsight Compute, informational)"
+ncu=$(command -v ncu || true)
+if [[ -z "$ncu" ]]; then
+  for candidate in /usr/local/cuda*/bin/ncu /usr/local/cuda*/nsight-compute*/ncu /opt/nvidia/nsight-compute/*/ncu; do
+    if [[ -x "$candidate" ]]; then
+      ncu="$candidate"
+      break
+    fi
+  done
+fi
+if [[ -z "$ncu" ]]; then
+  echo "ncu not found (PATH, /usr/local/cuda*/, /opt/nvidia/nsight-compute/): SKIPPED"
+elif [[ " ${bench_args[*]} " == *" --quick "* ]]; then
+  echo "--quick: SKIPPED"
+else
+  profile="$work/ncu.txt"
+  if (cd /tmp && timeout 150 "$ncu" --profile-from-start off --nvtx --print-summary none \
+    --section SpeedOfLight --section Occupancy --section LaunchStats -k "regex:block_kernel|element_kernel" \
+    python3 "$repo/benchmarks/gpu_profile_case.py") >"$profile" 2>&1; then
+    grep -E "gpu_profile_case|block_kernel|element_kernel|Duration|Memory Throughput|DRAM Throughput|Compute \(SM\)|Achieved Occupancy|Registers Per|Dynamic Shared|Block Limit" \
+      "$profile" | head -n 120 || true
+  else
+    tail -n 20 "$profile"
+    echo "ncu did not run (above; e.g. no permission for the GPU's performance counters): not a failure"
+  fi
+  keep "$profile"
+fi
 
 if [[ ${#failures[@]} -gt 0 ]]; then
   step "done: ${#failures[@]} check(s) FAILED"
