@@ -52,6 +52,21 @@ failed() {
   printf '\ngpu_check: FAILED: %s\n' "$*" >&2
   failures+=("$*")
 }
+# A CUDA tool: on PATH, else the first executable of the candidate paths (globs); empty when none.
+find_tool() {
+  local name=$1 candidate
+  shift
+  if command -v "$name"; then
+    return 0
+  fi
+  for candidate in "$@"; do
+    if [[ -x "$candidate" ]]; then
+      echo "$candidate"
+      return 0
+    fi
+  done
+  return 0
+}
 # A log's last 256 KiB into $OUT (what comes back from a GPU machine is limited).
 keep() {
   if [[ -n "$out_dir" && -f "$1" ]]; then
@@ -132,15 +147,8 @@ if [[ "$no_gpu" == 1 ]]; then
 fi
 
 step "compute-sanitizer (memcheck, racecheck) on tests/cuda_sanitizer_case.py"
-sanitizer=$(command -v compute-sanitizer || true)
-if [[ -z "$sanitizer" ]]; then
-  for candidate in /usr/local/cuda*/bin/compute-sanitizer /usr/local/cuda*/compute-sanitizer/compute-sanitizer; do
-    if [[ -x "$candidate" ]]; then
-      sanitizer="$candidate"
-      break
-    fi
-  done
-fi
+sanitizer=$(find_tool compute-sanitizer /usr/local/cuda*/bin/compute-sanitizer \
+  /usr/local/cuda*/compute-sanitizer/compute-sanitizer)
 if [[ -z "$sanitizer" ]]; then
   echo "compute-sanitizer not found (PATH, /usr/local/cuda*/): SKIPPED"
 else
@@ -164,15 +172,7 @@ fi
 (cd /tmp && timeout 240 python3 "$repo/benchmarks/gpu_bench.py" "${bench_args[@]}") || failed "the benchmarks (above)"
 
 step "profile (Nsight Compute, informational)"
-ncu=$(command -v ncu || true)
-if [[ -z "$ncu" ]]; then
-  for candidate in /usr/local/cuda*/bin/ncu /usr/local/cuda*/nsight-compute*/ncu /opt/nvidia/nsight-compute/*/ncu; do
-    if [[ -x "$candidate" ]]; then
-      ncu="$candidate"
-      break
-    fi
-  done
-fi
+ncu=$(find_tool ncu /usr/local/cuda*/bin/ncu /usr/local/cuda*/nsight-compute*/ncu /opt/nvidia/nsight-compute/*/ncu)
 if [[ -z "$ncu" ]]; then
   echo "ncu not found (PATH, /usr/local/cuda*/, /opt/nvidia/nsight-compute/): SKIPPED"
 elif [[ " ${bench_args[*]} " == *" --quick "* ]]; then
