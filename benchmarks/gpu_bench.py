@@ -12,7 +12,8 @@ Two times per op, both CUDA-event medians on torch's current stream:
     the op's bandwidth is; the copy it is compared with is timed the same way).
 GB/s counts the bytes an op must move: its inputs read once plus its outputs written once (device time); the
 copy moves its output bytes (read + write). "of copy" is copy time / op time, device against device: 1.0
-means the op's kernels run as fast as copying its output; "eager of copy" puts the eager time against it. End to end is wall time on the host until the batch is on the GPU (torch.cuda.synchronize()).
+means the op's kernels run as fast as copying its output; "eager of copy" puts the eager time against it.
+End to end is wall time on the host until the batch is on the GPU (torch.cuda.synchronize()).
 Every result is checked against the CPU path before it is timed (a mismatch is flagged in the table and makes
 the exit status 1).
 """
@@ -57,8 +58,8 @@ def gpu_time(fn, *, repeat: int = 7, min_seconds: float = 0.02) -> float:
 
 
 def graph_time(fn, *, calls: int = 10, repeat: int = 7) -> float:
-    """Median device seconds per call of fn's kernels alone: `calls` calls captured in one CUDA graph, replayed
-    between events (no host work and no launch gaps between them)."""
+    """Median device seconds per call of fn's kernels alone: `calls` calls captured in one CUDA graph, whose
+    replays gpu_time() times (no host work and no launch gaps between the calls)."""
     side = torch.cuda.Stream()
     side.wait_stream(torch.cuda.current_stream())
     with torch.cuda.stream(side):  # warm-up off the default stream, as torch.cuda.graph's documentation asks
@@ -68,18 +69,7 @@ def graph_time(fn, *, calls: int = 10, repeat: int = 7) -> float:
     with torch.cuda.graph(graph):
         for _ in range(calls):
             fn()
-    graph.replay()
-    torch.cuda.synchronize()
-    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-    times = []
-    for _ in range(repeat):
-        start.record()
-        graph.replay()
-        end.record()
-        end.synchronize()
-        times.append(start.elapsed_time(end) / 1e3 / calls)
-    del graph
-    return statistics.median(times)
+    return gpu_time(graph.replay, repeat=repeat) / calls
 
 
 def wall_time(fn, *, repeat: int = 15) -> float:

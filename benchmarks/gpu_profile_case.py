@@ -20,10 +20,10 @@ def main() -> None:
     codes = torch.randint(0, 1024, (256, 8, 4096), generator=g).to(device)
     btk = codes.transpose(1, 2).contiguous()
     delayed = fastcollate.apply_delay_pattern(codes, 1024, 1025)[0]
-    texts = [s.input_ids for s in synthetic_text_batch(512, 4096, seed=2)]
-    batch = fastcollate.ChatCollator(presets.llama3(), 128001, pad_left=True, backend="cpu")(texts)
-    ids, mask = batch["input_ids"].to(device), batch["attention_mask"].to(device)
     spec = presets.llama3()
+    texts = [s.input_ids for s in synthetic_text_batch(512, 4096, seed=2)]
+    batch = fastcollate.ChatCollator(spec, 128001, pad_left=True, backend="cpu")(texts)
+    ids, mask = batch["input_ids"].to(device), batch["attention_mask"].to(device)
     ops = {
         "apply_delay_pattern (256, 8, 4096)": lambda: fastcollate.apply_delay_pattern(codes, 1024, 1025),
         "apply_delay_pattern (256, 4096, 8) BTK": lambda: fastcollate.apply_delay_pattern(btk, 1024, 1025,

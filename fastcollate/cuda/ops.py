@@ -86,14 +86,12 @@ def revert_ragged_new(delayed, args, layout: str, stream_bos_eos: bool):
 def role_span_labels_into(input_ids, attention_mask, start_index, native_spec, out) -> None:
     _require_built(input_ids)
     starts = None if start_index is None else start_index.to(torch.int64).contiguous()
-    if attention_mask is None:
-        # Nothing the kernel reads can be invalid (the ids are any values): no status, and the host never waits.
-        _core.kernel_role_span_labels(input_ids, None, starts, native_spec, out, None,
-                                      **kernel_target(input_ids.device))
-        return
-    status = torch.zeros(1, dtype=torch.int32, device=input_ids.device)
+    # Only an attention mask can be invalid (the ids are any values): without one, no status and no wait.
+    status = None if attention_mask is None else torch.zeros(1, dtype=torch.int32, device=input_ids.device)
     _core.kernel_role_span_labels(input_ids, attention_mask, starts, native_spec, out, status,
                                   **kernel_target(input_ids.device))
+    if status is None:
+        return
 
     def recheck():
         mask = attention_mask.cpu()
