@@ -180,10 +180,11 @@ elif [[ " ${bench_args[*]} " == *" --quick "* ]]; then
 else
   profile="$work/ncu.txt"
   if (cd /tmp && timeout 150 "$ncu" --profile-from-start off --nvtx --print-summary none \
-    --section SpeedOfLight --section Occupancy --section LaunchStats -k "regex:block_kernel|element_kernel" \
+    --section SpeedOfLight --section Occupancy --section LaunchStats --section WarpStateStats \
+    --section ComputeWorkloadAnalysis --section MemoryWorkloadAnalysis --section InstructionStats -k "regex:block_kernel|element_kernel" \
     python3 "$repo/benchmarks/gpu_profile_case.py") >"$profile" 2>&1; then
-    grep -E "gpu_profile_case|block_kernel|element_kernel|Duration|Memory Throughput|DRAM Throughput|Compute \(SM\)|Achieved Occupancy|Registers Per|Dynamic Shared|Block Limit" \
-      "$profile" | head -n 120 || true
+    grep -E "gpu_profile_case|block_kernel|element_kernel|Duration|Memory Throughput|DRAM Throughput|Compute \(SM\)|Achieved Occupancy|Registers Per|Dynamic Shared|Block Limit|Executed Ipc|Warp Cycles Per Issued|Executed Instructions|L1/TEX Hit|L2 Hit" \
+      "$profile" | head -n 240 || true
   else
     tail -n 20 "$profile"
     echo "ncu did not run (above; e.g. no permission for the GPU's performance counters): not a failure"

@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -136,7 +137,7 @@ def test_cuda_graph_capture_of_the_ops():
     packed = torch.randint(0, 1024, (8, 60), device="cuda")
     offsets = torch.tensor([0, 10, 10, 60], device="cuda")
     ids = torch.randint(0, 200000, (4, 64), device="cuda")
-    mask = torch.ones_like(ids)  # with a mask, the op's value check is skipped under capture (fastcollate/cuda)
+    attention = torch.ones_like(ids)  # with a mask, the op's value check is skipped under capture (fastcollate/cuda)
     torch.cuda.synchronize()
     side = torch.cuda.Stream()
     side.wait_stream(torch.cuda.current_stream())
@@ -146,7 +147,7 @@ def test_cuda_graph_capture_of_the_ops():
             fastcollate.apply_delay_pattern_ragged(packed, offsets, 1024, 1025, stream_bos_eos=True,
                                                    return_labels=True)
             fastcollate.role_span_labels(ids, llama3())
-            fastcollate.role_span_labels(ids, llama3(), attention_mask=mask)
+            fastcollate.role_span_labels(ids, llama3(), attention_mask=attention)
     torch.cuda.current_stream().wait_stream(side)
     graph = torch.cuda.CUDAGraph()
     with torch.cuda.graph(graph):
@@ -154,7 +155,7 @@ def test_cuda_graph_capture_of_the_ops():
         ragged = fastcollate.apply_delay_pattern_ragged(packed, offsets, 1024, 1025, stream_bos_eos=True,
                                                         return_labels=True)
         labels = fastcollate.role_span_labels(ids, llama3())
-        labels_masked = fastcollate.role_span_labels(ids, llama3(), attention_mask=mask)
+        labels_masked = fastcollate.role_span_labels(ids, llama3(), attention_mask=attention)
     for seed in range(3):
         g = torch.Generator().manual_seed(seed)
         codes.copy_(torch.randint(0, 1024, codes.shape, generator=g))
@@ -179,13 +180,17 @@ def test_ops_without_value_checks_never_wait_for_the_device():
     codes = torch.randint(0, 1024, (4, 8, 50), device="cuda")
     spec = fastcollate.presets.llama3()
     torch.cuda.synchronize()
-    torch.cuda.set_sync_debug_mode("error")
     try:
+        with warnings.catch_warnings():  # torch warns that the mode is a prototype (an error under our filters)
+            warnings.simplefilter("ignore")
+            torch.cuda.set_sync_debug_mode("error")
         labels = fastcollate.role_span_labels(ids, spec)
         delayed, _ = fastcollate.apply_delay_pattern(codes, 1024, 1025)
         back = fastcollate.revert_delay_pattern(delayed)
     finally:
-        torch.cuda.set_sync_debug_mode("default")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.cuda.set_sync_debug_mode("default")
     assert torch.equal(labels.cpu(), fastcollate.role_span_labels(ids.cpu(), spec))
     assert torch.equal(back.cpu(), codes.cpu())
 
