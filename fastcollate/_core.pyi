@@ -189,14 +189,17 @@ def kernel_delay_revert_ragged(delayed: torch.Tensor, offsets: torch.Tensor, del
 
 def kernel_role_span_labels(input_ids: torch.Tensor, attention_mask: Optional[torch.Tensor],
                             start_index: Optional[torch.Tensor], spec: RoleSpanSpecNative, out: torch.Tensor,
-                            status: Optional[torch.Tensor], device: int, stream: int = 0, reverse: bool = False) -> None:
+                            status: Optional[torch.Tensor], device: int, stream: int = 0, reverse: bool = False,
+                            stage_limit: int = -1) -> None:
     """role_span_labels' kernel (the parallel scan form); status set to 1 on an invalid mask row (None without
-    attention_mask)."""
+    attention_mask); stage_limit >= 0: rows of more tokens are not staged in shared memory (tests)."""
 
 def kernel_collate_rolespan(rows: Sequence[object], spec: RoleSpanSpecNative, pad_token_id: int, pad_left: bool,
                             pad_to_multiple_of: int, packed: bool, start_indices: Optional[Sequence[Optional[int]]],
-                            device: int, stream: int = 0, reverse: bool = False) -> RoleSpanTuple:
-    """collate_rolespan through one staging buffer and the row kernel; the outputs on the target."""
+                            device: int, stream: int = 0, reverse: bool = False,
+                            stage_limit: int = -1) -> RoleSpanTuple:
+    """collate_rolespan through one staging buffer and the row kernel; the outputs on the target; stage_limit:
+    see kernel_role_span_labels."""
 
 def kernel_collate_higgs(batch: Sequence[object], options: HiggsOptions, chunk_counts: Optional[Sequence[int]],
                          device: int, stream: int = 0, reverse: bool = False) -> HiggsTuple:

@@ -109,21 +109,29 @@ def test_ragged_kernel_refuses_bad_offsets_without_touching_memory(offsets):
     assert status.item() == 1 and (out == 77).all()
 
 
+# Rows of up to `stage_limit` tokens run from shared memory (one coalesced read, keep flags, one coalesced write
+# per output), longer ones from global memory (csrc/rolespan/rolespan_scan.h): -1 is the default (every row of
+# these tests is staged), 0 stages none, a small limit mixes the two in one batch.
+STAGE_LIMITS = st.sampled_from([-1, -1, 0, 4])
+
+
 @SETTINGS
-@given(padded_batches(), st.booleans())
-def test_role_span_labels_kernel(case, reverse):
+@given(padded_batches(), st.booleans(), STAGE_LIMITS)
+def test_role_span_labels_kernel(case, reverse, stage_limit):
     spec, ids, mask, starts = case
     want = labels_twin.role_span_labels(ids, spec, attention_mask=mask, start_index=starts)
     assert_equal(fastcollate.role_span_labels(ids, spec, attention_mask=mask, start_index=starts), want, case)
     if isinstance(starts, list):
         starts = torch.tensor([0 if s is None else s for s in starts])
     out, status = torch.full(ids.shape, 5, dtype=torch.int64), torch.zeros(1, dtype=torch.int32)
-    core().kernel_role_span_labels(ids, mask, starts, spec_of(spec), out, status, reverse=reverse, **GRID)
+    core().kernel_role_span_labels(ids, mask, starts, spec_of(spec), out, status, reverse=reverse,
+                                   stage_limit=stage_limit, **GRID)
     assert status.item() == 0
     assert_equal(out, want, case)
     out.fill_(5)
     # Without a mask nothing can be invalid: the CUDA op passes no status (and never waits for one).
-    core().kernel_role_span_labels(ids, None, starts, spec_of(spec), out, None, reverse=reverse, **GRID)
+    core().kernel_role_span_labels(ids, None, starts, spec_of(spec), out, None, reverse=reverse,
+                                   stage_limit=stage_limit, **GRID)
     assert_equal(out, labels_twin.role_span_labels(ids, spec, start_index=starts), case)
 
 
@@ -136,30 +144,31 @@ def test_role_span_labels_kernel_needs_a_status_with_a_mask():
     assert (out == 5).all()
 
 
+@pytest.mark.parametrize("stage_limit", [-1, 0])
 @pytest.mark.parametrize("row", [[1, 0, 1], [0, 1, 2], [0, 1, 0], [2, 1, 1]])
-def test_role_span_labels_kernel_flags_bad_masks(row):
+def test_role_span_labels_kernel_flags_bad_masks(row, stage_limit):
     from fastcollate.presets import llama3
 
     ids = torch.zeros((2, 3), dtype=torch.int64)
     mask = torch.tensor([[1, 1, 0], row])
     out, status = torch.full((2, 3), 5, dtype=torch.int64), torch.zeros(1, dtype=torch.int32)
-    core().kernel_role_span_labels(ids, mask, None, spec_of(llama3()), out, status, **GRID)
+    core().kernel_role_span_labels(ids, mask, None, spec_of(llama3()), out, status, stage_limit=stage_limit, **GRID)
     assert status.item() == 1
     assert (out[1] == -100).all()  # the bad row: every label masked, no position outside the row written
 
 
-def collate_kernel(rows, spec, starts, layout, reverse):
+def collate_kernel(rows, spec, starts, layout, reverse, stage_limit=-1):
     from fastcollate.rolespan.native import _result
 
     out = core().kernel_collate_rolespan(rows, spec_of(spec), layout["pad_token_id"], layout["pad_left"],
                                          layout["pad_to_multiple_of"], layout["packed"], starts, reverse=reverse,
-                                         **GRID)
+                                         stage_limit=stage_limit, **GRID)
     return _result(*out, packed=layout["packed"])
 
 
 @SETTINGS
-@given(batches(), st.booleans())
-def test_collate_rolespan_kernel_equals_state_machine(case, reverse):
+@given(batches(), st.booleans(), STAGE_LIMITS)
+def test_collate_rolespan_kernel_equals_state_machine(case, reverse, stage_limit):
     """Short rows: one token per thread, so every state and marker crosses chunk boundaries."""
     from fastcollate.rolespan.native import collate_text_native
 
@@ -167,7 +176,7 @@ def test_collate_rolespan_kernel_equals_state_machine(case, reverse):
     tensors = [torch.tensor(r, dtype=dtype) for r in rows]
     want = collate_text_native(tensors, spec, start_indices=starts, **layout)  # rs_fill_row, row by row
     assert_same(want, collate_text_reference(rows, spec, start_indices=starts, **layout), case)
-    assert_same(want, collate_kernel(tensors, spec, starts, layout, reverse), case)
+    assert_same(want, collate_kernel(tensors, spec, starts, layout, reverse, stage_limit), case)
 
 
 @st.composite
@@ -196,13 +205,13 @@ def long_batches(draw):
 
 
 @settings(derandomize=True, max_examples=60, deadline=None)
-@given(long_batches(), st.booleans())
-def test_collate_rolespan_kernel_long_rows(case, reverse):
+@given(long_batches(), st.booleans(), st.sampled_from([-1, 0, 700]))
+def test_collate_rolespan_kernel_long_rows(case, reverse, stage_limit):
     from fastcollate.rolespan.native import collate_text_native
 
     spec, rows, starts, layout = case
     want = collate_text_native(rows, spec, start_indices=starts, **layout)
-    assert_same(want, collate_kernel(rows, spec, starts, layout, reverse), (spec, starts, layout))
+    assert_same(want, collate_kernel(rows, spec, starts, layout, reverse, stage_limit), (spec, starts, layout))
 
 
 @pytest.mark.parametrize("preset", ["llama3", "chatml"])
@@ -217,8 +226,8 @@ def test_collate_rolespan_kernel_presets(preset, packed):
     layout = dict(pad_token_id=128001, pad_left=not packed, pad_to_multiple_of=1, packed=packed)
     starts = [None, 0, 1, 2, 3, 4, 5, None] if spec.unread_start_index_reason() is None else None
     want = collate_text_native(rows, spec, start_indices=starts, **layout)
-    for reverse in (False, True):
-        assert_same(want, collate_kernel(rows, spec, starts, layout, reverse), (preset, reverse))
+    for reverse, stage_limit in ((False, -1), (True, -1), (False, 0)):  # staged rows, then global memory
+        assert_same(want, collate_kernel(rows, spec, starts, layout, reverse, stage_limit), (preset, reverse))
 
 
 def test_token_id_minus_100_is_counted_as_the_reference_counts():

@@ -71,8 +71,11 @@ class CudaLauncher {
   void blocks(const Body& body, int64_t n) {
     if (n <= 0) return;
     if (n > 0x7fffffff) throw std::runtime_error(std::string(op_) + ": more than 2^31 - 1 rows");
-    block_kernel<Body><<<static_cast<unsigned>(n), Body::threads(), static_cast<size_t>(body.shared_bytes()),
-                         stream_>>>(body);
+    const int bytes = static_cast<int>(body.shared_bytes());
+    if (bytes > 48 * 1024) {  // past the default limit, the kernel must opt in (per device: set every time)
+      cuda_check(op_, cudaFuncSetAttribute(block_kernel<Body>, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
+    }
+    block_kernel<Body><<<static_cast<unsigned>(n), Body::threads(), static_cast<size_t>(bytes), stream_>>>(body);
     cuda_check(op_, cudaGetLastError());
   }
 

@@ -6,6 +6,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <optional>
 #include <stdexcept>
 
@@ -273,7 +274,7 @@ void revert_ragged(py::handle delayed, py::handle offsets, const std::vector<int
 
 void role_span_labels(py::handle input_ids, py::handle attention_mask, py::handle start_index,
                       const RoleSpanSpecData& spec, py::handle labels, py::handle status, int device,
-                      uintptr_t stream, bool reverse) {
+                      uintptr_t stream, bool reverse, int64_t stage_limit) {
   Keep keep;
   const TensorArg ids = read_tensor_arg(input_ids, "input_ids", 2, 2, keep, device);
   if (ids.type != ArgType::I32 && ids.type != ArgType::I64) {
@@ -310,6 +311,7 @@ void role_span_labels(py::handle input_ids, py::handle attention_mask, py::handl
   // allocate a status nor wait for it.
   if (!status.is_none()) a.status = read_status(status, keep, device);
   else if (a.mask) fail("status", "expected an int32 (1,) tensor: an attention_mask is given");
+  a.stage = rs_stage_tokens(a.spec, a.cols, stage_limit);
   const KernelTarget target{device, stream, reverse};
   auto run = [&](auto zero) {
     const RsRowsBody<decltype(zero)> body{a};
@@ -325,7 +327,7 @@ void role_span_labels(py::handle input_ids, py::handle attention_mask, py::handl
 py::tuple collate_rolespan(const py::sequence& rows, const RoleSpanSpecData& spec, int64_t pad_token_id,
                            bool pad_left, int64_t pad_to_multiple_of, bool packed,
                            const std::optional<std::vector<std::optional<int64_t>>>& start_indices, int device,
-                           uintptr_t stream, bool reverse) {
+                           uintptr_t stream, bool reverse, int64_t stage_limit) {
   InputKeep keep;
   RoleSpanBatchIn in;
   for (size_t i = 0; i < rows.size(); ++i) in.rows.push_back(read_ids(rows[i], keep));
@@ -341,8 +343,11 @@ py::tuple collate_rolespan(const py::sequence& rows, const RoleSpanSpecData& spe
   RsRowsBody<int64_t> body;
   body.a.spec = rs_inline_spec(spec);
   const int64_t B = plan.batch;
-  int64_t tokens = 0;
-  for (const IdsView& v : in.rows) tokens += v.size;
+  int64_t tokens = 0, longest = 0;
+  for (const IdsView& v : in.rows) {
+    tokens += v.size;
+    longest = std::max(longest, v.size);
+  }
   const KernelTarget target{device, stream, reverse};
   Staging staging(2 * B + 1 + tokens, target);
   {
@@ -385,6 +390,7 @@ py::tuple collate_rolespan(const py::sequence& rows, const RoleSpanSpecData& spe
   a.width = plan.width;
   a.pad_left = pad_left;
   a.pad_token_id = pad_token_id;
+  a.stage = rs_stage_tokens(a.spec, longest, stage_limit);
   {
     py::gil_scoped_release release;
     run_role_span_rows(target, body, "ChatCollator(backend='cuda')");
@@ -433,13 +439,15 @@ void register_kernels(py::module_& m) {
         "revert_delay_pattern_ragged's kernels (see kernel_delay_apply_ragged).");
   m.def("kernel_role_span_labels", &role_span_labels, py::arg("input_ids"), py::arg("attention_mask"),
         py::arg("start_index"), py::arg("spec"), py::arg("out"), py::arg("status"), py::arg("device"),
-        py::arg("stream") = 0, py::arg("reverse") = false,
+        py::arg("stream") = 0, py::arg("reverse") = false, py::arg("stage_limit") = -1,
         "role_span_labels' kernel; start_index int64 contiguous or None; status set to 1 on an invalid mask row "
-        "(None without attention_mask: nothing can be invalid then).");
+        "(None without attention_mask: nothing can be invalid then); stage_limit >= 0: rows of more tokens are "
+        "not staged in shared memory (tests).");
   m.def("kernel_collate_rolespan", &collate_rolespan, py::arg("rows"), py::arg("spec"), py::arg("pad_token_id"),
         py::arg("pad_left"), py::arg("pad_to_multiple_of"), py::arg("packed"), py::arg("start_indices"),
-        py::arg("device"), py::arg("stream") = 0, py::arg("reverse") = false,
-        "collate_rolespan through the staging buffer and the row kernel; the outputs on the target.");
+        py::arg("device"), py::arg("stream") = 0, py::arg("reverse") = false, py::arg("stage_limit") = -1,
+        "collate_rolespan through the staging buffer and the row kernel; the outputs on the target; stage_limit: "
+        "see kernel_role_span_labels.");
 }
 
 }  // namespace fastcollate

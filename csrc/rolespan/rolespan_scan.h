@@ -94,18 +94,40 @@ FC_HD bool rs_state_trigger(const RoleSpanSpecView& s, int64_t tok) {
          rs_in_set(tok, s.end_of_turn, s.n_end_of_turn);
 }
 
-// One token of rs_fill_row's loop from control state q = (state, d): the same tests in the same order, with
-// region = i - d (exact for every test, see the top of this file, also when d is capped at D).
-template <typename T>
-FC_HD RsStep rs_step(const RoleSpanSpecView& s, int32_t depth, const RowIn<T>& in, int64_t i, int32_t q) {
-  const int32_t state = q / (depth + 1), d = q % (depth + 1);
+// What rs_step tests at token i that does not depend on the control state: whether the tokens ending at i
+// are the opener / the closer (rs_ends_with without its region bound), and whether the token ends a turn.
+// A composed map steps every state through the same token, so build_map computes these once per token.
+struct RsFacts {
+  bool opener = false, closer = false, end_of_turn = false;
+};
+
+template <typename Row>
+FC_HD bool rs_tokens_end_with(const Row& in, int64_t i, const int64_t* pat, int64_t k) {
+  return rs_ends_with(in, i, 0, pat, k);  // region 0: the row's start is the only bound
+}
+
+template <typename Row>
+FC_HD RsFacts rs_facts(const RoleSpanSpecView& s, const Row& in, int64_t i) {
+  RsFacts f;
+  f.opener = rs_tokens_end_with(in, i, s.opener, s.n_opener);
+  f.closer = rs_tokens_end_with(in, i, s.closer, s.n_closer);
+  f.end_of_turn = rs_in_set(in[i], s.end_of_turn, s.n_end_of_turn);
+  return f;
+}
+
+// One token of rs_fill_row's loop from control state (state, d): the same tests in the same order, with
+// region = i - d (exact for every test, see the top of this file, also when d is capped at D). A marker ends
+// at i inside the region iff its tokens end at i (facts) and it began at or after the region.
+template <typename Row>
+FC_HD RsStep rs_step_from(const RoleSpanSpecView& s, int32_t depth, const Row& in, int64_t i, int32_t state,
+                          int32_t d, const RsFacts& f) {
   // Reachable states have d <= i; the others (composed in build_map too) must not read before the row.
   const int64_t region = i - d > 0 ? i - d : 0;
   const bool completion = s.mode == kModeCompletion;
   RsStep o;
   int32_t next = state;
   bool change = false;
-  if (rs_ends_with(in, i, region, s.opener, s.n_opener)) {
+  if (f.opener && i - s.n_opener + 1 >= region) {
     o.mask_from = i - s.n_opener + 1;
     change = true;
     if (completion) {
@@ -117,7 +139,7 @@ FC_HD RsStep rs_step(const RoleSpanSpecView& s, int32_t depth, const RowIn<T>& i
       next = kRsHeader;
     }
   } else if (state == kRsHeader) {
-    if (rs_ends_with(in, i, region, s.closer, s.n_closer)) {
+    if (f.closer && i - s.n_closer + 1 >= region) {
       const int64_t role = rs_match_role(s, in, region, i - s.n_closer + 1);
       o.turn = true;
       o.learned_role = role >= 0 && s.role_learned[role] != 0;
@@ -127,12 +149,12 @@ FC_HD RsStep rs_step(const RoleSpanSpecView& s, int32_t depth, const RowIn<T>& i
       change = true;
     }
   } else if (state == kRsContent) {
-    if (completion && rs_ends_with(in, i, region, s.closer, s.n_closer)) {
+    if (completion && f.closer && i - s.n_closer + 1 >= region) {
       o.mask_from = i - s.n_closer + 1;
       o.ends = true;
       next = kRsOutside;
       change = true;
-    } else if (rs_in_set(in[i], s.end_of_turn, s.n_end_of_turn)) {
+    } else if (f.end_of_turn) {
       o.kind = kRsEndOfTurnLabel;
       o.ends = true;
       next = kRsOutside;
@@ -145,8 +167,14 @@ FC_HD RsStep rs_step(const RoleSpanSpecView& s, int32_t depth, const RowIn<T>& i
   return o;
 }
 
-// The token's own label (learned: the turn's selection, already updated at a header end).
-FC_HD int64_t rs_own_label(const RoleSpanSpecView& s, RsLabelKind kind, bool learned, int64_t tok) {
+template <typename Row>
+FC_HD RsStep rs_step(const RoleSpanSpecView& s, int32_t depth, const Row& in, int64_t i, int32_t q) {
+  return rs_step_from(s, depth, in, i, q / (depth + 1), q % (depth + 1), rs_facts(s, in, i));
+}
+
+// Whether the token's own label is the token (else -100; learned: the turn's selection, already updated at
+// a header end). Every label the kernels write is the token or -100, so one flag per token says it.
+FC_HD bool rs_own_keep(const RoleSpanSpecView& s, RsLabelKind kind, bool learned, int64_t tok) {
   bool keep = false;
   switch (kind) {
     case kRsContentLabel: keep = learned; break;
@@ -154,8 +182,44 @@ FC_HD int64_t rs_own_label(const RoleSpanSpecView& s, RsLabelKind kind, bool lea
     case kRsHeaderEndLabel: keep = learned && s.learn_header; break;
     default: break;
   }
-  return keep && !rs_in_set(tok, s.always_masked, s.n_always_masked) ? tok : kIgnoreIndex;
+  return keep && !rs_in_set(tok, s.always_masked, s.n_always_masked);
 }
+
+// A filter in front of the exact tests: a bit per id hash (the id's low bits) for every id that can change
+// the state or is always masked. An id whose bit is clear is plain: it only moves d on, and in content its
+// label is the token when the turn is learned. Almost every token of a conversation is plain, and this is
+// the only test it takes (one shared-memory load).
+constexpr int kRsHashBits = 2048;
+constexpr int kRsHashWords = kRsHashBits / 32;
+
+FC_HD uint32_t rs_hash_word(const RoleSpanSpecView& s, int w) {
+  uint32_t word = 0;
+  auto add = [&](int64_t id) {
+    const uint32_t h = static_cast<uint32_t>(static_cast<uint64_t>(id) & (kRsHashBits - 1));
+    if (static_cast<int>(h >> 5) == w) word |= 1u << (h & 31);
+  };
+  add(s.opener[s.n_opener - 1]);
+  if (s.n_closer > 0) add(s.closer[s.n_closer - 1]);
+  for (int64_t j = 0; j < s.n_end_of_turn; ++j) add(s.end_of_turn[j]);
+  for (int64_t j = 0; j < s.n_always_masked; ++j) add(s.always_masked[j]);
+  return word;
+}
+
+FC_HD bool rs_maybe_special(const uint32_t* hash, int64_t tok) {
+  const uint32_t h = static_cast<uint32_t>(static_cast<uint64_t>(tok) & (kRsHashBits - 1));
+  return (hash[h >> 5] >> (h & 31)) & 1u;
+}
+
+// A row staged in shared memory: token i in slot i + i / 16, so that threads reading their own chunks of 16
+// (8, 4, ...) tokens hit distinct banks.
+FC_HD int64_t rs_slot(int64_t i) { return i + (i >> 4); }
+FC_HD int64_t rs_slots(int64_t n) { return n > 0 ? rs_slot(n - 1) + 1 : 0; }
+
+struct RsSharedRow {
+  const int64_t* slots;
+  int64_t n;
+  FC_HD int64_t operator[](int64_t i) const { return slots[rs_slot(i)]; }
+};
 
 // What a chunk tells the next ones (combined by a block scan, earlier chunk first).
 struct RsSummary {
@@ -178,6 +242,13 @@ enum RsSource : int32_t {
 };
 
 enum RsMaskType : int32_t { kRsNoMask = 0, kRsMaskBool = 1, kRsMaskI32 = 2, kRsMaskI64 = 3 };
+
+// Rows of up to kRsStageTokens tokens are staged in shared memory (ids, and a keep flag per token), so that
+// every global access is coalesced: one read of the row, one write of each output, in column order. Longer
+// rows (and rows past a launch's `stage`) read and write global memory from their chunks.
+constexpr int64_t kRsStageTokens = 4096;
+// The dynamic shared memory of one block stays within what every listed architecture grants (sm_75: 64 KiB).
+constexpr int64_t kRsSharedBudget = 64 * 1024;
 
 struct RsRowsLaunch {
   RsInlineSpec spec;
@@ -205,6 +276,7 @@ struct RsRowsLaunch {
   bool pad_left = false;
   int64_t pad_token_id = 0;
   int32_t* status = nullptr;  // raised when an attention mask row is invalid
+  int64_t stage = 0;          // rows of up to `stage` tokens are staged in shared memory (rs_stage_tokens)
 };
 
 // Per-thread registers kept across phases.
@@ -215,6 +287,7 @@ struct RsThread {
   int64_t c0 = 0, c1 = 0;           // this thread's tokens
   int64_t start = 0;                // the row's start_index
   int32_t q = 0;                    // control state before token c0
+  bool staged = false;              // the row is in shared memory
   RsSummary own{0, -1, 0, 0};
 };
 
@@ -224,20 +297,34 @@ struct RsRowsBody {
 
   using Thread = RsThread;
 
-  // Shared memory: accumulators, two summary buffers, two map buffers (one map: states() bytes per thread).
+  // Shared memory, in this order: accumulators, the id hash, two summary buffers, two map buffers (one map:
+  // states() bytes per thread), then for a staged row its ids (rs_slots) and a keep flag per token.
   enum Acc { kAccBad, kAccFirst, kAccLast, kAccOnes, kAccLearned, kAccCount = 8 };
   FC_HD static constexpr int threads() { return kRsThreads; }
-  FC_HD static constexpr int phases() { return 7 + 2 * kRsRounds; }
-  FC_HD int64_t shared_bytes() const {
-    return kAccCount * 8 + 2 * kRsThreads * static_cast<int64_t>(sizeof(RsSummary)) +
-           2 * kRsThreads * static_cast<int64_t>(a.spec.states());
+  FC_HD static constexpr int phases() { return 9 + 2 * kRsRounds; }
+  FC_HD static int64_t maps_offset() {
+    return kAccCount * 8 + kRsHashWords * 4 + 2 * kRsThreads * static_cast<int64_t>(sizeof(RsSummary));
   }
+  FC_HD static int64_t staged_offset(int32_t states) {
+    return maps_offset() + (2 * kRsThreads * static_cast<int64_t>(states) + 7) / 8 * 8;
+  }
+  FC_HD static int64_t bytes_for(int32_t states, int64_t stage) {
+    return staged_offset(states) + 8 * rs_slots(stage) + stage;
+  }
+  FC_HD int64_t shared_bytes() const { return bytes_for(a.spec.states(), a.stage); }
   FC_HD static int64_t* acc(unsigned char* sh) { return reinterpret_cast<int64_t*>(sh); }
+  FC_HD static uint32_t* hash(unsigned char* sh) { return reinterpret_cast<uint32_t*>(sh + kAccCount * 8); }
   FC_HD static RsSummary* summaries(unsigned char* sh, int buf) {
-    return reinterpret_cast<RsSummary*>(sh + kAccCount * 8) + buf * kRsThreads;
+    return reinterpret_cast<RsSummary*>(sh + kAccCount * 8 + kRsHashWords * 4) + buf * kRsThreads;
   }
   FC_HD uint8_t* maps(unsigned char* sh, int buf) const {
-    return sh + kAccCount * 8 + 2 * kRsThreads * sizeof(RsSummary) + buf * kRsThreads * a.spec.states();
+    return sh + maps_offset() + buf * kRsThreads * a.spec.states();
+  }
+  FC_HD int64_t* staged_ids(unsigned char* sh) const {
+    return reinterpret_cast<int64_t*>(sh + staged_offset(a.spec.states()));
+  }
+  FC_HD uint8_t* keep_flags(unsigned char* sh) const {
+    return sh + staged_offset(a.spec.states()) + 8 * rs_slots(a.stage);
   }
 
   FC_HD RowIn<T> row_in(int64_t r, const Thread& th) const {
@@ -246,6 +333,9 @@ struct RsRowsBody {
       return RowIn<T>{ids + r * a.ids_stride[0] + th.in_first * a.ids_stride[1], a.ids_stride[1], th.n};
     }
     return RowIn<T>{ids + a.row_offsets[r], 1, th.n};
+  }
+  FC_HD RsSharedRow shared_row(unsigned char* sh, const Thread& th) const {
+    return RsSharedRow{staged_ids(sh), th.n};
   }
 
   FC_HD int64_t mask_at(int64_t r, int64_t c) const {
@@ -266,7 +356,8 @@ struct RsRowsBody {
   FC_HD void run(int phase, int64_t r, int t, Thread& th, unsigned char* sh) const {
     const RoleSpanSpecView s = a.spec.view();
     const int32_t depth = a.spec.depth, nq = a.spec.states();
-    constexpr int kScan1 = 4, kResim1 = kScan1 + kRsRounds, kScan2 = kResim1 + 1, kFinal = kScan2 + kRsRounds;
+    constexpr int kStage = 3, kMap = 4, kScan1 = 5, kResim1 = kScan1 + kRsRounds, kScan2 = kResim1 + 1,
+                  kWrite = kScan2 + kRsRounds, kFlush = kWrite + 1;
     if (phase == 0) {
       if (t == 0) {
         int64_t* ac = acc(sh);
@@ -276,12 +367,18 @@ struct RsRowsBody {
         ac[kAccOnes] = 0;
         ac[kAccLearned] = 0;
       }
+      if (t < kRsHashWords) hash(sh)[t] = rs_hash_word(s, t);
     } else if (phase == 1) {
       if (a.source == kRsPaddedLabels && a.mask_type != kRsNoMask) mask_stats(r, t, sh);
     } else if (phase == 2) {
       geometry(r, t, th, sh);
-    } else if (phase == 3) {
-      build_map(s, depth, nq, row_in(r, th), th, maps(sh, 0) + t * nq);
+    } else if (phase == kStage) {
+      if (th.staged) stage_row(r, t, th, sh);
+    } else if (phase == kMap) {
+      uint8_t* m = maps(sh, 0) + t * nq;
+      uint8_t* table = maps(sh, 1) + t * nq;
+      if (th.staged) build_map(s, depth, nq, shared_row(sh, th), hash(sh), th, m, table);
+      else build_map(s, depth, nq, row_in(r, th), hash(sh), th, m, table);
     } else if (phase < kResim1) {  // scan of the chunk maps, round phase - kScan1
       const int off = 1 << (phase - kScan1);
       const uint8_t* src = maps(sh, (phase - kScan1) & 1) + t * nq;
@@ -295,17 +392,22 @@ struct RsRowsBody {
     } else if (phase == kResim1) {
       // kRsRounds is even: the inclusive maps are back in buffer 0. Thread t starts where chunk t - 1 ended.
       th.q = t == 0 ? 0 : maps(sh, 0)[(t - 1) * nq + 0];  // q0 = (outside, d = 0) = 0
-      summarise(s, depth, row_in(r, th), th);
+      if (th.staged) summarise(s, depth, shared_row(sh, th), hash(sh), th);
+      else summarise(s, depth, row_in(r, th), hash(sh), th);
       summaries(sh, 0)[t] = th.own;
-    } else if (phase < kFinal) {
+    } else if (phase < kWrite) {
       const int off = 1 << (phase - kScan2);
       const RsSummary* src = summaries(sh, (phase - kScan2) & 1);
       RsSummary* dst = summaries(sh, (phase - kScan2 + 1) & 1);
       dst[t] = t >= off ? rs_combine(src[t - off], src[t]) : src[t];
-    } else if (phase == kFinal) {
+    } else if (phase == kWrite) {
       const RsSummary* incl = summaries(sh, 0);
       const RsSummary before = t == 0 ? RsSummary{0, -1, 0, 0} : incl[t - 1];
-      write_row(s, depth, r, t, th, before, incl[kRsThreads - 1].max_begin, sh);
+      const int64_t last_begin = incl[kRsThreads - 1].max_begin;
+      if (th.staged) write_row<true>(s, depth, r, t, th, shared_row(sh, th), before, last_begin, sh);
+      else write_row<false>(s, depth, r, t, th, row_in(r, th), before, last_begin, sh);
+    } else if (phase == kFlush) {
+      if (th.staged) flush_row(t, th, sh);
     } else if (t == 0) {  // the last phase
       if (a.num_learned) a.num_learned[r] = acc(sh)[kAccLearned];
       if (a.source == kRsCollatePacked) {
@@ -315,11 +417,11 @@ struct RsRowsBody {
     }
   }
 
-  // Phase 1: the row's attention mask, a chunk of columns per thread, into the block's accumulators.
+  // Phase 1: the row's attention mask, every kRsThreads-th column per thread (coalesced), into the block's
+  // accumulators.
   FC_HD void mask_stats(int64_t r, int t, unsigned char* sh) const {
-    int64_t c0, c1, bad = a.cols, first = a.cols, last = -1, ones = 0;
-    chunk(a.cols, t, c0, c1);
-    for (int64_t c = c0; c < c1; ++c) {
+    int64_t bad = a.cols, first = a.cols, last = -1, ones = 0;
+    for (int64_t c = t; c < a.cols; c += kRsThreads) {
       const int64_t v = mask_at(r, c);
       if (v != 0 && v != 1 && bad == a.cols) bad = c;
       if (v == 1) {
@@ -374,53 +476,74 @@ struct RsRowsBody {
       }
     }
     th.start = a.start_index ? a.start_index[r] : 0;
+    th.staged = th.n <= a.stage;
     chunk(th.n, t, th.c0, th.c1);
   }
 
-  // Phase 3: the composition of the chunk's per-token maps, built in place from the identity. Tokens that
-  // only move d on are counted and applied in bulk before the next trigger (min(d + k, D)).
-  FC_HD static void build_map(const RoleSpanSpecView& s, int32_t depth, int32_t nq, const RowIn<T>& in,
-                              const Thread& th, uint8_t* m) {
+  // Phase kStage: the row's ids into shared memory, every kRsThreads-th token per thread (coalesced).
+  FC_HD void stage_row(int64_t r, int t, const Thread& th, unsigned char* sh) const {
+    const RowIn<T> in = row_in(r, th);
+    int64_t* slots = staged_ids(sh);
+    for (int64_t i = t; i < th.n; i += kRsThreads) slots[rs_slot(i)] = in[i];
+  }
+
+  // Phase kMap: the composition of the chunk's per-token maps, built in place from the identity. Tokens that
+  // only move d on are counted and applied in bulk before the next trigger (min(d + k, D)). A step is first
+  // tabulated for every state in `table` (this thread's slot of the second map buffer, unused until the
+  // scan), state by state without a division, then applied to the map (m[q] = table[m[q]]): a trigger costs
+  // one rs_facts and |Q| cheap rs_step_from, not |Q| full steps (a warp runs its threads' triggers one after
+  // another).
+  template <typename Row>
+  FC_HD static void build_map(const RoleSpanSpecView& s, int32_t depth, int32_t nq, const Row& in,
+                              const uint32_t* hash, const Thread& th, uint8_t* m, uint8_t* table) {
     for (int32_t q = 0; q < nq; ++q) m[q] = static_cast<uint8_t>(q);
     int64_t pending = 0;
     for (int64_t i = th.c0; i <= th.c1; ++i) {
       const bool last = i == th.c1;
-      if (!last && !rs_state_trigger(s, in[i])) {
-        ++pending;
-        continue;
+      if (!last) {
+        const int64_t tok = in[i];
+        if (!rs_maybe_special(hash, tok) || !rs_state_trigger(s, tok)) {
+          ++pending;
+          continue;
+        }
       }
       if (pending) {
-        for (int32_t q = 0; q < nq; ++q) {
-          const int32_t state = m[q] / (depth + 1);
-          const int64_t d = m[q] % (depth + 1) + pending;
-          m[q] = static_cast<uint8_t>(state * (depth + 1) + (d < depth ? d : depth));
+        for (int32_t state = 0, q = 0; state < 3; ++state) {
+          for (int32_t d = 0; d <= depth; ++d, ++q) {
+            const int64_t moved = d + pending;
+            table[q] = static_cast<uint8_t>(state * (depth + 1) + (moved < depth ? moved : depth));
+          }
         }
+        for (int32_t q = 0; q < nq; ++q) m[q] = table[m[q]];
         pending = 0;
       }
       if (last) break;
-      for (int32_t q = 0; q < nq; ++q) m[q] = static_cast<uint8_t>(rs_step(s, depth, in, i, m[q]).next);
+      const RsFacts f = rs_facts(s, in, i);
+      for (int32_t state = 0, q = 0; state < 3; ++state) {
+        for (int32_t d = 0; d <= depth; ++d, ++q) {
+          table[q] = static_cast<uint8_t>(rs_step_from(s, depth, in, i, state, d, f).next);
+        }
+      }
+      for (int32_t q = 0; q < nq; ++q) m[q] = table[m[q]];
     }
   }
 
-  // The next control state after token i, without the step's details for tokens that only move d on.
-  FC_HD static int32_t advance(const RoleSpanSpecView& s, int32_t depth, const RowIn<T>& in, int64_t i,
-                               int32_t q, RsStep& o) {
-    if (!rs_state_trigger(s, in[i])) {
-      const int32_t state = q / (depth + 1), d = q % (depth + 1);
-      o = RsStep();
-      o.kind = state == kRsContent ? kRsContentLabel : kRsNoLabel;
-      return state * (depth + 1) + (d < depth ? d + 1 : depth);
-    }
-    o = rs_step(s, depth, in, i, q);
-    return o.next;
-  }
-
-  // Phase kResim1: the chunk's turn starts, from its true start state.
-  FC_HD static void summarise(const RoleSpanSpecView& s, int32_t depth, const RowIn<T>& in, Thread& th) {
+  // Phase kResim1: the chunk's turn starts, from its true start state. Only triggers start turns; a plain
+  // token moves d on.
+  template <typename Row>
+  FC_HD static void summarise(const RoleSpanSpecView& s, int32_t depth, const Row& in, const uint32_t* hash,
+                              Thread& th) {
     int32_t q = th.q;
-    RsStep o;
+    int32_t d = q % (depth + 1), base = q - d;  // base: the state's first q
     for (int64_t i = th.c0; i < th.c1; ++i) {
-      q = advance(s, depth, in, i, q, o);
+      const int64_t tok = in[i];
+      if (!rs_maybe_special(hash, tok) || !rs_state_trigger(s, tok)) {
+        d += d < depth;
+        continue;
+      }
+      const RsStep o = rs_step(s, depth, in, i, base + d);
+      d = o.next % (depth + 1);
+      base = o.next - d;
       if (!o.turn) continue;
       ++th.own.turns;
       th.own.has = 1;
@@ -429,31 +552,58 @@ struct RsRowsBody {
     }
   }
 
-  // Phase kFinal: the labels (and for the collate sources ids, aux and padding) of the thread's tokens.
+  // Phase kWrite: the labels of the thread's tokens, decided in rs_fill_row's order: each token's own label,
+  // then the rewrites that reach back. Staged rows set the tokens' keep flags (flush_row writes the outputs);
+  // the others write their labels, ids, aux and padding to global memory here.
+  template <bool kStaged, typename Row>
   FC_HD void write_row(const RoleSpanSpecView& s, int32_t depth, int64_t r, int t, const Thread& th,
-                       const RsSummary& before, int64_t last_begin, unsigned char* sh) const {
-    const RowIn<T> in = row_in(r, th);
+                       const Row& in, const RsSummary& before, int64_t last_begin, unsigned char* sh) const {
+    const uint32_t* hash_bits = hash(sh);
+    uint8_t* flags = kStaged ? keep_flags(sh) : nullptr;
     int64_t* labels = a.labels + th.out_base + th.out_first;
     const bool collate = a.source != kRsPaddedLabels;
     int64_t* ids = collate ? a.out_ids + th.out_base + th.out_first : nullptr;
     int64_t* aux = collate ? a.out_aux + th.out_base + th.out_first : nullptr;
     const bool packed = a.source == kRsCollatePacked;
+    // Token j's label: the token (keep) or -100.
+    auto put = [&](int64_t j, bool keep, int64_t tok) {
+      if (kStaged) flags[j] = keep;
+      else labels[j] = keep ? tok : kIgnoreIndex;
+    };
+    auto own = [&](int64_t i, bool keep, int64_t tok) {
+      put(i, keep, tok);
+      if (!kStaged && collate) {
+        ids[i] = tok;
+        aux[i] = packed ? i : 1;
+      }
+    };
     auto selected = [&](bool learned_role, int64_t index) {
       return learned_role && (s.turns != kTurnsFromStartIndex || index >= th.start);
     };
     int64_t turn = before.turns;  // index of the next turn start
-    int32_t q = th.q;
-    bool learned = q / (depth + 1) == kRsContent && before.has && selected(before.role != 0, turn - 1);
+    int32_t d = th.q % (depth + 1), state = th.q / (depth + 1);
+    bool learned = state == kRsContent && before.has && selected(before.role != 0, turn - 1);
     // Rewrites reach back at most the longest marker, or a learned header (begin = i - d - |opener|).
     const int64_t reach = depth + (s.n_opener > s.n_closer ? s.n_opener : s.n_closer) + 1;
     const int64_t end = th.c1 + reach < th.n ? th.c1 + reach : th.n;
     const int64_t stop = th.c0 < th.c1 ? end : th.c0;  // a thread without tokens writes none
-    RsStep o;
     for (int64_t i = th.c0; i < stop; ++i) {
-      q = advance(s, depth, in, i, q, o);
+      const int64_t tok = in[i];
+      const bool special = rs_maybe_special(hash_bits, tok);
+      if (!special || !rs_state_trigger(s, tok)) {  // a plain token: its own label, and d moves on
+        if (i < th.c1) {
+          own(i, state == kRsContent && learned && !(special && rs_in_set(tok, s.always_masked, s.n_always_masked)),
+              tok);
+        }
+        d += d < depth;
+        continue;
+      }
+      const RsStep o = rs_step(s, depth, in, i, state * (depth + 1) + d);
+      state = o.next / (depth + 1);
+      d = o.next % (depth + 1);
       if (o.mask_from >= 0) {
         const int64_t j0 = o.mask_from > th.c0 ? o.mask_from : th.c0, j1 = i < th.c1 ? i : th.c1;
-        for (int64_t j = j0; j < j1; ++j) labels[j] = kIgnoreIndex;
+        for (int64_t j = j0; j < j1; ++j) put(j, false, 0);
       }
       if (o.turn) {
         learned = selected(o.learned_role, turn++);
@@ -461,19 +611,19 @@ struct RsRowsBody {
           const int64_t j0 = o.begin > th.c0 ? o.begin : th.c0, j1 = i < th.c1 ? i : th.c1;
           for (int64_t j = j0; j < j1; ++j) {
             const int64_t h = in[j];
-            if (!rs_in_set(h, s.always_masked, s.n_always_masked)) labels[j] = h;
+            if (!rs_in_set(h, s.always_masked, s.n_always_masked)) put(j, true, h);
           }
         }
       }
-      if (i < th.c1) {
-        const int64_t tok = in[i];
-        labels[i] = rs_own_label(s, o.kind, learned, tok);
-        if (collate) {
-          ids[i] = tok;
-          aux[i] = packed ? i : 1;
-        }
-      }
+      if (i < th.c1) own(i, rs_own_keep(s, o.kind, learned, tok), tok);
       if (o.ends) learned = false;
+    }
+    // The first token and, for turns="last", everything before the last learned turn.
+    if (kStaged) {
+      for (int64_t j = th.c0; j < th.c1; ++j) {
+        if (j == 0 || (s.turns == kTurnsLast && j < last_begin)) flags[j] = 0;
+      }
+      return;  // flush_row counts and writes
     }
     int64_t count = 0;
     for (int64_t j = th.c0; j < th.c1; ++j) {
@@ -494,7 +644,49 @@ struct RsRowsBody {
       }
     }
   }
+
+  // Phase kFlush (staged rows): every output column of the row, every kRsThreads-th per thread (coalesced):
+  // labels from the keep flags, and for the collate sources ids and aux; padding outside the tokens. Counts
+  // the learned labels (an id of -100 is a masked label like any other -100).
+  FC_HD void flush_row(int t, const Thread& th, unsigned char* sh) const {
+    const int64_t* slots = staged_ids(sh);
+    const uint8_t* flags = keep_flags(sh);
+    const bool collate = a.source != kRsPaddedLabels, packed = a.source == kRsCollatePacked;
+    int64_t* labels = a.labels + th.out_base;
+    int64_t* ids = collate ? a.out_ids + th.out_base : nullptr;
+    int64_t* aux = collate ? a.out_aux + th.out_base : nullptr;
+    int64_t count = 0;
+    for (int64_t c = t; c < th.out_width; c += kRsThreads) {
+      const int64_t j = c - th.out_first;
+      if (j >= 0 && j < th.n) {
+        const int64_t tok = slots[rs_slot(j)];
+        const int64_t label = flags[j] ? tok : kIgnoreIndex;
+        labels[c] = label;
+        count += label != kIgnoreIndex;
+        if (collate) {
+          ids[c] = tok;
+          aux[c] = packed ? j : 1;
+        }
+      } else {
+        labels[c] = kIgnoreIndex;
+        if (collate) {
+          ids[c] = a.pad_token_id;
+          aux[c] = 0;
+        }
+      }
+    }
+    if (count) fc_shared_add(acc(sh) + kAccLearned, count);
+  }
 };
+
+// The tokens a launch stages (RsRowsLaunch::stage): its longest row, up to kRsStageTokens and what fits the
+// shared-memory budget with the spec's maps; `limit` (>= 0) lowers it (the tests use it to cover both paths).
+FC_HD int64_t rs_stage_tokens(const RsInlineSpec& spec, int64_t longest_row, int64_t limit) {
+  int64_t stage = longest_row < kRsStageTokens ? longest_row : kRsStageTokens;
+  if (limit >= 0 && limit < stage) stage = limit;
+  while (stage > 0 && RsRowsBody<int64_t>::bytes_for(spec.states(), stage) > kRsSharedBudget) stage -= 64;
+  return stage > 0 ? stage : 0;
+}
 
 // Host: the spec's arrays by value, with its depth D; std::invalid_argument "spec: ..." past the kernels'
 // limits (kRsMaxDepth, kRsInlineIds, kRsMaxRoles).

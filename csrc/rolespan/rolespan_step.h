@@ -63,8 +63,9 @@ FC_HD bool rs_in_set(int64_t v, const int64_t* set, int64_t n) {
 
 // A marker occurrence ending at i that lies entirely inside the current region (markers never straddle a
 // state change). The last token is compared first: it is the only comparison on almost every token.
-template <typename T>
-FC_HD bool rs_ends_with(const RowIn<T>& in, int64_t i, int64_t region, const int64_t* pat, int64_t k) {
+// Row: RowIn<T>, or any type with the same operator[] (the CUDA kernels' rows staged in shared memory).
+template <typename Row>
+FC_HD bool rs_ends_with(const Row& in, int64_t i, int64_t region, const int64_t* pat, int64_t k) {
   if (k == 0 || i - k + 1 < region || in[i] != pat[k - 1]) return false;
   for (int64_t j = 0; j + 1 < k; ++j)
     if (in[i - k + 1 + j] != pat[j]) return false;
@@ -72,8 +73,8 @@ FC_HD bool rs_ends_with(const RowIn<T>& in, int64_t i, int64_t region, const int
 }
 
 // Index of the role whose tokens are exactly in[begin, end), or -1.
-template <typename T>
-FC_HD int64_t rs_match_role(const RoleSpanSpecView& s, const RowIn<T>& in, int64_t begin, int64_t end) {
+template <typename Row>
+FC_HD int64_t rs_match_role(const RoleSpanSpecView& s, const Row& in, int64_t begin, int64_t end) {
   for (int64_t r = 0; r < s.n_roles; ++r) {
     const int64_t a = s.role_offsets[r], b = s.role_offsets[r + 1];
     if (b - a != end - begin) continue;
