@@ -168,23 +168,26 @@ def cuda_device_count() -> Tuple[int, str]:
 
 def kernel_delay_apply(codes: torch.Tensor, bos_token_id: int, pad_token_id: int, delays: Sequence[int], btk: bool,
                        extend: bool, delayed: torch.Tensor, generation_mask: torch.Tensor, device: int,
-                       stream: int = 0, reverse: bool = False) -> None:
-    """apply_delay_pattern's kernel: on CUDA device `device` and `stream`, or (device -1) the grid runner."""
+                       stream: int = 0, reverse: bool = False, index64: bool = False) -> None:
+    """apply_delay_pattern's kernel: on CUDA device `device` and `stream`, or (device -1) the grid runner.
+    index64 (tests): divide indices in 64 bits as for outputs of over 2^32 elements."""
 
 def kernel_delay_revert(delayed: torch.Tensor, delays: Sequence[int], btk: bool, start_index: int,
-                        out: torch.Tensor, device: int, stream: int = 0, reverse: bool = False) -> None:
+                        out: torch.Tensor, device: int, stream: int = 0, reverse: bool = False,
+                        index64: bool = False) -> None:
     """revert_delay_pattern's kernel (see kernel_delay_apply)."""
 
 def kernel_delay_apply_ragged(codes: torch.Tensor, offsets: torch.Tensor, bos_token_id: int, pad_token_id: int,
                               delays: Sequence[int], btk: bool, stream_bos_eos: bool, out: torch.Tensor,
                               new_offsets: torch.Tensor, labels: Optional[torch.Tensor],
                               no_train: Optional[torch.Tensor], status: torch.Tensor, device: int, stream: int = 0,
-                              reverse: bool = False) -> None:
+                              reverse: bool = False, index64: bool = False) -> None:
     """apply_delay_pattern_ragged's kernels; status (int32, 1) is set to 1 when the offsets are invalid."""
 
 def kernel_delay_revert_ragged(delayed: torch.Tensor, offsets: torch.Tensor, delays: Sequence[int], btk: bool,
                                stream_bos_eos: bool, out: torch.Tensor, new_offsets: torch.Tensor,
-                               status: torch.Tensor, device: int, stream: int = 0, reverse: bool = False) -> None:
+                               status: torch.Tensor, device: int, stream: int = 0, reverse: bool = False,
+                               index64: bool = False) -> None:
     """revert_delay_pattern_ragged's kernels (see kernel_delay_apply_ragged)."""
 
 def kernel_role_span_labels(input_ids: torch.Tensor, attention_mask: Optional[torch.Tensor],

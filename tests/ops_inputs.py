@@ -97,3 +97,63 @@ def ragged_cases(draw):
     return RaggedCase(codes, offsets, bos, draw(st.one_of(st.just(bos), token_ids(dtype))),
                       draw(delay_lists(k, max(lengths, default=0))), layout, draw(st.booleans()), return_labels,
                       no_train)
+
+
+# Sizes the delay kernels divide by (codebooks, output width or length, ragged total: csrc/common/fast_div.h):
+# 1, primes, powers of two and their neighbours; LARGE ones reach the multiply-high division's top bits.
+DIVISOR_SIZES = (1, 2, 3, 4, 5, 7, 8, 9, 13, 16, 17, 31, 32, 33, 61, 64, 65, 127, 128)
+LARGE_SIZES = (4093, 4096, 65521, 65536, 65537, 131071)
+
+
+def split(draw, total: int, parts: int) -> list:
+    """`parts` non-negative ints summing to `total`."""
+    cuts = sorted(draw(st.lists(st.integers(0, total), min_size=parts - 1, max_size=parts - 1)))
+    return [b - a for a, b in zip([0] + cuts, cuts + [total])]
+
+
+@st.composite
+def divisor_padded_cases(draw):
+    """Padded cases whose codebooks and output width are drawn from DIVISOR_SIZES and LARGE_SIZES (a large
+    width holds one to three codebooks, a large delay making most of it fill, to stay small)."""
+    layout = draw(st.sampled_from(LAYOUTS))
+    dtype = draw(st.sampled_from(CODE_DTYPES))
+    mode = draw(st.sampled_from(["extend", "preserve"]))
+    width = draw(st.one_of(st.sampled_from(DIVISOR_SIZES), st.sampled_from(LARGE_SIZES)))
+    k = draw(st.sampled_from(DIVISOR_SIZES if width < 4096 else (1, 2, 3)))
+    if mode == "extend":  # width = T + max(delays)
+        max_delay = draw(st.one_of(st.integers(0, min(width, 40)), st.just(width), st.just(width - 1)))
+        t = width - max_delay
+        delays = draw(st.lists(st.integers(0, max_delay), min_size=k, max_size=k))
+        delays[draw(st.integers(0, k - 1))] = max_delay
+    else:  # width = T
+        t = width
+        delays = draw(st.lists(st.one_of(st.integers(0, 40), st.integers(0, width + 2)), min_size=k, max_size=k))
+    shape_kt = (t, k) if layout == "BTK" else (k, t)
+    shape = draw(st.sampled_from([shape_kt, (draw(st.sampled_from((1, 2, 3))),) + shape_kt]))
+    codes = as_view(random_codes(shape, dtype, draw(st.integers(0, 2**31))), draw(st.sampled_from(VIEWS)))
+    bos = draw(token_ids(dtype))
+    return PaddedCase(codes, bos, draw(token_ids(dtype)), delays, layout, mode)
+
+
+@st.composite
+def divisor_ragged_cases(draw):
+    """Ragged cases whose codebooks and packed output width (the kernels' divisors) are drawn from
+    DIVISOR_SIZES and LARGE_SIZES."""
+    layout = draw(st.sampled_from(LAYOUTS))
+    dtype = draw(st.sampled_from(CODE_DTYPES))
+    total = draw(st.one_of(st.sampled_from(DIVISOR_SIZES), st.sampled_from(LARGE_SIZES)))
+    k = draw(st.sampled_from(DIVISOR_SIZES if total < 4096 else (1, 2, 3)))
+    wrap = draw(st.booleans())
+    delays = draw(st.lists(st.integers(0, 3), min_size=k, max_size=k))
+    extra = max(delays) + (2 if wrap else 0)
+    if extra > total:  # no segment fits: none grows
+        delays, wrap, extra = [0] * k, False, 0
+    segments = draw(st.integers(1, min(6, total // extra) if extra else 6))
+    lengths = split(draw, total - segments * extra, segments)
+    codes = random_codes((sum(lengths), k) if layout == "BTK" else (k, sum(lengths)), dtype,
+                         draw(st.integers(0, 2**31)))
+    codes = as_view(codes, draw(st.sampled_from(VIEWS)))
+    offsets = torch.tensor([0] + lengths).cumsum(0)
+    return_labels = draw(st.booleans())
+    bos = draw(token_ids(dtype))
+    return RaggedCase(codes, offsets, bos, draw(token_ids(dtype)), delays, layout, wrap, return_labels, None)

@@ -19,7 +19,7 @@ from fastcollate.ops import delay_pattern_reference as twin
 from fastcollate.ops import role_span_labels_reference as labels_twin
 from fastcollate.rolespan.reference import collate_text_reference
 from higgs_samples import KW, random_batch
-from ops_inputs import padded_cases, ragged_cases
+from ops_inputs import divisor_padded_cases, divisor_ragged_cases, padded_cases, ragged_cases
 from test_higgs_backends_equal import FLAGS as HIGGS_FLAGS
 from test_ops_delay_equivalence import assert_equal, delays_of
 from test_ops_role_span_labels import padded_batches
@@ -42,21 +42,35 @@ def spec_of(spec):
     return native_spec(spec)
 
 
-@SETTINGS
-@given(padded_cases(), st.booleans())
-def test_delay_apply_and_revert_kernels(case, reverse):
+def check_padded_kernels(case, reverse, index64):
     codes, bos, pad, delays, layout, mode = case
     d = delays_of(delays, codes, layout)
     want = twin.apply_delay_pattern(codes, bos, pad, delays=delays, layout=layout, mode=mode)
     got = (torch.full_like(want[0], 77), torch.full_like(want[1], 77))
-    core().kernel_delay_apply(codes, bos, pad, d, layout == "BTK", mode == "extend", *got, reverse=reverse, **GRID)
-    assert_equal(got[0], want[0], case)
-    assert_equal(got[1], want[1], case)
+    core().kernel_delay_apply(codes, bos, pad, d, layout == "BTK", mode == "extend", *got, reverse=reverse,
+                              index64=index64, **GRID)
+    assert_equal(got[0], want[0], (case, index64))
+    assert_equal(got[1], want[1], (case, index64))
     for start in (0, 1):
         codes_back = twin.revert_delay_pattern(want[0], delays=delays, layout=layout, start_index=start)
         out = torch.full_like(codes_back, 77)
-        core().kernel_delay_revert(want[0], d, layout == "BTK", start, out, reverse=reverse, **GRID)
-        assert_equal(out, codes_back, (case, start))
+        core().kernel_delay_revert(want[0], d, layout == "BTK", start, out, reverse=reverse, index64=index64, **GRID)
+        assert_equal(out, codes_back, (case, start, index64))
+
+
+# index64: the kernels divide indices in 64 bits, as for outputs of over 2^32 elements, instead of the 32-bit
+# multiply-high division (csrc/common/fast_div.h) every smaller output takes.
+@SETTINGS
+@given(padded_cases(), st.booleans(), st.booleans())
+def test_delay_apply_and_revert_kernels(case, reverse, index64):
+    check_padded_kernels(case, reverse, index64)
+
+
+@settings(SETTINGS, max_examples=150)
+@given(divisor_padded_cases(), st.booleans())
+def test_delay_kernels_divide_by_any_size(case, index64):
+    """Codebooks and widths of 1, primes, powers of two and their neighbours, up to 131071 columns."""
+    check_padded_kernels(case, False, index64)
 
 
 def ragged_outputs(shape, dtype, segments, labels):
@@ -64,9 +78,7 @@ def ragged_outputs(shape, dtype, segments, labels):
             torch.full(shape, 77, dtype=torch.int64) if labels else None, torch.zeros(1, dtype=torch.int32))
 
 
-@SETTINGS
-@given(ragged_cases(), st.booleans())
-def test_delay_ragged_kernels(case, reverse):
+def check_ragged_kernels(case, reverse, index64):
     codes, offsets, bos, pad, delays, layout, wrap, return_labels, no_train = case
     d = delays_of(delays, codes, layout, ragged=True)
     want = twin.apply_delay_pattern_ragged(codes, offsets, bos, pad, delays=delays, layout=layout,
@@ -74,20 +86,33 @@ def test_delay_ragged_kernels(case, reverse):
     delayed, new_offsets, labels, status = ragged_outputs(want.codes.shape, codes.dtype, len(offsets) - 1,
                                                           return_labels)
     core().kernel_delay_apply_ragged(codes, offsets.long(), bos, pad, d, layout == "BTK", wrap, delayed, new_offsets,
-                                     labels, no_train, status, reverse=reverse, **GRID)
+                                     labels, no_train, status, reverse=reverse, index64=index64, **GRID)
     assert status.item() == 0
-    assert_equal(delayed, want.codes, case)
-    assert_equal(new_offsets, want.offsets, case)
+    assert_equal(delayed, want.codes, (case, index64))
+    assert_equal(new_offsets, want.offsets, (case, index64))
     if return_labels:
-        assert_equal(labels, want.labels, case)
+        assert_equal(labels, want.labels, (case, index64))
     back = twin.revert_delay_pattern_ragged(want.codes, want.offsets, delays=delays, layout=layout,
                                             stream_bos_eos=wrap)
     codes_out, offsets_out, _, status = ragged_outputs(back.codes.shape, codes.dtype, len(offsets) - 1, False)
     core().kernel_delay_revert_ragged(want.codes, want.offsets, d, layout == "BTK", wrap, codes_out, offsets_out,
-                                      status, reverse=reverse, **GRID)
+                                      status, reverse=reverse, index64=index64, **GRID)
     assert status.item() == 0
-    assert_equal(codes_out, back.codes, case)
-    assert_equal(offsets_out, back.offsets, case)
+    assert_equal(codes_out, back.codes, (case, index64))
+    assert_equal(offsets_out, back.offsets, (case, index64))
+
+
+@SETTINGS
+@given(ragged_cases(), st.booleans(), st.booleans())
+def test_delay_ragged_kernels(case, reverse, index64):
+    check_ragged_kernels(case, reverse, index64)
+
+
+@settings(SETTINGS, max_examples=150)
+@given(divisor_ragged_cases(), st.booleans())
+def test_delay_ragged_kernels_divide_by_any_size(case, index64):
+    """Codebooks and packed widths of 1, primes, powers of two and their neighbours, up to 131071 columns."""
+    check_ragged_kernels(case, False, index64)
 
 
 @pytest.mark.parametrize("offsets", [[1, 3, 6], [0, 4, 3, 6], [0, 3, 5]])

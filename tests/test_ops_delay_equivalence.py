@@ -10,7 +10,7 @@ from hypothesis import given, settings
 
 import fastcollate
 from fastcollate.ops import delay_pattern_reference as twin
-from ops_inputs import padded_cases, ragged_cases
+from ops_inputs import divisor_padded_cases, divisor_ragged_cases, padded_cases, ragged_cases
 
 from conftest import COMPILED
 
@@ -126,6 +126,42 @@ def test_revert_ragged_equals_twin_and_undoes_apply(case):
                                per_element=True)
     assert_equal(per_element[0], want.codes, case)
     assert_equal(per_element[1], want.offsets, case)
+
+
+@settings(SETTINGS, max_examples=100)
+@given(divisor_padded_cases())
+def test_one_element_kernels_divide_by_any_size(case):
+    """The one-element kernels find each element by dividing its index by the codebooks and the width
+    (csrc/common/fast_div.h): sizes of 1, primes, powers of two and their neighbours, up to 131071 columns."""
+    codes, bos, pad, delays, layout, mode = case
+    want = twin.apply_delay_pattern(codes, bos, pad, delays=delays, layout=layout, mode=mode)
+    per_element = (torch.full_like(want[0], 77), torch.full_like(want[1], 77))
+    core().delay_apply(codes, bos, pad, delays, layout == "BTK", mode == "extend", *per_element, per_element=True)
+    assert_equal(per_element[0], want[0], case)
+    assert_equal(per_element[1], want[1], case)
+    back = twin.revert_delay_pattern(want[0], delays=delays, layout=layout)
+    per_element = torch.full_like(back, 77)
+    core().delay_revert(want[0], delays, layout == "BTK", 0, per_element, per_element=True)
+    assert_equal(per_element, back, case)
+
+
+@settings(SETTINGS, max_examples=100)
+@given(divisor_ragged_cases())
+def test_one_element_ragged_kernels_divide_by_any_size(case):
+    codes, offsets, bos, pad, delays, layout, wrap, return_labels, _ = case
+    want = twin.apply_delay_pattern_ragged(codes, offsets, bos, pad, delays=delays, layout=layout,
+                                           stream_bos_eos=wrap, return_labels=return_labels)
+    per_element = torch.full_like(want.codes, 77), torch.empty_like(want.offsets)
+    labels = torch.full_like(want.labels, 77) if return_labels else None
+    core().delay_apply_ragged(codes, offsets, bos, pad, delays, layout == "BTK", wrap, *per_element, labels, None,
+                              per_element=True)
+    assert_equal(per_element[0], want.codes, case)
+    if return_labels:
+        assert_equal(labels, want.labels, case)
+    back = twin.revert_delay_pattern_ragged(want.codes, want.offsets, delays=delays, layout=layout, stream_bos_eos=wrap)
+    per_element = torch.full_like(back.codes, 77), torch.empty_like(back.offsets)
+    core().delay_revert_ragged(want.codes, want.offsets, delays, layout == "BTK", wrap, *per_element, per_element=True)
+    assert_equal(per_element[0], back.codes, case)
 
 
 def test_fill_releases_the_gil_and_is_thread_safe():

@@ -30,6 +30,7 @@ constexpr int kElementThreads = 256;
 template <typename Body, typename Params>
 __global__ void __launch_bounds__(kElementThreads) element_kernel(const __grid_constant__ Params p, int64_t n) {
   const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
+#pragma unroll 1  // one pass for most threads: unrolling would cost a 64-bit division for the trip count
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += step) Body::run(i, p);
 }
 

@@ -1,5 +1,5 @@
 // The delay-pattern ops as launches of element bodies (csrc/common/grid.h): what the CUDA kernels run
-// (csrc/cuda/delay_pattern.cu) and what the CPU grid runner runs in the tests (csrc/python/register_grid.cpp),
+// (csrc/cuda/delay_pattern.cu) and what the CPU grid runner runs in the tests (csrc/python/register_kernels.cpp),
 // both through the launch sequences at the end of this file. The per-element work is delay_kernels.h.
 //
 // Everything a kernel reads besides the tensors travels by value in its parameters (delays inline, up to
@@ -19,46 +19,28 @@ namespace fastcollate {
 // Codebooks a CUDA launch takes (delays travel in the kernel parameters: 128 x 8 bytes of the 4 KiB).
 constexpr int64_t kMaxCodebooksInline = 128;
 
-// Output elements in memory order: with `k_fastest` (the "BTK" layout, codebooks the fast dimension) linear
-// index i walks (b, col, k), so consecutive threads write consecutive addresses; otherwise (b, k, col).
-// Returns the logical (b, k, col) index the element functions take.
-FC_HD int64_t delay_logical_index(int64_t i, int64_t codebooks, int64_t width, bool k_fastest) {
-  if (!k_fastest || codebooks == 0 || width == 0) return i;
-  const int64_t k = i % codebooks, rest = i / codebooks;
-  const int64_t col = rest % width, b = rest / width;
-  return (b * codebooks + k) * width + col;
-}
-
+// The element bodies read the params and the delays straight from the launch (in the kernel's parameter
+// space on the GPU), copying nothing per element; the order of the elements is the params' DelayGrid.
 template <typename T>
 struct DelayApplyLaunch {
-  DelayApplyParams<T> p;  // p.delays is set to `delays` by the body
-  bool k_fastest;
+  DelayApplyParams<T> p;
   int64_t delays[kMaxCodebooksInline];
 };
 
 template <typename T>
 struct DelayApplyBody {
-  FC_HD static void run(int64_t i, const DelayApplyLaunch<T>& a) {
-    DelayApplyParams<T> p = a.p;
-    p.delays = a.delays;
-    delay_apply_element(delay_logical_index(i, p.codebooks, p.width, a.k_fastest), p);
-  }
+  FC_HD static void run(int64_t i, const DelayApplyLaunch<T>& a) { delay_apply_element(i, a.p, a.delays); }
 };
 
 template <typename T>
 struct DelayRevertLaunch {
   DelayRevertParams<T> p;
-  bool k_fastest;
   int64_t delays[kMaxCodebooksInline];
 };
 
 template <typename T>
 struct DelayRevertBody {
-  FC_HD static void run(int64_t i, const DelayRevertLaunch<T>& a) {
-    DelayRevertParams<T> p = a.p;
-    p.delays = a.delays;
-    delay_revert_element(delay_logical_index(i, p.codebooks, p.length, a.k_fastest), p);
-  }
+  FC_HD static void run(int64_t i, const DelayRevertLaunch<T>& a) { delay_revert_element(i, a.p, a.delays); }
 };
 
 // Kernel 1 of a ragged op: out[s] = in[s] + s * step (step = the columns each segment gains, negative for
@@ -87,8 +69,7 @@ struct RaggedOffsetsBody {
 // The fill of a ragged op: geometry offsets point at kernel 1's input and output (device memory).
 template <typename T>
 struct DelayRaggedLaunch {
-  DelayRaggedParams<T> p;  // p.g.delays is set by the body
-  bool k_fastest;
+  DelayRaggedParams<T> p;
   const int32_t* status;
   int64_t delays[kMaxCodebooksInline];
 };
@@ -97,16 +78,13 @@ template <typename T>
 struct DelayRaggedBody {
   FC_HD static void run(int64_t i, const DelayRaggedLaunch<T>& a) {
     if (*a.status) return;  // invalid offsets: nothing is read or written
-    DelayRaggedParams<T> p = a.p;
-    p.g.delays = a.delays;
-    delay_ragged_element(delay_logical_index(i, p.g.codebooks, p.g.total, a.k_fastest), p);
+    delay_ragged_element(i, a.p, a.delays);
   }
 };
 
 template <typename T>
 struct DelayRevertRaggedLaunch {
   DelayRevertRaggedParams<T> p;
-  bool k_fastest;
   const int32_t* status;
   int64_t delays[kMaxCodebooksInline];
 };
@@ -115,9 +93,7 @@ template <typename T>
 struct DelayRevertRaggedBody {
   FC_HD static void run(int64_t i, const DelayRevertRaggedLaunch<T>& a) {
     if (*a.status) return;
-    DelayRevertRaggedParams<T> p = a.p;
-    p.g.delays = a.delays;
-    delay_revert_ragged_element(delay_logical_index(i, p.g.codebooks, p.g.total, a.k_fastest), p);
+    delay_revert_ragged_element(i, a.p, a.delays);
   }
 };
 

@@ -18,21 +18,22 @@ namespace {
 constexpr int64_t kStridedBlock = 64;
 
 template <typename Kernel, typename Params>
-void run_grid(int64_t numel, const Params& p, Kernel kernel) {
-  for (int64_t i = 0; i < numel; ++i) kernel(i, p);
+void run_grid(int64_t numel, const Params& p, const std::vector<int64_t>& delays, Kernel kernel) {
+  for (int64_t i = 0; i < numel; ++i) kernel(i, p, delays.data());
 }
 
 RaggedGeometry ragged_geometry(int64_t codebooks, const std::vector<int64_t>& offsets, const DelayRaggedPlan& plan,
-                               const std::vector<int64_t>& delays, bool wrap) {
-  return RaggedGeometry{codebooks,         plan.total, offsets.data(), plan.out_offsets.data(),
-                        static_cast<int64_t>(offsets.size()) - 1, delays.data(), wrap};
+                               bool wrap) {
+  return RaggedGeometry{codebooks, plan.total, offsets.data(), plan.out_offsets.data(),
+                        static_cast<int64_t>(offsets.size()) - 1, wrap,
+                        delay_grid(codebooks * plan.total, codebooks, plan.total, false)};
 }
 
 // A ragged op: row(k, s) for every codebook k and segment s, or with per_element the one-element kernel for
 // every index of the (K, total) output (its size was checked by the plan).
 template <typename Params, typename Kernel, typename Row>
-void run_ragged(const Params& p, bool per_element, Kernel kernel, Row row) {
-  if (per_element) return run_grid(p.g.codebooks * p.g.total, p, kernel);
+void run_ragged(const Params& p, const std::vector<int64_t>& delays, bool per_element, Kernel kernel, Row row) {
+  if (per_element) return run_grid(p.g.codebooks * p.g.total, p, delays, kernel);
   for (int64_t k = 0; k < p.g.codebooks; ++k) {
     for (int64_t s = 0; s < p.g.n_segments; ++s) row(k, s);
   }
@@ -151,14 +152,14 @@ void fill_delay_apply(OpIntType type, const Strided<3>& codes, const std::vector
                                 codes.size[2],
                                 plan.width,
                                 {codes.stride[0], codes.stride[1], codes.stride[2]},
-                                delays.data(),
                                 static_cast<T*>(delayed.data),
                                 {delayed.stride[0], delayed.stride[1], delayed.stride[2]},
                                 static_cast<T*>(generation.data),
                                 {generation.stride[0], generation.stride[1], generation.stride[2]},
                                 bos,
-                                pad};
-    if (per_element) return run_grid(plan.numel, p, delay_apply_element<T>);
+                                pad,
+                                delay_grid(plan.numel, codes.size[1], plan.width, false)};
+    if (per_element) return run_grid(plan.numel, p, delays, delay_apply_element<T>);
     const DelayFill ids = delay_ids_fill(bos, pad), gen = delay_generation_fill(bos, pad);
     // Rows of unit stride are written whole. Otherwise ("BTK": codebooks are the fast dimension) every
     // codebook's row is written a block of columns at a time, so the block's cache lines, which all the
@@ -190,10 +191,10 @@ void fill_delay_revert(OpIntType type, const Strided<3>& delayed, const std::vec
                                  plan.length,
                                  start,
                                  {delayed.stride[0], delayed.stride[1], delayed.stride[2]},
-                                 delays.data(),
                                  static_cast<T*>(codes.data),
-                                 {codes.stride[0], codes.stride[1], codes.stride[2]}};
-    if (per_element) return run_grid(plan.numel, p, delay_revert_element<T>);
+                                 {codes.stride[0], codes.stride[1], codes.stride[2]},
+                                 delay_grid(plan.numel, delayed.size[1], plan.length, false)};
+    if (per_element) return run_grid(plan.numel, p, delays, delay_revert_element<T>);
     if (plan.length == 0) return;  // the first column below may not exist
     for (int64_t b = 0; b < delayed.size[0]; ++b) {
       for (int64_t k = 0; k < p.codebooks; ++k) {
@@ -212,7 +213,7 @@ void fill_delay_ragged(OpIntType type, const Strided<2>& codes, const std::vecto
                        const Strided<2>& labels, bool per_element) {
   visit_type(type, [&](auto zero) {
     using T = decltype(zero);
-    const DelayRaggedParams<T> p{ragged_geometry(codes.size[0], offsets, plan, delays, wrap),
+    const DelayRaggedParams<T> p{ragged_geometry(codes.size[0], offsets, plan, wrap),
                                  static_cast<const T*>(codes.data),
                                  {codes.stride[0], codes.stride[1]},
                                  static_cast<T*>(delayed.data),
@@ -223,7 +224,7 @@ void fill_delay_ragged(OpIntType type, const Strided<2>& codes, const std::vecto
                                  bos,
                                  pad};
     const DelayFill ids = delay_ids_fill(bos, pad);
-    run_ragged(p, per_element, delay_ragged_element<T>, [&](int64_t k, int64_t s) {
+    run_ragged(p, delays, per_element, delay_ragged_element<T>, [&](int64_t k, int64_t s) {
       const int64_t col = plan.out_offsets[s];
       const DelayRow row = delay_row(offsets[s + 1] - offsets[s], delays[k], wrap, plan.out_offsets[s + 1] - col);
       const T* src = p.codes + k * p.codes_stride[0] + offsets[s] * p.codes_stride[1];
@@ -242,12 +243,12 @@ void fill_delay_revert_ragged(OpIntType type, const Strided<2>& delayed, const s
                               const Strided<2>& codes, bool per_element) {
   visit_type(type, [&](auto zero) {
     using T = decltype(zero);
-    const DelayRevertRaggedParams<T> p{ragged_geometry(delayed.size[0], offsets, plan, delays, wrap),
+    const DelayRevertRaggedParams<T> p{ragged_geometry(delayed.size[0], offsets, plan, wrap),
                                        static_cast<const T*>(delayed.data),
                                        {delayed.stride[0], delayed.stride[1]},
                                        static_cast<T*>(codes.data),
                                        {codes.stride[0], codes.stride[1]}};
-    run_ragged(p, per_element, delay_revert_ragged_element<T>, [&](int64_t k, int64_t s) {
+    run_ragged(p, delays, per_element, delay_revert_ragged_element<T>, [&](int64_t k, int64_t s) {
       const int64_t length = plan.out_offsets[s + 1] - plan.out_offsets[s];
       if (length == 0) return;  // its first delayed column may not exist
       const T* src =

@@ -110,7 +110,7 @@ int32_t* read_status(py::handle value, Keep& keep, int device) {
 }
 
 void apply(py::handle codes, int64_t bos, int64_t pad, const std::vector<int64_t>& delays, bool btk, bool extend,
-           py::handle delayed, py::handle generation, int device, uintptr_t stream, bool reverse) {
+           py::handle delayed, py::handle generation, int device, uintptr_t stream, bool reverse, bool index64) {
   Keep keep;
   OpIntType type;
   const TensorArg c = read_apply_codes(codes, 2, 3, bos, pad, type, keep, device);
@@ -128,14 +128,13 @@ void apply(py::handle codes, int64_t bos, int64_t pad, const std::vector<int64_t
                               in.size[2],
                               plan.width,
                               {in.stride[0], in.stride[1], in.stride[2]},
-                              nullptr,
                               static_cast<T*>(out.data),
                               {out.stride[0], out.stride[1], out.stride[2]},
                               static_cast<T*>(gen.data),
                               {gen.stride[0], gen.stride[1], gen.stride[2]},
                               bos,
-                              pad};
-    a.k_fastest = btk;
+                              pad,
+                              delay_grid(plan.numel, in.size[1], plan.width, btk, index64)};
     set_delays(a, delays);
     launch_on(
         target, [&](CpuLauncher& l) { launch_delay_apply(l, a, plan.numel); }, [&](const CudaTarget& t) { FC_ON_CUDA(cuda_delay_apply(t, a, plan.numel)); });
@@ -143,7 +142,7 @@ void apply(py::handle codes, int64_t bos, int64_t pad, const std::vector<int64_t
 }
 
 void revert(py::handle delayed, const std::vector<int64_t>& delays, bool btk, int64_t start, py::handle codes,
-            int device, uintptr_t stream, bool reverse) {
+            int device, uintptr_t stream, bool reverse, bool index64) {
   Keep keep;
   const TensorArg d = read_tensor_arg(delayed, "delayed", 2, 3, keep, device);
   const OpIntType type = code_type(d, "delayed");
@@ -160,10 +159,9 @@ void revert(py::handle delayed, const std::vector<int64_t>& delays, bool btk, in
                                plan.length,
                                start,
                                {in.stride[0], in.stride[1], in.stride[2]},
-                               nullptr,
                                static_cast<T*>(out.data),
-                               {out.stride[0], out.stride[1], out.stride[2]}};
-    a.k_fastest = btk;
+                               {out.stride[0], out.stride[1], out.stride[2]},
+                               delay_grid(plan.numel, in.size[1], plan.length, btk, index64)};
     set_delays(a, delays);
     launch_on(
         target, [&](CpuLauncher& l) { launch_delay_revert(l, a, plan.numel); }, [&](const CudaTarget& t) { FC_ON_CUDA(cuda_delay_revert(t, a, plan.numel)); });
@@ -188,9 +186,16 @@ RaggedArgs read_ragged(py::handle offsets, const std::vector<int64_t>& delays, i
   return r;
 }
 
+// The geometry of a ragged launch over a (codebooks, total) output (its size was checked).
+RaggedGeometry ragged_geometry(int64_t codebooks, int64_t total, const RaggedArgs& r, const int64_t* out_offsets,
+                               bool wrap, bool btk, bool index64) {
+  return RaggedGeometry{codebooks, total, r.offsets, out_offsets, r.segments, wrap,
+                        delay_grid(codebooks * total, codebooks, total, btk, index64)};
+}
+
 void apply_ragged(py::handle codes, py::handle offsets, int64_t bos, int64_t pad, const std::vector<int64_t>& delays,
                   bool btk, bool wrap, py::handle delayed, py::handle new_offsets, py::handle labels,
-                  py::handle no_train, py::handle status, int device, uintptr_t stream, bool reverse) {
+                  py::handle no_train, py::handle status, int device, uintptr_t stream, bool reverse, bool index64) {
   Keep keep;
   OpIntType type;
   const TensorArg c = read_apply_codes(codes, 2, 2, bos, pad, type, keep, device);
@@ -219,7 +224,7 @@ void apply_ragged(py::handle codes, py::handle offsets, int64_t bos, int64_t pad
   visit_type(type, [&](auto zero) {
     using T = decltype(zero);
     DelayRaggedLaunch<T> a{};
-    a.p = DelayRaggedParams<T>{RaggedGeometry{in.size[0], total, r.offsets, out_offsets, r.segments, nullptr, wrap},
+    a.p = DelayRaggedParams<T>{ragged_geometry(in.size[0], total, r, out_offsets, wrap, btk, index64),
                                static_cast<const T*>(in.data),
                                {in.stride[0], in.stride[1]},
                                static_cast<T*>(out.data),
@@ -229,7 +234,6 @@ void apply_ragged(py::handle codes, py::handle offsets, int64_t bos, int64_t pad
                                flags,
                                bos,
                                pad};
-    a.k_fastest = btk;
     a.status = flag;
     set_delays(a, delays);
     launch_on(
@@ -239,7 +243,7 @@ void apply_ragged(py::handle codes, py::handle offsets, int64_t bos, int64_t pad
 
 void revert_ragged(py::handle delayed, py::handle offsets, const std::vector<int64_t>& delays, bool btk, bool wrap,
                    py::handle codes, py::handle new_offsets, py::handle status, int device, uintptr_t stream,
-                   bool reverse) {
+                   bool reverse, bool index64) {
   Keep keep;
   const TensorArg d = read_tensor_arg(delayed, "delayed", 2, 2, keep, device);
   const OpIntType type = code_type(d, "delayed");
@@ -259,12 +263,11 @@ void revert_ragged(py::handle delayed, py::handle offsets, const std::vector<int
   visit_type(type, [&](auto zero) {
     using T = decltype(zero);
     DelayRevertRaggedLaunch<T> a{};
-    a.p = DelayRevertRaggedParams<T>{RaggedGeometry{in.size[0], total, r.offsets, out_offsets, r.segments, nullptr, wrap},
+    a.p = DelayRevertRaggedParams<T>{ragged_geometry(in.size[0], total, r, out_offsets, wrap, btk, index64),
                                      static_cast<const T*>(in.data),
                                      {in.stride[0], in.stride[1]},
                                      static_cast<T*>(out.data),
                                      {out.stride[0], out.stride[1]}};
-    a.k_fastest = btk;
     a.status = flag;
     set_delays(a, delays);
     launch_on(
@@ -422,20 +425,21 @@ void register_kernels(py::module_& m) {
   m.def("cuda_device_count", &device_count, "(devices the CUDA runtime sees, why none is usable or '').");
   m.def("kernel_delay_apply", &apply, py::arg("codes"), py::arg("bos_token_id"), py::arg("pad_token_id"),
         py::arg("delays"), py::arg("btk"), py::arg("extend"), py::arg("delayed"), py::arg("generation_mask"),
-        py::arg("device"), py::arg("stream") = 0, py::arg("reverse") = false,
-        "apply_delay_pattern's kernel: on CUDA device `device` and `stream`, or (device -1) the CPU grid runner.");
+        py::arg("device"), py::arg("stream") = 0, py::arg("reverse") = false, py::arg("index64") = false,
+        "apply_delay_pattern's kernel: on CUDA device `device` and `stream`, or (device -1) the CPU grid runner. "
+        "index64 (tests): divide indices in 64 bits as for outputs of over 2^32 elements.");
   m.def("kernel_delay_revert", &revert, py::arg("delayed"), py::arg("delays"), py::arg("btk"), py::arg("start_index"),
         py::arg("out"), py::arg("device"), py::arg("stream") = 0, py::arg("reverse") = false,
-        "revert_delay_pattern's kernel (see kernel_delay_apply).");
+        py::arg("index64") = false, "revert_delay_pattern's kernel (see kernel_delay_apply).");
   m.def("kernel_delay_apply_ragged", &apply_ragged, py::arg("codes"), py::arg("offsets"), py::arg("bos_token_id"),
         py::arg("pad_token_id"), py::arg("delays"), py::arg("btk"), py::arg("stream_bos_eos"), py::arg("out"),
         py::arg("new_offsets"), py::arg("labels"), py::arg("no_train"), py::arg("status"), py::arg("device"),
-        py::arg("stream") = 0, py::arg("reverse") = false,
+        py::arg("stream") = 0, py::arg("reverse") = false, py::arg("index64") = false,
         "apply_delay_pattern_ragged's kernels; offsets int64 contiguous; status (int32, 1) is set to 1 when the "
         "offsets are invalid (nothing is then written).");
   m.def("kernel_delay_revert_ragged", &revert_ragged, py::arg("delayed"), py::arg("offsets"), py::arg("delays"),
         py::arg("btk"), py::arg("stream_bos_eos"), py::arg("out"), py::arg("new_offsets"), py::arg("status"),
-        py::arg("device"), py::arg("stream") = 0, py::arg("reverse") = false,
+        py::arg("device"), py::arg("stream") = 0, py::arg("reverse") = false, py::arg("index64") = false,
         "revert_delay_pattern_ragged's kernels (see kernel_delay_apply_ragged).");
   m.def("kernel_role_span_labels", &role_span_labels, py::arg("input_ids"), py::arg("attention_mask"),
         py::arg("start_index"), py::arg("spec"), py::arg("out"), py::arg("status"), py::arg("device"),
