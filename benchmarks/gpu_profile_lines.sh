@@ -2,7 +2,8 @@
 # Where a kernel spends its instructions, line by line: builds fastcollate with -lineinfo, profiles one
 # launch of benchmarks/gpu_profile_case.py with Nsight Compute's source counters, and writes the per-SASS
 # instruction table (CSV, with the CUDA source line of each) and a summary of the hottest source lines.
-#   OUT=dir bash benchmarks/gpu_profile_lines.sh [KERNEL_REGEX [LAUNCH_SKIP]]
+#   OUT=dir [SITE=dir] bash benchmarks/gpu_profile_lines.sh [KERNEL_REGEX [LAUNCH_SKIP]]
+# SITE: a fastcollate already installed there, built with CUDAFLAGS=-lineinfo (no build then).
 # Default: the first block_kernel launch of the case (role_span_labels (512, 4096), no mask).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -16,11 +17,15 @@ ncu=$(command -v ncu || ls /usr/local/cuda*/bin/ncu /usr/local/cuda*/nsight-comp
 [[ -n "$ncu" ]] || { echo "ncu not found"; exit 2; }
 work=/tmp/fastcollate-lines
 rm -rf "$work" && mkdir -p "$work/site"
-CUDAFLAGS=-lineinfo FASTCOLLATE_CUDA=ON CMAKE_BUILD_PARALLEL_LEVEL=$(nproc) timeout 300 python3 -m pip install \
-  --no-build-isolation --no-deps --no-index --target "$work/site" . >"$work/build.log" 2>&1 ||
-  { tail -n 40 "$work/build.log"; exit 1; }
-echo "built"
-export PYTHONPATH="$work/site"
+if [[ -n "${SITE:-}" ]]; then  # a build made with CUDAFLAGS=-lineinfo already (e.g. gpu_check.sh's)
+  export PYTHONPATH="$SITE"
+else
+  CUDAFLAGS=-lineinfo FASTCOLLATE_CUDA=ON CMAKE_BUILD_PARALLEL_LEVEL=$(nproc) timeout 300 python3 -m pip install \
+    --no-build-isolation --no-deps --no-index --target "$work/site" . >"$work/build.log" 2>&1 ||
+    { tail -n 40 "$work/build.log"; exit 1; }
+  echo "built"
+  export PYTHONPATH="$work/site"
+fi
 (cd /tmp && timeout 200 "$ncu" --profile-from-start off -k "regex:$kernel" --launch-skip "$skip" --launch-count 1 \
   --section SourceCounters --section InstructionStats --section WarpStateStats --import-source yes \
   -o "$work/report" -f python3 "$repo/benchmarks/gpu_profile_case.py") >"$out/ncu_run.txt" 2>&1 || tail -n 20 "$out/ncu_run.txt"

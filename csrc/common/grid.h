@@ -21,32 +21,6 @@
 
 namespace fastcollate {
 
-// Shared-memory accumulators of a block (atomics on the GPU, plain updates in the CPU runner, which runs one
-// thread at a time). Integer min/max/add commute, so both give the same result in any thread order.
-FC_HD void fc_shared_add(int64_t* p, int64_t v) {
-#if defined(__CUDA_ARCH__)
-  atomicAdd(reinterpret_cast<unsigned long long*>(p), static_cast<unsigned long long>(v));
-#else
-  *p += v;
-#endif
-}
-
-FC_HD void fc_shared_min(int64_t* p, int64_t v) {
-#if defined(__CUDA_ARCH__)
-  atomicMin(reinterpret_cast<long long*>(p), static_cast<long long>(v));
-#else
-  if (v < *p) *p = v;
-#endif
-}
-
-FC_HD void fc_shared_max(int64_t* p, int64_t v) {
-#if defined(__CUDA_ARCH__)
-  atomicMax(reinterpret_cast<long long*>(p), static_cast<long long>(v));
-#else
-  if (v > *p) *p = v;
-#endif
-}
-
 // A flag in global memory that any thread may raise (every writer stores the same value: no race on it).
 FC_HD void fc_raise(int32_t* flag) {
   if (flag) *flag = 1;

@@ -297,13 +297,21 @@ struct RsRowsBody {
 
   using Thread = RsThread;
 
-  // Shared memory, in this order: accumulators, the id hash, two summary buffers, two map buffers (one map:
+  // Shared memory, in this order: the id hash, two summary buffers, two map buffers (one map:
   // states() bytes per thread), then for a staged row its ids (rs_slots) and a keep flag per token.
-  enum Acc { kAccBad, kAccFirst, kAccLast, kAccOnes, kAccLearned, kAccCount = 8 };
+  // Block-wide totals (the mask statistics, the learned count) are folded without atomics (a 64-bit atomic
+  // on shared memory is a compare-and-swap loop, and 256 threads on one address serialise): every thread
+  // stores its value, kRsFolders threads fold kRsFold values each, and the readers fold those kRsFolders.
+  // The values live in the summary buffers while no summary does: the mask statistics before the scans
+  // (mask_partials), the learned counts in buffer 1 after the last scan round (learned_partials).
+  enum MaskStat { kStatBad, kStatFirst, kStatLast, kStatOnes, kStats };
+  static constexpr int kRsFold = 16, kRsFolders = kRsThreads / kRsFold;
+  static_assert(kStats * (kRsThreads + kRsFolders) * 8 <= 2 * kRsThreads * sizeof(RsSummary), "mask scratch");
+  static_assert((kRsThreads + kRsFolders) * 8 <= kRsThreads * sizeof(RsSummary), "learned scratch");
   FC_HD static constexpr int threads() { return kRsThreads; }
-  FC_HD static constexpr int phases() { return 9 + 2 * kRsRounds; }
+  FC_HD static constexpr int phases() { return 10 + 2 * kRsRounds; }
   FC_HD static int64_t maps_offset() {
-    return kAccCount * 8 + kRsHashWords * 4 + 2 * kRsThreads * static_cast<int64_t>(sizeof(RsSummary));
+    return kRsHashWords * 4 + 2 * kRsThreads * static_cast<int64_t>(sizeof(RsSummary));
   }
   FC_HD static int64_t staged_offset(int32_t states) {
     return maps_offset() + (2 * kRsThreads * static_cast<int64_t>(states) + 7) / 8 * 8;
@@ -312,14 +320,17 @@ struct RsRowsBody {
     return staged_offset(states) + 8 * rs_slots(stage) + stage;
   }
   FC_HD int64_t shared_bytes() const { return bytes_for(a.spec.states(), a.stage); }
-  FC_HD static int64_t* acc(unsigned char* sh) { return reinterpret_cast<int64_t*>(sh); }
-  FC_HD static uint32_t* hash(unsigned char* sh) { return reinterpret_cast<uint32_t*>(sh + kAccCount * 8); }
+  FC_HD static uint32_t* hash(unsigned char* sh) { return reinterpret_cast<uint32_t*>(sh); }
   FC_HD static RsSummary* summaries(unsigned char* sh, int buf) {
-    return reinterpret_cast<RsSummary*>(sh + kAccCount * 8 + kRsHashWords * 4) + buf * kRsThreads;
+    return reinterpret_cast<RsSummary*>(sh + kRsHashWords * 4) + buf * kRsThreads;
   }
   FC_HD uint8_t* maps(unsigned char* sh, int buf) const {
     return sh + maps_offset() + buf * kRsThreads * a.spec.states();
   }
+  // [kStats][kRsThreads] per-thread values, then [kStats][kRsFolders] folds.
+  FC_HD static int64_t* mask_partials(unsigned char* sh) { return reinterpret_cast<int64_t*>(summaries(sh, 0)); }
+  // [kRsThreads] per-thread counts, then [kRsFolders] folds.
+  FC_HD static int64_t* learned_partials(unsigned char* sh) { return reinterpret_cast<int64_t*>(summaries(sh, 1)); }
   FC_HD int64_t* staged_ids(unsigned char* sh) const {
     return reinterpret_cast<int64_t*>(sh + staged_offset(a.spec.states()));
   }
@@ -356,21 +367,15 @@ struct RsRowsBody {
   FC_HD void run(int phase, int64_t r, int t, Thread& th, unsigned char* sh) const {
     const RoleSpanSpecView s = a.spec.view();
     const int32_t depth = a.spec.depth, nq = a.spec.states();
-    constexpr int kStage = 3, kMap = 4, kScan1 = 5, kResim1 = kScan1 + kRsRounds, kScan2 = kResim1 + 1,
-                  kWrite = kScan2 + kRsRounds, kFlush = kWrite + 1;
+    constexpr int kMaskFold = 1, kGeometry = 2, kStage = 3, kMap = 4, kScan1 = 5, kResim1 = kScan1 + kRsRounds,
+                  kScan2 = kResim1 + 1, kWrite = kScan2 + kRsRounds, kFlush = kWrite + 1, kCountFold = kFlush + 1;
+    const bool masked = a.source == kRsPaddedLabels && a.mask_type != kRsNoMask;
     if (phase == 0) {
-      if (t == 0) {
-        int64_t* ac = acc(sh);
-        ac[kAccBad] = a.cols;   // first column holding neither 0 nor 1
-        ac[kAccFirst] = a.cols;  // first 1
-        ac[kAccLast] = -1;       // last 1
-        ac[kAccOnes] = 0;
-        ac[kAccLearned] = 0;
-      }
       if (t < kRsHashWords) hash(sh)[t] = rs_hash_word(s, t);
-    } else if (phase == 1) {
-      if (a.source == kRsPaddedLabels && a.mask_type != kRsNoMask) mask_stats(r, t, sh);
-    } else if (phase == 2) {
+      if (masked) mask_stats(r, t, sh);
+    } else if (phase == kMaskFold) {
+      if (masked && t < kRsFolders) fold_mask_stats(t, sh);
+    } else if (phase == kGeometry) {
       geometry(r, t, th, sh);
     } else if (phase == kStage) {
       if (th.staged) stage_row(r, t, th, sh);
@@ -408,8 +413,20 @@ struct RsRowsBody {
       else write_row<false>(s, depth, r, t, th, row_in(r, th), before, last_begin, sh);
     } else if (phase == kFlush) {
       if (th.staged) flush_row(t, th, sh);
+    } else if (phase == kCountFold) {
+      if (a.num_learned && t < kRsFolders) {
+        int64_t* partials = learned_partials(sh);
+        int64_t sum = 0;
+        for (int j = 0; j < kRsFold; ++j) sum += partials[t * kRsFold + j];
+        partials[kRsThreads + t] = sum;
+      }
     } else if (t == 0) {  // the last phase
-      if (a.num_learned) a.num_learned[r] = acc(sh)[kAccLearned];
+      if (a.num_learned) {
+        const int64_t* folds = learned_partials(sh) + kRsThreads;
+        int64_t sum = 0;
+        for (int j = 0; j < kRsFolders; ++j) sum += folds[j];
+        a.num_learned[r] = sum;
+      }
       if (a.source == kRsCollatePacked) {
         if (r == 0) a.cu_seqlens[0] = 0;
         a.cu_seqlens[r + 1] = static_cast<int32_t>(a.row_offsets[r + 1]);
@@ -417,8 +434,8 @@ struct RsRowsBody {
     }
   }
 
-  // Phase 1: the row's attention mask, every kRsThreads-th column per thread (coalesced), into the block's
-  // accumulators.
+  // Phase 0: the row's attention mask, every kRsThreads-th column per thread (coalesced): the first column
+  // holding neither 0 nor 1, the first and last 1, the number of 1s.
   FC_HD void mask_stats(int64_t r, int t, unsigned char* sh) const {
     int64_t bad = a.cols, first = a.cols, last = -1, ones = 0;
     for (int64_t c = t; c < a.cols; c += kRsThreads) {
@@ -430,29 +447,53 @@ struct RsRowsBody {
         ++ones;
       }
     }
-    int64_t* ac = acc(sh);
-    if (bad < a.cols) fc_shared_min(ac + kAccBad, bad);
-    if (ones) {
-      fc_shared_min(ac + kAccFirst, first);
-      fc_shared_max(ac + kAccLast, last);
-      fc_shared_add(ac + kAccOnes, ones);
+    int64_t* p = mask_partials(sh);
+    p[kStatBad * kRsThreads + t] = bad;
+    p[kStatFirst * kRsThreads + t] = first;
+    p[kStatLast * kRsThreads + t] = last;
+    p[kStatOnes * kRsThreads + t] = ones;
+  }
+
+  // min (bad), min (first), max (last) and sum (ones) of `count` threads' statistics from `first`, in a
+  // scratch of kStats rows of `row` entries.
+  FC_HD static void fold(const int64_t* p, int row, int first, int count, int64_t* v) {
+    v[kStatBad] = p[kStatBad * row + first];
+    v[kStatFirst] = p[kStatFirst * row + first];
+    v[kStatLast] = p[kStatLast * row + first];
+    v[kStatOnes] = 0;
+    for (int k = first; k < first + count; ++k) {
+      const int64_t bad = p[kStatBad * row + k], lo = p[kStatFirst * row + k], hi = p[kStatLast * row + k];
+      v[kStatBad] = bad < v[kStatBad] ? bad : v[kStatBad];
+      v[kStatFirst] = lo < v[kStatFirst] ? lo : v[kStatFirst];
+      v[kStatLast] = hi > v[kStatLast] ? hi : v[kStatLast];
+      v[kStatOnes] += p[kStatOnes * row + k];
     }
   }
 
-  // Phase 2: the row's tokens and where they go.
+  // Phase kMaskFold (threads t < kRsFolders): threads [t * kRsFold, (t + 1) * kRsFold) folded into fold t.
+  FC_HD static void fold_mask_stats(int t, unsigned char* sh) {
+    int64_t* p = mask_partials(sh);
+    int64_t v[kStats];
+    fold(p, kRsThreads, t * kRsFold, kRsFold, v);
+    int64_t* folds = p + kStats * kRsThreads;
+    for (int k = 0; k < kStats; ++k) folds[k * kRsFolders + t] = v[k];
+  }
+
+  // Phase kGeometry: the row's tokens and where they go.
   FC_HD void geometry(int64_t r, int t, Thread& th, unsigned char* sh) const {
     if (a.source == kRsPaddedLabels) {
       int64_t begin = 0, end = a.cols;
       if (a.mask_type != kRsNoMask) {
-        const int64_t* ac = acc(sh);
+        int64_t v[kStats];
+        fold(mask_partials(sh) + kStats * kRsThreads, kRsFolders, 0, kRsFolders, v);
         begin = 0;
         end = 0;
-        if (ac[kAccOnes] > 0) {
-          begin = ac[kAccFirst];
-          end = ac[kAccLast] + 1;
+        if (v[kStatOnes] > 0) {
+          begin = v[kStatFirst];
+          end = v[kStatLast] + 1;
         }
         // role_span_rows' rules: values 0 or 1, one run of 1s touching the row's start or end.
-        const bool ok = ac[kAccBad] == a.cols && ac[kAccOnes] == end - begin && (begin == 0 || end == a.cols);
+        const bool ok = v[kStatBad] == a.cols && v[kStatOnes] == end - begin && (begin == 0 || end == a.cols);
         if (!ok) {
           if (t == 0) fc_raise(a.status);
           begin = end = 0;  // every label -100; the caller raises the CPU check's error
@@ -630,7 +671,7 @@ struct RsRowsBody {
       if (j == 0 || (s.turns == kTurnsLast && j < last_begin)) labels[j] = kIgnoreIndex;
       count += labels[j] != kIgnoreIndex;
     }
-    if (count) fc_shared_add(acc(sh) + kAccLearned, count);
+    if (a.num_learned) learned_partials(sh)[t] = count;
     // Padding: the output row's columns outside the tokens, a chunk of columns per thread.
     int64_t p0, p1;
     chunk(th.out_width, t, p0, p1);
@@ -675,7 +716,7 @@ struct RsRowsBody {
         }
       }
     }
-    if (count) fc_shared_add(acc(sh) + kAccLearned, count);
+    if (a.num_learned) learned_partials(sh)[t] = count;
   }
 };
 
