@@ -9,12 +9,14 @@
 #   4. prints the benchmark table (benchmarks/gpu_bench.py): each op against its torch-ops twin and a
 #      device-to-device copy of its output bytes, and end to end, CPU collate + pin + copy vs backend="cuda";
 #   5. when Nsight Compute (`ncu`) is there, profiles each op's kernels once at a chip-filling size
-#      (benchmarks/gpu_profile_case.py): duration, memory throughput, occupancy. Informational: a profiler
-#      that cannot run (no counter permission) is reported and does not fail the check.
+#      (benchmarks/gpu_profile_case.py): duration, memory throughput, occupancy; then counts the role-span
+#      kernel's instructions per source line (benchmarks/gpu_profile_lines.sh on this build, which is made
+#      with -lineinfo: line tables only, the same code). Informational: a profiler that cannot run (no
+#      counter permission) is reported and does not fail the check.
 # Needs python3, nvcc, cmake and ninja; no internet. Finishes in under 8 minutes on an H100. A failed build
 # stops it; a failed test or sanitizer run is reported and the later steps still run (one run tells all),
 # and the exit status is 1. When OUT is set, everything it prints goes to $OUT/gpu_check.log, the table to
-# $OUT/gpu_table.md, and the test log and sanitizer reports there too.
+# $OUT/gpu_table.md, and the test log, sanitizer reports and profiles (ncu.txt, hot_lines.txt) there too.
 # Usage: bash benchmarks/gpu_check.sh [--quick | --no-gpu]
 #   --quick: small benchmark sizes only; --no-gpu: a dry run without a GPU (build, then the tests, which skip
 #   what needs a device; no sanitizer, no benchmarks).
@@ -105,6 +107,7 @@ work="${TMPDIR:-/tmp}/fastcollate-gpu-check"
 rm -rf "$work"
 mkdir -p "$work/site"
 export FASTCOLLATE_CUDA=ON CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}"
+export CUDAFLAGS="${CUDAFLAGS:+$CUDAFLAGS }-lineinfo"  # source lines for step 5's profile
 build_started=$SECONDS
 if ! timeout 420 python3 -m pip install --no-build-isolation --no-deps --no-index --target "$work/site" -v . \
   >"$work/build.log" 2>&1; then
@@ -190,6 +193,15 @@ else
     echo "ncu did not run (above; e.g. no permission for the GPU's performance counters): not a failure"
   fi
   keep "$profile"
+  # Its CSV and details stay in $work/lines: what comes back from a GPU machine is a few files.
+  if OUT="$work/lines" SITE="$work/site" timeout 150 bash "$repo/benchmarks/gpu_profile_lines.sh" \
+    >"$work/lines.log" 2>&1; then
+    head -n 40 "$work/lines/hot_lines.txt" || true
+    keep "$work/lines/hot_lines.txt"
+  else
+    tail -n 20 "$work/lines.log"
+    echo "the per-line profile did not run (above): not a failure"
+  fi
 fi
 
 if [[ ${#failures[@]} -gt 0 ]]; then

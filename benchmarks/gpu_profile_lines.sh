@@ -38,28 +38,32 @@ for src in "cuda,sass" sass; do
   cat "$out/source_err.txt"
 done
 python3 - "$out/source.csv" <<'PY' | tee "$out/hot_lines.txt"
-import csv, sys, collections
+import csv, sys
 rows = list(csv.reader(open(sys.argv[1], errors="replace")))
 if not rows:
     sys.exit("empty source page")
-# The header row: the first one naming an instruction count.
+# The header row: the first one naming an instruction count. With --print-source cuda,sass the page holds
+# source-line rows (first column a line number) and SASS rows (first column an address); files start with a
+# row naming them.
 h = next(i for i, r in enumerate(rows) if any("Instructions Executed" in c for c in r))
-head = rows[h]
-print("columns:", head)
-col = next(i for i, c in enumerate(head) if c.startswith("Instructions Executed"))
-src = next((i for i, c in enumerate(head) if c in ("Source", "Address Source", "# Address")), None)
-total = 0
-by_line = collections.Counter()
-body = [r for r in rows[h + 1:] if len(r) > col]
+col = next(i for i, c in enumerate(rows[h]) if c.startswith("Instructions Executed"))
 def num(v):
     try:
         return float(v.replace(",", ""))
     except ValueError:
         return 0.0
-for r in body:
-    total += num(r[col])
-print("instructions executed (warp level):", total)
-top = sorted(body, key=lambda r: -num(r[col]))[:80]
-for r in top:
-    print(f"{num(r[col]):>14,.0f}  " + " | ".join(c[:120] for c in r if c)[:400])
+lines, sass, file = [], [], "?"
+for r in rows[h + 1:]:
+    if len(r) <= col:
+        if r and r[0].strip():
+            file = r[0].strip()[-60:]
+        continue
+    (lines if r[0].strip().isdigit() else sass).append((num(r[col]), file, r))
+total = sum(n for n, _, _ in lines) or sum(n for n, _, _ in sass)
+print(f"instructions executed (warp level): {total:,.0f}")
+for title, table, top in (("source lines", lines, 60), ("SASS instructions", sass, 25)):
+    print(f"\nhottest {title}:")
+    for n, f, r in sorted(table, key=lambda x: -x[0])[:top]:
+        share = 100 * n / total if total else 0
+        print(f"{n:>12,.0f} {share:5.1f}%  {f}:{r[0]}  {r[1].strip()[:110]}")
 PY
