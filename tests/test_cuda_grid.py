@@ -255,6 +255,22 @@ def test_collate_rolespan_kernel_presets(preset, packed):
         assert_same(want, collate_kernel(rows, spec, starts, layout, reverse, stage_limit), (preset, reverse))
 
 
+@pytest.mark.parametrize("masked", [False, True])
+def test_role_span_labels_kernel_rows_longer_than_the_staging_area(masked):
+    """Rows of more than 4096 tokens (csrc/rolespan/rolespan_scan.h kRsStageTokens) run from global memory;
+    with a mask, the shorter rows of the same batch are staged."""
+    from fastcollate.presets import llama3
+    from fastcollate.synthetic import synthetic_text_batch
+
+    spec = llama3()
+    rows = [s.input_ids[:n] for s, n in zip(synthetic_text_batch(3, 5000, seed=4), (5000, 4100, 1500))]
+    batch = fastcollate.ChatCollator(spec, 128001, pad_left=True, backend="cpu")(rows)
+    ids, mask = batch["input_ids"], batch["attention_mask"] if masked else None
+    out, status = torch.full(ids.shape, 5, dtype=torch.int64), torch.zeros(1, dtype=torch.int32)
+    core().kernel_role_span_labels(ids, mask, None, spec_of(spec), out, status if masked else None, **GRID)
+    assert_equal(out, labels_twin.role_span_labels(ids, spec, attention_mask=mask), spec)
+
+
 def test_token_id_minus_100_is_counted_as_the_reference_counts():
     """num_learned counts the labels that are not -100, as the Python reference does, even when an id inside
     a learned turn is -100 itself."""

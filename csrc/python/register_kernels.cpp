@@ -314,7 +314,8 @@ void role_span_labels(py::handle input_ids, py::handle attention_mask, py::handl
   // allocate a status nor wait for it.
   if (!status.is_none()) a.status = read_status(status, keep, device);
   else if (a.mask) fail("status", "expected an int32 (1,) tensor: an attention_mask is given");
-  a.stage = rs_stage_tokens(a.spec, a.cols, stage_limit);
+  // Without a mask every row holds all `cols` tokens: rows too long to stage need no staging area at all.
+  a.stage = a.mask || a.cols <= kRsStageTokens ? rs_stage_tokens(a.spec, a.cols, stage_limit) : 0;
   const KernelTarget target{device, stream, reverse};
   auto run = [&](auto zero) {
     const RsRowsBody<decltype(zero)> body{a};
