@@ -314,8 +314,8 @@ void role_span_labels(py::handle input_ids, py::handle attention_mask, py::handl
   // allocate a status nor wait for it.
   if (!status.is_none()) a.status = read_status(status, keep, device);
   else if (a.mask) fail("status", "expected an int32 (1,) tensor: an attention_mask is given");
-  // Without a mask every row holds all `cols` tokens: rows too long to stage need no staging area at all.
-  a.stage = a.mask || a.cols <= kRsStageTokens ? rs_stage_tokens(a.spec, a.cols, stage_limit) : 0;
+  // Without a mask every row holds all `cols` tokens; with one, a row may hold none.
+  a.stage = rs_stage_tokens(a.spec, a.mask ? 0 : a.cols, a.cols, stage_limit);
   const KernelTarget target{device, stream, reverse};
   auto run = [&](auto zero) {
     const RsRowsBody<decltype(zero)> body{a};
@@ -347,10 +347,11 @@ py::tuple collate_rolespan(const py::sequence& rows, const RoleSpanSpecData& spe
   RsRowsBody<int64_t> body;
   body.a.spec = rs_inline_spec(spec);
   const int64_t B = plan.batch;
-  int64_t tokens = 0, longest = 0;
+  int64_t tokens = 0, longest = 0, shortest = in.rows.empty() ? 0 : in.rows[0].size;
   for (const IdsView& v : in.rows) {
     tokens += v.size;
     longest = std::max(longest, v.size);
+    shortest = std::min(shortest, v.size);
   }
   const KernelTarget target{device, stream, reverse};
   Staging staging(2 * B + 1 + tokens, target);
@@ -394,7 +395,7 @@ py::tuple collate_rolespan(const py::sequence& rows, const RoleSpanSpecData& spe
   a.width = plan.width;
   a.pad_left = pad_left;
   a.pad_token_id = pad_token_id;
-  a.stage = rs_stage_tokens(a.spec, longest, stage_limit);
+  a.stage = rs_stage_tokens(a.spec, shortest, longest, stage_limit);
   {
     py::gil_scoped_release release;
     run_role_span_rows(target, body, "ChatCollator(backend='cuda')");

@@ -210,6 +210,11 @@ FC_HD bool rs_maybe_special(const uint32_t* hash, int64_t tok) {
   return (hash[h >> 5] >> (h & 31)) & 1u;
 }
 
+// rs_state_trigger behind the hash filter.
+FC_HD bool rs_trigger(const RoleSpanSpecView& s, const uint32_t* hash, int64_t tok) {
+  return rs_maybe_special(hash, tok) && rs_state_trigger(s, tok);
+}
+
 // A row staged in shared memory: token i in slot i + i / 16, so that threads reading their own chunks of 16
 // (8, 4, ...) tokens hit distinct banks.
 FC_HD int64_t rs_slot(int64_t i) { return i + (i >> 4); }
@@ -542,8 +547,7 @@ struct RsRowsBody {
     for (int64_t i = th.c0; i <= th.c1; ++i) {
       const bool last = i == th.c1;
       if (!last) {
-        const int64_t tok = in[i];
-        if (!rs_maybe_special(hash, tok) || !rs_state_trigger(s, tok)) {
+        if (!rs_trigger(s, hash, in[i])) {
           ++pending;
           continue;
         }
@@ -577,8 +581,7 @@ struct RsRowsBody {
     int32_t q = th.q;
     int32_t d = q % (depth + 1), base = q - d;  // base: the state's first q
     for (int64_t i = th.c0; i < th.c1; ++i) {
-      const int64_t tok = in[i];
-      if (!rs_maybe_special(hash, tok) || !rs_state_trigger(s, tok)) {
+      if (!rs_trigger(s, hash, in[i])) {
         d += d < depth;
         continue;
       }
@@ -722,11 +725,12 @@ struct RsRowsBody {
 
 // The tokens a launch stages (RsRowsLaunch::stage): its longest row, up to kRsStageTokens and what fits the
 // shared-memory budget with the spec's maps; `limit` (>= 0) lowers it (the tests use it to cover both paths).
-FC_HD int64_t rs_stage_tokens(const RsInlineSpec& spec, int64_t longest_row, int64_t limit) {
+// 0 when even the shortest row is longer: no row would use the staging area, which only costs occupancy.
+FC_HD int64_t rs_stage_tokens(const RsInlineSpec& spec, int64_t shortest_row, int64_t longest_row, int64_t limit) {
   int64_t stage = longest_row < kRsStageTokens ? longest_row : kRsStageTokens;
   if (limit >= 0 && limit < stage) stage = limit;
   while (stage > 0 && RsRowsBody<int64_t>::bytes_for(spec.states(), stage) > kRsSharedBudget) stage -= 64;
-  return stage > 0 ? stage : 0;
+  return stage > 0 && shortest_row <= stage ? stage : 0;
 }
 
 // Host: the spec's arrays by value, with its depth D; std::invalid_argument "spec: ..." past the kernels'
