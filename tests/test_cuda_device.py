@@ -173,6 +173,12 @@ def test_cuda_graph_capture_of_the_ops():
         assert torch.equal(labels_masked.cpu(), labels.cpu())
 
 
+def set_sync_debug_mode(mode: str) -> None:
+    with warnings.catch_warnings():  # torch warns that the mode is a prototype (an error under our filters)
+        warnings.simplefilter("ignore")
+        torch.cuda.set_sync_debug_mode(mode)
+
+
 def test_ops_without_value_checks_never_wait_for_the_device():
     """The padded delay-pattern ops and role_span_labels without a mask read nothing that can be invalid: they
     launch and return, with no status to copy back (torch's sync debug mode raises on any wait)."""
@@ -181,16 +187,12 @@ def test_ops_without_value_checks_never_wait_for_the_device():
     spec = fastcollate.presets.llama3()
     torch.cuda.synchronize()
     try:
-        with warnings.catch_warnings():  # torch warns that the mode is a prototype (an error under our filters)
-            warnings.simplefilter("ignore")
-            torch.cuda.set_sync_debug_mode("error")
+        set_sync_debug_mode("error")
         labels = fastcollate.role_span_labels(ids, spec)
         delayed, _ = fastcollate.apply_delay_pattern(codes, 1024, 1025)
         back = fastcollate.revert_delay_pattern(delayed)
     finally:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            torch.cuda.set_sync_debug_mode("default")
+        set_sync_debug_mode("default")
     assert torch.equal(labels.cpu(), fastcollate.role_span_labels(ids.cpu(), spec))
     assert torch.equal(back.cpu(), codes.cpu())
 
