@@ -1,14 +1,15 @@
-"""Both collators as a torch DataLoader's collate_fn, in worker processes started by fork and by spawn, with
+"""The collators as a torch DataLoader's collate_fn, in worker processes started by fork and by spawn, with
 pin_memory=True: every batch equals the one collated in the main process (num_workers=0)."""
 
 import pytest
 import torch
 from torch.utils.data import DataLoader
 
-from fastcollate import ChatCollator, HiggsAudioSampleCollator, presets
+from fastcollate import ChatCollator, HiggsAudioSampleCollator, HiggsAudioV2Collator, presets
 from fastcollate.synthetic import higgs_collator_kwargs, synthetic_text_batch, synthetic_tts_batch
 from conftest import backends
 from higgs_samples import assert_batches_equal
+from higgs_v2_features import random_features
 
 # On a machine without an accelerator torch warns that pinning does nothing; that is this machine, not a bug.
 pytestmark = pytest.mark.filterwarnings("ignore:'pin_memory' argument is set as true but no accelerator:UserWarning")
@@ -52,3 +53,13 @@ def test_higgs_collator_in_workers(context, backend):
     assert len(got) == len(want) == 2
     for a, b in zip(got, want):
         assert_batches_equal(a, b)
+
+
+@pytest.mark.parametrize("context", ["fork", "spawn"])
+@pytest.mark.parametrize("backend", backends())
+def test_higgs_v2_collator_in_workers(context, backend):
+    collate = HiggsAudioV2Collator(128001, backend=backend)
+    data = random_features(3, size=8, codebooks=8, max_len=30, objects=False)
+    want = list(loader(data, collate, 0))
+    assert len(want) == 2 and want[0]["audio_input_ids_mask"].dtype == torch.bool
+    assert_same_dicts(list(loader(data, collate, 2, context)), want)

@@ -1,77 +1,182 @@
 #include "python/output_arena.h"
 
 #include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <new>
 #include <stdexcept>
 
 #include "common/checked_size.h"
+#include "python/dlpack_abi.h"
 
 namespace fastcollate {
 namespace {
 
-struct TorchAlloc {
-  py::object empty, int64, float32, int32;
-  py::str as_strided{"as_strided"}, data_ptr{"data_ptr"};
-  static const TorchAlloc& get() {
-    static const TorchAlloc* a = [] {
+constexpr int64_t kAlign = 64;  // bytes, for every block and the allocation itself
+constexpr int kMaxDims = 4;
+
+struct ElemInfo {
+  int64_t size;
+  dlpack::DataType dl;
+  const char* torch_name;
+};
+
+ElemInfo info(OutElem e) {
+  switch (e) {
+    case OutElem::kInt32: return {4, {dlpack::kInt, 32, 1}, "int32"};
+    case OutElem::kFloat32: return {4, {dlpack::kFloat, 32, 1}, "float32"};
+    case OutElem::kBool: return {1, {dlpack::kBool, 8, 1}, "bool"};
+    case OutElem::kInt64: break;
+  }
+  return {8, {dlpack::kInt, 64, 1}, "int64"};
+}
+
+struct TorchCalls {
+  py::object empty, uint8, from_dlpack;
+  py::object dtype[4];  // by OutElem
+  static const TorchCalls& get() {
+    static const TorchCalls* t = [] {
       py::module_ torch = py::module_::import("torch");
-      return new TorchAlloc{torch.attr("empty"), torch.attr("int64"), torch.attr("float32"),
-                               torch.attr("int32")};  // leaked on purpose
+      auto* c = new TorchCalls();  // leaked on purpose: destroying Python objects at exit is unsafe
+      c->empty = torch.attr("empty");
+      c->uint8 = torch.attr("uint8");
+      // The public entry point: it takes a capsule in every torch release since DLPack support (1.x).
+      c->from_dlpack = py::module_::import("torch.utils.dlpack").attr("from_dlpack");
+      for (OutElem e : {OutElem::kInt64, OutElem::kInt32, OutElem::kFloat32, OutElem::kBool}) {
+        c->dtype[static_cast<int>(e)] = torch.attr(info(e).torch_name);
+      }
+      return c;
     }();
-    return *a;
+    return *t;
   }
 };
 
-constexpr int64_t kAlign = 8;  // elements: 64 bytes
-
-uintptr_t data_ptr_of(const py::object& t) { return t.attr(TorchAlloc::get().data_ptr)().cast<uintptr_t>(); }
+// Row-major strides of `shape` (a size-0 or size-1 dimension's stride is never used to address an element).
+void row_major(const std::vector<int64_t>& shape, int64_t* strides) {
+  int64_t step = 1;
+  for (size_t d = shape.size(); d-- > 0;) {
+    strides[d] = step;
+    step *= shape[d] > 0 ? shape[d] : 1;
+  }
+}
 
 }  // namespace
 
-size_t Int64Arena::reserve(std::vector<int64_t> shape) {
+struct OutputArena::HostBlock {
+  std::atomic<int64_t> refs{1};
+  void* data = nullptr;
+};
+
+namespace {
+
+void release(OutputArena::HostBlock* block) {
+  if (block->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+    std::free(block->data);
+    delete block;
+  }
+}
+
+// One output handed to torch: the DLPack struct, the shape and strides it points at, and a reference to the
+// block.
+struct Exported {
+  dlpack::ManagedTensor managed;
+  int64_t shape[kMaxDims];
+  int64_t strides[kMaxDims];
+  OutputArena::HostBlock* block;
+};
+
+void delete_exported(dlpack::ManagedTensor* m) {
+  auto* e = static_cast<Exported*>(m->manager_ctx);
+  OutputArena::HostBlock* block = e->block;
+  delete e;
+  release(block);
+}
+
+// The DLPack protocol: a capsule still named "dltensor" when it dies was never consumed (the consumer raised),
+// so its producer frees it; a consumed one is renamed and its consumer calls the deleter.
+void capsule_destructor(PyObject* capsule) {
+  if (!PyCapsule_IsValid(capsule, dlpack::kCapsuleName)) return;
+  auto* m = static_cast<dlpack::ManagedTensor*>(PyCapsule_GetPointer(capsule, dlpack::kCapsuleName));
+  m->deleter(m);
+}
+
+}  // namespace
+
+OutputArena::~OutputArena() {
+  if (host_ != nullptr) release(host_);
+}
+
+size_t OutputArena::reserve(std::vector<int64_t> shape, OutElem elem) {
+  if (shape.size() > static_cast<size_t>(kMaxDims)) throw std::logic_error("OutputArena: more than 4 dims");
   // Every shape was checked against kMaxTensorBytes by the plan; the sum of them is checked here.
   u128 numel = 1;
   for (int64_t d : shape) numel = std::min<u128>(numel * static_cast<u128>(d < 0 ? 0 : d), kMaxTensorBytes);
-  const u128 total = static_cast<u128>(total_) + (numel + kAlign - 1) / kAlign * kAlign;
-  if (total * 8 > static_cast<u128>(kMaxTensorBytes)) {
+  const u128 nbytes = numel * static_cast<u128>(info(elem).size);
+  const u128 total = static_cast<u128>(total_) + (nbytes + kAlign - 1) / kAlign * kAlign;
+  if (total > static_cast<u128>(kMaxTensorBytes)) {
     throw std::invalid_argument("batch: its outputs together need more than a process can address");
   }
-  blocks_.push_back(Block{std::move(shape), total_});
+  blocks_.push_back(Block{std::move(shape), elem, total_});
   total_ = static_cast<int64_t>(total);
   return blocks_.size() - 1;
 }
 
-void Int64Arena::allocate(py::handle device) {
-  const TorchAlloc& torch = TorchAlloc::get();
-  buffer_ = torch.empty(py::make_tuple(total_), py::arg("dtype") = torch.int64, py::arg("device") = device);
-  base_ = reinterpret_cast<int64_t*>(data_ptr_of(buffer_));
-}
-
-int64_t* Int64Arena::data(size_t slot) const { return base_ + blocks_[slot].offset; }
-
-py::object Int64Arena::view(size_t slot) const {
-  const Block& b = blocks_[slot];
-  py::tuple size(b.shape.size()), stride(b.shape.size());
-  int64_t step = 1;
-  for (size_t d = b.shape.size(); d-- > 0;) {
-    size[d] = py::int_(b.shape[d]);
-    stride[d] = py::int_(step);
-    step *= b.shape[d] > 0 ? b.shape[d] : 1;
+void OutputArena::allocate(py::handle device) {
+  if (device.is_none()) {
+    // At least one aligned line, so that every output (empty ones too) has a valid data pointer.
+    void* data = std::aligned_alloc(kAlign, static_cast<size_t>(std::max<int64_t>(total_, kAlign)));
+    if (data == nullptr) throw std::bad_alloc();
+    host_ = new HostBlock();
+    host_->data = data;
+    base_ = static_cast<char*>(data);
+    return;
   }
-  return buffer_.attr(TorchAlloc::get().as_strided)(size, stride, b.offset);
+  const TorchCalls& torch = TorchCalls::get();
+  buffer_ = torch.empty(py::make_tuple(total_), py::arg("dtype") = torch.uint8, py::arg("device") = device);
+  base_ = reinterpret_cast<char*>(buffer_.attr("data_ptr")().cast<uintptr_t>());
 }
 
-template <typename T>
-py::object empty_1d(int64_t n, const py::object& dtype, T*& data, py::handle device) {
-  py::object t = TorchAlloc::get().empty(py::make_tuple(n), py::arg("dtype") = dtype, py::arg("device") = device);
-  data = reinterpret_cast<T*>(data_ptr_of(t));
-  return t;
+void* OutputArena::bytes(size_t slot, OutElem elem) const {
+  if (blocks_[slot].elem != elem) throw std::logic_error("OutputArena: a slot read as another element type");
+  return base_ + blocks_[slot].offset;
 }
 
-py::object torch_empty_float32(int64_t n, float*& data, py::handle device) {
-  return empty_1d(n, TorchAlloc::get().float32, data, device);
-}
-py::object torch_empty_int32(int64_t n, int32_t*& data, py::handle device) {
-  return empty_1d(n, TorchAlloc::get().int32, data, device);
+py::object OutputArena::view(size_t slot) const {
+  const Block& b = blocks_[slot];
+  const ElemInfo e = info(b.elem);
+  const TorchCalls& torch = TorchCalls::get();
+  if (host_ == nullptr) {  // a device arena: a view of its torch.empty buffer
+    py::tuple size(b.shape.size()), stride(b.shape.size());
+    int64_t strides[kMaxDims];
+    row_major(b.shape, strides);
+    for (size_t d = 0; d < b.shape.size(); ++d) {
+      size[d] = py::int_(b.shape[d]);
+      stride[d] = py::int_(strides[d]);
+    }
+    return buffer_.attr("view")(torch.dtype[static_cast<int>(b.elem)]).attr("as_strided")(size, stride,
+                                                                                           b.offset / e.size);
+  }
+  auto* x = new Exported();
+  x->block = host_;
+  host_->refs.fetch_add(1, std::memory_order_relaxed);
+  for (size_t d = 0; d < b.shape.size(); ++d) x->shape[d] = b.shape[d];
+  row_major(b.shape, x->strides);
+  dlpack::Tensor& t = x->managed.dl_tensor;
+  t.data = base_ + b.offset;  // the offset in the pointer: byte_offset was ignored by some older consumers
+  t.device = {dlpack::kCPU, 0};
+  t.ndim = static_cast<int32_t>(b.shape.size());
+  t.dtype = e.dl;
+  t.shape = x->shape;
+  t.strides = x->strides;
+  t.byte_offset = 0;
+  x->managed.manager_ctx = x;
+  x->managed.deleter = delete_exported;
+  PyObject* capsule = PyCapsule_New(&x->managed, dlpack::kCapsuleName, capsule_destructor);
+  if (capsule == nullptr) {
+    delete_exported(&x->managed);
+    throw py::error_already_set();
+  }
+  return torch.from_dlpack(py::reinterpret_steal<py::object>(capsule));
 }
 
 }  // namespace fastcollate

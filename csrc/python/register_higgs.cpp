@@ -132,10 +132,11 @@ class HiggsOutputArena {
     slots_[kOutStart] = arena_.reserve({n_out});
     slots_[kLabelAudio] = labels ? arena_.reserve({plan.out_codebooks, plan.out_width}) : kNone;
     slots_[kGroup] = n_out > 0 ? arena_.reserve({B}) : kNone;
+    slots_[kRewards] = arena_.reserve({static_cast<int64_t>(plan.rewards.size())}, OutElem::kFloat32);
     arena_.allocate(device);
     out = HiggsOutputs{data(kIds),     data(kMask), data(kLabels),     data(kIn),    data(kInStart),
-                       data(kOut),     data(kOutStart), data(kLabelAudio), data(kGroup), nullptr};
-    rewards_ = torch_empty_float32(static_cast<int64_t>(plan.rewards.size()), out.rewards, device);
+                       data(kOut),     data(kOutStart), data(kLabelAudio), data(kGroup),
+                       arena_.data_float32(slots_[kRewards])};
   }
 
   HiggsOutputs out;
@@ -143,17 +144,16 @@ class HiggsOutputArena {
   // collate_higgs' return value.
   py::tuple result(int64_t rows_without_learned_text) const {
     return py::make_tuple(view(kIds), view(kMask), view(kLabels), view(kIn), view(kInStart), view(kOut),
-                          view(kOutStart), view(kLabelAudio), view(kGroup), rewards_, rows_without_learned_text);
+                          view(kOutStart), view(kLabelAudio), view(kGroup), view(kRewards), rows_without_learned_text);
   }
 
  private:
-  enum Slot { kIds, kMask, kLabels, kIn, kInStart, kOut, kOutStart, kLabelAudio, kGroup, kSlots };
+  enum Slot { kIds, kMask, kLabels, kIn, kInStart, kOut, kOutStart, kLabelAudio, kGroup, kRewards, kSlots };
   static constexpr size_t kNone = static_cast<size_t>(-1);
   int64_t* data(Slot s) const { return slots_[s] == kNone ? nullptr : arena_.data(slots_[s]); }
   py::object view(Slot s) const { return slots_[s] == kNone ? py::none() : arena_.view(slots_[s]); }
-  Int64Arena arena_;
+  OutputArena arena_;
   size_t slots_[kSlots] = {};
-  py::object rewards_;
 };
 
 HiggsPlan read_and_plan(const py::sequence& batch, const HiggsOptions& opt,

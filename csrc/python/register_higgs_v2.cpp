@@ -75,13 +75,6 @@ HfHiggsFeatureIn read_feature(py::handle f, const HiggsV2Options& o, const Featu
   return in;
 }
 
-py::object torch_empty_bool(int64_t rows, int64_t cols, bool*& data) {
-  static const py::object* torch = new py::object(py::module_::import("torch"));  // leaked, like interned names
-  py::object t = torch->attr("empty")(py::make_tuple(rows, cols), py::arg("dtype") = torch->attr("bool"));
-  data = reinterpret_cast<bool*>(t.attr("data_ptr")().cast<uintptr_t>());
-  return t;
-}
-
 py::tuple collate_higgs_v2(const py::sequence& features, const HiggsV2Options& o, bool counts) {
   static const FeatureNames* names = new FeatureNames();  // leaked on purpose, like all interned names
   InputKeep keep;
@@ -97,21 +90,17 @@ py::tuple collate_higgs_v2(const py::sequence& features, const HiggsV2Options& o
   }
   const int64_t B = plan.batch, W = plan.width, T = plan.frames, K = plan.codebooks;
   const bool audio = K > 0;
-  Int64Arena arena;
+  OutputArena arena;
   const size_t s_ids = arena.reserve({B, W}), s_mask = arena.reserve({B, W}), s_labels = arena.reserve({B, W});
   const size_t s_audio = audio ? arena.reserve({B, T, K}) : 0, s_audio_labels = audio ? arena.reserve({B, T, K}) : 0;
+  const size_t s_audio_mask = audio ? arena.reserve({B, T}, OutElem::kBool) : 0;
   std::vector<int64_t> learned(static_cast<size_t>(B));  // per feature; a tensor only when asked for
-  // The small bool mask before the big arena, not after it. Allocated after, it sat just above the arena on
-  // glibc's heap, and in about one fresh process in three (4 of 12 measured) freeing a batch let glibc trim
-  // the heap: the next batch's arena was fresh memory, 167 page faults per call, 3x slower. In this order, 0
-  // of 33 processes faulted (README, "Run-to-run variance from glibc's heap trimming").
-  bool* audio_mask_data = nullptr;
-  py::object audio_mask = audio ? torch_empty_bool(B, T, audio_mask_data) : py::none();
   arena.allocate();
   HfHiggsOutputs out{arena.data(s_ids), arena.data(s_mask), arena.data(s_labels), nullptr,
-                     audio_mask_data,   nullptr,            learned.data()};
+                     nullptr,           nullptr,            learned.data()};
   if (audio) {
     out.audio_ids = arena.data(s_audio);
+    out.audio_mask = arena.data_bool(s_audio_mask);
     out.audio_labels = arena.data(s_audio_labels);
   }
   {
@@ -121,7 +110,8 @@ py::tuple collate_higgs_v2(const py::sequence& features, const HiggsV2Options& o
   int64_t learning_nothing = 0;
   for (int64_t n : learned) learning_nothing += n == 0;
   py::object none = py::none();
-  return py::make_tuple(arena.view(s_ids), arena.view(s_mask), audio ? arena.view(s_audio) : none, audio_mask,
+  return py::make_tuple(arena.view(s_ids), arena.view(s_mask), audio ? arena.view(s_audio) : none,
+                        audio ? arena.view(s_audio_mask) : none,
                         arena.view(s_labels), audio ? arena.view(s_audio_labels) : none,
                         counts ? py::object(py::cast(learned)) : none, learning_nothing);
 }

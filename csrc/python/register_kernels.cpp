@@ -372,15 +372,16 @@ py::tuple collate_rolespan(const py::sequence& rows, const RoleSpanSpecData& spe
   }
   staging.upload();
   const std::vector<int64_t> shape = packed ? std::vector<int64_t>{1, plan.width} : std::vector<int64_t>{B, plan.width};
-  Int64Arena arena;
+  OutputArena arena;
   const size_t s_ids = arena.reserve(shape), s_labels = arena.reserve(shape), s_aux = arena.reserve(shape);
   const size_t s_learned = arena.reserve({B});
-  const py::object torch_device = target.torch_device();
-  arena.allocate(torch_device);
+  const size_t s_cu = packed ? arena.reserve({B + 1}, OutElem::kInt32) : 0;
+  arena.allocate(target.torch_device());
   py::object cu_seqlens = py::none();
   RsRowsLaunch& a = body.a;
   if (packed) {
-    cu_seqlens = torch_empty_int32(B + 1, a.cu_seqlens, torch_device);
+    a.cu_seqlens = arena.data_int32(s_cu);
+    cu_seqlens = arena.view(s_cu);
     if (B == 0) cu_seqlens.attr("zero_")();  // no block writes its first entry
   }
   a.source = packed ? kRsCollatePacked : kRsCollatePadded;

@@ -25,26 +25,26 @@ py::tuple collate(RoleSpanBatchIn& in, const RoleSpanSpecData& spec, const RoleS
     in.start_indices.assign(in.rows.size(), 0);
   }
   const RoleSpanPlan plan = plan_rolespan_batch(in, opt);
-  // Every int64 output in one allocation (see output_arena.h); cu_seqlens is int32, apart.
+  // Every output in one allocation (see output_arena.h).
   RoleSpanOutputs out;
   const int64_t B = plan.batch, W = plan.width;
   const std::vector<int64_t> shape = opt.packed ? std::vector<int64_t>{1, W} : std::vector<int64_t>{B, W};
-  Int64Arena arena;
+  OutputArena arena;
   const size_t s_ids = arena.reserve(shape), s_labels = arena.reserve(shape), s_aux = arena.reserve(shape);
   const size_t s_learned = arena.reserve({B});
+  const size_t s_cu = opt.packed ? arena.reserve({B + 1}, OutElem::kInt32) : 0;
   arena.allocate();
   out.input_ids = arena.data(s_ids);
   out.labels = arena.data(s_labels);
   out.aux = arena.data(s_aux);
   out.num_learned = arena.data(s_learned);
-  py::object cu_seqlens = py::none();
-  if (opt.packed) cu_seqlens = torch_empty_int32(B + 1, out.cu_seqlens);
+  if (opt.packed) out.cu_seqlens = arena.data_int32(s_cu);
   {
     py::gil_scoped_release release;  // safe: only the buffers pinned by the caller are touched
     fill_rolespan_batch(in, spec.view(), opt, plan, out);
   }
-  return py::make_tuple(arena.view(s_ids), arena.view(s_labels), arena.view(s_aux), cu_seqlens,
-                        arena.view(s_learned), plan.max_seqlen);
+  return py::make_tuple(arena.view(s_ids), arena.view(s_labels), arena.view(s_aux),
+                        opt.packed ? arena.view(s_cu) : py::none(), arena.view(s_learned), plan.max_seqlen);
 }
 
 RoleSpanOptions options(int64_t pad_token_id, bool pad_left, int64_t pad_to_multiple_of, bool packed) {
