@@ -40,7 +40,7 @@ PY
 if [ "$#" -eq 0 ]; then  # CI's time-boxed subset: regressions, fuzzers, compiled-vs-twin equivalence
   set -- tests/test_hardening_regressions.py tests/test_fuzz_native.py tests/test_rolespan_equivalence.py \
     tests/test_ops_delay_equivalence.py tests/test_higgs_backends_equal.py tests/test_input_forms.py \
-    tests/test_arrow_input.py
+    tests/test_arrow_input.py tests/test_output_tensors.py
 fi
 args=()
 for a in "$@"; do [[ "$a" == tests || "$a" == tests/* ]] && args+=("$root/$a") || args+=("$a"); done
