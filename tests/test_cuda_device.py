@@ -24,6 +24,7 @@ from higgs_samples import random_batch
 from ops_inputs import padded_cases, ragged_cases
 from test_higgs_backends_equal import FLAGS, collate_both
 from test_ops_role_span_labels import padded_batches
+from test_output_tensors import assert_no_overlap
 from test_rolespan_equivalence import batches
 
 CUDA = fastcollate.backend_info()["cuda"]
@@ -260,6 +261,21 @@ def test_chat_collator_on_gpu_equals_cpu(case):
             assert_same(got[k], w, k)
         else:
             assert got[k] == w, k
+
+
+@pytest.mark.parametrize("packed", [False, True])
+def test_device_outputs_do_not_overlap(packed):
+    """A batch's device outputs are views of one torch.empty of bytes (csrc/python/output_arena.cpp)."""
+    from fastcollate.synthetic import higgs_collator_kwargs, synthetic_text_batch, synthetic_tts_batch
+
+    rows = [s.input_ids for s in synthetic_text_batch(6, 90, seed=11)]
+    chat = fastcollate.ChatCollator(fastcollate.presets.llama3(), 128001, packed=packed, backend="cuda")(rows)
+    higgs = fastcollate.HiggsAudioSampleCollator(**higgs_collator_kwargs(), backend="cuda", device="cuda:0")(
+        synthetic_tts_batch(5, seed=12, audio_seconds=(0, 2)))
+    for batch in (chat, vars(higgs)):
+        got = {k: v for k, v in batch.items() if torch.is_tensor(v)}
+        assert all(t.is_cuda and t.is_contiguous() for t in got.values())
+        assert_no_overlap(got)
 
 
 def find_sanitizer():
