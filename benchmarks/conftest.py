@@ -3,6 +3,9 @@
 Run: pytest benchmarks --benchmark-enable   (see README.md "Benchmarks")
 """
 
+import statistics
+import time
+
 import pytest
 import torch
 
@@ -10,6 +13,7 @@ torch.set_num_threads(1)  # every implementation measured single-threaded
 
 _MEDIANS = {}  # (group, name) -> median seconds
 _ITEMS = {}  # (group, name) -> tokens handled per call
+_PAIRED = {}  # group -> (median seconds of the call, median seconds of its copy floor), timed round by round
 
 
 @pytest.fixture
@@ -35,8 +39,36 @@ def record(benchmark):
     return run
 
 
+@pytest.fixture
+def record_paired(benchmark):
+    """Time `fn` round by round, each round right after one timed call of `floor`, and remember both medians.
+
+    On a shared machine the medians of two separate benchmarks (a second or so each) can differ by 1.5x with no
+    change in either: a neighbour's load comes and goes. Paired rounds see the same machine, so their ratio is
+    the one to quote; `floor` runs in pedantic's untimed setup and is timed here."""
+
+    def run(group, fn, floor, rounds=1500):
+        floor_times = []
+
+        def setup():
+            t = time.perf_counter()
+            floor()
+            floor_times.append(time.perf_counter() - t)
+
+        benchmark.group = group
+        result = benchmark.pedantic(fn, setup=setup, rounds=rounds, iterations=1, warmup_rounds=50)
+        floor_times = floor_times[-rounds:]  # the timed rounds' floors, not the warm-up's
+        floor_median = statistics.median(floor_times)
+        benchmark.extra_info["copy_floor_median_s"] = floor_median
+        if benchmark.stats:
+            _PAIRED[group] = (benchmark.stats.stats.median, floor_median)
+        return result
+
+    return run
+
+
 def pytest_terminal_summary(terminalreporter):
-    if not _MEDIANS:
+    if not _MEDIANS and not _PAIRED:
         return
     tr = terminalreporter
     tr.section("fastcollate ratios (medians, this run)")
@@ -63,3 +95,6 @@ def pytest_terminal_summary(terminalreporter):
                     tr.write_line(f"    {base} / native = {m[base] / native:,.1f}x")
             if "copy_floor" in m:
                 tr.write_line(f"    native / copy_floor = {native / m['copy_floor']:.2f}x")
+    for group, (call, floor) in sorted(_PAIRED.items()):
+        tr.write_line(f"{group} (paired rounds): native {call * 1e6:,.0f} us, copy_floor {floor * 1e6:,.0f} us, "
+                      f"native / copy_floor = {call / floor:.2f}x")

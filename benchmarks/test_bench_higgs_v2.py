@@ -49,3 +49,16 @@ def test_copy_floor(record, mode):
     got = record(f"higgs_v2-16x2-{mode}", "copy_floor", lambda: torch.cat(flat, out=torch.empty(nbytes, dtype=torch.uint8)),
                  out_bytes=nbytes)
     assert torch.equal(got, torch.cat(flat))
+
+
+@pytest.mark.parametrize("mode", ["processor", "correct"])
+def test_cpu_paired_with_copy_floor(record_paired, mode):
+    """The issue's ratio (within 1.5x of a copy of the output bytes), each round of the compiled path right
+    after one copy floor, so that both are timed on the same machine state (conftest.record_paired)."""
+    if not fastcollate.backend_info()["compiled"]:
+        pytest.skip("compiled extension not built")
+    expected, c = want(mode), collator("cpu", mode)
+    flat = [t.reshape(-1).view(torch.uint8) for t in expected.values()]
+    nbytes = sum(t.numel() for t in flat)
+    floor = lambda: torch.cat(flat, out=torch.empty(nbytes, dtype=torch.uint8))  # noqa: E731
+    assert_same(record_paired(f"higgs_v2-16x2-{mode}-paired", lambda: c(FEATURES), floor), expected)
