@@ -79,7 +79,7 @@ def test_long_clips_in_both_transpose_paths(simd, seed, codebooks):
 @given(seed=st.integers(0, 2**31 - 1), codebooks=st.sampled_from([4, 8, 12]), form=st.sampled_from(["int64", "int32"]))
 def test_codes_equal_to_the_stream_ids_in_both_transpose_paths(simd, seed, codebooks, form):
     """Codes that are the stream BOS or EOS (1024, 1025) inside a clip: the processor's labels mask them wherever
-    they are, which the SIMD path does with vector compares and counts with popcounts."""
+    they are, which the SIMD path does with vector compares and counts in a vector of per-lane sums."""
     rng = random.Random(seed)
     g = torch.Generator().manual_seed(seed)
     dtype = torch.int64 if form == "int64" else torch.int32
