@@ -41,13 +41,18 @@ def test_cpu(record, mode):
     assert_same(record(f"higgs_v2-16x2-{mode}", "cpu", lambda: c(FEATURES), items=TOKENS, out_bytes=nbytes), expected)
 
 
+def copy_floor(outputs):
+    """(the outputs' bytes, a call that allocates that many once and copies the outputs there): the floor."""
+    flat = [t.reshape(-1).view(torch.uint8) for t in outputs.values()]
+    nbytes = sum(t.numel() for t in flat)
+    return flat, nbytes, lambda: torch.cat(flat, out=torch.empty(nbytes, dtype=torch.uint8))
+
+
 @pytest.mark.parametrize("mode", ["processor", "correct"])
 def test_copy_floor(record, mode):
     """The floor: allocate the output bytes once and copy them there from finished tensors."""
-    flat = [t.reshape(-1).view(torch.uint8) for t in want(mode).values()]
-    nbytes = sum(t.numel() for t in flat)
-    got = record(f"higgs_v2-16x2-{mode}", "copy_floor", lambda: torch.cat(flat, out=torch.empty(nbytes, dtype=torch.uint8)),
-                 out_bytes=nbytes)
+    flat, nbytes, floor = copy_floor(want(mode))
+    got = record(f"higgs_v2-16x2-{mode}", "copy_floor", floor, out_bytes=nbytes)
     assert torch.equal(got, torch.cat(flat))
 
 
@@ -58,7 +63,5 @@ def test_cpu_paired_with_copy_floor(record_paired, mode):
     if not fastcollate.backend_info()["compiled"]:
         pytest.skip("compiled extension not built")
     expected, c = want(mode), collator("cpu", mode)
-    flat = [t.reshape(-1).view(torch.uint8) for t in expected.values()]
-    nbytes = sum(t.numel() for t in flat)
-    floor = lambda: torch.cat(flat, out=torch.empty(nbytes, dtype=torch.uint8))  # noqa: E731
+    _, _, floor = copy_floor(expected)
     assert_same(record_paired(f"higgs_v2-16x2-{mode}-paired", lambda: c(FEATURES), floor), expected)

@@ -24,7 +24,7 @@ from higgs_samples import random_batch
 from ops_inputs import padded_cases, ragged_cases
 from test_higgs_backends_equal import FLAGS, collate_both
 from test_ops_role_span_labels import padded_batches
-from test_output_tensors import assert_no_overlap
+from test_output_tensors import assert_no_overlap, tensors
 from test_rolespan_equivalence import batches
 
 CUDA = fastcollate.backend_info()["cuda"]
@@ -273,7 +273,7 @@ def test_device_outputs_do_not_overlap(packed):
     higgs = fastcollate.HiggsAudioSampleCollator(**higgs_collator_kwargs(), backend="cuda", device="cuda:0")(
         synthetic_tts_batch(5, seed=12, audio_seconds=(0, 2)))
     for batch in (chat, vars(higgs)):
-        got = {k: v for k, v in batch.items() if torch.is_tensor(v)}
+        got = tensors(batch)
         assert all(t.is_cuda and t.is_contiguous() for t in got.values())
         assert_no_overlap(got)
 
