@@ -26,7 +26,7 @@ printf '%s\n' cp31{0,1,2,3}-manylinux_x86_64 cp31{0,1,2,3}-manylinux_aarch64 | d
 
 step "sdist contents"
 tar -tzf "$SDIST" > "$WORK/sdist.txt"
-for f in LICENSE README.md pyproject.toml CMakeLists.txt csrc/bindings.cpp fastcollate/__init__.py tests/conftest.py; do
+for f in LICENSE README.md pyproject.toml CMakeLists.txt csrc/python/module.cpp fastcollate/__init__.py tests/conftest.py; do
   grep -qx "fastcollate-[^/]*/$f" "$WORK/sdist.txt" || { echo "sdist lacks $f"; exit 1; }
 done
 echo "sdist: $(wc -l < "$WORK/sdist.txt") entries, LICENSE and the sources included"

@@ -29,7 +29,7 @@ def test_backend_info_names_the_simd_path_this_cpu_takes():
     assert fastcollate.backend_info()["simd"] == ("avx2" if x86 and "avx2" in flags else "none")
 
 
-# What FASTCOLLATE_CUDA=AUTO builds where nvcc is found: sm_75 to sm_90 and compute_90 PTX (csrc/cuda/cuda.cmake).
+# What FASTCOLLATE_CUDA=AUTO builds where nvcc is found: sm_75 to sm_90 and compute_90 PTX (csrc/runtime/cuda.cmake).
 ARCHITECTURES = ["sm_75", "sm_80", "sm_86", "sm_89", "sm_90", "compute_90"]
 
 

@@ -1,4 +1,4 @@
-"""The CUDA kernels' bodies on the CPU grid runner (csrc/common/grid.h): every kernel of fastcollate.cuda runs
+"""The CUDA kernels' bodies on the CPU grid runner (csrc/runtime/grid.h): every kernel of fastcollate.cuda runs
 here, on every CI machine, through the very launch sequences the GPU runs (_core.kernel_* with device=-1),
 and must equal the CPU path and the Python twins bit for bit over the existing hypothesis strategies.
 
@@ -257,7 +257,7 @@ def test_collate_rolespan_kernel_presets(preset, packed):
 
 @pytest.mark.parametrize("masked", [False, True])
 def test_role_span_labels_kernel_rows_longer_than_the_staging_area(masked):
-    """Rows of more than 4096 tokens (csrc/rolespan/rolespan_scan.h kRsStageTokens) run from global memory;
+    """Rows of more than 4096 tokens (csrc/rolespan/rolespan_scan.h kRolespanStageTokens) run from global memory;
     with a mask, the shorter rows of the same batch are staged."""
     from fastcollate.presets import llama3
     from fastcollate.synthetic import synthetic_text_batch

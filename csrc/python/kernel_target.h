@@ -6,7 +6,10 @@
 
 #include <cstdint>
 
-#include "cuda/cuda_ops.h"
+#include "delay/delay_cuda.h"
+#include "higgs_boson/higgs_boson_cuda.h"
+#include "rolespan/rolespan_cuda.h"
+#include "runtime/target.h"
 
 namespace fastcollate {
 
@@ -39,6 +42,6 @@ class Staging {
 // The launches, on the target (call without the GIL).
 void run_higgs(const KernelTarget& target, const HiggsLaunch& a);
 template <typename T>
-void run_role_span_rows(const KernelTarget& target, const RsRowsBody<T>& body, const char* op);
+void run_rolespan_rows(const KernelTarget& target, const RolespanRowsBody<T>& body, const char* op);
 
 }  // namespace fastcollate

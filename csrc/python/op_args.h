@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "ops/delay_pattern.h"
+#include "delay/delay_pattern.h"
 #include "python/op_tensors.h"
 
 namespace fastcollate {

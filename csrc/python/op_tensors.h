@@ -1,4 +1,4 @@
-// Tensor arguments of the token-tensor ops (csrc/ops), read through the Python API only (no libtorch link):
+// Tensor arguments of the token-tensor ops (csrc/delay, csrc/rolespan), read through the Python API only (no libtorch link):
 // dtype, shape, strides and data_ptr() of a dense CPU tensor of up to 3 dimensions. The Python layer
 // (fastcollate/ops) checks every argument first with friendlier messages; these checks keep a direct call
 // of the compiled functions from ever reading or writing out of bounds.

@@ -4,11 +4,10 @@
 // exceed its trim threshold together but not apart), so every call paid a page fault per 4 KiB on fresh
 // memory; one block is reused warm.
 //
-// Why DLPack on the CPU: each torch call costs microseconds (measured on the benchmark machine: torch.empty
-// 2.9-4.1 us, as_strided 3.2 us, torch.utils.dlpack.from_dlpack 1.3 us). A HiggsAudioV2Collator batch made
-// its six outputs with two torch.empty and five as_strided calls, about 23 us of a 160 us batch; now the
-// block is one aligned host allocation and each output one from_dlpack call. The tensors share the block
-// (freed with the last of them, from any thread: the deleter needs no GIL), like the outputs of torch.split.
+// Why DLPack on the CPU: each torch call from C++ (torch.empty, as_strided) costs more than the fill of a
+// small batch's output; one aligned host allocation with one from_dlpack call per output costs less. The
+// tensors share the block (freed with the last of them, from any thread: the deleter needs no GIL), like the
+// outputs of torch.split.
 // On a CUDA device the block is one torch.empty (the caching allocator) and the outputs are views of it.
 #pragma once
 

@@ -1,4 +1,4 @@
-// Python entry points of the kernel bodies (csrc/ops/delay_bodies.h, csrc/rolespan/rolespan_scan.h): the same
+// Python entry points of the kernel bodies (csrc/delay/delay_bodies.h, csrc/rolespan/rolespan_scan.h): the same
 // functions launch them on a CUDA device (fastcollate/cuda, device >= 0, on the given stream) or run them
 // with the CPU grid runner (device -1: the tests, on CPU tensors). Read the tensors (GIL held), plan and
 // check every output's shape, build the launch, then launch with the GIL released. Value checks that need
@@ -10,7 +10,7 @@
 #include <optional>
 #include <stdexcept>
 
-#include "ops/delay_pattern.h"
+#include "delay/delay_pattern.h"
 #include "python/int_input.h"
 #include "python/kernel_target.h"
 #include "python/op_args.h"
@@ -57,17 +57,17 @@ void run_higgs(const KernelTarget& target, const HiggsLaunch& a) {
 }
 
 template <typename T>
-void run_role_span_rows(const KernelTarget& target, const RsRowsBody<T>& body, const char* op) {
+void run_rolespan_rows(const KernelTarget& target, const RolespanRowsBody<T>& body, const char* op) {
   (void)op;  // names the op in CUDA errors
   if (target.cuda()) {
-    FC_ON_CUDA(cuda_role_span_rows(target.cuda_target(), body, op));
+    FC_ON_CUDA(cuda_rolespan_rows(target.cuda_target(), body, op));
     return;
   }
   CpuLauncher l{target.reverse};
-  launch_role_span_rows(l, body);
+  launch_rolespan_rows(l, body);
 }
-template void run_role_span_rows<int32_t>(const KernelTarget&, const RsRowsBody<int32_t>&, const char*);
-template void run_role_span_rows<int64_t>(const KernelTarget&, const RsRowsBody<int64_t>&, const char*);
+template void run_rolespan_rows<int32_t>(const KernelTarget&, const RolespanRowsBody<int32_t>&, const char*);
+template void run_rolespan_rows<int64_t>(const KernelTarget&, const RolespanRowsBody<int64_t>&, const char*);
 
 namespace {
 
@@ -275,8 +275,8 @@ void revert_ragged(py::handle delayed, py::handle offsets, const std::vector<int
   });
 }
 
-void role_span_labels(py::handle input_ids, py::handle attention_mask, py::handle start_index,
-                      const RoleSpanSpecData& spec, py::handle labels, py::handle status, int device,
+void rolespan_labels(py::handle input_ids, py::handle attention_mask, py::handle start_index,
+                      const RolespanSpecData& spec, py::handle labels, py::handle status, int device,
                       uintptr_t stream, bool reverse, int64_t stage_limit) {
   Keep keep;
   const TensorArg ids = read_tensor_arg(input_ids, "input_ids", 2, 2, keep, device);
@@ -284,9 +284,9 @@ void role_span_labels(py::handle input_ids, py::handle attention_mask, py::handl
     fail("input_ids", "expected dtype torch.int32 or torch.int64, got " + ids.dtype_name);
   }
   const std::vector<int64_t> shape(ids.size, ids.size + 2);
-  RsRowsLaunch a;
-  a.spec = rs_inline_spec(spec);
-  a.source = kRsPaddedLabels;
+  RolespanRowsLaunch a;
+  a.spec = rolespan_inline_spec(spec);
+  a.source = kRolespanPaddedLabels;
   a.rows = ids.size[0];
   a.cols = ids.size[1];
   a.ids = ids.data;
@@ -299,7 +299,7 @@ void role_span_labels(py::handle input_ids, py::handle attention_mask, py::handl
     }
     require_shape(m, "attention_mask", shape);
     a.mask = m.data;
-    a.mask_type = m.type == ArgType::Bool ? kRsMaskBool : m.type == ArgType::I32 ? kRsMaskI32 : kRsMaskI64;
+    a.mask_type = m.type == ArgType::Bool ? kRolespanMaskBool : m.type == ArgType::I32 ? kRolespanMaskI32 : kRolespanMaskI64;
     a.mask_stride[0] = m.stride[0];
     a.mask_stride[1] = m.stride[1];
   }
@@ -315,12 +315,12 @@ void role_span_labels(py::handle input_ids, py::handle attention_mask, py::handl
   if (!status.is_none()) a.status = read_status(status, keep, device);
   else if (a.mask) fail("status", "expected an int32 (1,) tensor: an attention_mask is given");
   // Without a mask every row holds all `cols` tokens; with one, a row may hold none.
-  a.stage = rs_stage_tokens(a.spec, a.mask ? 0 : a.cols, a.cols, stage_limit);
+  a.stage = rolespan_stage_tokens(a.spec, a.mask ? 0 : a.cols, a.cols, stage_limit);
   const KernelTarget target{device, stream, reverse};
   auto run = [&](auto zero) {
-    const RsRowsBody<decltype(zero)> body{a};
+    const RolespanRowsBody<decltype(zero)> body{a};
     py::gil_scoped_release release;
-    run_role_span_rows(target, body, "role_span_labels");
+    run_rolespan_rows(target, body, "role_span_labels");
   };
   if (ids.type == ArgType::I64) run(int64_t{});
   else run(int32_t{});
@@ -328,12 +328,12 @@ void role_span_labels(py::handle input_ids, py::handle attention_mask, py::handl
 
 // ChatCollator(backend="cuda"): rows read on the host (every input form of collate_rolespan), staged as
 // offsets | start indices | ids, copied once, then one block per row writes the padded or packed batch.
-py::tuple collate_rolespan(const py::sequence& rows, const RoleSpanSpecData& spec, int64_t pad_token_id,
+py::tuple collate_rolespan(const py::sequence& rows, const RolespanSpecData& spec, int64_t pad_token_id,
                            bool pad_left, int64_t pad_to_multiple_of, bool packed,
                            const std::optional<std::vector<std::optional<int64_t>>>& start_indices, int device,
                            uintptr_t stream, bool reverse, int64_t stage_limit) {
   InputKeep keep;
-  RoleSpanBatchIn in;
+  RolespanBatchIn in;
   for (size_t i = 0; i < rows.size(); ++i) in.rows.push_back(read_ids(rows[i], keep));
   if (start_indices && start_indices->size() != in.rows.size()) {
     throw std::invalid_argument("start_indices: expected " + std::to_string(in.rows.size()) + " entries, got " +
@@ -342,10 +342,10 @@ py::tuple collate_rolespan(const py::sequence& rows, const RoleSpanSpecData& spe
   for (size_t i = 0; i < in.rows.size(); ++i) {
     in.start_indices.push_back(start_indices ? (*start_indices)[i].value_or(0) : 0);  // None: every turn
   }
-  const RoleSpanOptions opt{pad_token_id, pad_left, pad_to_multiple_of, packed};
-  const RoleSpanPlan plan = plan_rolespan_batch(in, opt);
-  RsRowsBody<int64_t> body;
-  body.a.spec = rs_inline_spec(spec);
+  const RolespanOptions opt{pad_token_id, pad_left, pad_to_multiple_of, packed};
+  const RolespanPlan plan = plan_rolespan_batch(in, opt);
+  RolespanRowsBody<int64_t> body;
+  body.a.spec = rolespan_inline_spec(spec);
   const int64_t B = plan.batch;
   int64_t tokens = 0, longest = 0, shortest = in.rows.empty() ? 0 : in.rows[0].size;
   for (const IdsView& v : in.rows) {
@@ -378,13 +378,13 @@ py::tuple collate_rolespan(const py::sequence& rows, const RoleSpanSpecData& spe
   const size_t s_cu = packed ? arena.reserve({B + 1}, OutElem::kInt32) : 0;
   arena.allocate(target.torch_device());
   py::object cu_seqlens = py::none();
-  RsRowsLaunch& a = body.a;
+  RolespanRowsLaunch& a = body.a;
   if (packed) {
     a.cu_seqlens = arena.data_int32(s_cu);
     cu_seqlens = arena.view(s_cu);
     if (B == 0) cu_seqlens.attr("zero_")();  // no block writes its first entry
   }
-  a.source = packed ? kRsCollatePacked : kRsCollatePadded;
+  a.source = packed ? kRolespanCollatePacked : kRolespanCollatePadded;
   a.rows = B;
   a.row_offsets = staging.kernels();
   a.start_index = staging.kernels() + B + 1;
@@ -396,10 +396,10 @@ py::tuple collate_rolespan(const py::sequence& rows, const RoleSpanSpecData& spe
   a.width = plan.width;
   a.pad_left = pad_left;
   a.pad_token_id = pad_token_id;
-  a.stage = rs_stage_tokens(a.spec, shortest, longest, stage_limit);
+  a.stage = rolespan_stage_tokens(a.spec, shortest, longest, stage_limit);
   {
     py::gil_scoped_release release;
-    run_role_span_rows(target, body, "ChatCollator(backend='cuda')");
+    run_rolespan_rows(target, body, "ChatCollator(backend='cuda')");
   }
   return py::make_tuple(arena.view(s_ids), arena.view(s_labels), arena.view(s_aux), cu_seqlens,
                         arena.view(s_learned), plan.max_seqlen);
@@ -444,7 +444,7 @@ void register_kernels(py::module_& m) {
         py::arg("btk"), py::arg("stream_bos_eos"), py::arg("out"), py::arg("new_offsets"), py::arg("status"),
         py::arg("device"), py::arg("stream") = 0, py::arg("reverse") = false, py::arg("index64") = false,
         "revert_delay_pattern_ragged's kernels (see kernel_delay_apply_ragged).");
-  m.def("kernel_role_span_labels", &role_span_labels, py::arg("input_ids"), py::arg("attention_mask"),
+  m.def("kernel_role_span_labels", &rolespan_labels, py::arg("input_ids"), py::arg("attention_mask"),
         py::arg("start_index"), py::arg("spec"), py::arg("out"), py::arg("status"), py::arg("device"),
         py::arg("stream") = 0, py::arg("reverse") = false, py::arg("stage_limit") = -1,
         "role_span_labels' kernel; start_index int64 contiguous or None; status set to 1 on an invalid mask row "

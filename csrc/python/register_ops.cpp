@@ -6,8 +6,8 @@
 
 #include <stdexcept>
 
-#include "ops/delay_pattern.h"
-#include "ops/role_span_labels.h"
+#include "delay/delay_pattern.h"
+#include "rolespan/rolespan_labels.h"
 #include "python/op_args.h"
 #include "python/op_tensors.h"
 #include "rolespan/rolespan.h"
@@ -91,15 +91,15 @@ void revert_ragged(py::handle delayed, py::handle offsets, const std::vector<int
   fill_delay_revert_ragged(type, in, starts, delays, wrap, plan, out, per_element);
 }
 
-void role_span_labels(py::handle input_ids, py::handle attention_mask, py::handle start_index,
-                      const RoleSpanSpecData& spec, py::handle labels) {
+void rolespan_labels(py::handle input_ids, py::handle attention_mask, py::handle start_index,
+                      const RolespanSpecData& spec, py::handle labels) {
   Keep keep;
   const TensorArg ids = read_tensor_arg(input_ids, "input_ids", 2, 2, keep);
   if (ids.type != ArgType::I32 && ids.type != ArgType::I64) {
     fail("input_ids", "expected dtype torch.int32 or torch.int64, got " + ids.dtype_name);
   }
   const std::vector<int64_t> shape(ids.size, ids.size + 2);
-  RoleSpanLabelsIn in;
+  RolespanLabelsIn in;
   in.ids = ids.data;
   in.ids_int64 = ids.type == ArgType::I64;
   in.rows = ids.size[0];
@@ -127,8 +127,8 @@ void role_span_labels(py::handle input_ids, py::handle attention_mask, py::handl
   const TensorArg out = read_output(labels, "out", ArgType::I64, "torch.int64", shape, keep);
   if (out.size[1] > 1 && out.stride[1] != 1) fail("out", "expected rows of unit stride (out.stride(1) == 1)");
   py::gil_scoped_release release;
-  const std::vector<RowSpan> spans = role_span_rows(in);
-  fill_role_span_labels(in, spans, spec.view(), static_cast<int64_t*>(out.data), out.stride[0]);
+  const std::vector<RowSpan> spans = rolespan_rows(in);
+  fill_rolespan_labels(in, spans, spec.view(), static_cast<int64_t*>(out.data), out.stride[0]);
 }
 
 py::tuple apply_sizes(int64_t batch, int64_t codebooks, int64_t length, const std::vector<int64_t>& delays,
@@ -158,7 +158,7 @@ void register_ops(py::module_& m) {
   m.def("delay_apply_sizes", &apply_sizes, py::arg("batch"), py::arg("codebooks"), py::arg("length"),
         py::arg("delays"), py::arg("extend"),
         "(width, numel) of apply's outputs, overflow-checked: the size arithmetic without any allocation.");
-  m.def("role_span_labels", &role_span_labels, py::arg("input_ids"), py::arg("attention_mask"),
+  m.def("role_span_labels", &rolespan_labels, py::arg("input_ids"), py::arg("attention_mask"),
         py::arg("start_index"), py::arg("spec"), py::arg("out"),
         "Role-span labels of a padded (B, T) batch into `out` (int64, rows of unit stride).");
 }

@@ -1,0 +1,10 @@
+# csrc/delay: the multi-codebook delay pattern ops and their binding.
+list(APPEND FASTCOLLATE_NATIVE_SOURCES
+  csrc/delay/delay_pattern.cpp
+)
+list(APPEND FASTCOLLATE_CUDA_SOURCES
+  csrc/delay/delay.cu
+)
+list(APPEND FASTCOLLATE_BINDING_SOURCES
+  csrc/python/register_ops.cpp
+)
