@@ -33,11 +33,15 @@ echo "sdist: $(wc -l < "$WORK/sdist.txt") entries, LICENSE and the sources inclu
 
 step "wheel contents"
 "$WORK/tools/bin/python" -m zipfile -l "$WHEEL" | awk '{print $1}' > "$WORK/wheel.txt"
-for pattern in 'fastcollate-[^/]*\.dist-info/licenses/LICENSE' 'fastcollate/py\.typed' 'fastcollate/_core\.pyi' \
+for pattern in 'fastcollate-[^/]*\.dist-info/licenses/LICENSE' 'fastcollate/py\.typed' \
+               'fastcollate/_core/'{__init__,runtime,rolespan,delay,higgs_boson,higgs_hf}'\.pyi' \
                'fastcollate/_core\.cpython-[^/]*\.so'; do
   grep -qx "$pattern" "$WORK/wheel.txt" || { echo "wheel lacks $pattern"; cat "$WORK/wheel.txt"; exit 1; }
 done
-echo "wheel: LICENSE, py.typed, _core.pyi and the extension included"
+echo "wheel: LICENSE, py.typed, the _core stubs (one per submodule) and the extension included"
+if grep -qx "fastcollate/_core/__init__\.py" "$WORK/wheel.txt"; then
+  echo "wheel has fastcollate/_core/__init__.py: it would shadow the extension"; exit 1
+fi
 
 step "auditwheel show"
 "$WORK/tools/bin/auditwheel" show "$WHEEL" | tee "$WORK/auditwheel.txt"

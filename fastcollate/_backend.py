@@ -36,8 +36,8 @@ def backend_info() -> dict:
     return {
         "compiled": _core is not None,
         "compiled_version": getattr(_core, "__version__", None),
-        "cuda_built": bool(getattr(_core, "cuda_built", False)),
-        "simd": _core.simd() if _core is not None else None,
+        "cuda_built": bool(getattr(getattr(_core, "runtime", None), "cuda_built", False)),
+        "simd": _core.higgs_hf.simd() if _core is not None else None,
         "auto": "cpu" if _core is not None else "python",
         "import_error": None if _CORE_ERROR is None else repr(_CORE_ERROR),
         "cuda": cuda_info(),

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "delay/delay_kernels.h"
+#include "delay/delay_params.h"
 #include "delay/delay_row_fill.h"
 
 namespace fastcollate {
@@ -142,23 +143,12 @@ DelayRaggedPlan plan_delay_revert_ragged(int64_t codebooks, int64_t n_cols, cons
   return plan_ragged(codebooks, n_cols, offsets, delays, wrap, true);
 }
 
-void fill_delay_apply(OpIntType type, const Strided<3>& codes, const std::vector<int64_t>& delays, int64_t bos,
+void fill_delay_apply(ElemType type, const Strided<3>& codes, const std::vector<int64_t>& delays, int64_t bos,
                       int64_t pad, const DelayApplyPlan& plan, const Strided<3>& delayed,
                       const Strided<3>& generation, bool per_element) {
   visit_type(type, [&](auto zero) {
     using T = decltype(zero);
-    const DelayApplyParams<T> p{static_cast<const T*>(codes.data),
-                                codes.size[1],
-                                codes.size[2],
-                                plan.width,
-                                {codes.stride[0], codes.stride[1], codes.stride[2]},
-                                static_cast<T*>(delayed.data),
-                                {delayed.stride[0], delayed.stride[1], delayed.stride[2]},
-                                static_cast<T*>(generation.data),
-                                {generation.stride[0], generation.stride[1], generation.stride[2]},
-                                bos,
-                                pad,
-                                delay_grid(plan.numel, codes.size[1], plan.width, false)};
+    const DelayApplyParams<T> p = delay_apply_params<T>(codes, bos, pad, plan, delayed, generation, false);
     if (per_element) return run_grid(plan.numel, p, delays, delay_apply_element<T>);
     const DelayFill ids = delay_ids_fill(bos, pad), gen = delay_generation_fill(bos, pad);
     // Rows of unit stride are written whole. Otherwise ("BTK": codebooks are the fast dimension) every
@@ -182,18 +172,11 @@ void fill_delay_apply(OpIntType type, const Strided<3>& codes, const std::vector
   });
 }
 
-void fill_delay_revert(OpIntType type, const Strided<3>& delayed, const std::vector<int64_t>& delays, int64_t start,
+void fill_delay_revert(ElemType type, const Strided<3>& delayed, const std::vector<int64_t>& delays, int64_t start,
                        const DelayRevertPlan& plan, const Strided<3>& codes, bool per_element) {
   visit_type(type, [&](auto zero) {
     using T = decltype(zero);
-    const DelayRevertParams<T> p{static_cast<const T*>(delayed.data),
-                                 delayed.size[1],
-                                 plan.length,
-                                 start,
-                                 {delayed.stride[0], delayed.stride[1], delayed.stride[2]},
-                                 static_cast<T*>(codes.data),
-                                 {codes.stride[0], codes.stride[1], codes.stride[2]},
-                                 delay_grid(plan.numel, delayed.size[1], plan.length, false)};
+    const DelayRevertParams<T> p = delay_revert_params<T>(delayed, start, plan, codes, false);
     if (per_element) return run_grid(plan.numel, p, delays, delay_revert_element<T>);
     if (plan.length == 0) return;  // the first column below may not exist
     for (int64_t b = 0; b < delayed.size[0]; ++b) {
@@ -207,7 +190,7 @@ void fill_delay_revert(OpIntType type, const Strided<3>& delayed, const std::vec
   });
 }
 
-void fill_delay_ragged(OpIntType type, const Strided<2>& codes, const std::vector<int64_t>& offsets,
+void fill_delay_ragged(ElemType type, const Strided<2>& codes, const std::vector<int64_t>& offsets,
                        const std::vector<int64_t>& delays, bool wrap, int64_t bos, int64_t pad,
                        const std::vector<uint8_t>& no_train, const DelayRaggedPlan& plan, const Strided<2>& delayed,
                        const Strided<2>& labels, bool per_element) {
@@ -238,7 +221,7 @@ void fill_delay_ragged(OpIntType type, const Strided<2>& codes, const std::vecto
   });
 }
 
-void fill_delay_revert_ragged(OpIntType type, const Strided<2>& delayed, const std::vector<int64_t>& offsets,
+void fill_delay_revert_ragged(ElemType type, const Strided<2>& delayed, const std::vector<int64_t>& offsets,
                               const std::vector<int64_t>& delays, bool wrap, const DelayRaggedPlan& plan,
                               const Strided<2>& codes, bool per_element) {
   visit_type(type, [&](auto zero) {

@@ -6,16 +6,17 @@
 #include <cstdint>
 #include <vector>
 
+#include "common/elem_type.h"
+
 namespace fastcollate {
 
-enum class OpIntType : uint8_t { I16, I32, I64 };
 
 // Calls f(T{}) with the C++ type of the op's integer dtype.
 template <typename F>
-void visit_type(OpIntType type, F&& f) {
+void visit_type(ElemType type, F&& f) {
   switch (type) {
-    case OpIntType::I16: return f(int16_t{});
-    case OpIntType::I32: return f(int32_t{});
+    case ElemType::kInt16: return f(int16_t{});
+    case ElemType::kInt32: return f(int32_t{});
     default: return f(int64_t{});
   }
 }
@@ -63,20 +64,20 @@ DelayRaggedPlan plan_delay_revert_ragged(int64_t codebooks, int64_t n_cols, cons
 
 // Fills: `per_element` runs the one-element kernels of delay_kernels.h for every index (the CUDA form, on the
 // CPU; the tests compare it with the row form). Outputs have the shapes their plan gives.
-void fill_delay_apply(OpIntType type, const Strided<3>& codes, const std::vector<int64_t>& delays, int64_t bos,
+void fill_delay_apply(ElemType type, const Strided<3>& codes, const std::vector<int64_t>& delays, int64_t bos,
                       int64_t pad, const DelayApplyPlan& plan, const Strided<3>& delayed,
                       const Strided<3>& generation, bool per_element);
 
-void fill_delay_revert(OpIntType type, const Strided<3>& delayed, const std::vector<int64_t>& delays, int64_t start,
+void fill_delay_revert(ElemType type, const Strided<3>& delayed, const std::vector<int64_t>& delays, int64_t start,
                        const DelayRevertPlan& plan, const Strided<3>& codes, bool per_element);
 
 // `labels` (int64) is written when its data is not null; no_train (n_segments flags) may be empty.
-void fill_delay_ragged(OpIntType type, const Strided<2>& codes, const std::vector<int64_t>& offsets,
+void fill_delay_ragged(ElemType type, const Strided<2>& codes, const std::vector<int64_t>& offsets,
                        const std::vector<int64_t>& delays, bool wrap, int64_t bos, int64_t pad,
                        const std::vector<uint8_t>& no_train, const DelayRaggedPlan& plan, const Strided<2>& delayed,
                        const Strided<2>& labels, bool per_element);
 
-void fill_delay_revert_ragged(OpIntType type, const Strided<2>& delayed, const std::vector<int64_t>& offsets,
+void fill_delay_revert_ragged(ElemType type, const Strided<2>& delayed, const std::vector<int64_t>& offsets,
                               const std::vector<int64_t>& delays, bool wrap, const DelayRaggedPlan& plan,
                               const Strided<2>& codes, bool per_element);
 

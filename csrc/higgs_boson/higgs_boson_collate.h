@@ -101,6 +101,12 @@ struct HiggsOutputs {
 // unusable are left alone (plan_higgs_batch raises their error).
 void derive_labels_from_spec(HiggsBatchIn& in, const RolespanSpecData& spec);
 
+// The whisper path's chunk counts (fastcollate/higgs/whisper_audio.py): one per audio-in token of each sample,
+// in batch order. Assigns each sample its run of them, or throws std::invalid_argument "chunk_counts: ..." (a
+// count that does not match the audio-in tokens, or is < 1) or "sample {i}: input_ids: ..." (a repeated token
+// without a neighbour on each side), so the fill never reads outside a row.
+void assign_chunk_counts(HiggsBatchIn& in, const HiggsOptions& opt, std::vector<int64_t> chunk_counts);
+
 HiggsPlan plan_higgs_batch(const HiggsBatchIn& in, const HiggsOptions& opt);
 // Returns how many rows have no learned text label (0 without labels): the on_empty policy's cheap check.
 int64_t fill_higgs_batch(const HiggsBatchIn& in, const HiggsOptions& opt, const HiggsPlan& plan,

@@ -17,7 +17,7 @@ void fill_value(int64_t* dst, int64_t n, int64_t value) {
 void fill_stream_row(int64_t* dst, const DelayRow& row, const DelayFill& fill, const CodesView& src, int64_t k,
                      int64_t col0) {
   const int64_t first = k * src.row_stride + col0 * src.col_stride;
-  if (src.type == IntType::I64) {
+  if (src.type == ElemType::kInt64) {
     fill_delay_row(dst, 1, row, fill, static_cast<const int64_t*>(src.data) + first, src.col_stride);
   } else {
     fill_delay_row(dst, 1, row, fill, static_cast<const int32_t*>(src.data) + first, src.col_stride);

@@ -3,6 +3,9 @@
 
 #include <cstring>
 
+#include "higgs_boson/higgs_boson_cuda.h"
+#include "runtime/run.h"
+
 namespace fastcollate {
 namespace {
 
@@ -176,6 +179,12 @@ HiggsLaunch higgs_launch(const HiggsOptions& opt, const HiggsPlan& plan, const H
   a.copies[a.n_copies++] = StagedCopy{out.rewards, stage + l.rewards,
                                       static_cast<int64_t>(plan.rewards.size() * sizeof(float))};
   return a;
+}
+
+void run_higgs(const Target& target, const HiggsLaunch& a) {
+  run_on(
+      target, [&](CpuLauncher& l) { launch_higgs(l, a); },
+      [&](const CudaTarget& t) { FC_ON_CUDA(cuda_higgs(t, a)); });
 }
 
 }  // namespace fastcollate

@@ -6,6 +6,7 @@
 
 #include "higgs_boson/higgs_boson_bodies.h"
 #include "higgs_boson/higgs_boson_collate.h"
+#include "runtime/target.h"
 
 namespace fastcollate {
 
@@ -28,6 +29,9 @@ int64_t stage_higgs_batch(const HiggsBatchIn& in, const HiggsOptions& opt, const
                           const HiggsStageLayout& layout, int64_t* stage);
 
 // The launch over a staging buffer at `stage` (on the kernels' device) into the outputs (same device).
+// The launch on kGrid or kCuda (csrc/runtime/target.h); call without the GIL.
+void run_higgs(const Target& target, const HiggsLaunch& a);
+
 HiggsLaunch higgs_launch(const HiggsOptions& opt, const HiggsPlan& plan, const HiggsStageLayout& layout,
                          const int64_t* stage, const HiggsOutputs& out);
 

@@ -4,6 +4,7 @@ list(APPEND FASTCOLLATE_NATIVE_SOURCES
   csrc/higgs_boson/higgs_boson_fill.cpp
   csrc/higgs_boson/higgs_boson_labels.cpp
   csrc/higgs_boson/higgs_boson_stage.cpp
+  csrc/higgs_boson/higgs_boson_chunks.cpp
 )
 list(APPEND FASTCOLLATE_CUDA_SOURCES
   csrc/higgs_boson/higgs_boson.cu

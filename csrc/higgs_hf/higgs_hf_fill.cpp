@@ -124,7 +124,7 @@ int64_t fill_audio_row(const HiggsHfFeatureIn& f, const HiggsHfOptions& opt, con
     const bool no_train = plan.no_train[plan.clip_begin[r] + j] != 0;
     int64_t* clip_ids = ids + frame * K;
     int64_t* clip_labels = labels + frame * K;
-    if (c.type == IntType::I64) {
+    if (c.type == ElemType::kInt64) {
       learned += correct ? fill_clip<int64_t, true>(c, K, opt, no_train, clip_ids, clip_labels)
                          : fill_clip<int64_t, false>(c, K, opt, no_train, clip_ids, clip_labels);
     } else {

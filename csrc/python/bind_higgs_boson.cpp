@@ -1,5 +1,5 @@
-// Python entry point of the Higgs Audio collation: read every sample's buffers (GIL held), then plan,
-// allocate each output once, and fill with the GIL released.
+// _core.higgs_boson: HiggsAudioSampleCollator. Read every sample's buffers (GIL held), then plan, allocate each
+// output once, and fill with the GIL released (collate), or assemble the batch with the kernels (kernel_collate).
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
@@ -9,8 +9,8 @@
 #include "higgs_boson/higgs_boson_stage.h"
 #include "python/feature_reader.h"
 #include "python/int_input.h"
-#include "python/kernel_target.h"
 #include "python/output_arena.h"
+#include "python/staging.h"
 #include "python/tensor_view.h"
 
 namespace fastcollate {
@@ -38,29 +38,6 @@ View required(const FeatureReader& r, const py::str& name, InputKeep& keep, Read
   View v;
   v.error = r.missing_problem();
   return v;
-}
-
-// The whisper path's counts come from fastcollate/higgs/whisper_audio.py, which checks them; a direct call
-// of this private entry point must not make the fill read outside a row: every count is >= 1, and a
-// repeated <|audio_bos|><|AUDIO|><|audio_eos|> triple has a token on each side of its <|AUDIO|>.
-void check_chunk_counts(const HiggsBatchIn& in, const HiggsOptions& opt) {
-  for (size_t j = 0; j < in.chunk_counts.size(); ++j) {
-    if (in.chunk_counts[j] < 1) {
-      throw std::invalid_argument("chunk_counts: entry " + std::to_string(j) + " is " +
-                                  std::to_string(in.chunk_counts[j]) + ", expected >= 1");
-    }
-  }
-  for (size_t i = 0; i < in.samples.size(); ++i) {
-    const HiggsSampleIn& s = in.samples[i];
-    int64_t c = 0;
-    for (int64_t t = 0; t < s.input_ids.size && c < s.chunk_count_size; ++t) {
-      if (s.input_ids[t] != opt.audio_in_token_id) continue;
-      if (in.chunk_counts[s.chunk_count_offset + c++] > 1 && (t == 0 || t + 1 == s.input_ids.size)) {
-        throw std::invalid_argument("sample " + std::to_string(i) + ": input_ids: audio-in token at position " +
-                                    std::to_string(t) + " cannot be repeated: it needs a token on each side");
-      }
-    }
-  }
 }
 
 HiggsBatchIn read_batch(const py::sequence& batch, const std::optional<std::vector<int64_t>>& chunk_counts,
@@ -93,26 +70,7 @@ HiggsBatchIn read_batch(const py::sequence& batch, const std::optional<std::vect
     }
     s.start_index = read_start_index(optional(r, names->start_index), opt.start_index_unread, s.start_index_error);
   }
-  if (chunk_counts) {
-    // One count per audio-in token of each sample, in batch order (fastcollate/higgs/whisper_audio.py).
-    in.chunk_counts = *chunk_counts;
-    int64_t offset = 0;
-    for (size_t i = 0; i < n; ++i) {
-      HiggsSampleIn& s = in.samples[i];
-      int64_t n_in = 0;
-      if (s.input_ids.error.empty()) {
-        for (int64_t t = 0; t < s.input_ids.size; ++t) n_in += s.input_ids[t] == opt.audio_in_token_id;
-      }
-      s.chunk_count_offset = offset;
-      s.chunk_count_size = n_in;
-      offset += n_in;
-    }
-    if (offset != static_cast<int64_t>(in.chunk_counts.size())) {
-      throw std::invalid_argument("chunk_counts: " + std::to_string(in.chunk_counts.size()) +
-                                  " counts for " + std::to_string(offset) + " audio-in tokens");
-    }
-    check_chunk_counts(in, opt);
-  }
+  if (chunk_counts) assign_chunk_counts(in, opt, *chunk_counts);
   return in;
 }
 
@@ -132,7 +90,7 @@ class HiggsOutputArena {
     slots_[kOutStart] = arena_.reserve({n_out});
     slots_[kLabelAudio] = labels ? arena_.reserve({plan.out_codebooks, plan.out_width}) : kNone;
     slots_[kGroup] = n_out > 0 ? arena_.reserve({B}) : kNone;
-    slots_[kRewards] = arena_.reserve({static_cast<int64_t>(plan.rewards.size())}, OutElem::kFloat32);
+    slots_[kRewards] = arena_.reserve({static_cast<int64_t>(plan.rewards.size())}, ElemType::kFloat32);
     arena_.allocate(device);
     out = HiggsOutputs{data(kIds),     data(kMask), data(kLabels),     data(kIn),    data(kInStart),
                        data(kOut),     data(kOutStart), data(kLabelAudio), data(kGroup),
@@ -184,7 +142,7 @@ py::tuple collate_higgs(const py::sequence& batch, const HiggsOptions& opt,
 py::tuple collate_higgs_kernels(const py::sequence& batch, const HiggsOptions& opt,
                                 const std::optional<std::vector<int64_t>>& chunk_counts, int device, uintptr_t stream,
                                 bool reverse) {
-  const KernelTarget target{device, stream, reverse};
+  const Target target = Target::kernels(device, stream, reverse);
   InputKeep keep;
   HiggsBatchIn in;
   const HiggsPlan plan = read_and_plan(batch, opt, chunk_counts, keep, in);
@@ -196,7 +154,7 @@ py::tuple collate_higgs_kernels(const py::sequence& batch, const HiggsOptions& o
     rows_without_learned_text = stage_higgs_batch(in, opt, plan, layout, staging.host());
   }
   staging.upload();
-  HiggsOutputArena outputs(plan, opt, target.torch_device());
+  HiggsOutputArena outputs(plan, opt, torch_device(target));
   const HiggsLaunch launch = higgs_launch(opt, plan, layout, staging.kernels(), outputs.out);
   {
     py::gil_scoped_release release;
@@ -207,8 +165,8 @@ py::tuple collate_higgs_kernels(const py::sequence& batch, const HiggsOptions& o
 
 }  // namespace
 
-void register_higgs(py::module_& m) {
-  py::class_<HiggsOptions>(m, "HiggsOptions", "Options of the compiled Higgs Audio collation (built once per collator).")
+void bind_higgs_boson(py::module_& m) {
+  py::class_<HiggsOptions>(m, "Options", "Options of the compiled Higgs Audio collation (built once per collator).")
       .def(py::init([](int64_t audio_in_token_id, int64_t audio_out_token_id, int64_t pad_token_id,
                        int64_t audio_stream_bos_id, int64_t audio_stream_eos_id, int64_t round_to, bool pad_left,
                        bool return_audio_in_tokens, int64_t audio_num_codebooks, bool use_delay_pattern,
@@ -241,14 +199,14 @@ void register_higgs(py::module_& m) {
            py::arg("label_spec") = py::none(), py::arg("start_index_unread") = "",
            py::arg("allowed_keys") = std::vector<std::string>(), py::arg("unknown_key_problem") = "");
 
-  m.def("collate_higgs", &collate_higgs, py::arg("batch"), py::arg("options"), py::arg("chunk_counts") = py::none(),
+  m.def("collate", &collate_higgs, py::arg("batch"), py::arg("options"), py::arg("chunk_counts") = py::none(),
         "Collate a list of ChatMLDatasetSample-like objects in one native pass. Returns a tuple of torch tensors "
         "(input_ids, attention_mask, label_ids, audio_in_ids, audio_in_ids_start, audio_out_ids, "
         "audio_out_ids_start, label_audio_ids, group_loc, rewards, rows_without_learned_text); None where a "
         "field is not produced.");
-  m.def("kernel_collate_higgs", &collate_higgs_kernels, py::arg("batch"), py::arg("options"),
+  m.def("kernel_collate", &collate_higgs_kernels, py::arg("batch"), py::arg("options"),
         py::arg("chunk_counts"), py::arg("device"), py::arg("stream") = 0, py::arg("reverse") = false,
-        "collate_higgs through the staging buffer and the kernels: on CUDA device `device` and `stream`, or "
+        "collate through the staging buffer and the kernels: on CUDA device `device` and `stream`, or "
         "(device -1) the CPU grid runner.");
 }
 

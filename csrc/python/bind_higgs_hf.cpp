@@ -1,4 +1,4 @@
-// Python entry point of HiggsAudioV2Collator: read every feature's buffers (GIL held), then plan, allocate
+// _core.higgs_hf: HiggsAudioV2Collator: read every feature's buffers (GIL held), then plan, allocate
 // the outputs once and fill them with the GIL released. The reading rules and messages are those of
 // fastcollate/higgs_v2/features.py.
 #include <pybind11/pybind11.h>
@@ -93,7 +93,7 @@ py::tuple collate_higgs_v2(const py::sequence& features, const HiggsHfBindOption
   OutputArena arena;
   const size_t s_ids = arena.reserve({B, W}), s_mask = arena.reserve({B, W}), s_labels = arena.reserve({B, W});
   const size_t s_audio = audio ? arena.reserve({B, T, K}) : 0, s_audio_labels = audio ? arena.reserve({B, T, K}) : 0;
-  const size_t s_audio_mask = audio ? arena.reserve({B, T}, OutElem::kBool) : 0;
+  const size_t s_audio_mask = audio ? arena.reserve({B, T}, ElemType::kBool) : 0;
   std::vector<int64_t> learned(static_cast<size_t>(B));  // per feature; a tensor only when asked for
   arena.allocate();
   HiggsHfOutputs out{arena.data(s_ids), arena.data(s_mask), arena.data(s_labels), nullptr,
@@ -118,8 +118,8 @@ py::tuple collate_higgs_v2(const py::sequence& features, const HiggsHfBindOption
 
 }  // namespace
 
-void register_higgs_v2(py::module_& m) {
-  py::class_<HiggsHfBindOptions>(m, "HiggsV2Options",
+void bind_higgs_hf(py::module_& m) {
+  py::class_<HiggsHfBindOptions>(m, "Options",
                              "Options of the compiled HiggsAudioV2Collator (built once per collator).")
       .def(py::init([](int64_t pad_token_id, int64_t audio_token_id, int64_t audio_bos_token_id,
                        int64_t audio_delay_token_id, int64_t audio_stream_bos_id, int64_t audio_stream_eos_id,
@@ -148,7 +148,7 @@ void register_higgs_v2(py::module_& m) {
            py::arg("no_train_unread"), py::arg("read_start_index"), py::arg("read_no_train"),
            py::arg("parse_no_train"));
 
-  m.def("collate_higgs_v2", &collate_higgs_v2, py::arg("features"), py::arg("options"), py::arg("counts") = false,
+  m.def("collate", &collate_higgs_v2, py::arg("features"), py::arg("options"), py::arg("counts") = false,
         "Collate HiggsAudioV2Collator features in one native pass. Returns (input_ids, attention_mask, "
         "audio_input_ids, audio_input_ids_mask, labels, audio_labels, num_learned, features learning nothing); the "
         "audio entries are None when no feature has a clip; num_learned (a list, per feature) is None unless "

@@ -122,7 +122,7 @@ bool load_element(const char* p, int64_t itemsize, const IntFormat& f, int64_t& 
 
 // Reads a 1-D or 2-D buffer: zero-copy for int32/int64 in native order, else one conversion to int64.
 // sizes/strides out in elements; `type`/`data` describe what the view reads.
-std::string read_buffer(py::handle value, int ndim, InputKeep& keep, IntType& type, const void*& data,
+std::string read_buffer(py::handle value, int ndim, InputKeep& keep, ElemType& type, const void*& data,
                         int64_t* sizes, int64_t* strides) {
   auto info = std::make_unique<py::buffer_info>(py::reinterpret_borrow<py::buffer>(value).request());
   IntFormat f;
@@ -154,7 +154,7 @@ std::string read_buffer(py::handle value, int ndim, InputKeep& keep, IntType& ty
   const bool aligned = reinterpret_cast<uintptr_t>(info->ptr) % static_cast<uintptr_t>(itemsize) == 0;
   const bool direct = aligned && !f.swap && f.is_signed && (itemsize == 8 || itemsize == 4);
   if (direct) {
-    type = itemsize == 8 ? IntType::I64 : IntType::I32;
+    type = itemsize == 8 ? ElemType::kInt64 : ElemType::kInt32;
     data = info->ptr;
     keep.exports.push_back(std::move(info));
     return "";
@@ -172,7 +172,7 @@ std::string read_buffer(py::handle value, int ndim, InputKeep& keep, IntType& ty
       }
     }
   }
-  type = IntType::I64;
+  type = ElemType::kInt64;
   data = out;
   strides[ndim - 1] = 1;
   if (ndim == 2) strides[0] = cols;
@@ -187,15 +187,15 @@ int64_t load_unaligned(const void* base, int64_t index) {
   return static_cast<int64_t>(v);
 }
 
-int64_t load_any(const void* base, IntType type, int64_t index) {
-  return type == IntType::I64 ? load_unaligned<int64_t>(base, index) : load_unaligned<int32_t>(base, index);
+int64_t load_any(const void* base, ElemType type, int64_t index) {
+  return type == ElemType::kInt64 ? load_unaligned<int64_t>(base, index) : load_unaligned<int32_t>(base, index);
 }
 
 IdsView copy_to_int64(IdsView v, int64_t count, size_t, InputKeep& keep) {
   int64_t* out = keep.stage(static_cast<size_t>(count));
   for (int64_t i = 0; i < count; ++i) out[i] = load_any(v.data, v.type, i * v.stride);
   v.data = out;
-  v.type = IntType::I64;
+  v.type = ElemType::kInt64;
   v.stride = 1;
   return v;
 }
@@ -206,7 +206,7 @@ CodesView copy_to_int64(CodesView v, int64_t count, size_t, InputKeep& keep) {
     for (int64_t c = 0; c < v.cols; ++c) out[r * v.cols + c] = load_any(v.data, v.type, r * v.row_stride + c * v.col_stride);
   }
   v.data = out;
-  v.type = IntType::I64;
+  v.type = ElemType::kInt64;
   v.row_stride = v.cols;
   v.col_stride = 1;
   return v;
@@ -219,7 +219,7 @@ CodesView copy_to_int64(CodesView v, int64_t count, size_t, InputKeep& keep) {
 // tensors, the usual case, are read in place.
 template <typename View>
 View realigned(View v, int64_t count, InputKeep& keep) {
-  const size_t size = v.type == IntType::I64 ? 8 : 4;
+  const size_t size = v.type == ElemType::kInt64 ? 8 : 4;
   if (!v.error.empty() || v.data == nullptr || reinterpret_cast<uintptr_t>(v.data) % size == 0) return v;
   return copy_to_int64(v, count, size, keep);
 }

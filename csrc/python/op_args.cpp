@@ -12,16 +12,16 @@ namespace {
 
 }  // namespace
 
-OpIntType code_type(const TensorArg& t, const std::string& name) {
+ElemType code_type(const TensorArg& t, const std::string& name) {
   switch (t.type) {
-    case ArgType::I16: return OpIntType::I16;
-    case ArgType::I32: return OpIntType::I32;
-    case ArgType::I64: return OpIntType::I64;
+    case ElemType::kInt16: return ElemType::kInt16;
+    case ElemType::kInt32: return ElemType::kInt32;
+    case ElemType::kInt64: return ElemType::kInt64;
     default: fail(name, "expected dtype torch.int16, torch.int32 or torch.int64, got " + t.dtype_name);
   }
 }
 
-TensorArg read_output(py::handle value, const std::string& name, ArgType type, const std::string& dtype_name,
+TensorArg read_output(py::handle value, const std::string& name, ElemType type, const std::string& dtype_name,
                       const std::vector<int64_t>& shape, Keep& keep, int device) {
   const int ndim = static_cast<int>(shape.size());
   const TensorArg t = read_tensor_arg(value, name, ndim, ndim, keep, device);
@@ -30,12 +30,22 @@ TensorArg read_output(py::handle value, const std::string& name, ArgType type, c
   return t;
 }
 
-void require_fits(int64_t value, OpIntType type, const std::string& name, const std::string& dtype_name) {
-  const int64_t lo = type == OpIntType::I16 ? std::numeric_limits<int16_t>::min()
-                   : type == OpIntType::I32 ? std::numeric_limits<int32_t>::min()
+TensorArg read_flat_int64(py::handle value, const std::string& name, int64_t n, Keep& keep, int device) {
+  const TensorArg t = read_output(value, name, ElemType::kInt64, "torch.int64", {n}, keep, device);
+  if (n > 1 && t.stride[0] != 1) fail(name, "expected a contiguous tensor");
+  return t;
+}
+
+int32_t* read_status(py::handle value, Keep& keep, int device) {
+  return static_cast<int32_t*>(read_output(value, "status", ElemType::kInt32, "torch.int32", {1}, keep, device).data);
+}
+
+void require_fits(int64_t value, ElemType type, const std::string& name, const std::string& dtype_name) {
+  const int64_t lo = type == ElemType::kInt16 ? std::numeric_limits<int16_t>::min()
+                   : type == ElemType::kInt32 ? std::numeric_limits<int32_t>::min()
                                             : std::numeric_limits<int64_t>::min();
-  const int64_t hi = type == OpIntType::I16 ? std::numeric_limits<int16_t>::max()
-                   : type == OpIntType::I32 ? std::numeric_limits<int32_t>::max()
+  const int64_t hi = type == ElemType::kInt16 ? std::numeric_limits<int16_t>::max()
+                   : type == ElemType::kInt32 ? std::numeric_limits<int32_t>::max()
                                             : std::numeric_limits<int64_t>::max();
   if (value < lo || value > hi) fail(name, std::to_string(value) + " does not fit " + dtype_name);
 }
@@ -75,7 +85,7 @@ std::vector<int64_t> ragged_shape(int64_t codebooks, int64_t n, bool btk) {
   return btk ? std::vector<int64_t>{n, codebooks} : std::vector<int64_t>{codebooks, n};
 }
 
-TensorArg read_apply_codes(py::handle codes, int min_dim, int max_dim, int64_t bos, int64_t pad, OpIntType& type,
+TensorArg read_apply_codes(py::handle codes, int min_dim, int max_dim, int64_t bos, int64_t pad, ElemType& type,
                            Keep& keep, int device) {
   const TensorArg c = read_tensor_arg(codes, "codes", min_dim, max_dim, keep, device);
   type = code_type(c, "codes");

@@ -25,12 +25,12 @@ struct OpTorch {
   throw std::invalid_argument(name + ": " + problem);
 }
 
-ArgType arg_type(const py::object& dtype, const OpTorch& t) {
-  if (dtype.is(t.int64)) return ArgType::I64;
-  if (dtype.is(t.int32)) return ArgType::I32;
-  if (dtype.is(t.int16)) return ArgType::I16;
-  if (dtype.is(t.bool_)) return ArgType::Bool;
-  return ArgType::Other;
+ElemType arg_type(const py::object& dtype, const OpTorch& t) {
+  if (dtype.is(t.int64)) return ElemType::kInt64;
+  if (dtype.is(t.int32)) return ElemType::kInt32;
+  if (dtype.is(t.int16)) return ElemType::kInt16;
+  if (dtype.is(t.bool_)) return ElemType::kBool;
+  return ElemType::kOther;
 }
 
 // CPU (device < 0) or that CUDA device.
@@ -94,9 +94,9 @@ void require_shape(const TensorArg& t, const std::string& name, const std::vecto
 std::vector<int64_t> read_int_values(py::handle value, const std::string& name, std::vector<py::object>& keep) {
   const TensorArg t = read_tensor_arg(value, name, 1, 1, keep);
   std::vector<int64_t> out(t.size[0]);
-  if (t.type == ArgType::I64) {
+  if (t.type == ElemType::kInt64) {
     for (int64_t i = 0; i < t.size[0]; ++i) out[i] = static_cast<const int64_t*>(t.data)[i * t.stride[0]];
-  } else if (t.type == ArgType::I32) {
+  } else if (t.type == ElemType::kInt32) {
     for (int64_t i = 0; i < t.size[0]; ++i) out[i] = static_cast<const int32_t*>(t.data)[i * t.stride[0]];
   } else {
     fail(name, "expected dtype torch.int32 or torch.int64, got " + t.dtype_name);

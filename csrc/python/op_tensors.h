@@ -10,20 +10,11 @@
 #include <string>
 #include <vector>
 
+#include "common/tensor_arg.h"
+
 namespace fastcollate {
 
 namespace py = pybind11;
-
-enum class ArgType : uint8_t { Bool, I16, I32, I64, Other };
-
-struct TensorArg {
-  void* data = nullptr;
-  ArgType type = ArgType::Other;
-  int ndim = 0;
-  int64_t size[3] = {0, 0, 0};
-  int64_t stride[3] = {0, 0, 0};
-  std::string dtype_name;  // str(tensor.dtype), for messages
-};
 
 // Raises ValueError "{name}: ..." unless `value` is a dense tensor with ndim in [min_dim, max_dim] on the CPU
 // (device -1) or on CUDA device `device` (the CUDA kernels' tensors; data is then a device address).

@@ -16,11 +16,12 @@
 #include <cstdint>
 #include <vector>
 
+#include "common/elem_type.h"
+
 namespace fastcollate {
 
 namespace py = pybind11;
 
-enum class OutElem { kInt64, kInt32, kFloat32, kBool };
 
 class OutputArena {
  public:
@@ -30,12 +31,12 @@ class OutputArena {
   ~OutputArena();
 
   // Reserve a contiguous block of the given shape (at most 4 dims); returns its slot. Call before allocate().
-  size_t reserve(std::vector<int64_t> shape, OutElem elem = OutElem::kInt64);
+  size_t reserve(std::vector<int64_t> shape, ElemType elem = ElemType::kInt64);
   void allocate(py::handle device = py::none());  // a torch.device (None: host memory, for the CPU)
-  int64_t* data(size_t slot) const { return static_cast<int64_t*>(bytes(slot, OutElem::kInt64)); }
-  int32_t* data_int32(size_t slot) const { return static_cast<int32_t*>(bytes(slot, OutElem::kInt32)); }
-  float* data_float32(size_t slot) const { return static_cast<float*>(bytes(slot, OutElem::kFloat32)); }
-  bool* data_bool(size_t slot) const { return static_cast<bool*>(bytes(slot, OutElem::kBool)); }
+  int64_t* data(size_t slot) const { return static_cast<int64_t*>(bytes(slot, ElemType::kInt64)); }
+  int32_t* data_int32(size_t slot) const { return static_cast<int32_t*>(bytes(slot, ElemType::kInt32)); }
+  float* data_float32(size_t slot) const { return static_cast<float*>(bytes(slot, ElemType::kFloat32)); }
+  bool* data_bool(size_t slot) const { return static_cast<bool*>(bytes(slot, ElemType::kBool)); }
   py::object view(size_t slot) const;  // the block as a tensor of its shape
 
   struct HostBlock;  // the host allocation, shared by the tensors made from it
@@ -43,10 +44,10 @@ class OutputArena {
  private:
   struct Block {
     std::vector<int64_t> shape;
-    OutElem elem;
+    ElemType elem;
     int64_t offset;  // bytes, 64-byte aligned
   };
-  void* bytes(size_t slot, OutElem elem) const;
+  void* bytes(size_t slot, ElemType elem) const;
   std::vector<Block> blocks_;
   int64_t total_ = 0;      // bytes
   HostBlock* host_ = nullptr;  // one reference, dropped by the destructor

@@ -7,5 +7,5 @@ list(APPEND FASTCOLLATE_BINDING_SOURCES
   csrc/python/op_args.cpp
   csrc/python/output_arena.cpp
   csrc/python/feature_reader.cpp
-  csrc/python/register_kernels.cpp
+  csrc/python/staging.cpp
 )

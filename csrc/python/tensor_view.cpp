@@ -84,7 +84,7 @@ std::string check_not_repeating(py::handle value, int ndim, const int64_t* sizes
 
 // Shared checks of check_int_tensor() in fastcollate/common/checks.py, same order and messages.
 // Returns the error, or "" with dims/type/data/sizes/strides filled.
-std::string inspect_int_tensor(py::handle value_in, int ndim, IntType& type, const void*& data, int64_t* sizes,
+std::string inspect_int_tensor(py::handle value_in, int ndim, ElemType& type, const void*& data, int64_t* sizes,
                                int64_t* strides, KeepAlive& keep) {
   const TorchObjects& torch = TorchObjects::get();
   py::object value = py::reinterpret_borrow<py::object>(value_in);
@@ -96,8 +96,8 @@ std::string inspect_int_tensor(py::handle value_in, int ndim, IntType& type, con
            std::string(py::str(value.attr(torch.device)));
   }
   py::object dtype = tensor_attr(value, plain, torch.dtype_get, torch.dtype);
-  if (dtype.is(torch.int64)) type = IntType::I64;
-  else if (dtype.is(torch.int32)) type = IntType::I32;
+  if (dtype.is(torch.int64)) type = ElemType::kInt64;
+  else if (dtype.is(torch.int32)) type = ElemType::kInt32;
   else return "expected dtype torch.int32 or torch.int64, got " + std::string(py::str(dtype));
   py::object shape = tensor_attr(value, plain, torch.shape_get, torch.shape);
   if (PyTuple_GET_SIZE(shape.ptr()) != ndim) {

@@ -20,7 +20,7 @@ RowIn<T> row_in(const IdsView& v) {
 
 template <bool kPositions>
 int64_t fill_row(const RolespanSpecView& spec, const IdsView& v, int64_t start_index, RowOut out) {
-  return v.type == IntType::I64 ? rolespan_fill_row<int64_t, kPositions>(spec, row_in<int64_t>(v), start_index, out)
+  return v.type == ElemType::kInt64 ? rolespan_fill_row<int64_t, kPositions>(spec, row_in<int64_t>(v), start_index, out)
                                 : rolespan_fill_row<int32_t, kPositions>(spec, row_in<int32_t>(v), start_index, out);
 }
 

@@ -66,10 +66,10 @@ std::vector<RowSpan> rolespan_rows(const RolespanLabelsIn& in) {
   for (int64_t r = 0; r < in.rows; ++r) {
     const int64_t first = r * in.mask_stride[0], stride = in.mask_stride[1];
     switch (in.mask_type) {
-      case MaskType::Bool:
+      case ElemType::kBool:
         spans[r] = row_mask_span(static_cast<const uint8_t*>(in.mask) + first, stride, in.cols, r);
         break;
-      case MaskType::I32:
+      case ElemType::kInt32:
         spans[r] = row_mask_span(static_cast<const int32_t*>(in.mask) + first, stride, in.cols, r);
         break;
       default:

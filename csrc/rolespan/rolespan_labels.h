@@ -6,11 +6,10 @@
 #include <cstdint>
 #include <vector>
 
+#include "common/elem_type.h"
 #include "rolespan/rolespan_step.h"
 
 namespace fastcollate {
-
-enum class MaskType : uint8_t { Bool, I32, I64 };
 
 struct RolespanLabelsIn {
   const void* ids = nullptr;
@@ -18,7 +17,7 @@ struct RolespanLabelsIn {
   int64_t rows = 0, cols = 0;
   int64_t ids_stride[2] = {0, 1};
   const void* mask = nullptr;  // null: every position is a token
-  MaskType mask_type = MaskType::I64;
+  ElemType mask_type = ElemType::kInt64;
   int64_t mask_stride[2] = {0, 1};
   std::vector<int64_t> start_indices;  // empty, or one per row (<= 0: every turn)
 };

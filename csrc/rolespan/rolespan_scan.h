@@ -27,8 +27,9 @@
 
 #include <cstdint>
 
-#include "runtime/grid.h"
+#include "common/elem_type.h"
 #include "rolespan/rolespan_step.h"
+#include "runtime/grid.h"
 
 namespace fastcollate {
 
@@ -246,8 +247,6 @@ enum RolespanSource : int32_t {
   kRolespanCollatePacked = 2,  // ChatCollator packed: -> (1, total) ids, labels, position ids, cu_seqlens
 };
 
-enum RolespanMaskType : int32_t { kRolespanNoMask = 0, kRolespanMaskBool = 1, kRolespanMaskI32 = 2, kRolespanMaskI64 = 3 };
-
 // Rows of up to kRolespanStageTokens tokens are staged in shared memory (ids, and a keep flag per token), so that
 // every global access is coalesced: one read of the row, one write of each output, in column order. Longer
 // rows (and rows past a launch's `stage`) read and write global memory from their chunks.
@@ -266,7 +265,7 @@ struct RolespanRowsLaunch {
   int64_t cols = 0;
   const int64_t* row_offsets = nullptr;
   const void* mask = nullptr;  // kRolespanPaddedLabels only; (B, cols)
-  int32_t mask_type = kRolespanNoMask;
+  ElemType mask_type = ElemType::kNone;
   int64_t mask_stride[2] = {0, 1};
   const int64_t* start_index = nullptr;  // rows entries, or null (every turn)
   // Outputs, int64 rows of unit stride: labels always; the collate sources also ids and aux (attention mask
@@ -357,8 +356,8 @@ struct RolespanRowsBody {
   FC_HD int64_t mask_at(int64_t r, int64_t c) const {
     const int64_t k = r * a.mask_stride[0] + c * a.mask_stride[1];
     switch (a.mask_type) {
-      case kRolespanMaskBool: return static_cast<const uint8_t*>(a.mask)[k];
-      case kRolespanMaskI32: return static_cast<const int32_t*>(a.mask)[k];
+      case ElemType::kBool: return static_cast<const uint8_t*>(a.mask)[k];
+      case ElemType::kInt32: return static_cast<const int32_t*>(a.mask)[k];
       default: return static_cast<const int64_t*>(a.mask)[k];
     }
   }
@@ -374,7 +373,7 @@ struct RolespanRowsBody {
     const int32_t depth = a.spec.depth, nq = a.spec.states();
     constexpr int kMaskFold = 1, kGeometry = 2, kStage = 3, kMap = 4, kScan1 = 5, kResim1 = kScan1 + kRolespanRounds,
                   kScan2 = kResim1 + 1, kWrite = kScan2 + kRolespanRounds, kFlush = kWrite + 1, kCountFold = kFlush + 1;
-    const bool masked = a.source == kRolespanPaddedLabels && a.mask_type != kRolespanNoMask;
+    const bool masked = a.source == kRolespanPaddedLabels && a.mask_type != ElemType::kNone;
     if (phase == 0) {
       if (t < kRolespanHashWords) hash(sh)[t] = rolespan_hash_word(s, t);
       if (masked) mask_stats(r, t, sh);
@@ -488,7 +487,7 @@ struct RolespanRowsBody {
   FC_HD void geometry(int64_t r, int t, Thread& th, unsigned char* sh) const {
     if (a.source == kRolespanPaddedLabels) {
       int64_t begin = 0, end = a.cols;
-      if (a.mask_type != kRolespanNoMask) {
+      if (a.mask_type != ElemType::kNone) {
         int64_t v[kStats];
         fold(mask_partials(sh) + kStats * kRolespanThreads, kRolespanFolders, 0, kRolespanFolders, v);
         begin = 0;

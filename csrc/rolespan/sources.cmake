@@ -3,6 +3,7 @@ list(APPEND FASTCOLLATE_NATIVE_SOURCES
   csrc/rolespan/rolespan.cpp
   csrc/rolespan/rolespan_scan.cpp
   csrc/rolespan/rolespan_labels.cpp
+  csrc/rolespan/rolespan_entry.cpp
 )
 list(APPEND FASTCOLLATE_CUDA_SOURCES
   csrc/rolespan/rolespan.cu

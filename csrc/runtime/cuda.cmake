@@ -57,6 +57,9 @@ function(fastcollate_add_cuda target)
   string(REPLACE ";" "," archs "${FASTCOLLATE_CUDA_ARCHITECTURES}")  # one definition, not a list
   target_compile_definitions(fastcollate_cuda PRIVATE FASTCOLLATE_CUDA_ARCHS="${archs}")
   target_link_libraries(fastcollate_cuda PUBLIC CUDA::cudart_static)
-  target_compile_definitions(${target} PRIVATE FASTCOLLATE_WITH_CUDA=1)
-  target_link_libraries(${target} PRIVATE fastcollate_cuda)
+  # The entry points of every target launch on CUDA too (csrc/runtime/run.h); the bindings report the build.
+  foreach(uses_cuda fastcollate_native ${target})
+    target_compile_definitions(${uses_cuda} PRIVATE FASTCOLLATE_WITH_CUDA=1)
+    target_link_libraries(${uses_cuda} PRIVATE fastcollate_cuda)
+  endforeach()
 endfunction()

@@ -19,7 +19,7 @@ __all__ = ["built", "info", "require_device", "stream_of"]
 
 def built() -> bool:
     """The extension was compiled with its CUDA kernels."""
-    return bool(getattr(_core, "cuda_built", False))
+    return bool(getattr(getattr(_core, "runtime", None), "cuda_built", False))
 
 
 def info() -> dict:
@@ -33,14 +33,14 @@ def info() -> dict:
         reason = ("fastcollate was built without its CUDA kernels (no nvcc when it was built, or "
                   "FASTCOLLATE_CUDA=OFF); rebuild with nvcc on PATH")
     else:
-        devices, why_not = _core.cuda_device_count()
+        devices, why_not = _core.runtime.cuda_device_count()
         if devices == 0:
             reason = why_not
         elif not torch.cuda.is_available():
             reason = f"torch {torch.__version__} cannot use CUDA (a CPU-only build of torch?)"
     return {
         "compiled": compiled,
-        "architectures": list(getattr(_core, "cuda_architectures", [])),
+        "architectures": list(getattr(getattr(_core, "runtime", None), "cuda_architectures", [])),
         "devices": devices,
         "usable": reason is None,
         "reason": reason,
@@ -91,7 +91,7 @@ def check_status(status: torch.Tensor, recheck) -> None:
 
 
 def kernel_target(device: torch.device, stream: Optional[int] = None) -> dict:
-    """Keyword arguments of the _core.kernel_* functions for `device`."""
+    """Keyword arguments of the kernel_* functions of the _core submodules for `device`."""
     return {"device": device.index, "stream": stream_of(device) if stream is None else stream}
 
 

@@ -24,7 +24,7 @@ def _require_built(t: torch.Tensor) -> None:
 
 def apply_into(codes, args, layout: str, mode: str, delayed, generation_mask) -> None:
     _require_built(codes)
-    _core.kernel_delay_apply(codes, args.bos, args.pad, list(args.delays), layout == "BTK", mode == "extend", delayed,
+    _core.delay.kernel_apply(codes, args.bos, args.pad, list(args.delays), layout == "BTK", mode == "extend", delayed,
                              generation_mask, **kernel_target(codes.device))
 
 
@@ -37,7 +37,7 @@ def apply_new(codes, args, layout: str, mode: str) -> torch.Tensor:
 def revert_new(delayed, args, layout: str) -> torch.Tensor:
     _require_built(delayed)
     codes = torch.empty(args.shape, dtype=delayed.dtype, device=delayed.device)
-    _core.kernel_delay_revert(delayed, list(args.delays), layout == "BTK", args.start_index, codes,
+    _core.delay.kernel_revert(delayed, list(args.delays), layout == "BTK", args.start_index, codes,
                               **kernel_target(delayed.device))
     return codes
 
@@ -56,7 +56,7 @@ def apply_ragged_new(codes, args, layout: str, stream_bos_eos: bool, return_labe
     labels = torch.empty(args.shape if return_labels else (0,), dtype=torch.int64, device=device)
     no_train = None if args.no_train is None else args.no_train.contiguous()
     status = torch.zeros(1, dtype=torch.int32, device=device)
-    _core.kernel_delay_apply_ragged(codes, offsets, args.bos, args.pad, list(args.delays), layout == "BTK",
+    _core.delay.kernel_apply_ragged(codes, offsets, args.bos, args.pad, list(args.delays), layout == "BTK",
                                     stream_bos_eos, delayed, new_offsets, labels if return_labels else None,
                                     no_train, status, **kernel_target(device))
     n_cols = codes.shape[0] if layout == "BTK" else codes.shape[1]
@@ -71,7 +71,7 @@ def revert_ragged_new(delayed, args, layout: str, stream_bos_eos: bool):
     codes = torch.empty(args.shape, dtype=delayed.dtype, device=device)
     new_offsets = torch.empty(offsets.shape[0], dtype=torch.int64, device=device)
     status = torch.zeros(1, dtype=torch.int32, device=device)
-    _core.kernel_delay_revert_ragged(delayed, offsets, list(args.delays), layout == "BTK", stream_bos_eos, codes,
+    _core.delay.kernel_revert_ragged(delayed, offsets, list(args.delays), layout == "BTK", stream_bos_eos, codes,
                                      new_offsets, status, **kernel_target(device))
 
     def recheck():
@@ -88,7 +88,7 @@ def role_span_labels_into(input_ids, attention_mask, start_index, native_spec, o
     starts = None if start_index is None else start_index.to(torch.int64).contiguous()
     # Only an attention mask can be invalid (the ids are any values): without one, no status and no wait.
     status = None if attention_mask is None else torch.zeros(1, dtype=torch.int32, device=input_ids.device)
-    _core.kernel_role_span_labels(input_ids, attention_mask, starts, native_spec, out, status,
+    _core.rolespan.kernel_labels(input_ids, attention_mask, starts, native_spec, out, status,
                                   **kernel_target(input_ids.device))
     if status is None:
         return

@@ -17,7 +17,7 @@ from .spec_fields import native_spec_from_fields, spec_from_fields
 
 COMPILED = _core is not None
 # Devices whose tensors the compiled code takes directly (eager): the CPU, and CUDA when its kernels were built.
-_EAGER_DEVICES = ("cpu", "cuda") if getattr(_core, "cuda_built", False) else ("cpu",)
+_EAGER_DEVICES = ("cpu", "cuda") if getattr(getattr(_core, "runtime", None), "cuda_built", False) else ("cpu",)
 
 
 def _cuda():
@@ -29,7 +29,7 @@ def apply_into(codes, args, layout: str, mode: str, delayed, generation_mask) ->
     if codes.is_cuda:
         return _cuda().apply_into(codes, args, layout, mode, delayed, generation_mask)
     if COMPILED:
-        _core.delay_apply(codes, args.bos, args.pad, list(args.delays), layout == "BTK", mode == "extend", delayed,
+        _core.delay.apply(codes, args.bos, args.pad, list(args.delays), layout == "BTK", mode == "extend", delayed,
                           generation_mask)
         return
     twin = delay_twin.apply_delay_pattern(codes, args.bos, args.pad, delays=args.delays, layout=layout, mode=mode)
@@ -53,7 +53,7 @@ def revert_new(delayed, args, layout: str) -> torch.Tensor:
     if not COMPILED:
         return delay_twin.revert_delay_pattern(delayed, delays=args.delays, layout=layout, start_index=args.start_index)
     codes = torch.empty(args.shape, dtype=delayed.dtype)
-    _core.delay_revert(delayed, list(args.delays), layout == "BTK", args.start_index, codes)
+    _core.delay.revert(delayed, list(args.delays), layout == "BTK", args.start_index, codes)
     return codes
 
 
@@ -69,7 +69,7 @@ def apply_ragged_new(codes, args, layout: str, stream_bos_eos: bool, return_labe
     delayed = torch.empty(args.shape, dtype=codes.dtype)
     new_offsets = torch.empty(args.offsets.shape[0], dtype=torch.int64)
     labels = torch.empty(args.shape if return_labels else (0,), dtype=torch.int64)
-    _core.delay_apply_ragged(codes, args.offsets, args.bos, args.pad, list(args.delays), layout == "BTK",
+    _core.delay.apply_ragged(codes, args.offsets, args.bos, args.pad, list(args.delays), layout == "BTK",
                              stream_bos_eos, delayed, new_offsets, labels if return_labels else None, args.no_train)
     return delayed, new_offsets, labels
 
@@ -83,7 +83,7 @@ def revert_ragged_new(delayed, args, layout: str, stream_bos_eos: bool):
         return out.codes, out.offsets
     codes = torch.empty(args.shape, dtype=delayed.dtype)
     new_offsets = torch.empty(args.offsets.shape[0], dtype=torch.int64)
-    _core.delay_revert_ragged(delayed, args.offsets, list(args.delays), layout == "BTK", stream_bos_eos, codes,
+    _core.delay.revert_ragged(delayed, args.offsets, list(args.delays), layout == "BTK", stream_bos_eos, codes,
                               new_offsets)
     return codes, new_offsets
 
@@ -95,7 +95,7 @@ def role_span_labels_into(input_ids, attention_mask, start_index, fields, out, n
         return _cuda().role_span_labels_into(input_ids, attention_mask, start_index, spec, out)
     if COMPILED:
         spec = native_spec if native_spec is not None else native_spec_from_fields(*fields)
-        _core.role_span_labels(input_ids, attention_mask, start_index, spec, out)
+        _core.rolespan.labels(input_ids, attention_mask, start_index, spec, out)
         return
     out.copy_(labels_twin.role_span_labels(input_ids, spec_from_fields(*fields), attention_mask=attention_mask,
                                            start_index=start_index))
