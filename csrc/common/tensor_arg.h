@@ -1,4 +1,4 @@
-// A tensor argument as the bindings read it (csrc/python/op_tensors.h): data pointer, element type, up to 3
+// A tensor argument as the bindings read it (csrc/python/reader.h): data pointer, element type, up to 3
 // sizes and strides in elements (not bytes), and the dtype's name for messages. Plain C++: the capability
 // entry points take it without knowing Python.
 #pragma once

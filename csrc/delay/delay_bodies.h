@@ -1,5 +1,5 @@
 // The delay-pattern ops as launches of element bodies (csrc/runtime/grid.h): what the CUDA kernels run
-// (csrc/delay/delay.cu) and what the CPU grid runner runs in the tests (csrc/python/register_kernels.cpp),
+// (csrc/delay/delay.cu) and what the CPU grid runner runs in the tests (csrc/delay/delay_entry.cpp),
 // both through the launch sequences at the end of this file. The per-element work is delay_kernels.h.
 //
 // Everything a kernel reads besides the tensors travels by value in its parameters (delays inline, up to

@@ -2,6 +2,7 @@
 list(APPEND FASTCOLLATE_NATIVE_SOURCES
   csrc/delay/delay_pattern.cpp
   csrc/delay/delay_entry.cpp
+  csrc/delay/delay_views.cpp
 )
 list(APPEND FASTCOLLATE_CUDA_SOURCES
   csrc/delay/delay.cu

@@ -8,7 +8,7 @@
 namespace fastcollate {
 namespace {
 
-// fastcollate/higgs/whisper_audio.py checks the counts; a direct call of the private entry point must not
+// fastcollate/higgs_boson/whisper_audio.py checks the counts; a direct call of the private entry point must not
 // make the fill read outside a row: every count is >= 1, and a repeated <|audio_bos|><|AUDIO|><|audio_eos|> triple has a token on each side of its <|AUDIO|>.
 void check_chunk_counts(const HiggsBatchIn& in, const HiggsOptions& opt) {
   for (size_t j = 0; j < in.chunk_counts.size(); ++j) {
@@ -33,7 +33,7 @@ void check_chunk_counts(const HiggsBatchIn& in, const HiggsOptions& opt) {
 }  // namespace
 
 void assign_chunk_counts(HiggsBatchIn& in, const HiggsOptions& opt, std::vector<int64_t> chunk_counts) {
-  // One count per audio-in token of each sample, in batch order (fastcollate/higgs/whisper_audio.py).
+  // One count per audio-in token of each sample, in batch order (fastcollate/higgs_boson/whisper_audio.py).
   in.chunk_counts = std::move(chunk_counts);
   int64_t offset = 0;
   for (size_t i = 0; i < in.samples.size(); ++i) {

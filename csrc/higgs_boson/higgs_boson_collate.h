@@ -28,7 +28,7 @@ struct HiggsOptions {
   AudioStreamParams stream;
   // label_spec: labels are recomputed from input_ids by the role-span state machine instead of read.
   std::optional<RolespanSpecData> label_spec;
-  // Why a sample's start_index is not read (fastcollate/higgs/config.py); empty: it is. A given start_index
+  // Why a sample's start_index is not read (fastcollate/higgs_boson/config.py); empty: it is. A given start_index
   // is then an error, with the reference's message.
   std::string start_index_unread;
   // Mapping samples: the keys allowed (sample fields and ignore_keys) and the message for any other key.
@@ -101,7 +101,7 @@ struct HiggsOutputs {
 // unusable are left alone (plan_higgs_batch raises their error).
 void derive_labels_from_spec(HiggsBatchIn& in, const RolespanSpecData& spec);
 
-// The whisper path's chunk counts (fastcollate/higgs/whisper_audio.py): one per audio-in token of each sample,
+// The whisper path's chunk counts (fastcollate/higgs_boson/whisper_audio.py): one per audio-in token of each sample,
 // in batch order. Assigns each sample its run of them, or throws std::invalid_argument "chunk_counts: ..." (a
 // count that does not match the audio-in tokens, or is < 1) or "sample {i}: input_ids: ..." (a repeated token
 // without a neighbour on each side), so the fill never reads outside a row.

@@ -1,6 +1,6 @@
 // The transformers Higgs Audio v2 batch (HiggsAudioV2Collator) over raw buffers: plan (validate in the
 // reference's order, size every output), then fill. Plain C++: no pybind11, no Python, no torch. Errors are
-// std::invalid_argument "sample {i}: {field}: {problem}" with the messages of fastcollate/higgs_v2/features.py.
+// std::invalid_argument "sample {i}: {field}: {problem}" with the messages of fastcollate/higgs_hf/features.py.
 #pragma once
 
 #include <cstdint>

@@ -1,4 +1,4 @@
-// Pass 1: check every feature in the order of fastcollate/higgs_v2/features.py (so both raise the same first
+// Pass 1: check every feature in the order of fastcollate/higgs_hf/features.py (so both raise the same first
 // error), derive the correct mode's spec labels and no-train clips, and size every output. Runs without the GIL.
 #include <algorithm>
 #include <stdexcept>
@@ -113,7 +113,7 @@ HiggsHfPlan plan_higgs_hf_batch(const std::vector<HiggsHfFeatureIn>& in, const H
   int64_t longest = 0;
   for (size_t i = 0; i < in.size(); ++i) {
     const HiggsHfFeatureIn& f = in[i];
-    // Inputs lie within their storage (csrc/python/int_input.cpp), so these sums stay small; still checked.
+    // Inputs lie within their storage (csrc/python/reader.h), so these sums stay small; still checked.
     const auto too_big = [&] { return "sample " + std::to_string(i) + ": audio_codes: more frames than a process can address"; };
     int64_t frames = 0;
     for (const CodesView& c : f.clips) frames = checked_add(frames, hf_clip_frames(c.cols, plan.codebooks), too_big);

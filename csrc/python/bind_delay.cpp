@@ -9,14 +9,24 @@
 #include <stdexcept>
 
 #include "delay/delay_entry.h"
-#include "python/op_args.h"
-#include "python/op_tensors.h"
+#include "delay/delay_views.h"
+#include "python/reader.h"
 
 namespace fastcollate {
 namespace {
 
 [[noreturn]] void fail(const std::string& name, const std::string& problem) {
   throw std::invalid_argument(name + ": " + problem);
+}
+
+// The codes of an apply: an int16/int32/int64 tensor of min_dim to max_dim dimensions that BOS and PAD fit.
+TensorArg read_apply_codes(py::handle codes, int min_dim, int max_dim, int64_t bos, int64_t pad, ElemType& type,
+                           Keep& keep, int device = -1) {
+  const TensorArg c = read_tensor_arg(codes, "codes", min_dim, max_dim, keep, device);
+  type = code_type(c, "codes");
+  require_fits(bos, type, "bos_token_id", c.dtype_name);
+  require_fits(pad, type, "pad_token_id", c.dtype_name);
+  return c;
 }
 
 void apply_on(const Target& target, py::handle codes, int64_t bos, int64_t pad, const std::vector<int64_t>& delays,

@@ -8,10 +8,9 @@
 #include "higgs_boson/higgs_boson_collate.h"
 #include "higgs_boson/higgs_boson_stage.h"
 #include "python/feature_reader.h"
-#include "python/int_input.h"
 #include "python/output_arena.h"
+#include "python/reader.h"
 #include "python/staging.h"
-#include "python/tensor_view.h"
 
 namespace fastcollate {
 namespace {
@@ -23,7 +22,7 @@ struct SampleFields {
       start_index{"start_index"};
 };
 
-// One sample's fields by name (csrc/python/feature_reader.h), by the rules of fastcollate/higgs/sample_fields.py
+// One sample's fields by name (csrc/python/feature_reader.h), by the rules of fastcollate/higgs_boson/sample_fields.py
 // (same messages). An absent field reads as None when it is optional; an absent required field becomes a view
 // carrying the "missing" error, raised only if the field is read.
 py::object optional(const FeatureReader& r, const py::str& name) {
@@ -32,7 +31,7 @@ py::object optional(const FeatureReader& r, const py::str& name) {
 }
 
 template <typename View, typename Read>
-View required(const FeatureReader& r, const py::str& name, InputKeep& keep, Read read) {
+View required(const FeatureReader& r, const py::str& name, Keep& keep, Read read) {
   py::object value = r.get(name);
   if (value) return read(value, keep);
   View v;
@@ -41,7 +40,7 @@ View required(const FeatureReader& r, const py::str& name, InputKeep& keep, Read
 }
 
 HiggsBatchIn read_batch(const py::sequence& batch, const std::optional<std::vector<int64_t>>& chunk_counts,
-                        const HiggsOptions& opt, InputKeep& keep) {
+                        const HiggsOptions& opt, Keep& keep) {
   static const SampleFields* names = new SampleFields();  // leaked on purpose, like all interned names
   HiggsBatchIn in;
   const size_t n = batch.size();
@@ -115,7 +114,7 @@ class HiggsOutputArena {
 };
 
 HiggsPlan read_and_plan(const py::sequence& batch, const HiggsOptions& opt,
-                        const std::optional<std::vector<int64_t>>& chunk_counts, InputKeep& keep, HiggsBatchIn& in) {
+                        const std::optional<std::vector<int64_t>>& chunk_counts, Keep& keep, HiggsBatchIn& in) {
   in = read_batch(batch, chunk_counts, opt, keep);
   py::gil_scoped_release release;  // plan reads only the buffers pinned in `keep`
   if (opt.label_spec) derive_labels_from_spec(in, *opt.label_spec);
@@ -124,7 +123,7 @@ HiggsPlan read_and_plan(const py::sequence& batch, const HiggsOptions& opt,
 
 py::tuple collate_higgs(const py::sequence& batch, const HiggsOptions& opt,
                         const std::optional<std::vector<int64_t>>& chunk_counts) {
-  InputKeep keep;
+  Keep keep;
   HiggsBatchIn in;
   const HiggsPlan plan = read_and_plan(batch, opt, chunk_counts, keep, in);
   // Size every output from the plan, allocate once, then fill without the GIL.
@@ -143,7 +142,7 @@ py::tuple collate_higgs_kernels(const py::sequence& batch, const HiggsOptions& o
                                 const std::optional<std::vector<int64_t>>& chunk_counts, int device, uintptr_t stream,
                                 bool reverse) {
   const Target target = Target::kernels(device, stream, reverse);
-  InputKeep keep;
+  Keep keep;
   HiggsBatchIn in;
   const HiggsPlan plan = read_and_plan(batch, opt, chunk_counts, keep, in);
   const HiggsStageLayout layout = plan_higgs_stage(in, opt, plan);

@@ -1,6 +1,6 @@
 // _core.higgs_hf: HiggsAudioV2Collator: read every feature's buffers (GIL held), then plan, allocate
 // the outputs once and fill them with the GIL released. The reading rules and messages are those of
-// fastcollate/higgs_v2/features.py.
+// fastcollate/higgs_hf/features.py.
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
@@ -10,9 +10,8 @@
 #include "higgs_hf/code_frames.h"
 #include "higgs_hf/higgs_hf_collate.h"
 #include "python/feature_reader.h"
-#include "python/int_input.h"
 #include "python/output_arena.h"
-#include "python/tensor_view.h"
+#include "python/reader.h"
 
 namespace fastcollate {
 namespace {
@@ -46,7 +45,7 @@ void read_no_train(py::handle value, const HiggsHfBindOptions& o, HiggsHfFeature
   for (py::handle flag : parsed[0]) in.no_train.push_back(flag.cast<bool>());
 }
 
-HiggsHfFeatureIn read_feature(py::handle f, const HiggsHfBindOptions& o, const FeatureNames& n, InputKeep& keep) {
+HiggsHfFeatureIn read_feature(py::handle f, const HiggsHfBindOptions& o, const FeatureNames& n, Keep& keep) {
   HiggsHfFeatureIn in;
   const FeatureReader r(f);
   in.key_error_field = r.first_unknown_key(o.allowed_keys);
@@ -75,9 +74,9 @@ HiggsHfFeatureIn read_feature(py::handle f, const HiggsHfBindOptions& o, const F
   return in;
 }
 
-py::tuple collate_higgs_v2(const py::sequence& features, const HiggsHfBindOptions& o, bool counts) {
+py::tuple collate_features(const py::sequence& features, const HiggsHfBindOptions& o, bool counts) {
   static const FeatureNames* names = new FeatureNames();  // leaked on purpose, like all interned names
-  InputKeep keep;
+  Keep keep;
   std::vector<HiggsHfFeatureIn> in;
   in.reserve(features.size());
   keep.objects.reserve(features.size() * 4);
@@ -148,7 +147,7 @@ void bind_higgs_hf(py::module_& m) {
            py::arg("no_train_unread"), py::arg("read_start_index"), py::arg("read_no_train"),
            py::arg("parse_no_train"));
 
-  m.def("collate", &collate_higgs_v2, py::arg("features"), py::arg("options"), py::arg("counts") = false,
+  m.def("collate", &collate_features, py::arg("features"), py::arg("options"), py::arg("counts") = false,
         "Collate HiggsAudioV2Collator features in one native pass. Returns (input_ids, attention_mask, "
         "audio_input_ids, audio_input_ids_mask, labels, audio_labels, num_learned, features learning nothing); the "
         "audio entries are None when no feature has a clip; num_learned (a list, per feature) is None unless "

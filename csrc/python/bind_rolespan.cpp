@@ -9,10 +9,8 @@
 #include <optional>
 #include <stdexcept>
 
-#include "python/int_input.h"
-#include "python/op_args.h"
-#include "python/op_tensors.h"
 #include "python/output_arena.h"
+#include "python/reader.h"
 #include "python/staging.h"
 #include "rolespan/rolespan.h"
 #include "rolespan/rolespan_entry.h"
@@ -65,7 +63,7 @@ RolespanOptions options(int64_t pad_token_id, bool pad_left, int64_t pad_to_mult
 py::tuple collate_rows(const py::sequence& rows, const RolespanSpecData& spec, int64_t pad_token_id, bool pad_left,
                        int64_t pad_to_multiple_of, bool packed,
                        const std::optional<std::vector<std::optional<int64_t>>>& start_indices) {
-  InputKeep keep;
+  Keep keep;
   RolespanBatchIn in;
   const size_t n = rows.size();
   in.rows.reserve(n);
@@ -76,7 +74,7 @@ py::tuple collate_rows(const py::sequence& rows, const RolespanSpecData& spec, i
 // Ragged rows as flat id buffers + offsets (B + 1 entries each), one pair per chunk (an Arrow ChunkedArray's
 // chunks; one pair for a plain flat buffer): no per-sample Python objects at all, and no copy of int32/int64
 // ids. Rows are numbered across chunks in order.
-void add_chunk_rows(py::handle flat, py::handle offsets, InputKeep& keep, RolespanBatchIn& in) {
+void add_chunk_rows(py::handle flat, py::handle offsets, Keep& keep, RolespanBatchIn& in) {
   const IdsView ids = read_ids(flat, keep);
   if (!ids.error.empty()) throw std::invalid_argument("input_ids: " + ids.error);
   const IdsView off = read_ids(offsets, keep);
@@ -101,7 +99,7 @@ void add_chunk_rows(py::handle flat, py::handle offsets, InputKeep& keep, Rolesp
 py::tuple collate_flat(py::handle flat, py::handle offsets, const RolespanSpecData& spec, int64_t pad_token_id,
                        bool pad_left, int64_t pad_to_multiple_of, bool packed,
                        const std::optional<std::vector<std::optional<int64_t>>>& start_indices) {
-  InputKeep keep;
+  Keep keep;
   RolespanBatchIn in;
   add_chunk_rows(flat, offsets, keep, in);
   return collate(in, spec, options(pad_token_id, pad_left, pad_to_multiple_of, packed), start_indices);
@@ -110,7 +108,7 @@ py::tuple collate_flat(py::handle flat, py::handle offsets, const RolespanSpecDa
 py::tuple collate_chunks(const py::sequence& chunks, const RolespanSpecData& spec, int64_t pad_token_id,
                          bool pad_left, int64_t pad_to_multiple_of, bool packed,
                          const std::optional<std::vector<std::optional<int64_t>>>& start_indices) {
-  InputKeep keep;
+  Keep keep;
   RolespanBatchIn in;
   for (py::handle chunk : chunks) {
     auto pair = py::reinterpret_borrow<py::sequence>(chunk);
@@ -175,7 +173,7 @@ py::tuple kernel_collate(const py::sequence& rows, const RolespanSpecData& spec,
                            bool pad_left, int64_t pad_to_multiple_of, bool packed,
                            const std::optional<std::vector<std::optional<int64_t>>>& start_indices, int device,
                            uintptr_t stream, bool reverse, int64_t stage_limit) {
-  InputKeep keep;
+  Keep keep;
   RolespanBatchIn in;
   for (size_t i = 0; i < rows.size(); ++i) in.rows.push_back(read_ids(rows[i], keep));
   if (start_indices && start_indices->size() != in.rows.size()) {

@@ -1,10 +1,8 @@
 # csrc/python: the module definition, the tensor reader and the output block (the bindings' shared parts).
 list(APPEND FASTCOLLATE_BINDING_SOURCES
   csrc/python/module.cpp
-  csrc/python/tensor_view.cpp
-  csrc/python/int_input.cpp
-  csrc/python/op_tensors.cpp
-  csrc/python/op_args.cpp
+  csrc/python/reader.cpp
+  csrc/python/reader_forms.cpp
   csrc/python/output_arena.cpp
   csrc/python/feature_reader.cpp
   csrc/python/staging.cpp

@@ -1,4 +1,4 @@
-#include "python/int_input.h"
+#include "python/reader.h"
 
 #include <algorithm>
 #include <cstring>
@@ -122,7 +122,7 @@ bool load_element(const char* p, int64_t itemsize, const IntFormat& f, int64_t& 
 
 // Reads a 1-D or 2-D buffer: zero-copy for int32/int64 in native order, else one conversion to int64.
 // sizes/strides out in elements; `type`/`data` describe what the view reads.
-std::string read_buffer(py::handle value, int ndim, InputKeep& keep, ElemType& type, const void*& data,
+std::string read_buffer(py::handle value, int ndim, Keep& keep, ElemType& type, const void*& data,
                         int64_t* sizes, int64_t* strides) {
   auto info = std::make_unique<py::buffer_info>(py::reinterpret_borrow<py::buffer>(value).request());
   IntFormat f;
@@ -191,7 +191,7 @@ int64_t load_any(const void* base, ElemType type, int64_t index) {
   return type == ElemType::kInt64 ? load_unaligned<int64_t>(base, index) : load_unaligned<int32_t>(base, index);
 }
 
-IdsView copy_to_int64(IdsView v, int64_t count, size_t, InputKeep& keep) {
+IdsView copy_to_int64(IdsView v, int64_t count, size_t, Keep& keep) {
   int64_t* out = keep.stage(static_cast<size_t>(count));
   for (int64_t i = 0; i < count; ++i) out[i] = load_any(v.data, v.type, i * v.stride);
   v.data = out;
@@ -200,7 +200,7 @@ IdsView copy_to_int64(IdsView v, int64_t count, size_t, InputKeep& keep) {
   return v;
 }
 
-CodesView copy_to_int64(CodesView v, int64_t count, size_t, InputKeep& keep) {
+CodesView copy_to_int64(CodesView v, int64_t count, size_t, Keep& keep) {
   int64_t* out = keep.stage(static_cast<size_t>(count));
   for (int64_t r = 0; r < v.rows; ++r) {
     for (int64_t c = 0; c < v.cols; ++c) out[r * v.cols + c] = load_any(v.data, v.type, r * v.row_stride + c * v.col_stride);
@@ -218,15 +218,15 @@ CodesView copy_to_int64(CodesView v, int64_t count, size_t, InputKeep& keep) {
 // memcpy into an aligned int64 copy, once, so the kernels' typed loads stay defined behaviour. Aligned
 // tensors, the usual case, are read in place.
 template <typename View>
-View realigned(View v, int64_t count, InputKeep& keep) {
+View realigned(View v, int64_t count, Keep& keep) {
   const size_t size = v.type == ElemType::kInt64 ? 8 : 4;
   if (!v.error.empty() || v.data == nullptr || reinterpret_cast<uintptr_t>(v.data) % size == 0) return v;
   return copy_to_int64(v, count, size, keep);
 }
 
-IdsView read_ids(py::handle value, InputKeep& keep) {
+IdsView read_ids(py::handle value, Keep& keep) {
   if (is_torch_tensor(value)) {
-    IdsView v = read_ids_view(value, keep.objects);
+    IdsView v = read_ids_view(value, keep);
     return realigned(v, v.size, keep);
   }
   IdsView v;
@@ -251,9 +251,9 @@ IdsView read_ids(py::handle value, InputKeep& keep) {
   return v;
 }
 
-CodesView read_codes(py::handle value, InputKeep& keep) {
+CodesView read_codes(py::handle value, Keep& keep) {
   if (is_torch_tensor(value)) {
-    CodesView v = read_codes_view(value, keep.objects);
+    CodesView v = read_codes_view(value, keep);
     return realigned(v, v.rows * v.cols, keep);
   }
   CodesView v;

@@ -1,6 +1,7 @@
-#include "python/tensor_view.h"
+#include "python/reader.h"
 
 #include <algorithm>
+#include <stdexcept>
 #include <string>
 
 #include "common/checked_size.h"
@@ -11,13 +12,13 @@ namespace {
 // Torch objects compared by identity; looked up once, on the first call (torch is imported by then).
 // Attribute names are interned once: they are looked up for every tensor of every sample.
 struct TorchObjects {
-  py::object tensor_type, int32, int64, strided, real_type;
+  py::object tensor_type, bool_, int16, int32, int64, strided, real_type;
   py::str layout{"layout"}, is_cpu{"is_cpu"}, device{"device"}, dtype{"dtype"}, shape{"shape"}, stride{"stride"},
       data_ptr{"data_ptr"}, is_neg{"is_neg"}, is_contiguous{"is_contiguous"}, resolve_neg{"resolve_neg"},
-      untyped_storage{"untyped_storage"}, nbytes{"nbytes"};
+      untyped_storage{"untyped_storage"}, nbytes{"nbytes"}, type{"type"}, index{"index"};
   // The C-level descriptors behind those attributes (torch._C.TensorBase), called directly for plain
-  // torch.Tensor objects: no attribute lookup, no bound-method object per call. Metadata reads were about
-  // half of a Higgs batch's cost over its copy floor.
+  // torch.Tensor objects: no attribute lookup, no bound-method object per call (metadata reads are a large
+  // part of a batch's cost over its copy floor).
   py::object layout_get, is_cpu_get, dtype_get, shape_get, stride_method, data_ptr_method, is_neg_method,
       is_contiguous_method;
   static const TorchObjects& get() {
@@ -25,6 +26,8 @@ struct TorchObjects {
       py::module_ torch = py::module_::import("torch");
       auto* o = new TorchObjects();
       o->tensor_type = torch.attr("Tensor");
+      o->bool_ = torch.attr("bool");
+      o->int16 = torch.attr("int16");
       o->int32 = torch.attr("int32");
       o->int64 = torch.attr("int64");
       o->strided = torch.attr("strided");
@@ -85,7 +88,7 @@ std::string check_not_repeating(py::handle value, int ndim, const int64_t* sizes
 // Shared checks of check_int_tensor() in fastcollate/common/checks.py, same order and messages.
 // Returns the error, or "" with dims/type/data/sizes/strides filled.
 std::string inspect_int_tensor(py::handle value_in, int ndim, ElemType& type, const void*& data, int64_t* sizes,
-                               int64_t* strides, KeepAlive& keep) {
+                               int64_t* strides, Keep& keep) {
   const TorchObjects& torch = TorchObjects::get();
   py::object value = py::reinterpret_borrow<py::object>(value_in);
   bool plain = Py_TYPE(value.ptr()) == reinterpret_cast<PyTypeObject*>(torch.tensor_type.ptr());
@@ -130,8 +133,29 @@ std::string inspect_int_tensor(py::handle value_in, int ndim, ElemType& type, co
   data = reinterpret_cast<const void*>(
       PyLong_AsUnsignedLongLong(tensor_call(value, plain, torch.data_ptr_method, torch.data_ptr).ptr()));
   if (PyErr_Occurred()) throw py::error_already_set();
-  keep.push_back(std::move(value));
+  keep.objects.push_back(std::move(value));
   return "";
+}
+
+
+[[noreturn]] void fail(const std::string& name, const std::string& problem) {
+  throw std::invalid_argument(name + ": " + problem);
+}
+
+ElemType arg_type(const py::object& dtype, const TorchObjects& t) {
+  if (dtype.is(t.int64)) return ElemType::kInt64;
+  if (dtype.is(t.int32)) return ElemType::kInt32;
+  if (dtype.is(t.int16)) return ElemType::kInt16;
+  if (dtype.is(t.bool_)) return ElemType::kBool;
+  return ElemType::kOther;
+}
+
+// CPU (device < 0) or that CUDA device.
+bool on_device(py::handle value, int device, const TorchObjects& t) {
+  if (device < 0) return value.attr(t.is_cpu).cast<bool>();
+  py::object d = value.attr(t.device);
+  py::object index = d.attr(t.index);
+  return d.attr(t.type).cast<std::string>() == "cuda" && !index.is_none() && index.cast<int>() == device;
 }
 
 }  // namespace
@@ -140,7 +164,7 @@ std::string type_name(py::handle value) { return py::str(py::type::handle_of(val
 
 bool is_torch_tensor(py::handle value) { return py::isinstance(value, TorchObjects::get().tensor_type); }
 
-IdsView read_ids_view(py::handle value, KeepAlive& keep) {
+IdsView read_ids_view(py::handle value, Keep& keep) {
   IdsView v;
   v.present = !value.is_none();
   int64_t size = 0, stride = 1;
@@ -150,7 +174,7 @@ IdsView read_ids_view(py::handle value, KeepAlive& keep) {
   return v;
 }
 
-CodesView read_codes_view(py::handle value, KeepAlive& keep) {
+CodesView read_codes_view(py::handle value, Keep& keep) {
   CodesView v;
   v.present = !value.is_none();
   int64_t sizes[2] = {0, 0}, strides[2] = {0, 1};
@@ -203,6 +227,87 @@ int64_t read_start_index(py::handle value, const std::string& unread, std::strin
   }
   error = "expected an int or None, got " + type_name(value);
   return 0;
+}
+
+
+std::string shape_string(const std::vector<int64_t>& shape) {
+  std::string s = "(";
+  for (size_t d = 0; d < shape.size(); ++d) s += (d ? ", " : "") + std::to_string(shape[d]);
+  return s + (shape.size() == 1 ? ",)" : ")");
+}
+
+TensorArg read_tensor_arg(py::handle value, const std::string& name, int min_dim, int max_dim,
+                          Keep& keep, int device) {
+  const TorchObjects& t = TorchObjects::get();
+  if (!py::isinstance(value, t.tensor_type)) {
+    fail(name, "expected a torch.Tensor, got " + std::string(py::str(py::type::handle_of(value).attr("__name__"))));
+  }
+  py::object layout = value.attr(t.layout);
+  if (!layout.is(t.strided) || !on_device(value, device, t)) {
+    fail(name, device < 0 ? "expected a dense CPU tensor" : "expected a dense tensor on cuda:" + std::to_string(device));
+  }
+  TensorArg arg;
+  py::object dtype = value.attr(t.dtype);
+  arg.type = arg_type(dtype, t);
+  arg.dtype_name = py::str(dtype);
+  py::tuple shape = value.attr(t.shape);
+  arg.ndim = static_cast<int>(shape.size());
+  if (arg.ndim < min_dim || arg.ndim > max_dim) {
+    fail(name, "expected " + std::to_string(min_dim) + (min_dim == max_dim ? "" : " to " + std::to_string(max_dim)) +
+                   " dimensions, got " + std::to_string(arg.ndim));
+  }
+  py::tuple stride = value.attr(t.stride)();
+  for (int d = 0; d < arg.ndim; ++d) {
+    arg.size[d] = shape[d].cast<int64_t>();
+    arg.stride[d] = stride[d].cast<int64_t>();
+  }
+  arg.data = reinterpret_cast<void*>(value.attr(t.data_ptr)().cast<uintptr_t>());
+  // The public ops (fastcollate/ops) hand over aligned, materialised tensors; a direct caller must too: an
+  // unaligned typed load is undefined behaviour, and a negative view's memory holds the negated values.
+  const auto element_size = value.attr("element_size")().cast<uintptr_t>();
+  if (element_size > 1 && reinterpret_cast<uintptr_t>(arg.data) % element_size != 0) {
+    fail(name, "expected a tensor whose data is aligned to its element size");
+  }
+  if (value.attr("is_neg")().cast<bool>()) fail(name, "expected a tensor without the negative bit (resolve_neg())");
+  keep.objects.push_back(py::reinterpret_borrow<py::object>(value));
+  return arg;
+}
+
+void require_shape(const TensorArg& t, const std::string& name, const std::vector<int64_t>& shape) {
+  const std::vector<int64_t> got(t.size, t.size + t.ndim);
+  if (got != shape) fail(name, "expected shape " + shape_string(shape) + ", got " + shape_string(got));
+}
+
+std::vector<int64_t> read_int_values(py::handle value, const std::string& name, Keep& keep) {
+  const TensorArg t = read_tensor_arg(value, name, 1, 1, keep);
+  std::vector<int64_t> out(t.size[0]);
+  if (t.type == ElemType::kInt64) {
+    for (int64_t i = 0; i < t.size[0]; ++i) out[i] = static_cast<const int64_t*>(t.data)[i * t.stride[0]];
+  } else if (t.type == ElemType::kInt32) {
+    for (int64_t i = 0; i < t.size[0]; ++i) out[i] = static_cast<const int32_t*>(t.data)[i * t.stride[0]];
+  } else {
+    fail(name, "expected dtype torch.int32 or torch.int64, got " + t.dtype_name);
+  }
+  return out;
+}
+
+TensorArg read_output(py::handle value, const std::string& name, ElemType type, const std::string& dtype_name,
+                      const std::vector<int64_t>& shape, Keep& keep, int device) {
+  const int ndim = static_cast<int>(shape.size());
+  const TensorArg t = read_tensor_arg(value, name, ndim, ndim, keep, device);
+  if (t.type != type) fail(name, "expected dtype " + dtype_name + ", got " + t.dtype_name);
+  require_shape(t, name, shape);
+  return t;
+}
+
+TensorArg read_flat_int64(py::handle value, const std::string& name, int64_t n, Keep& keep, int device) {
+  const TensorArg t = read_output(value, name, ElemType::kInt64, "torch.int64", {n}, keep, device);
+  if (n > 1 && t.stride[0] != 1) fail(name, "expected a contiguous tensor");
+  return t;
+}
+
+int32_t* read_status(py::handle value, Keep& keep, int device) {
+  return static_cast<int32_t*>(read_output(value, "status", ElemType::kInt32, "torch.int32", {1}, keep, device).data);
 }
 
 }  // namespace fastcollate

@@ -1,4 +1,4 @@
-#include "python/op_args.h"
+#include "delay/delay_views.h"
 
 #include <limits>
 #include <stdexcept>
@@ -19,25 +19,6 @@ ElemType code_type(const TensorArg& t, const std::string& name) {
     case ElemType::kInt64: return ElemType::kInt64;
     default: fail(name, "expected dtype torch.int16, torch.int32 or torch.int64, got " + t.dtype_name);
   }
-}
-
-TensorArg read_output(py::handle value, const std::string& name, ElemType type, const std::string& dtype_name,
-                      const std::vector<int64_t>& shape, Keep& keep, int device) {
-  const int ndim = static_cast<int>(shape.size());
-  const TensorArg t = read_tensor_arg(value, name, ndim, ndim, keep, device);
-  if (t.type != type) fail(name, "expected dtype " + dtype_name + ", got " + t.dtype_name);
-  require_shape(t, name, shape);
-  return t;
-}
-
-TensorArg read_flat_int64(py::handle value, const std::string& name, int64_t n, Keep& keep, int device) {
-  const TensorArg t = read_output(value, name, ElemType::kInt64, "torch.int64", {n}, keep, device);
-  if (n > 1 && t.stride[0] != 1) fail(name, "expected a contiguous tensor");
-  return t;
-}
-
-int32_t* read_status(py::handle value, Keep& keep, int device) {
-  return static_cast<int32_t*>(read_output(value, "status", ElemType::kInt32, "torch.int32", {1}, keep, device).data);
 }
 
 void require_fits(int64_t value, ElemType type, const std::string& name, const std::string& dtype_name) {
@@ -83,15 +64,6 @@ Strided<2> ragged_view(const TensorArg& t, bool btk) {
 
 std::vector<int64_t> ragged_shape(int64_t codebooks, int64_t n, bool btk) {
   return btk ? std::vector<int64_t>{n, codebooks} : std::vector<int64_t>{codebooks, n};
-}
-
-TensorArg read_apply_codes(py::handle codes, int min_dim, int max_dim, int64_t bos, int64_t pad, ElemType& type,
-                           Keep& keep, int device) {
-  const TensorArg c = read_tensor_arg(codes, "codes", min_dim, max_dim, keep, device);
-  type = code_type(c, "codes");
-  require_fits(bos, type, "bos_token_id", c.dtype_name);
-  require_fits(pad, type, "pad_token_id", c.dtype_name);
-  return c;
 }
 
 }  // namespace fastcollate
