@@ -4,7 +4,6 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
-#include <algorithm>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -24,15 +23,7 @@ namespace {
 
 py::tuple collate(RolespanBatchIn& in, const RolespanSpecData& spec, const RolespanOptions& opt,
                   const std::optional<std::vector<std::optional<int64_t>>>& start_indices) {
-  if (start_indices) {
-    if (start_indices->size() != in.rows.size()) {
-      throw std::invalid_argument("start_indices: expected " + std::to_string(in.rows.size()) + " entries, got " +
-                                  std::to_string(start_indices->size()));
-    }
-    for (const auto& s : *start_indices) in.start_indices.push_back(s.value_or(0));  // None: every turn
-  } else {
-    in.start_indices.assign(in.rows.size(), 0);
-  }
+  set_start_indices(in, start_indices);
   const RolespanPlan plan = plan_rolespan_batch(in, opt);
   // Every output in one allocation (see output_arena.h).
   RolespanOutputs out;
@@ -79,21 +70,7 @@ void add_chunk_rows(py::handle flat, py::handle offsets, Keep& keep, RolespanBat
   if (!ids.error.empty()) throw std::invalid_argument("input_ids: " + ids.error);
   const IdsView off = read_ids(offsets, keep);
   if (!off.error.empty()) throw std::invalid_argument("offsets: " + off.error);
-  if (off.size < 1) throw std::invalid_argument("offsets: expected at least one entry (B + 1 for B samples)");
-  const size_t elem = ids.type == ElemType::kInt64 ? 8 : 4;
-  for (int64_t i = 0; i + 1 < off.size; ++i) {
-    const int64_t a = off[i], b = off[i + 1];
-    if (a < 0 || b < a || b > ids.size) {
-      throw std::invalid_argument("offsets: entries " + std::to_string(i) + ", " + std::to_string(i + 1) + " = " +
-                                  std::to_string(a) + ", " + std::to_string(b) +
-                                  " are not a non-decreasing range inside input_ids of length " +
-                                  std::to_string(ids.size));
-    }
-    IdsView row = ids;
-    row.data = static_cast<const char*>(ids.data) + a * ids.stride * static_cast<int64_t>(elem);
-    row.size = b - a;
-    in.rows.push_back(row);
-  }
+  add_flat_rows(ids, off, in);
 }
 
 py::tuple collate_flat(py::handle flat, py::handle offsets, const RolespanSpecData& spec, int64_t pad_token_id,
@@ -176,40 +153,18 @@ py::tuple kernel_collate(const py::sequence& rows, const RolespanSpecData& spec,
   Keep keep;
   RolespanBatchIn in;
   for (size_t i = 0; i < rows.size(); ++i) in.rows.push_back(read_ids(rows[i], keep));
-  if (start_indices && start_indices->size() != in.rows.size()) {
-    throw std::invalid_argument("start_indices: expected " + std::to_string(in.rows.size()) + " entries, got " +
-                                std::to_string(start_indices->size()));
-  }
-  for (size_t i = 0; i < in.rows.size(); ++i) {
-    in.start_indices.push_back(start_indices ? (*start_indices)[i].value_or(0) : 0);  // None: every turn
-  }
+  set_start_indices(in, start_indices);
   const RolespanOptions opt{pad_token_id, pad_left, pad_to_multiple_of, packed};
   const RolespanPlan plan = plan_rolespan_batch(in, opt);
   RolespanRowsBody<int64_t> body;
   body.a.spec = rolespan_inline_spec(spec);
   const int64_t B = plan.batch;
-  int64_t tokens = 0, longest = 0, shortest = in.rows.empty() ? 0 : in.rows[0].size;
-  for (const IdsView& v : in.rows) {
-    tokens += v.size;
-    longest = std::max(longest, v.size);
-    shortest = std::min(shortest, v.size);
-  }
+  const RolespanStage stage = plan_rolespan_stage(in);
   const Target target = Target::kernels(device, stream, reverse);
-  Staging staging(2 * B + 1 + tokens, target);
+  Staging staging(stage.words, target);
   {
     py::gil_scoped_release release;
-    int64_t* offsets = staging.host();
-    int64_t* starts = offsets + B + 1;
-    int64_t* ids = starts + B;
-    offsets[0] = 0;
-    for (int64_t r = 0; r < B; ++r) {
-      const IdsView& v = in.rows[r];
-      visit_ids(v, [&](const auto* p) {
-        for (int64_t t = 0; t < v.size; ++t) ids[offsets[r] + t] = static_cast<int64_t>(p[t * v.stride]);
-      });
-      offsets[r + 1] = offsets[r] + v.size;
-      starts[r] = in.start_indices[r];
-    }
+    stage_rolespan_rows(in, staging.host());
   }
   staging.upload();
   const std::vector<int64_t> shape = packed ? std::vector<int64_t>{1, plan.width} : std::vector<int64_t>{B, plan.width};
@@ -218,26 +173,14 @@ py::tuple kernel_collate(const py::sequence& rows, const RolespanSpecData& spec,
   const size_t s_learned = arena.reserve({B});
   const size_t s_cu = packed ? arena.reserve({B + 1}, ElemType::kInt32) : 0;
   arena.allocate(torch_device(target));
+  RolespanOutputs out{arena.data(s_ids), arena.data(s_labels), arena.data(s_aux), nullptr, arena.data(s_learned)};
   py::object cu_seqlens = py::none();
-  RolespanRowsLaunch& a = body.a;
   if (packed) {
-    a.cu_seqlens = arena.data_int32(s_cu);
+    out.cu_seqlens = arena.data_int32(s_cu);
     cu_seqlens = arena.view(s_cu);
     if (B == 0) cu_seqlens.attr("zero_")();  // no block writes its first entry
   }
-  a.source = packed ? kRolespanCollatePacked : kRolespanCollatePadded;
-  a.rows = B;
-  a.row_offsets = staging.kernels();
-  a.start_index = staging.kernels() + B + 1;
-  a.ids = staging.kernels() + 2 * B + 1;
-  a.labels = arena.data(s_labels);
-  a.out_ids = arena.data(s_ids);
-  a.out_aux = arena.data(s_aux);
-  a.num_learned = arena.data(s_learned);
-  a.width = plan.width;
-  a.pad_left = pad_left;
-  a.pad_token_id = pad_token_id;
-  a.stage = rolespan_stage_tokens(a.spec, shortest, longest, stage_limit);
+  set_collate_launch(body.a, opt, plan, stage, staging.kernels(), out, stage_limit);
   {
     py::gil_scoped_release release;
     run_rolespan_rows(target, body, "ChatCollator(backend='cuda')");

@@ -118,4 +118,34 @@ void fill_rolespan_batch(const RolespanBatchIn& in, const RolespanSpecView& spec
   }
 }
 
+void set_start_indices(RolespanBatchIn& in, const std::optional<std::vector<std::optional<int64_t>>>& start_indices) {
+  if (start_indices) {
+    if (start_indices->size() != in.rows.size()) {
+      throw std::invalid_argument("start_indices: expected " + std::to_string(in.rows.size()) + " entries, got " +
+                                  std::to_string(start_indices->size()));
+    }
+    for (const auto& s : *start_indices) in.start_indices.push_back(s.value_or(0));  // None: every turn
+  } else {
+    in.start_indices.assign(in.rows.size(), 0);
+  }
+}
+
+void add_flat_rows(const IdsView& ids, const IdsView& off, RolespanBatchIn& in) {
+  if (off.size < 1) throw std::invalid_argument("offsets: expected at least one entry (B + 1 for B samples)");
+  const size_t elem = ids.type == ElemType::kInt64 ? 8 : 4;
+  for (int64_t i = 0; i + 1 < off.size; ++i) {
+    const int64_t a = off[i], b = off[i + 1];
+    if (a < 0 || b < a || b > ids.size) {
+      throw std::invalid_argument("offsets: entries " + std::to_string(i) + ", " + std::to_string(i + 1) + " = " +
+                                  std::to_string(a) + ", " + std::to_string(b) +
+                                  " are not a non-decreasing range inside input_ids of length " +
+                                  std::to_string(ids.size));
+    }
+    IdsView row = ids;
+    row.data = static_cast<const char*>(ids.data) + a * ids.stride * static_cast<int64_t>(elem);
+    row.size = b - a;
+    in.rows.push_back(row);
+  }
+}
+
 }  // namespace fastcollate

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -54,6 +55,15 @@ struct RolespanOutputs {
   int32_t* cu_seqlens = nullptr;
   int64_t* num_learned = nullptr;
 };
+
+// in.start_indices from one optional entry per row (None, or no list at all: 0, every turn); throws
+// std::invalid_argument "start_indices: expected {rows} entries, got {n}".
+void set_start_indices(RolespanBatchIn& in, const std::optional<std::vector<std::optional<int64_t>>>& start_indices);
+
+// Appends the rows of one flat id buffer cut at its B + 1 offsets (an Arrow chunk, or a plain flat buffer): no
+// copy of the ids. Throws std::invalid_argument "offsets: ..." unless the offsets are non-decreasing ranges
+// inside the ids.
+void add_flat_rows(const IdsView& ids, const IdsView& offsets, RolespanBatchIn& in);
 
 // Validates every row (throws std::invalid_argument "sample {i}: input_ids: ...") and sizes the outputs.
 RolespanPlan plan_rolespan_batch(const RolespanBatchIn& in, const RolespanOptions& opt);

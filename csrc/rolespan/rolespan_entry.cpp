@@ -1,5 +1,7 @@
 #include "rolespan/rolespan_entry.h"
 
+#include <algorithm>
+
 #include "rolespan/rolespan_cuda.h"
 #include "rolespan/rolespan_labels.h"
 #include "runtime/run.h"
@@ -53,6 +55,54 @@ void labels_on_kernels(const Target& target, const RolespanLabelsArgs& args) {
 void run_rolespan_labels(const Target& target, const RolespanSpecData& spec, const RolespanLabelsArgs& args) {
   if (target.kind == TargetKind::kCpu) labels_on_cpu(spec, args);
   else labels_on_kernels(target, args);
+}
+
+RolespanStage plan_rolespan_stage(const RolespanBatchIn& in) {
+  RolespanStage s;
+  s.shortest = in.rows.empty() ? 0 : in.rows[0].size;
+  for (const IdsView& v : in.rows) {
+    s.tokens += v.size;
+    s.longest = std::max(s.longest, v.size);
+    s.shortest = std::min(s.shortest, v.size);
+  }
+  s.words = 2 * static_cast<int64_t>(in.rows.size()) + 1 + s.tokens;
+  return s;
+}
+
+void stage_rolespan_rows(const RolespanBatchIn& in, int64_t* host) {
+  const int64_t B = static_cast<int64_t>(in.rows.size());
+  int64_t* offsets = host;
+  int64_t* starts = offsets + B + 1;
+  int64_t* ids = starts + B;
+  offsets[0] = 0;
+  for (int64_t r = 0; r < B; ++r) {
+    const IdsView& v = in.rows[r];
+    visit_ids(v, [&](const auto* p) {
+      for (int64_t t = 0; t < v.size; ++t) ids[offsets[r] + t] = static_cast<int64_t>(p[t * v.stride]);
+    });
+    offsets[r + 1] = offsets[r] + v.size;
+    starts[r] = in.start_indices[r];
+  }
+}
+
+void set_collate_launch(RolespanRowsLaunch& a, const RolespanOptions& opt, const RolespanPlan& plan,
+                        const RolespanStage& stage, const int64_t* staged, const RolespanOutputs& out,
+                        int64_t stage_limit) {
+  const int64_t B = plan.batch;
+  a.cu_seqlens = out.cu_seqlens;
+  a.source = opt.packed ? kRolespanCollatePacked : kRolespanCollatePadded;
+  a.rows = B;
+  a.row_offsets = staged;
+  a.start_index = staged + B + 1;
+  a.ids = staged + 2 * B + 1;
+  a.labels = out.labels;
+  a.out_ids = out.input_ids;
+  a.out_aux = out.aux;
+  a.num_learned = out.num_learned;
+  a.width = plan.width;
+  a.pad_left = opt.pad_left;
+  a.pad_token_id = opt.pad_token_id;
+  a.stage = rolespan_stage_tokens(a.spec, stage.shortest, stage.longest, stage_limit);
 }
 
 template <typename T>

@@ -27,6 +27,20 @@ struct RolespanLabelsArgs {
 
 void run_rolespan_labels(const Target& target, const RolespanSpecData& spec, const RolespanLabelsArgs& args);
 
+// ChatCollator on the kernels: the rows staged in one int64 buffer as offsets (B + 1) | start indices (B) |
+// ids (every row's, concatenated), copied to the target once.
+struct RolespanStage {
+  int64_t words = 0;  // 2B + 1 + tokens
+  int64_t tokens = 0, shortest = 0, longest = 0;
+};
+RolespanStage plan_rolespan_stage(const RolespanBatchIn& in);
+void stage_rolespan_rows(const RolespanBatchIn& in, int64_t* host);
+// The collate launch over the staged rows (`staged`: the buffer on the target) into `out` (on the target);
+// stage_limit (tests): see RolespanLabelsArgs.
+void set_collate_launch(RolespanRowsLaunch& a, const RolespanOptions& opt, const RolespanPlan& plan,
+                        const RolespanStage& stage, const int64_t* staged, const RolespanOutputs& out,
+                        int64_t stage_limit);
+
 // The row kernel's launch on kGrid or kCuda; `op` names the caller in CUDA errors.
 template <typename T>
 void run_rolespan_rows(const Target& target, const RolespanRowsBody<T>& body, const char* op);
