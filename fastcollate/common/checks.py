@@ -2,7 +2,8 @@
 
 Every failure is a ValueError that starts with "sample {i}: {field}:" so a user can find the bad sample.
 The compiled path (csrc/python/tensor_view.cpp, csrc/higgs_boson/) raises the same messages; the
-tests match each message against both backends.
+tests match each message against both backends. Below them, the argument checks every token-tensor op shares
+(tensors, devices, ints, out= tensors): a ValueError that names the argument.
 """
 
 from __future__ import annotations

@@ -9,8 +9,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import List, Optional
 
-import torch
-
 from ..common.labels import IGNORE
 from ..common.learned import audio_segment_bounds, sample_audio_out, segment_learned, text_counts
 from .higgs_hf_audio import sample_audio

@@ -79,6 +79,7 @@ def core():
     return _core
 
 
+# CUDA: what was built, whether a device is usable, and where a call launches.
 
 def built() -> bool:
     """The extension was compiled with its CUDA kernels."""

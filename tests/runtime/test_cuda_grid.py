@@ -349,7 +349,7 @@ def test_higgs_kernels_tts_batch_with_long_audio_repeats(label_spec):
 
 def test_tensors_on_two_devices_are_a_value_error():
     """An op runs where its main input is; another device for any other tensor is a ValueError (shown with
-    meta tensors here; tests/test_cuda_device.py checks CPU tensors given with CUDA ones)."""
+    meta tensors here; tests/runtime/test_cuda_device.py checks CPU tensors given with CUDA ones)."""
     from fastcollate.presets import llama3
 
     codes = torch.zeros((2, 6), dtype=torch.int64)
