@@ -37,7 +37,11 @@ for pattern in 'fastcollate-[^/]*\.dist-info/licenses/LICENSE' 'fastcollate/py\.
                'fastcollate/_core\.cpython-[^/]*\.so'; do
   grep -qx "$pattern" "$WORK/wheel.txt" || { echo "wheel lacks $pattern"; cat "$WORK/wheel.txt"; exit 1; }
 done
-echo "wheel: LICENSE, py.typed, _core.pyi and the extension included"
+# One package per capability (fastcollate/<capability>/__init__.py), the ops facade among them.
+for part in common runtime delay rolespan higgs_boson higgs_hf diagnostics ops; do
+  grep -qx "fastcollate/$part/__init__\.py" "$WORK/wheel.txt" || { echo "wheel lacks fastcollate/$part"; exit 1; }
+done
+echo "wheel: LICENSE, py.typed, _core.pyi, the extension and every capability's package included"
 
 step "auditwheel show"
 "$WORK/tools/bin/auditwheel" show "$WHEEL" | tee "$WORK/auditwheel.txt"
