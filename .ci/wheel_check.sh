@@ -6,7 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$PWD
-# The manylinux tag this toolchain's wheel gets (README, "Wheels"): the check fails if the README is not true.
+# The manylinux tag this toolchain's wheel gets (README's quick start, docs/install.md): the check fails if the
+# README is not true.
 EXPECTED_TAG=manylinux_2_34_x86_64
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
@@ -67,7 +68,7 @@ pip install -q torch==2.13.0
 pip install -q --no-deps boson-multimodal==0.1.1
 pip install -q "$WHEEL[test]"  # prints "boson-multimodal 0.1.1 requires ...": expected, see the README
 mkdir "$WORK/run"
-cp -r tests README.md pyproject.toml "$WORK/run/"  # the suite, the README it tests, and pytest's config
+cp -r tests README.md docs pyproject.toml "$WORK/run/"  # the suite, the documentation it tests, pytest's config
 mkdir "$WORK/run/benchmarks" && cp benchmarks/*.py "$WORK/run/benchmarks/"  # batch builders some tests share
 cd "$WORK/run"
 fastcollate info | tee "$WORK/info.txt"

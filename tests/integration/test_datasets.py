@@ -11,7 +11,7 @@ import torch
 
 from fastcollate import ChatCollator, presets
 from chatml_chats import prepared, random_chat
-from test_readme_examples import block
+from doc_blocks import block
 
 pytest.importorskip("datasets")
 

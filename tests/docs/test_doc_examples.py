@@ -1,9 +1,10 @@
-"""The README's own examples, run unchanged, do what the README says.
+"""The documentation's examples, run unchanged, do what the documentation says.
 
-Every ```python block of README.md runs as written; where a block stands for a user's code over their data
-(`features`, `samples`, `model`, `train_dataset`, ...), the test supplies that data: multi-turn chats with
-start_index, labeled by boson-multimodal's real prepare_chatml_sample, and checks the labels that come out.
-The `inspect` transcripts are rerun and every line they show must appear in the real output.
+Every ```python block of README.md and of the pages under docs/ runs as written; where a block stands for a
+user's code over their data (`features`, `samples`, `model`, `train_dataset`, ...), the test supplies that data:
+multi-turn chats with start_index, labeled by boson-multimodal's real prepare_chatml_sample, and checks the
+labels that come out. The `inspect` transcripts are rerun and every line they show must appear in the real
+output.
 """
 
 import random
@@ -19,23 +20,10 @@ import torch
 from fastcollate import ChatCollator, presets
 from fastcollate.__main__ import main
 from chatml_chats import higgs_sample, prepared, random_chat
+from doc_blocks import block, blocks, doc_files, tagged
 from higgs_samples import assert_batches_equal
 
-README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-
-
-def blocks(lang: str):
-    """(tag, code) of every ```lang block, in order; tag from a `<!-- readme-test: tag -->` line just above."""
-    found = []
-    for m in re.finditer(rf"(?:<!-- readme-test: (\w+) -->\n)?```{lang}\n(.*?)```", README, re.S):
-        found.append((m.group(1), m.group(2)))
-    return found
-
-
-def block(tag: str) -> str:
-    codes = [code for t, code in blocks("python") if t == tag]
-    assert len(codes) == 1, f"README has {len(codes)} python blocks tagged {tag!r}"
-    return codes[0]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def chats(seed=0, n=6):
@@ -134,16 +122,13 @@ def test_packed_attention_example_loss_is_the_unpacked_loss():
     assert ns["flash"].packed and ns["flash"].block_mask_dtype is None
 
 
-def test_every_python_block_runs(tmp_path, monkeypatch):
-    """Blocks run in order, in one namespace holding the data the README's comments describe."""
-    monkeypatch.chdir(tmp_path)
-    pytest.importorskip("transformers")
-    pytest.importorskip("datasets")
+def data_namespace():
+    """The data the blocks' comments describe, under the names they use."""
     import datasets
     import transformers
 
     data = chats(3)
-    ns = {
+    return data, {
         "features": features_of(data),
         "samples": [higgs_sample(c, random.Random(i), labels=True, start_index=False) for i, c in enumerate(data)],
         "ids": prepared(data[0])[0], "dataset_labels": prepared(data[0])[1],
@@ -152,39 +137,99 @@ def test_every_python_block_runs(tmp_path, monkeypatch):
             vocab_size=128256, hidden_size=8, intermediate_size=8, num_hidden_layers=1, num_attention_heads=1)),
         "train_dataset": datasets.Dataset.from_list(features_of(data)),
     }
-    for tag, code in blocks("python"):
+
+
+def pages_with_python():
+    return [p for p in doc_files() if blocks("python", p)]
+
+
+@pytest.mark.parametrize("page", pages_with_python(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_python_block_runs(page, tmp_path, monkeypatch):
+    """A page's blocks run in order, in one namespace holding the data the page's comments describe."""
+    monkeypatch.chdir(tmp_path)
+    pytest.importorskip("transformers")
+    pytest.importorskip("datasets")
+    data, ns = data_namespace()
+    ran = []
+    for tag, code in blocks("python", page):
         if tag in RUN_AS_SCRIPT or tag == "hf_higgs_training":  # hf_higgs_training needs transformers 5.x:
-            continue  # tests/hf_higgs/test_readme_training.py runs it
+            continue  # the transformers 5.x tests (tests/higgs_hf/transformers/) run it
         if tag == "higgs_label_spec":  # its samples carry start_index instead of labels
             ns["samples"] = [higgs_sample(c, random.Random(i), labels=False, start_index=True)
                              for i, c in enumerate(data)]
         exec(code, ns)
-    assert Path("example.jsonl").is_file()
+        ran.append(code)
+    if any("example.jsonl" in code for code in ran):
+        assert Path("example.jsonl").is_file()
+
+
+def test_every_tag_names_one_block():
+    """Tests find blocks by tag, wherever they live: a tag used twice would test one block and not the other."""
+    for tag, found in tagged().items():
+        assert len(found) == 1, f"{tag!r} tags blocks in {[str(p.relative_to(ROOT)) for p, _ in found]}"
+    assert {"dataloader", "trainer", "higgs", "hf_higgs_training", "chat_collator", "packed_attention",
+            "offline_datasets", "higgs_label_spec", "higgs_v2", "ops", "cuda"} <= tagged().keys()
+
+
+def test_higgs_v2_example_shapes_and_correct_labels():
+    ns = {}
+    exec(block("higgs_v2"), ns)  # the block asserts the audio shape and the EOS count itself
+    batch, correct = ns["batch"], ns["correct"]
+    assert set(batch) == {"input_ids", "attention_mask", "audio_input_ids", "audio_input_ids_mask", "labels",
+                          "audio_labels"}
+    width = 16 - 1 + (250 + 2) + (8 - 1)  # <|AUDIO_OUT|> -> L + 2 audio tokens, then K - 1 delay tokens
+    assert batch["input_ids"].shape == (2, width)
+    assert batch["attention_mask"][1].tolist() == [0] * (width - 7) + [1] * 7  # text padded on the left
+    assert not (batch["audio_labels"] == 1025).any()  # the processor's labels never learn the stream EOS
+    assert (correct["labels"][0] != -100).sum() < (batch["labels"][0] != -100).sum()  # the prompt is masked
+
+
+def test_ops_example_shapes():
+    ns = {}
+    exec(block("ops"), ns)  # the block asserts the round trip and the labels itself
+    assert ns["delayed"].shape == ns["generation_mask"].shape == (16, 8, 757)
+    assert ns["btk"].shape == (16, 757, 8)
+    packed = ns["packed"]
+    assert packed.offsets.tolist() == [0, 109, 318, 627]  # each clip: L + stream BOS/EOS + 7 delay columns
+    assert packed.codes.shape == packed.labels.shape == (8, 627)
+
+
+def test_cuda_example_puts_the_batch_on_the_device():
+    data = chats(6)
+    ns = {"features": features_of(data),
+          "samples": [higgs_sample(c, random.Random(i), labels=True, start_index=False) for i, c in enumerate(data)]}
+    exec(block("cuda"), ns)
+    if not ns["cuda"]["usable"]:
+        assert "batch" not in ns  # without a usable device the block does nothing
+        return
+    assert all(v.device.type == "cuda" for v in vars(ns["batch"]).values() if torch.is_tensor(v))
+    assert all(v.device.type == "cuda" for v in ns["chat"].values() if torch.is_tensor(v))
 
 
 def transcripts():
     """(argv, exit status or None, shown lines) of every `$ python -m fastcollate inspect` in ```text blocks."""
     out = []
-    for _, text in blocks("text"):
-        lines = text.replace("\\\n", " ").splitlines()
-        for k, line in enumerate(lines):
-            if not line.startswith("$ python -m fastcollate "):
-                continue
-            command, _, comment = line[2:].partition("#")
-            status = re.search(r"exit status (\d)", comment)
-            shown = []
-            for later in lines[k + 1:]:
-                if later.startswith("$ "):
-                    break
-                if later.strip() not in ("...", ""):
-                    shown.append(later)
-            out.append((shlex.split(command)[4:], int(status.group(1)) if status else None, shown))
+    for page in doc_files():
+        for _, text in blocks("text", page):
+            lines = text.replace("\\\n", " ").splitlines()
+            for k, line in enumerate(lines):
+                if not line.startswith("$ python -m fastcollate "):
+                    continue
+                command, _, comment = line[2:].partition("#")
+                status = re.search(r"exit status (\d)", comment)
+                shown = []
+                for later in lines[k + 1:]:
+                    if later.startswith("$ "):
+                        break
+                    if later.strip() not in ("...", ""):
+                        shown.append(later)
+                out.append((shlex.split(command)[4:], int(status.group(1)) if status else None, shown))
     return out
 
 
 def test_inspect_transcripts_are_real(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
-    exec(next(code for _, code in blocks("python") if "example.jsonl" in code), {})
+    exec(next(code for page in doc_files() for _, code in blocks("python", page) if "example.jsonl" in code), {})
     runs = transcripts()
     assert len(runs) == 3
     for argv, status, shown in runs:
@@ -195,7 +240,7 @@ def test_inspect_transcripts_are_real(tmp_path, monkeypatch, capsys):
             assert rc == status, argv
         pos = 0
         for line in shown:  # in the order shown
-            assert line in out[pos:], f"{argv}: README line not in the output: {line!r}"
+            assert line in out[pos:], f"{argv}: documented line not in the output: {line!r}"
             pos = out.index(line, pos) + 1
         result = [line for line in shown if line.startswith("result: ")]
         if result:
