@@ -38,9 +38,10 @@ assert fastcollate.backend_info()["compiled"], fastcollate.backend_info()
 print(f"sanitized build imported from {where}")
 PY
 if [ "$#" -eq 0 ]; then  # CI's time-boxed subset: regressions, fuzzers, compiled-vs-twin equivalence
-  set -- tests/test_hardening_regressions.py tests/test_fuzz_native.py tests/test_rolespan_equivalence.py \
-    tests/test_ops_delay_equivalence.py tests/test_higgs_backends_equal.py tests/test_input_forms.py \
-    tests/test_arrow_input.py tests/test_output_tensors.py
+  set -- tests/common/test_hardening_regressions.py tests/fuzz/test_fuzz_native.py \
+    tests/rolespan/test_rolespan_equivalence.py tests/delay/test_delay_equivalence.py \
+    tests/higgs_boson/test_higgs_boson_backends_equal.py tests/common/test_input_forms.py \
+    tests/rolespan/test_arrow_input.py tests/runtime/test_output_tensors.py
 fi
 args=()
 for a in "$@"; do [[ "$a" == tests || "$a" == tests/* ]] && args+=("$root/$a") || args+=("$a"); done

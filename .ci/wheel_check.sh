@@ -6,7 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$PWD
-# The manylinux tag this toolchain's wheel gets (README, "Wheels"): the check fails if the README is not true.
+# The manylinux tag this toolchain's wheel gets (README's quick start, docs/install.md): the check fails if the
+# README is not true.
 EXPECTED_TAG=manylinux_2_34_x86_64
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
@@ -38,10 +39,14 @@ for pattern in 'fastcollate-[^/]*\.dist-info/licenses/LICENSE' 'fastcollate/py\.
                'fastcollate/_core\.cpython-[^/]*\.so'; do
   grep -qx "$pattern" "$WORK/wheel.txt" || { echo "wheel lacks $pattern"; cat "$WORK/wheel.txt"; exit 1; }
 done
-echo "wheel: LICENSE, py.typed, the _core stubs (one per submodule) and the extension included"
 if grep -qx "fastcollate/_core/__init__\.py" "$WORK/wheel.txt"; then
   echo "wheel has fastcollate/_core/__init__.py: it would shadow the extension"; exit 1
 fi
+# One package per capability (fastcollate/<capability>/__init__.py), the ops facade among them.
+for part in common runtime delay rolespan higgs_boson higgs_hf diagnostics ops; do
+  grep -qx "fastcollate/$part/__init__\.py" "$WORK/wheel.txt" || { echo "wheel lacks fastcollate/$part"; exit 1; }
+done
+echo "wheel: LICENSE, py.typed, the _core stubs (one per submodule), the extension and every capability's package included"
 
 step "auditwheel show"
 "$WORK/tools/bin/auditwheel" show "$WHEEL" | tee "$WORK/auditwheel.txt"
@@ -67,7 +72,7 @@ pip install -q torch==2.13.0
 pip install -q --no-deps boson-multimodal==0.1.1
 pip install -q "$WHEEL[test]"  # prints "boson-multimodal 0.1.1 requires ...": expected, see the README
 mkdir "$WORK/run"
-cp -r tests README.md pyproject.toml "$WORK/run/"  # the suite, the README it tests, and pytest's config
+cp -r tests README.md docs pyproject.toml "$WORK/run/"  # the suite, the documentation it tests, pytest's config
 mkdir "$WORK/run/benchmarks" && cp benchmarks/*.py "$WORK/run/benchmarks/"  # batch builders some tests share
 cd "$WORK/run"
 fastcollate info | tee "$WORK/info.txt"

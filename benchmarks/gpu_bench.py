@@ -7,7 +7,7 @@ GPU and against a device-to-device copy of the op's output bytes, then end to en
 Two times per op, both CUDA-event medians on torch's current stream:
   * eager: the op called as users call it, in a loop; the host's work per call (argument checks, allocation,
     the launch, and for the ragged ops and role_span_labels with a mask the wait for their value check, see
-    fastcollate/cuda) is in it whenever it exceeds the kernels' time;
+    fastcollate/runtime/backend.py) is in it whenever it exceeds the kernels' time;
   * device: 10 calls captured in one CUDA graph and replayed, so only the kernels' own time counts (what
     the op's bandwidth is; the copy it is compared with is timed the same way).
 GB/s counts the bytes an op must move: its inputs read once plus its outputs written once (device time); the
@@ -29,7 +29,7 @@ import torch
 
 import fastcollate
 from fastcollate import presets
-from fastcollate.ops import delay_pattern_reference as twin
+from fastcollate.delay import delay_pattern_reference as twin
 from fastcollate.synthetic import higgs_collator_kwargs, synthetic_text_batch, synthetic_tts_batch
 
 DEVICE = torch.device("cuda", 0)
@@ -177,7 +177,7 @@ def op_rows(quick: bool) -> list:
                            lambda: tuple(fastcollate.apply_delay_pattern_ragged(packed, offsets, 1024, 1025, **kwargs)),
                            (lambda: twin.apply_delay_pattern_ragged(packed, offsets, 1024, 1025, **kwargs))
                            if segments <= 64 else None, "torch-ops twin", [packed, offsets], tuple(want)))
-    # role_span_labels on a left-padded llama3 batch: the twin is a Python loop (about 1 M tokens/s), so the
+    # role_span_labels on a left-padded llama3 batch: the twin is a Python loop, far too slow at these sizes, so the
     # reference here is the compiled CPU op on the same batch, plus its copy to the GPU.
     spec = presets.llama3()
     for rows_, length in ([(32, 2048)] if quick else [(32, 2048), (512, 4096), (2048, 4096)]):

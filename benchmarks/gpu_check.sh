@@ -135,7 +135,7 @@ step "tests: the kernels on the CPU grid runner, and every test marked cuda"
 # From /tmp, so that the installed fastcollate (with its extension) is imported, not the source tree.
 test_log="$work/tests.log"
 if (cd /tmp && timeout 300 python3 -m pytest -q -p no:cacheprovider -c "$repo/pyproject.toml" --rootdir "$repo" \
-  "$repo/tests/test_cuda_grid.py" "$repo/tests/test_cuda_device.py" -k "not compute_sanitizer" -rfEs) \
+  "$repo/tests/runtime/test_cuda_grid.py" "$repo/tests/runtime/test_cuda_device.py" -k "not compute_sanitizer" -rfEs) \
   >"$test_log" 2>&1; then
   tail -n 15 "$test_log"
 else

@@ -76,7 +76,7 @@ def test_native_rows(record, case):
 
 
 def test_native_flat(record, case):
-    """The fused mask + pad from one flat int64 buffer: the kernel the 300 M tokens/s target is about."""
+    """The fused mask + pad from one flat int64 buffer: the kernel the throughput target is about."""
     out = record(case["group"], "native", lambda: collate_text_flat_native(case["flat"], case["offsets"], SPEC, t.pad),
                  items=case["tokens"])
     check(out, case["expected"], keys=("input_ids", "labels", "attention_mask", "num_learned"))

@@ -1,21 +1,34 @@
 """fastcollate: fast, bit-exact collation for fine-tuning audio-text LLMs (Higgs Audio v2).
 
-The package mirrors csrc/: `higgs` (the Higgs Audio collator, boson-multimodal's format), `higgs_v2` (transformers'
-Higgs Audio v2 format), `rolespan` (labels from token ids and the chat collator), `ops` (token-tensor operations),
-`diagnostics` (label counts, explain, inspect) and `common`. The public names are re-exported here.
+One folder per capability, the same names as csrc/ and tests/:
+
+- `common`: what every capability shares (the -100 label, boundary and argument checks, sizes, integer inputs,
+  the on_empty policy, learned-label counting);
+- `runtime`: where code runs (backend choice: python / cpu / cuda, the extension's import error, CUDA devices);
+- `rolespan`: labels from token ids by role spans (RoleSpanSpec, presets, ChatCollator, packed rows) and the
+  `role_span_labels` op;
+- `delay`: the multi-codebook delay pattern ops (apply / revert, padded and ragged);
+- `higgs_boson`: HiggsAudioSampleCollator (boson-multimodal's Higgs Audio v2 format);
+- `higgs_hf`: HiggsAudioV2Collator (transformers' Higgs Audio v2 format);
+- `diagnostics`: label_stats, explain and the `fastcollate inspect` command;
+- `ops`: the public token-tensor ops (re-exported from `delay` and `rolespan`; `torch.ops.fastcollate.*`).
+
+Each capability holds its pure-Python twin (the specification, `*reference.py`) beside the glue to its compiled
+path. Imports flow one way: common <- runtime <- delay, rolespan <- higgs_boson, higgs_hf <- diagnostics <- ops
+and this module. The public names are re-exported here.
 """
 
 import sys as _sys
 
-from ._backend import backend_info
 from .common import EmptySampleWarning
 from .diagnostics import LabelStats, explain, label_stats
-from .higgs import ChatMLDatasetSample, HiggsAudioBatchInput, HiggsAudioSampleCollator
-from .higgs_v2 import HiggsAudioV2Collator
+from .higgs_boson import ChatMLDatasetSample, HiggsAudioBatchInput, HiggsAudioSampleCollator
+from .higgs_hf import HiggsAudioV2Collator
 from .ops import (apply_delay_pattern, apply_delay_pattern_ragged, revert_delay_pattern, revert_delay_pattern_ragged,
                   role_span_labels)
 from .rolespan import ChatCollator, RoleSpanSpec, completion_only, presets
 from .rolespan.packed import block_causal_mask
+from .runtime import backend_info
 
 # `import fastcollate.presets` / `from fastcollate.presets import llama3` keep working: presets is public API.
 _sys.modules[__name__ + ".presets"] = presets

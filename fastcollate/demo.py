@@ -11,9 +11,9 @@ import time
 
 import torch
 
-from ._backend import backend_info
+from .runtime.backend import backend_info
 from .diagnostics.label_stats import label_stats
-from .higgs.collator import HiggsAudioSampleCollator
+from .higgs_boson.collator import HiggsAudioSampleCollator
 from .synthetic import LLAMA3_IDS, higgs_collator_kwargs, synthetic_tts_batch
 
 NO_TRAIN_SAMPLE = 1

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import _backend
+from .runtime import backend
 
 
 def cuda_device_line() -> str:
@@ -33,7 +33,7 @@ def cuda_device_line() -> str:
 def info_lines(prog: str) -> list:
     from . import __version__
 
-    core = _backend._core
+    core = backend._core
     found = core is not None
     lines = [
         f"fastcollate {__version__} ({Path(__file__).resolve().parent})",
@@ -47,9 +47,9 @@ def info_lines(prog: str) -> list:
         lines.append(f"  cpu     available (compiled extension {getattr(core, '__version__', '?')}, "
                      f"{Path(core.__file__).name}, SIMD: {core.higgs_hf.simd()})")
     else:
-        lines.append(f"  cpu     MISSING: {_backend._CORE_ERROR!r}")
-    lines.append(f"  auto    runs {_backend.backend_info()['auto']}")
-    kernels = _backend.backend_info()["cuda"]
+        lines.append(f"  cpu     MISSING: {backend._CORE_ERROR!r}")
+    lines.append(f"  auto    runs {backend.backend_info()['auto']}")
+    kernels = backend.backend_info()["cuda"]
     if not found:
         cuda = "unknown (no compiled extension)"
     elif kernels["compiled"]:

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import torch
 
 from .common.labels import IGNORE
-from .higgs.samples import ChatMLDatasetSample
+from .higgs_boson.samples import ChatMLDatasetSample
 
 LLAMA3_IDS = SimpleNamespace(
     begin_of_text=128000, start_header=128006, end_header=128007, double_newline=271, eot=128009, eom=128008,

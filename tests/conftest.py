@@ -1,8 +1,20 @@
 import os
+import sys
+from pathlib import Path
 
 import pytest
 
 import fastcollate
+
+# Tests are grouped in one folder per capability (no __init__.py: every basename is unique), and some reuse
+# another folder's cases (tests/runtime/test_cuda_grid.py runs the rolespan batches on the grid runner): every
+# folder is importable by basename, whichever of them pytest collects first. tests/higgs_hf/transformers is
+# not among them: it runs in its own venv (setup_venv.sh).
+_HERE = Path(__file__).resolve().parent
+for _folder in sorted(_HERE.iterdir()):
+    if _folder.is_dir() and _folder.name.isidentifier() and not _folder.name.startswith("_") \
+            and str(_folder) not in sys.path:
+        sys.path.append(str(_folder))
 
 COMPILED = fastcollate.backend_info()["compiled"]
 

@@ -1,4 +1,4 @@
-"""Every fastcollate CUDA kernel once, on small inputs, for compute-sanitizer (tests/test_cuda_device.py and
+"""Every fastcollate CUDA kernel once, on small inputs, for compute-sanitizer (tests/runtime/test_cuda_device.py and
 benchmarks/gpu_check.sh run it under memcheck and racecheck). Prints "sanitizer case ok" when done."""
 
 import torch

@@ -8,7 +8,7 @@ from typing import NamedTuple, Optional
 import torch
 from hypothesis import strategies as st
 
-from fastcollate.ops.checks import CODE_DTYPES, LAYOUTS
+from fastcollate.delay.checks import CODE_DTYPES, LAYOUTS
 
 VIEWS = ("contiguous", "transposed", "strided")
 

@@ -1,8 +1,8 @@
 """transformers' HiggsAudioV2Processor (its non-codec work: a stand-in codec hands it the codes) vs
-HiggsAudioV2Collator vs a copy of the output bytes, on the batch of benchmarks/higgs_v2_batch.py, in one run.
+HiggsAudioV2Collator vs a copy of the output bytes, on the batch of benchmarks/higgs_hf_batch.py, in one run.
 
 The processor needs transformers 5.x, which the upstream Higgs reference's pin (4.46.3) excludes: this file runs
-in the venv of tests/hf_higgs/setup_venv.sh, through `bash benchmarks/peers/run_hf_higgs.sh` (skipped elsewhere).
+in the venv of tests/higgs_hf/transformers/setup_venv.sh, through `bash benchmarks/peers/run_hf_higgs.sh` (skipped elsewhere).
 """
 
 import sys
@@ -14,11 +14,11 @@ import torch
 transformers = pytest.importorskip("transformers")
 if not hasattr(transformers, "HiggsAudioV2Processor"):
     pytest.skip("transformers 5.x needed: bash benchmarks/peers/run_hf_higgs.sh", allow_module_level=True)
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests" / "hf_higgs"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests" / "higgs_hf" / "transformers"))
 
 import fastcollate  # noqa: E402
 from hf_reference import SPECIAL, WORDS, processor, run_processor  # noqa: E402
-from higgs_v2_batch import CODEBOOKS, as_text, features  # noqa: E402
+from higgs_hf_batch import CODEBOOKS, as_text, features  # noqa: E402
 
 GROUP = "hf_higgs-16x2-processor-labels"
 FEATURES = features()

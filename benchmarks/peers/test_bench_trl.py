@@ -63,7 +63,7 @@ def test_fastcollate_tensors(record, want):
 
 
 # The README's "Differences from TRL", checked against TRL itself (tiny templates: response 10 11, instruction
-# 20 21). fastcollate's side is tested in tests/test_rolespan_completion.py.
+# 20 21). fastcollate's side is tested in tests/rolespan/test_rolespan_completion.py.
 NO_INSTRUCTION = [1, 5, 6, 10, 11, 30, 31, 2]
 EMPTY_FIRST_RESPONSE = [1, 10, 11, 20, 21, 5, 10, 11, 30, 2]
 

@@ -1,6 +1,6 @@
 // The delay pattern of one codebook row: the single definition of the layout in the codebase. The ops in
 // csrc/delay, the Higgs collator's audio streams (csrc/higgs_boson/audio_stream.h) and the CUDA kernels built on
-// delay_kernels.h all place every column through these functions; fastcollate/ops/delay_pattern_reference.py
+// delay_kernels.h all place every column through these functions; fastcollate/delay/delay_pattern_reference.py
 // is their readable statement (the tests compare the two bit for bit).
 //
 // A row of `length` codes delayed by `delay` columns, optionally wrapped in a stream BOS and EOS:

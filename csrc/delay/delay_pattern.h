@@ -1,6 +1,6 @@
 // The delay-pattern ops over raw buffers: plan (validate, size every output with overflow-checked int64
 // arithmetic), then fill. Plain C++: no pybind11, no Python, no torch. Errors are std::invalid_argument
-// "{argument}: {problem}" (raised as ValueError), with the messages of fastcollate/ops/delay_pattern_checks.py.
+// "{argument}: {problem}" (raised as ValueError), with the messages of fastcollate/delay/checks.py.
 #pragma once
 
 #include <cstdint>

@@ -1,5 +1,5 @@
 # _core.delay (csrc/python/bind_delay.cpp, csrc/delay/): the delay-pattern ops. They write into outputs the
-# Python layer allocated (fastcollate/ops/native.py); every tensor argument is checked again here. apply, ...:
+# Python layer allocated (fastcollate/delay/native.py); every tensor argument is checked again here. apply, ...:
 # the CPU fills (dense CPU tensors). kernel_apply, ...: the kernels on CUDA device `device` and `stream`, or with
 # device -1 the CPU grid runner that executes the same kernel bodies for every index (the CPU tests); `reverse`
 # runs the grid runner's threads in descending order (a race between threads would show).

@@ -33,7 +33,7 @@ class Options:
 # (input_ids, attention_mask, label_ids, audio_in_ids, audio_in_ids_start, audio_out_ids, audio_out_ids_start,
 #  label_audio_ids, audio_out_ids_start_group_loc, reward, rows_without_learned_text): int64 tensors, None where
 # the batch has no such field (no labels, return_audio_in_tokens=False, no audio-out), reward float32, and the
-# count of rows without a learned text label. fastcollate/higgs/native.py wraps them as HiggsAudioBatchInput.
+# count of rows without a learned text label. fastcollate/higgs_boson/native.py wraps them as HiggsAudioBatchInput.
 HiggsTuple = Tuple[
     torch.Tensor, torch.Tensor, Optional[torch.Tensor], Optional[torch.Tensor], Optional[torch.Tensor],
     torch.Tensor, torch.Tensor, Optional[torch.Tensor], Optional[torch.Tensor], torch.Tensor, int,

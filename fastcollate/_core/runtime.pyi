@@ -5,4 +5,4 @@ cuda_built: bool
 cuda_architectures: List[str]
 
 def cuda_device_count() -> Tuple[int, str]:
-    """(CUDA devices the runtime sees, "" or why none: the CUDA error); fastcollate.cuda.info() reads it."""
+    """(CUDA devices the runtime sees, "" or why none: the CUDA error); fastcollate/runtime/backend.py (cuda_info) reads it."""

@@ -1,15 +1,16 @@
 """Boundary validation shared by the Python code paths.
 
 Every failure is a ValueError that starts with "sample {i}: {field}:" so a user can find the bad sample.
-The compiled path (csrc/python/tensor_view.cpp, csrc/higgs/higgs_plan.cpp) raises the same messages; the
-tests match each message against both backends.
+The compiled path (csrc/python/tensor_view.cpp, csrc/higgs_boson/) raises the same messages; the
+tests match each message against both backends. Below them, the argument checks every token-tensor op shares
+(tensors, devices, ints, out= tensors): a ValueError that names the argument.
 """
 
 from __future__ import annotations
 
 import numbers
 import operator
-from typing import Optional
+from typing import Optional, Sequence
 
 import torch
 
@@ -22,7 +23,7 @@ def sample_error(i: Optional[int], field: str, problem: str) -> ValueError:
 
 
 class Missing:
-    """Stands for a required field a sample lacks (fastcollate/higgs/sample_fields.py): reading it through
+    """Stands for a required field a sample lacks (fastcollate/higgs_boson/sample_fields.py): reading it through
     require() or check_int_tensor() raises `problem`, so the error comes where the field is needed."""
 
     __slots__ = ("problem",)
@@ -107,3 +108,94 @@ def check_batch(batch) -> None:
         raise ValueError(f"batch: expected a list of samples, got {type(batch).__name__}")
     if len(batch) == 0:
         raise ValueError("batch: is empty, nothing to collate")
+
+
+# The argument checks every token-tensor op shares (fastcollate/delay/checks.py and
+# fastcollate/rolespan/role_span_labels_checks.py hold each op's own).
+
+ID_DTYPES = INT_DTYPES  # of the id tensors the ops take
+
+
+def _dtypes(dtypes) -> str:
+    names = [str(d) for d in dtypes]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+
+
+def check_tensor(name: str, value, ndims: Sequence[int], dtypes) -> torch.Tensor:
+    """A dense CPU or CUDA (or meta, for shape inference) tensor with one of `ndims` dimensions and `dtypes`."""
+    if not isinstance(value, torch.Tensor):
+        raise ValueError(f"{name}: expected a torch.Tensor, got {type(value).__name__}")
+    if value.layout != torch.strided or value.device.type not in ("cpu", "cuda", "meta"):
+        raise ValueError(f"{name}: expected a dense CPU or CUDA tensor, got {value.layout} on {value.device}")
+    if value.dtype not in dtypes:
+        raise ValueError(f"{name}: expected dtype {_dtypes(dtypes)}, got {value.dtype}")
+    if value.dim() not in ndims:
+        dims = " or ".join(f"{n}-D" for n in ndims)
+        raise ValueError(f"{name}: expected a {dims} tensor, got shape {tuple(value.shape)}")
+    return value
+
+
+def check_same_device(name: str, value: torch.Tensor, like_name: str, like: torch.Tensor) -> torch.Tensor:
+    """Every tensor of an op on one device: the op runs where its main input is (CUDA kernels read only
+    device memory, the CPU code only host memory)."""
+    if value.device != like.device:
+        raise ValueError(f"{name}: expected a tensor on {like.device} like {like_name}, got one on {value.device}")
+    return value
+
+
+def values_on(values, like: torch.Tensor) -> torch.Tensor:
+    """A list the user gave (offsets, flags, start indices) as a tensor where `like` lives: on a CUDA device
+    for CUDA inputs (one host-to-device copy), on the CPU otherwise (meta inputs too: fakes read no values)."""
+    device = like.device if like.device.type == "cuda" else None
+    return torch.tensor(values, device=device)
+
+
+def check_int(name: str, value) -> int:
+    """An int by operator.index() (Python, numpy and 0-d tensor ints), not a bool."""
+    if isinstance(value, bool):
+        raise ValueError(f"{name}: expected an int, got bool")
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise ValueError(f"{name}: expected an int, got {type(value).__name__}") from None
+
+
+def _byte_range(t: torch.Tensor):
+    """[first, last) byte addresses a tensor's elements occupy, or None when it has none."""
+    if t.numel() == 0:
+        return None
+    first = t.data_ptr()
+    span = sum((size - 1) * stride for size, stride in zip(t.shape, t.stride()))
+    return first, first + (span + 1) * t.element_size()
+
+
+def _has_internal_overlap(t: torch.Tensor) -> bool:
+    """Two elements at one address (an expanded or broadcast view): every dimension must step past all the
+    smaller-stride ones (a sufficient test; exotic interleavings are rejected too)."""
+    reach = 0  # elements the smaller-stride dimensions span
+    for stride, size in sorted((st, sz) for sz, st in zip(t.shape, t.stride()) if sz > 1):
+        if stride <= reach:
+            return True
+        reach += stride * (size - 1)
+    return False
+
+
+def check_out(name: str, value, shape, dtype: torch.dtype, inputs) -> torch.Tensor:
+    """An out= tensor: `shape` and `dtype` on the inputs' device, no element written twice, and (for real
+    tensors) no byte shared with any of `inputs` ((name, tensor or None) pairs) or another output."""
+    check_tensor(name, value, (len(shape),), (dtype,))
+    if tuple(value.shape) != tuple(shape):
+        raise ValueError(f"{name}: expected shape {tuple(shape)}, got {tuple(value.shape)}")
+    device = next(t.device for _, t in inputs if t is not None)
+    if value.device != device:
+        raise ValueError(f"{name}: expected a tensor on {device} like the inputs, got {value.device}")
+    if device.type not in ("cpu", "cuda") or torch.compiler.is_compiling():
+        return value  # no addresses to compare
+    if _has_internal_overlap(value):
+        raise ValueError(f"{name}: has elements that share memory (an expanded view?); it would be written twice")
+    mine = _byte_range(value)
+    for other_name, other in inputs:
+        theirs = None if other is None else _byte_range(other)
+        if mine and theirs and mine[0] < theirs[1] and theirs[0] < mine[1]:
+            raise ValueError(f"{name}: overlaps {other_name} in memory")
+    return value

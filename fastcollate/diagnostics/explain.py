@@ -10,7 +10,8 @@ from collections.abc import Mapping
 from typing import Optional
 
 from ..common.checks import check_start_index
-from ..rolespan.reference import IGNORE, _to_list, mask_labels_with_turns
+from ..common.learned import to_int_list
+from ..rolespan.reference import IGNORE, mask_labels_with_turns
 from ..rolespan.spec import RoleSpanSpec
 
 MAX_MISMATCHES_SHOWN = 20
@@ -75,7 +76,7 @@ def explain(sample_or_ids, spec: RoleSpanSpec, labels=None, start_index: Optiona
     # As in every collator: a start_index the spec does not read is an error, never silently ignored.
     start_index = check_start_index(None, start_index, spec.unread_start_index_reason())
     labels = sample_labels if labels is None else labels
-    ids = _to_list(ids)
+    ids = to_int_list(ids)
     computed, turns = mask_labels_with_turns(ids, spec, start_index)
 
     # Spans: the gaps between turns, each turn's header (completion: template) and content.
@@ -104,7 +105,7 @@ def explain(sample_or_ids, spec: RoleSpanSpec, labels=None, start_index: Optiona
         lines += _clip_lines(ids, computed, clips, audio_token_id)
 
     if labels is not None:
-        given = _to_list(labels)
+        given = to_int_list(labels)
         if len(given) != len(ids):
             lines.append(f"labels: length {len(given)} != input_ids length {len(ids)}; not compared")
             return "\n".join(lines)

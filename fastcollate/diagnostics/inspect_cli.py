@@ -64,7 +64,7 @@ from typing import List
 from ..rolespan import presets
 from ..common.checks import check_start_index
 from .explain import explain
-from .inspect_files import InputError, Sample, load_higgs_v2_audio, load_samples
+from .inspect_files import InputError, Sample, load_higgs_hf_audio, load_samples
 from ..rolespan.reference import IGNORE, empty_reason, mask_labels_with_turns
 from ..rolespan.spec import TURNS, RoleSpanSpec
 
@@ -208,7 +208,7 @@ def run(args, out=None, err=None) -> int:
             for i in chosen:
                 samples[i].start_index = args.start_index
         spec, description = build_spec(args)
-        audio = load_higgs_v2_audio(args.file)
+        audio = load_higgs_hf_audio(args.file)
         if audio is not None and spec.mode == "roles":
             # A Higgs Audio v2 batch: the placeholders are audio frames, never text targets (label_mode="correct").
             spec = dataclasses.replace(spec, always_masked=spec.always_masked + HIGGS_V2_PLACEHOLDERS)

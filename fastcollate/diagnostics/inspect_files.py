@@ -249,8 +249,8 @@ def load_samples(path) -> List[Sample]:
     return samples
 
 
-def load_higgs_v2_audio(path):
-    """Per sample audio summaries (higgs_v2_audio.SampleAudio) of a .pt file holding a transformers Higgs Audio
+def load_higgs_hf_audio(path):
+    """Per sample audio summaries (higgs_hf_audio.SampleAudio) of a .pt file holding a transformers Higgs Audio
     v2 batch (a dict with audio_input_ids, audio_input_ids_mask and audio_labels); None for any other file."""
     path = Path(path)
     if path.suffix.lower() != ".pt":
@@ -258,7 +258,7 @@ def load_higgs_v2_audio(path):
     obj = torch.load(path, map_location="cpu", weights_only=True)
     if not isinstance(obj, dict) or "audio_labels" not in obj:
         return None
-    from .higgs_v2_audio import sample_audio
+    from .higgs_hf_audio import sample_audio
 
     try:
         return sample_audio(obj)

@@ -9,11 +9,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import List, Optional
 
-import torch
-
 from ..common.labels import IGNORE
-from .higgs_v2_audio import sample_audio
-
+from ..common.learned import audio_segment_bounds, sample_audio_out, segment_learned, text_counts
+from .higgs_hf_audio import sample_audio
 
 
 @dataclass
@@ -29,7 +27,7 @@ class LabelStats:
     sample_audio_learned: Optional[List[int]] = None
     sample_audio_labels: Optional[List[int]] = None
     # transformers' Higgs Audio v2 batches (audio_labels (B, T, K)): per sample, learned audio labels per
-    # codebook, clips, and learned clips whose stream EOS is not learned (see higgs_v2_audio.py).
+    # codebook, clips, and learned clips whose stream EOS is not learned (see higgs_hf_audio.py).
     sample_codebook_learned: Optional[List[List[int]]] = None
     sample_clips: Optional[List[int]] = None
     sample_clips_without_eos: Optional[List[int]] = None
@@ -80,17 +78,6 @@ class LabelStats:
         return "\n".join(lines)
 
 
-def _text_counts(labels: torch.Tensor, attention_mask: Optional[torch.Tensor], cu_seqlens: Optional[torch.Tensor]):
-    learned = labels != IGNORE
-    if cu_seqlens is not None:  # packed: one row, samples delimited by cu_seq_lens_q
-        bounds = cu_seqlens.tolist()
-        flat = learned.reshape(-1)
-        return ([b - a for a, b in zip(bounds, bounds[1:])],
-                [int(flat[a:b].sum()) for a, b in zip(bounds, bounds[1:])])
-    real = attention_mask.bool() if attention_mask is not None else torch.ones_like(learned)
-    return real.sum(1).tolist(), (learned & real).sum(1).tolist()
-
-
 def _clip_lines(stats: LabelStats) -> List[str]:
     lines = ["audio per sample (learned labels per codebook; clips; learned clips without a learned stream EOS):"]
     for i, (per_k, clips, no_eos) in enumerate(zip(stats.sample_codebook_learned, stats.sample_clips,
@@ -114,32 +101,30 @@ def label_stats(batch, audio_out_token_id: Optional[int] = None, *, audio_stream
     fills it with one entry per sample).
     """
     if isinstance(batch, Mapping):  # a dict, or transformers' BatchFeature
-        tokens, learned = _text_counts(batch["labels"], batch.get("attention_mask"), batch.get("cu_seq_lens_q"))
+        tokens, learned = text_counts(batch["labels"], batch.get("attention_mask"), batch.get("cu_seq_lens_q"))
         stats = LabelStats(tokens, learned)
         if "audio_labels" in batch:
-            _higgs_v2_audio(stats, batch, audio_stream_bos_id, audio_stream_eos_id)
+            _higgs_hf_audio(stats, batch, audio_stream_bos_id, audio_stream_eos_id)
         return stats
     if not hasattr(batch, "label_ids"):
         raise ValueError(f"batch: expected a dict with 'labels' or an object with label_ids, got {type(batch).__name__}")
     if batch.label_ids is None:
         raise ValueError("batch: label_ids: is None (collated without labels)")
-    tokens, learned = _text_counts(batch.label_ids, batch.attention_mask, None)
+    tokens, learned = text_counts(batch.label_ids, batch.attention_mask, None)
     stats = LabelStats(tokens, learned)
     audio = getattr(batch, "label_audio_ids", None)
     if audio is not None:
-        audio_learned = audio != IGNORE
-        stats.audio_learned = audio_learned.sum(1).tolist()
+        stats.audio_learned = (audio != IGNORE).sum(1).tolist()
         stats.audio_frames = int(audio.shape[1])
-        starts = getattr(batch, "audio_out_ids_start", None)
-        # Column bounds of every audio-out segment: segment j is [bounds[j], bounds[j + 1]).
-        bounds = (starts.tolist() if starts is not None else []) + [stats.audio_frames]
-        stats.audio_segment_learned = [int(audio_learned[:, a:b].sum()) for a, b in zip(bounds, bounds[1:])]
+        bounds = audio_segment_bounds(getattr(batch, "audio_out_ids_start", None), stats.audio_frames)
+        stats.audio_segment_learned = segment_learned(audio, bounds)
         if audio_out_token_id is not None:
-            _per_sample_audio(stats, batch, audio.shape[0], bounds, audio_out_token_id)
+            stats.sample_audio_learned, stats.sample_audio_labels = sample_audio_out(
+                batch.input_ids, audio_out_token_id, stats.audio_segment_learned, bounds, audio.shape[0])
     return stats
 
 
-def _higgs_v2_audio(stats: LabelStats, batch, stream_bos: int, stream_eos: int):
+def _higgs_hf_audio(stats: LabelStats, batch, stream_bos: int, stream_eos: int):
     per_sample = sample_audio(batch, stream_bos, stream_eos)
     labels = batch["audio_labels"]
     stats.audio_learned = (labels != IGNORE).sum((0, 1)).tolist()
@@ -149,13 +134,3 @@ def _higgs_v2_audio(stats: LabelStats, batch, stream_bos: int, stream_eos: int):
     stats.sample_codebook_learned = [s.codebook_learned for s in per_sample]
     stats.sample_clips = [s.clips for s in per_sample]
     stats.sample_clips_without_eos = [s.clips_without_eos for s in per_sample]
-
-
-def _per_sample_audio(stats: LabelStats, batch, codebooks: int, bounds, audio_out_token_id: int):
-    """The segments of sample i are the next n_i, n_i = its count of <|AUDIO_OUT|> tokens."""
-    learned, total, seg = [], [], 0
-    for n in (batch.input_ids == audio_out_token_id).sum(1).tolist():
-        learned.append(sum(stats.audio_segment_learned[seg:seg + n]))
-        total.append(codebooks * (bounds[seg + n] - bounds[seg]))
-        seg += n
-    stats.sample_audio_learned, stats.sample_audio_labels = learned, total

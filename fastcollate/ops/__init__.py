@@ -1,14 +1,15 @@
-"""Token-tensor operations usable outside the collators (mirrors csrc/ops): the multi-codebook delay pattern
-(padded and ragged, apply and revert) and role-span labels of a padded batch.
+"""Token-tensor operations usable outside the collators (public API, re-exports only): the multi-codebook delay
+pattern (padded and ragged, apply and revert; fastcollate/delay/) and role-span labels of a padded batch
+(fastcollate/rolespan/role_span_labels.py).
 
-Each op: a public function (`delay_pattern.py`, `role_span_labels.py`), its pure-Python twin, the
-specification (`*_reference.py`), argument checks shared by both (`checks.py`), the compiled glue
-(`native.py`) and its torch.library registration (`library.py`: torch.compile, meta tensors).
+Each op lives with its capability: a public function, its pure-Python twin (the specification, `*_reference.py`),
+its argument checks, the compiled glue (CPU and CUDA) and its torch.library registration (torch.compile, meta
+tensors: `torch.ops.fastcollate.*`).
 """
 
-from .delay_pattern import (RaggedCodes, RaggedDelayed, apply_delay_pattern, apply_delay_pattern_ragged,
-                            revert_delay_pattern, revert_delay_pattern_ragged)
-from .role_span_labels import role_span_labels
+from ..delay.delay_pattern import (RaggedCodes, RaggedDelayed, apply_delay_pattern, apply_delay_pattern_ragged,
+                                   revert_delay_pattern, revert_delay_pattern_ragged)
+from ..rolespan.role_span_labels import role_span_labels
 
 __all__ = ["RaggedCodes", "RaggedDelayed", "apply_delay_pattern", "apply_delay_pattern_ragged",
            "revert_delay_pattern", "revert_delay_pattern_ragged", "role_span_labels"]

@@ -11,11 +11,10 @@ from typing import Iterable, Optional
 
 import torch
 
-from .._backend import resolve_backend
-from ..cuda import collator_device
 from ..common.checks import check_start_index, sample_error
 from ..common.empty_policy import check_on_empty, handle_empty
 from ..common.sizes import INT64_MAX, out_of_int64
+from ..runtime.backend import collator_device, resolve_backend
 from .arrow_input import arrow_batch, is_arrow, rows_of
 from .packed import block_causal_mask, check_block_mask_dtype
 from .reference import collate_text_reference, empty_reason

@@ -1,4 +1,4 @@
-"""The compiled role-span collation: one native call per batch (csrc/rolespan, csrc/python/register_rolespan.cpp).
+"""The compiled role-span collation: one native call per batch (csrc/rolespan).
 
 Same signature and outputs as fastcollate.rolespan.reference.collate_text_reference, its twin.
 """
@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import functools
 
-from .._backend import core
+import torch
+
+from ..runtime.backend import core, kernel_target
 from .packed import varlen_fields
 from .spec import RoleSpanSpec
 
@@ -34,10 +36,6 @@ def collate_text_native(rows, spec: RoleSpanSpec, pad_token_id: int, pad_left: b
             start_indices)
     if device is None:
         return _result(*core().rolespan.collate(*args), packed=packed)
-    import torch
-
-    from ..cuda import kernel_target
-
     with torch.cuda.device(device):
         return _result(*core().rolespan.kernel_collate(*args, **kernel_target(device)), packed=packed)
 

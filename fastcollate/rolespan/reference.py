@@ -15,6 +15,7 @@ from .packed import varlen_fields
 from .spec import RoleSpanSpec
 from ..common.int_input import int_tensor
 from ..common.labels import IGNORE
+from ..common.learned import to_int_list
 from ..common.sizes import padded_width
 
 OUTSIDE, HEADER, CONTENT = "outside", "header", "content"  # in completion mode: prompt / -, response
@@ -40,15 +41,9 @@ def _ends_with(ids, i: int, region_begin: int, pattern) -> bool:
     return all(ids[i - k + 1 + j] == pattern[j] for j in range(k))
 
 
-def _to_list(ids) -> List[int]:
-    if isinstance(ids, torch.Tensor):
-        return [int(v) for v in ids.reshape(-1).tolist()]
-    return [int(v) for v in ids]
-
-
 def mask_labels_with_turns(ids, spec: RoleSpanSpec, start_index: Optional[int] = None):
     """labels (list of int, -100 = masked) and the turns found."""
-    ids = _to_list(ids)
+    ids = to_int_list(ids)
     roles = spec.role_table
     completion = spec.mode == "completion"
     opener = spec.response_template if completion else spec.turn_start
@@ -132,7 +127,7 @@ def mask_labels_reference(ids, spec: RoleSpanSpec, start_index: Optional[int] = 
 
 def empty_reason(ids, spec: RoleSpanSpec, start_index: Optional[int] = None) -> str:
     """Why a sample has no learned token (used by ChatCollator's on_empty policy)."""
-    ids = _to_list(ids)
+    ids = to_int_list(ids)
     if not ids:
         return "input_ids is empty"
     _, turns = mask_labels_with_turns(ids, spec, start_index)

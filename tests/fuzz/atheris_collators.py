@@ -1,5 +1,5 @@
 """Coverage-guided fuzzing of both collators with atheris (libFuzzer for Python), beside the hypothesis
-fuzzers of tests/test_fuzz_native.py: every input byte string becomes a batch, and the compiled path must give
+fuzzers of tests/fuzz/test_fuzz_native.py: every input byte string becomes a batch, and the compiled path must give
 the fallback's result or raise the same exception with the same message.
 
     pip install atheris==3.0.0

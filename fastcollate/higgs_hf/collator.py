@@ -1,0 +1,132 @@
+"""`HiggsAudioV2Collator`: training batches for transformers' HiggsAudioV2ForConditionalGeneration."""
+
+from __future__ import annotations
+
+from typing import Iterable, Optional
+
+import torch
+
+from ..runtime.backend import resolve_backend
+from ..common.empty_policy import handle_empty
+from ..rolespan.reference import empty_reason
+from ..rolespan.spec import RoleSpanSpec
+from .config import HIGGS_HF_IDS, HiggsHfConfig, make_config
+from .features import check_feature, read_feature
+from .native import collate_native, learned_counts, native_options
+from .reference import collate_reference
+
+
+def _all_learn(learned) -> bool:
+    """Every feature learns something: the compiled path says so with a count of those that do not (0: all
+    do, no tensor op); the twin gives the per-feature counts."""
+    return learned == 0 if isinstance(learned, int) else bool(learned.all())
+
+
+class HiggsAudioV2Collator:
+    """Collates pre-computed audio codes and token ids into the batch `HiggsAudioV2ForConditionalGeneration`
+    trains on: what `HiggsAudioV2Processor(text, audio, output_labels=True)` returns, without running the codec.
+
+    Features: Mappings (a `datasets.Dataset`'s rows) or objects with
+      * `input_ids`: 1-D token ids (tensor, numpy array or list) in which each clip is ONE audio token
+        (`<|AUDIO_OUT|>`, `audio_token_id`), e.g. `tokenizer(text)["input_ids"]` of the processor's text;
+      * `audio_codes`: one `(K, L)` integer array per audio token, in order (the codec's `audio_codes[0]`);
+        empty or absent for a text-only feature;
+      * `start_index` (label_mode "correct" only): turns before it are context, as in `RoleSpanSpec`;
+      * `audio_no_train` (label_mode "correct" only): one bool per clip, True = not learned (e.g. a voice
+        reference that sits in a learned turn).
+    A key the collator does not read is a ValueError unless named in `ignore_keys`.
+
+    Returns a dict with the processor's keys, dtypes and shapes: `input_ids`, `attention_mask` (int64, (B, W)),
+    `audio_input_ids` (int64, (B, T_audio, K)), `audio_input_ids_mask` (bool, (B, T_audio)), `labels` (int64,
+    (B, W)) and `audio_labels` (int64, (B, T_audio, K)); the audio keys are absent when no feature of the batch
+    has a clip (as the processor does). Every output is a fresh tensor; the features are never modified.
+
+    label_mode:
+      * "processor" (default): the processor's labels, bit for bit (see README: what they do not train);
+      * "correct": text labels from `label_spec` (default `presets.llama3()`: assistant turns only, headers
+        masked, start_index honoured) with every placeholder masked; audio labels learn each clip's codes AND
+        its stream EOS (the frame generation stops on); a clip whose placeholder the spec does not learn, or
+        flagged in `audio_no_train`, is no-train (all -100).
+    on_empty: a feature that learns nothing (no text label, no audio label): "warn" (default: one
+    EmptySampleWarning per batch, the batch unchanged), "error", "drop" (collate without it) or "keep".
+    backend: "auto" (compiled when built), "cpu" (compiled, or ImportError) or "python" (the reference twin).
+    """
+
+    def __init__(self, pad_token_id: int, *, label_mode: str = "processor", label_spec: Optional[RoleSpanSpec] = None,
+                 audio_token_id: int = HIGGS_HF_IDS["audio_token_id"], audio_bos_token_id: Optional[int] = None,
+                 audio_delay_token_id: int = HIGGS_HF_IDS["audio_delay_token_id"],
+                 audio_stream_bos_id: int = HIGGS_HF_IDS["audio_stream_bos_id"],
+                 audio_stream_eos_id: int = HIGGS_HF_IDS["audio_stream_eos_id"], padding_side: str = "left",
+                 pad_to_multiple_of: Optional[int] = None, num_codebooks: Optional[int] = None,
+                 on_empty: str = "warn", backend: str = "auto", ignore_keys: Iterable[str] = ()):
+        self.config: HiggsHfConfig = make_config(
+            pad_token_id, label_mode=label_mode, label_spec=label_spec, audio_token_id=audio_token_id,
+            audio_bos_token_id=audio_bos_token_id, audio_delay_token_id=audio_delay_token_id,
+            audio_stream_bos_id=audio_stream_bos_id, audio_stream_eos_id=audio_stream_eos_id,
+            padding_side=padding_side, pad_to_multiple_of=pad_to_multiple_of, num_codebooks=num_codebooks,
+            on_empty=on_empty, ignore_keys=ignore_keys)
+        if backend == "cuda":  # never a silent fallback to another path
+            raise ValueError("backend: 'cuda' has no kernels for HiggsAudioV2Collator yet; use 'cpu' (or 'auto') "
+                             "and move the batch to the GPU")
+        self.backend = resolve_backend(backend)
+        self._native = None
+        if self.backend == "cpu":
+            self._native = native_options(self.config)
+
+    @classmethod
+    def from_processor(cls, processor, **kwargs) -> "HiggsAudioV2Collator":
+        """The token ids of a `HiggsAudioV2Processor` (its tokenizer's pad token included); other options by
+        keyword. Under label_mode "correct" the default label_spec reads its ids from the processor's tokenizer."""
+        ids = dict(pad_token_id=processor.tokenizer.pad_token_id, audio_token_id=processor.audio_token_id,
+                   audio_delay_token_id=processor.audio_delay_token_id,
+                   audio_stream_bos_id=processor.audio_stream_bos_id, audio_stream_eos_id=processor.audio_stream_eos_id)
+        if kwargs.get("label_mode", "processor") == "processor":
+            ids["audio_bos_token_id"] = processor.audio_bos_token_id
+        elif kwargs.get("label_spec") is None:
+            from ..rolespan import presets
+
+            ids["label_spec"] = presets.llama3(processor.tokenizer)
+        ids.update(kwargs)
+        return cls(**ids)
+
+    def __getstate__(self):
+        # DataLoader workers started with "spawn" pickle the collate_fn: the native options are rebuilt.
+        return {**self.__dict__, "_native": None}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        if self.backend == "cpu":
+            self._native = native_options(self.config)
+
+    def __call__(self, features) -> dict:
+        batch, learned = self._collate(features)
+        if self.config.on_empty != "keep" and not _all_learn(learned):
+            if isinstance(learned, int):  # the compiled path: the counts come from a second look
+                learned = self._collate_counts(features)
+            empty = torch.nonzero(learned == 0).flatten().tolist()
+            keep = handle_empty(self.config.on_empty, {i: self._empty_reason(features[i], i) for i in empty},
+                                len(features))
+            if keep is not None:
+                batch, _ = self._collate([features[i] for i in keep])
+        return batch
+
+    def _collate(self, features):
+        if self._native is not None:
+            return collate_native(features, self._native)
+        return collate_reference(features, self.config)
+
+    def _collate_counts(self, features):
+        """Learned labels per feature (the rare path: some feature learns nothing)."""
+        return learned_counts(features, self._native)
+
+    def _empty_reason(self, feature, i: int) -> str:
+        cfg = self.config
+        f = check_feature(i, read_feature(i, feature, cfg.ignore_keys), cfg, None)
+        clips = f" and its {len(f.clips)} clip(s) are no-train" if f.clips else " and it has no clip"
+        if cfg.correct:
+            return f"{empty_reason(f.input_ids, cfg.label_spec, f.start_index)}{clips}"
+        return ("every token is the audio token, the pad token or <|audio_out_bos|>, which the processor's labels "
+                f"mask,{' and it has no clip' if not f.clips else ' and its clips hold no code'}")
+
+
+__all__ = ["HiggsAudioV2Collator"]

@@ -1,0 +1,131 @@
+"""HiggsAudioV2Collator: the compiled path against the pure-Python twin, bit for bit, or the very same ValueError."""
+
+import contextlib
+import random
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import fastcollate
+from higgs_hf_features import assert_batches_equal, random_features
+
+from conftest import COMPILED
+
+pytestmark = [pytest.mark.skipif(not COMPILED, reason="compiled extension not built"),
+              pytest.mark.filterwarnings("ignore::fastcollate.EmptySampleWarning")]
+
+OPTIONS = st.fixed_dictionaries({
+    "padding_side": st.sampled_from(["left", "right"]),
+    "pad_to_multiple_of": st.sampled_from([None, 1, 8]),
+    "label_mode": st.sampled_from(["processor", "correct"]),
+})
+
+
+def collate_both(features, **options):
+    outcomes = []
+    for backend in ("python", "cpu"):
+        try:
+            outcomes.append(fastcollate.HiggsAudioV2Collator(128001, backend=backend, **options)._collate(features))
+        except ValueError as exc:
+            outcomes.append(exc)
+    return outcomes
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(seed=st.integers(0, 2**31 - 1), options=OPTIONS, mixed=st.booleans())
+def test_compiled_equals_twin(seed, options, mixed):
+    features = random_features(seed, mixed=mixed, correct=options["label_mode"] == "correct")
+    python, cpu = collate_both(features, **options)
+    assert not isinstance(python, ValueError), python  # the generator makes valid batches
+    assert_batches_equal(cpu[0], python[0])
+    # What the on_empty policy reads: features learning nothing, and then the learned labels per feature.
+    assert cpu[1] == int((python[1] == 0).sum())
+    collator = fastcollate.HiggsAudioV2Collator(128001, backend="cpu", **options)
+    assert torch.equal(collator._collate_counts(features), python[1])
+
+
+@contextlib.contextmanager
+def transpose_path(simd: bool):
+    """The code transpose's SIMD path (AVX2 where the CPU has it) or its scalar twin, for the duration."""
+    core = fastcollate.runtime.backend.core()
+    previous = core.higgs_hf.set_simd(simd)
+    try:
+        yield
+    finally:
+        core.higgs_hf.set_simd(previous)
+
+
+BOTH_PATHS = pytest.mark.parametrize("simd", [True, False], ids=["simd", "scalar"])
+
+
+@BOTH_PATHS
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(seed=st.integers(0, 2**31 - 1), codebooks=st.sampled_from([1, 4, 5, 8, 12]))
+def test_long_clips_in_both_transpose_paths(simd, seed, codebooks):
+    """Clips long enough for many 4-frame blocks of the SIMD transpose and their leftover frames (L from 1 to
+    300), K a multiple of 4 (SIMD) or not (scalar), codes as int32, int64, strided or numpy, in both modes."""
+    for mode in ("processor", "correct"):
+        features = random_features(seed, codebooks=codebooks, max_len=300, max_clips=2, size=3,
+                                   correct=mode == "correct")
+        with transpose_path(simd):
+            python, cpu = collate_both(features, label_mode=mode)
+        assert_batches_equal(cpu[0], python[0])
+
+
+@BOTH_PATHS
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(seed=st.integers(0, 2**31 - 1), codebooks=st.sampled_from([4, 8, 12]), form=st.sampled_from(["int64", "int32"]))
+def test_codes_equal_to_the_stream_ids_in_both_transpose_paths(simd, seed, codebooks, form):
+    """Codes that are the stream BOS or EOS (1024, 1025) inside a clip: the processor's labels mask them wherever
+    they are, which the SIMD path does with vector compares and counts in a vector of per-lane sums."""
+    rng = random.Random(seed)
+    g = torch.Generator().manual_seed(seed)
+    dtype = torch.int64 if form == "int64" else torch.int32
+    features = random_features(seed, codebooks=codebooks, max_len=40, max_clips=2, size=3, mixed=False)
+    for f in features:
+        clips = f["audio_codes"] if isinstance(f, dict) else f.audio_codes
+        for j, clip in enumerate(clips):
+            clips[j] = torch.randint(1022, 1028, (codebooks, rng.randint(1, 40)), generator=g).to(dtype)
+    for mode in ("processor", "correct"):
+        with transpose_path(simd):
+            python, cpu = collate_both(features, label_mode=mode)
+            counts = fastcollate.HiggsAudioV2Collator(128001, backend="cpu", label_mode=mode)._collate_counts(features)
+        assert_batches_equal(cpu[0], python[0])
+        assert cpu[1] == int((python[1] == 0).sum())
+        assert torch.equal(counts, python[1])
+    masked = (python[0]["audio_input_ids"] == 1024) | (python[0]["audio_input_ids"] == 1025)
+    assert masked.any()  # the stream ids do occur as codes, so the masking rule is exercised
+
+
+@BOTH_PATHS
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(seed=st.integers(0, 2**31 - 1), codebooks=st.sampled_from([1, 4, 5, 8]),
+       form=st.sampled_from(["int64", "int32"]))
+def test_codes_of_minus_100_count_as_not_learned(simd, seed, codebooks, form):
+    """A code that is -100 itself is a label of -100: the learned counts (what on_empty reads) skip it in both
+    label modes and both transpose paths, as the twin's (labels != -100).sum() does."""
+    rng = random.Random(seed)
+    dtype = torch.int64 if form == "int64" else torch.int32
+    features = random_features(seed, codebooks=codebooks, max_len=40, max_clips=2, size=3, mixed=False)
+    for f in features:
+        clips = f["audio_codes"] if isinstance(f, dict) else f.audio_codes
+        for j, _ in enumerate(clips):
+            length = rng.randint(1, 40)
+            clips[j] = torch.tensor([rng.choice([-100, -100, 7, 1024, 1025]) for _ in range(codebooks * length)],
+                                    dtype=dtype).reshape(codebooks, length)
+    for mode in ("processor", "correct"):
+        with transpose_path(simd):
+            python, cpu = collate_both(features, label_mode=mode)
+            collator = fastcollate.HiggsAudioV2Collator(128001, backend="cpu", label_mode=mode)
+            counts = collator._collate_counts(features)
+        assert_batches_equal(cpu[0], python[0])
+        assert torch.equal(counts, python[1])
+        assert cpu[1] == int((python[1] == 0).sum())
+
+
+def test_text_only_batch_has_no_audio_keys():
+    for backend in ("python", "cpu"):
+        batch = fastcollate.HiggsAudioV2Collator(128001, backend=backend)([{"input_ids": [1, 2, 3]}])
+        assert list(batch) == ["input_ids", "attention_mask", "labels"]
