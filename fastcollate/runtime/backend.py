@@ -23,6 +23,8 @@ BACKENDS = ("auto", "python", "cpu", "cuda")
 
 try:
     from .. import _core
+    if getattr(_core, "__file__", None) is None:  # only the stubs' folder, fastcollate/_core/ (a namespace package)
+        raise ImportError("cannot import name '_core' from 'fastcollate': the compiled extension is not built")
     _CORE_ERROR = None
 except ImportError as exc:  # a broken or missing build: keep the reason
     _core = None
