@@ -27,22 +27,26 @@ printf '%s\n' cp31{0,1,2,3}-manylinux_x86_64 cp31{0,1,2,3}-manylinux_aarch64 | d
 
 step "sdist contents"
 tar -tzf "$SDIST" > "$WORK/sdist.txt"
-for f in LICENSE README.md pyproject.toml CMakeLists.txt csrc/bindings.cpp fastcollate/__init__.py tests/conftest.py; do
+for f in LICENSE README.md pyproject.toml CMakeLists.txt csrc/python/module.cpp fastcollate/__init__.py tests/conftest.py; do
   grep -qx "fastcollate-[^/]*/$f" "$WORK/sdist.txt" || { echo "sdist lacks $f"; exit 1; }
 done
 echo "sdist: $(wc -l < "$WORK/sdist.txt") entries, LICENSE and the sources included"
 
 step "wheel contents"
 "$WORK/tools/bin/python" -m zipfile -l "$WHEEL" | awk '{print $1}' > "$WORK/wheel.txt"
-for pattern in 'fastcollate-[^/]*\.dist-info/licenses/LICENSE' 'fastcollate/py\.typed' 'fastcollate/_core\.pyi' \
+for pattern in 'fastcollate-[^/]*\.dist-info/licenses/LICENSE' 'fastcollate/py\.typed' \
+               'fastcollate/_core/'{__init__,runtime,rolespan,delay,higgs_boson,higgs_hf}'\.pyi' \
                'fastcollate/_core\.cpython-[^/]*\.so'; do
   grep -qx "$pattern" "$WORK/wheel.txt" || { echo "wheel lacks $pattern"; cat "$WORK/wheel.txt"; exit 1; }
 done
+if grep -qx "fastcollate/_core/__init__\.py" "$WORK/wheel.txt"; then
+  echo "wheel has fastcollate/_core/__init__.py: it would shadow the extension"; exit 1
+fi
 # One package per capability (fastcollate/<capability>/__init__.py), the ops facade among them.
 for part in common runtime delay rolespan higgs_boson higgs_hf diagnostics ops; do
   grep -qx "fastcollate/$part/__init__\.py" "$WORK/wheel.txt" || { echo "wheel lacks fastcollate/$part"; exit 1; }
 done
-echo "wheel: LICENSE, py.typed, _core.pyi, the extension and every capability's package included"
+echo "wheel: LICENSE, py.typed, the _core stubs (one per submodule), the extension and every capability's package included"
 
 step "auditwheel show"
 "$WORK/tools/bin/auditwheel" show "$WHEEL" | tee "$WORK/auditwheel.txt"

@@ -45,7 +45,7 @@ def info_lines(prog: str) -> list:
     ]
     if found:
         lines.append(f"  cpu     available (compiled extension {getattr(core, '__version__', '?')}, "
-                     f"{Path(core.__file__).name}, SIMD: {core.simd()})")
+                     f"{Path(core.__file__).name}, SIMD: {core.higgs_hf.simd()})")
     else:
         lines.append(f"  cpu     MISSING: {backend._CORE_ERROR!r}")
     lines.append(f"  auto    runs {backend.backend_info()['auto']}")

@@ -5,22 +5,22 @@
 #include <cstdint>
 #include <string>
 
+#include "common/elem_type.h"
 #include "common/host_device.h"
 
 namespace fastcollate {
 
-enum class IntType : uint8_t { I32, I64 };
 
 struct IdsView {
   const void* data = nullptr;
   int64_t size = 0;
   int64_t stride = 1;
-  IntType type = IntType::I64;
+  ElemType type = ElemType::kInt64;
   bool present = false;  // the field was given (not None)
   std::string error;     // why the field is unusable; raised only if the field is read
 
   FC_HD int64_t operator[](int64_t i) const {
-    return type == IntType::I64 ? static_cast<const int64_t*>(data)[i * stride]
+    return type == ElemType::kInt64 ? static_cast<const int64_t*>(data)[i * stride]
                                 : static_cast<int64_t>(static_cast<const int32_t*>(data)[i * stride]);
   }
 };
@@ -31,13 +31,13 @@ struct CodesView {
   int64_t cols = 0;
   int64_t row_stride = 0;
   int64_t col_stride = 1;
-  IntType type = IntType::I64;
+  ElemType type = ElemType::kInt64;
   bool present = false;
   std::string error;
 
   FC_HD int64_t at(int64_t r, int64_t c) const {
     const int64_t i = r * row_stride + c * col_stride;
-    return type == IntType::I64 ? static_cast<const int64_t*>(data)[i]
+    return type == ElemType::kInt64 ? static_cast<const int64_t*>(data)[i]
                                 : static_cast<int64_t>(static_cast<const int32_t*>(data)[i]);
   }
 };
@@ -46,7 +46,7 @@ struct CodesView {
 // branching on the type for every element.
 template <typename F>
 decltype(auto) visit_ids(const IdsView& v, F&& f) {
-  if (v.type == IntType::I64) return f(static_cast<const int64_t*>(v.data));
+  if (v.type == ElemType::kInt64) return f(static_cast<const int64_t*>(v.data));
   return f(static_cast<const int32_t*>(v.data));
 }
 

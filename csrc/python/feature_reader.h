@@ -1,7 +1,7 @@
 // Reading one feature's fields by name: keys of a dict or other Mapping, or attributes of an object, with the
 // rules every collator shares: an absent field is a null object (the caller decides whether it is optional),
 // and a Mapping key outside the allowed set is reported, never silently ignored.
-// Used by both Higgs collators (csrc/python/register_higgs.cpp, register_higgs_v2.cpp).
+// Used by both Higgs collators (csrc/python/bind_higgs_boson.cpp, bind_higgs_hf.cpp).
 #pragma once
 
 #include <pybind11/pybind11.h>
@@ -9,7 +9,7 @@
 #include <string>
 #include <unordered_set>
 
-#include "python/tensor_view.h"
+#include "python/reader.h"
 
 namespace fastcollate {
 

@@ -21,19 +21,19 @@ struct ElemInfo {
   const char* torch_name;
 };
 
-ElemInfo info(OutElem e) {
+ElemInfo info(ElemType e) {
   switch (e) {
-    case OutElem::kInt32: return {4, {dlpack::kInt, 32, 1}, "int32"};
-    case OutElem::kFloat32: return {4, {dlpack::kFloat, 32, 1}, "float32"};
-    case OutElem::kBool: return {1, {dlpack::kBool, 8, 1}, "bool"};
-    case OutElem::kInt64: break;
+    case ElemType::kInt32: return {4, {dlpack::kInt, 32, 1}, "int32"};
+    case ElemType::kFloat32: return {4, {dlpack::kFloat, 32, 1}, "float32"};
+    case ElemType::kBool: return {1, {dlpack::kBool, 8, 1}, "bool"};
+    default: break;  // kInt64
   }
   return {8, {dlpack::kInt, 64, 1}, "int64"};
 }
 
 struct TorchCalls {
   py::object empty, uint8, from_dlpack;
-  py::object dtype[4];  // by OutElem
+  py::object dtype[kElemTypes];  // by ElemType
   static const TorchCalls& get() {
     static const TorchCalls* t = [] {
       py::module_ torch = py::module_::import("torch");
@@ -42,7 +42,7 @@ struct TorchCalls {
       c->uint8 = torch.attr("uint8");
       // The public entry point: it takes a capsule in every torch release since DLPack support (1.x).
       c->from_dlpack = py::module_::import("torch.utils.dlpack").attr("from_dlpack");
-      for (OutElem e : {OutElem::kInt64, OutElem::kInt32, OutElem::kFloat32, OutElem::kBool}) {
+      for (ElemType e : {ElemType::kInt64, ElemType::kInt32, ElemType::kFloat32, ElemType::kBool}) {
         c->dtype[static_cast<int>(e)] = torch.attr(info(e).torch_name);
       }
       return c;
@@ -106,7 +106,7 @@ OutputArena::~OutputArena() {
   if (host_ != nullptr) release(host_);
 }
 
-size_t OutputArena::reserve(std::vector<int64_t> shape, OutElem elem) {
+size_t OutputArena::reserve(std::vector<int64_t> shape, ElemType elem) {
   if (shape.size() > static_cast<size_t>(kMaxDims)) throw std::logic_error("OutputArena: more than 4 dims");
   // Every shape was checked against kMaxTensorBytes by the plan; the sum of them is checked here.
   u128 numel = 1;
@@ -136,7 +136,7 @@ void OutputArena::allocate(py::handle device) {
   base_ = reinterpret_cast<char*>(buffer_.attr("data_ptr")().cast<uintptr_t>());
 }
 
-void* OutputArena::bytes(size_t slot, OutElem elem) const {
+void* OutputArena::bytes(size_t slot, ElemType elem) const {
   if (blocks_[slot].elem != elem) throw std::logic_error("OutputArena: a slot read as another element type");
   return base_ + blocks_[slot].offset;
 }

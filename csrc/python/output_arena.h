@@ -4,11 +4,10 @@
 // exceed its trim threshold together but not apart), so every call paid a page fault per 4 KiB on fresh
 // memory; one block is reused warm.
 //
-// Why DLPack on the CPU: each torch call costs microseconds (measured on the benchmark machine: torch.empty
-// 2.9-4.1 us, as_strided 3.2 us, torch.utils.dlpack.from_dlpack 1.3 us). A HiggsAudioV2Collator batch made
-// its six outputs with two torch.empty and five as_strided calls, about 23 us of a 160 us batch; now the
-// block is one aligned host allocation and each output one from_dlpack call. The tensors share the block
-// (freed with the last of them, from any thread: the deleter needs no GIL), like the outputs of torch.split.
+// Why DLPack on the CPU: each torch call from C++ (torch.empty, as_strided) costs more than the fill of a
+// small batch's output; one aligned host allocation with one from_dlpack call per output costs less. The
+// tensors share the block (freed with the last of them, from any thread: the deleter needs no GIL), like the
+// outputs of torch.split.
 // On a CUDA device the block is one torch.empty (the caching allocator) and the outputs are views of it.
 #pragma once
 
@@ -17,11 +16,12 @@
 #include <cstdint>
 #include <vector>
 
+#include "common/elem_type.h"
+
 namespace fastcollate {
 
 namespace py = pybind11;
 
-enum class OutElem { kInt64, kInt32, kFloat32, kBool };
 
 class OutputArena {
  public:
@@ -31,12 +31,12 @@ class OutputArena {
   ~OutputArena();
 
   // Reserve a contiguous block of the given shape (at most 4 dims); returns its slot. Call before allocate().
-  size_t reserve(std::vector<int64_t> shape, OutElem elem = OutElem::kInt64);
+  size_t reserve(std::vector<int64_t> shape, ElemType elem = ElemType::kInt64);
   void allocate(py::handle device = py::none());  // a torch.device (None: host memory, for the CPU)
-  int64_t* data(size_t slot) const { return static_cast<int64_t*>(bytes(slot, OutElem::kInt64)); }
-  int32_t* data_int32(size_t slot) const { return static_cast<int32_t*>(bytes(slot, OutElem::kInt32)); }
-  float* data_float32(size_t slot) const { return static_cast<float*>(bytes(slot, OutElem::kFloat32)); }
-  bool* data_bool(size_t slot) const { return static_cast<bool*>(bytes(slot, OutElem::kBool)); }
+  int64_t* data(size_t slot) const { return static_cast<int64_t*>(bytes(slot, ElemType::kInt64)); }
+  int32_t* data_int32(size_t slot) const { return static_cast<int32_t*>(bytes(slot, ElemType::kInt32)); }
+  float* data_float32(size_t slot) const { return static_cast<float*>(bytes(slot, ElemType::kFloat32)); }
+  bool* data_bool(size_t slot) const { return static_cast<bool*>(bytes(slot, ElemType::kBool)); }
   py::object view(size_t slot) const;  // the block as a tensor of its shape
 
   struct HostBlock;  // the host allocation, shared by the tensors made from it
@@ -44,10 +44,10 @@ class OutputArena {
  private:
   struct Block {
     std::vector<int64_t> shape;
-    OutElem elem;
+    ElemType elem;
     int64_t offset;  // bytes, 64-byte aligned
   };
-  void* bytes(size_t slot, OutElem elem) const;
+  void* bytes(size_t slot, ElemType elem) const;
   std::vector<Block> blocks_;
   int64_t total_ = 0;      // bytes
   HostBlock* host_ = nullptr;  // one reference, dropped by the destructor

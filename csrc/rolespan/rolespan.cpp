@@ -19,14 +19,14 @@ RowIn<T> row_in(const IdsView& v) {
 }
 
 template <bool kPositions>
-int64_t fill_row(const RoleSpanSpecView& spec, const IdsView& v, int64_t start_index, RowOut out) {
-  return v.type == IntType::I64 ? rs_fill_row<int64_t, kPositions>(spec, row_in<int64_t>(v), start_index, out)
-                                : rs_fill_row<int32_t, kPositions>(spec, row_in<int32_t>(v), start_index, out);
+int64_t fill_row(const RolespanSpecView& spec, const IdsView& v, int64_t start_index, RowOut out) {
+  return v.type == ElemType::kInt64 ? rolespan_fill_row<int64_t, kPositions>(spec, row_in<int64_t>(v), start_index, out)
+                                : rolespan_fill_row<int32_t, kPositions>(spec, row_in<int32_t>(v), start_index, out);
 }
 
 }  // namespace
 
-void RoleSpanSpecData::validate() const {
+void RolespanSpecData::validate() const {
   require(mode == kModeRoles || mode == kModeCompletion, "spec: mode: expected 0 (roles) or 1 (completion)");
   require(turns >= kTurnsAll && turns <= kTurnsFromStartIndex, "spec: turns: expected 0, 1 or 2");
   require(!opener.empty(), "spec: turn_start: expected at least one token id");
@@ -38,8 +38,8 @@ void RoleSpanSpecData::validate() const {
   require(std::is_sorted(role_offsets.begin(), role_offsets.end()), "spec: role_offsets: expected non-decreasing");
 }
 
-RoleSpanSpecView RoleSpanSpecData::view() const {
-  RoleSpanSpecView s;
+RolespanSpecView RolespanSpecData::view() const {
+  RolespanSpecView s;
   s.mode = mode;
   s.turns = turns;
   s.learn_end_of_turn = learn_end_of_turn;
@@ -56,7 +56,7 @@ RoleSpanSpecView RoleSpanSpecData::view() const {
   s.n_end_of_turn = static_cast<int64_t>(end_of_turn.size());
   s.always_masked = always_masked.data();
   s.n_always_masked = static_cast<int64_t>(always_masked.size());
-  // Every id that can change the state or the label inside content (see rs_fill_row's fast path). The
+  // Every id that can change the state or the label inside content (see rolespan_fill_row's fast path). The
   // header closer counts only in completion mode: in roles mode it is not looked for inside content.
   std::vector<int64_t> triggers(end_of_turn);
   triggers.insert(triggers.end(), always_masked.begin(), always_masked.end());
@@ -67,10 +67,10 @@ RoleSpanSpecView RoleSpanSpecData::view() const {
   return s;
 }
 
-RoleSpanPlan plan_rolespan_batch(const RoleSpanBatchIn& in, const RoleSpanOptions& opt) {
+RolespanPlan plan_rolespan_batch(const RolespanBatchIn& in, const RolespanOptions& opt) {
   require(opt.pad_to_multiple_of >= 1, "pad_to_multiple_of: expected an int >= 1");
   require(in.start_indices.size() == in.rows.size(), "start_indices: expected one entry per sample");
-  RoleSpanPlan plan;
+  RolespanPlan plan;
   plan.batch = static_cast<int64_t>(in.rows.size());
   int64_t total = 0;
   for (size_t i = 0; i < in.rows.size(); ++i) {
@@ -90,8 +90,8 @@ RoleSpanPlan plan_rolespan_batch(const RoleSpanBatchIn& in, const RoleSpanOption
   return plan;
 }
 
-void fill_rolespan_batch(const RoleSpanBatchIn& in, const RoleSpanSpecView& spec, const RoleSpanOptions& opt,
-                         const RoleSpanPlan& plan, const RoleSpanOutputs& out) {
+void fill_rolespan_batch(const RolespanBatchIn& in, const RolespanSpecView& spec, const RolespanOptions& opt,
+                         const RolespanPlan& plan, const RolespanOutputs& out) {
   if (opt.packed) {
     int64_t offset = 0;
     out.cu_seqlens[0] = 0;
@@ -115,6 +115,36 @@ void fill_rolespan_batch(const RoleSpanBatchIn& in, const RoleSpanSpecView& spec
     std::fill_n(out.aux + pad_first, pad, int64_t{0});
     RowOut row{out.input_ids + first, out.labels + first, out.aux + first};
     out.num_learned[r] = fill_row<false>(spec, v, in.start_indices[r], row);
+  }
+}
+
+void set_start_indices(RolespanBatchIn& in, const std::optional<std::vector<std::optional<int64_t>>>& start_indices) {
+  if (start_indices) {
+    if (start_indices->size() != in.rows.size()) {
+      throw std::invalid_argument("start_indices: expected " + std::to_string(in.rows.size()) + " entries, got " +
+                                  std::to_string(start_indices->size()));
+    }
+    for (const auto& s : *start_indices) in.start_indices.push_back(s.value_or(0));  // None: every turn
+  } else {
+    in.start_indices.assign(in.rows.size(), 0);
+  }
+}
+
+void add_flat_rows(const IdsView& ids, const IdsView& off, RolespanBatchIn& in) {
+  if (off.size < 1) throw std::invalid_argument("offsets: expected at least one entry (B + 1 for B samples)");
+  const size_t elem = ids.type == ElemType::kInt64 ? 8 : 4;
+  for (int64_t i = 0; i + 1 < off.size; ++i) {
+    const int64_t a = off[i], b = off[i + 1];
+    if (a < 0 || b < a || b > ids.size) {
+      throw std::invalid_argument("offsets: entries " + std::to_string(i) + ", " + std::to_string(i + 1) + " = " +
+                                  std::to_string(a) + ", " + std::to_string(b) +
+                                  " are not a non-decreasing range inside input_ids of length " +
+                                  std::to_string(ids.size));
+    }
+    IdsView row = ids;
+    row.data = static_cast<const char*>(ids.data) + a * ids.stride * static_cast<int64_t>(elem);
+    row.size = b - a;
+    in.rows.push_back(row);
   }
 }
 

@@ -8,29 +8,29 @@
 
 namespace fastcollate {
 
-RsInlineSpec rs_inline_spec(const RoleSpanSpecData& spec) {
-  const RoleSpanSpecView v = spec.view();
+RolespanInlineSpec rolespan_inline_spec(const RolespanSpecData& spec) {
+  const RolespanSpecView v = spec.view();
   const size_t n_ids = spec.opener.size() + spec.closer.size() + spec.role_ids.size() + spec.end_of_turn.size() +
                        spec.always_masked.size();
-  if (n_ids > static_cast<size_t>(kRsInlineIds)) {
+  if (n_ids > static_cast<size_t>(kRolespanInlineIds)) {
     throw std::invalid_argument("spec: " + std::to_string(n_ids) + " token ids in all, the CUDA kernels take at most " +
-                                std::to_string(kRsInlineIds));
+                                std::to_string(kRolespanInlineIds));
   }
-  if (v.n_roles > kRsMaxRoles) {
+  if (v.n_roles > kRolespanMaxRoles) {
     throw std::invalid_argument("spec: " + std::to_string(v.n_roles) + " roles, the CUDA kernels take at most " +
-                                std::to_string(kRsMaxRoles));
+                                std::to_string(kRolespanMaxRoles));
   }
   int64_t longest_role = 0;
   for (int64_t r = 0; r < v.n_roles; ++r) longest_role = std::max(longest_role, v.role_offsets[r + 1] - v.role_offsets[r]);
   // D (rolespan_scan.h): markers of up to D + 1 tokens and a header of closer + longest role fit the state.
   const int64_t depth = std::max(v.n_opener - 1, v.n_closer + longest_role);
-  if (depth > kRsMaxDepth) {
+  if (depth > kRolespanMaxDepth) {
     throw std::invalid_argument("spec: turn_start of " + std::to_string(v.n_opener) + " tokens, header_end of " +
                                 std::to_string(v.n_closer) + " and a role of " + std::to_string(longest_role) +
-                                ": the CUDA kernels take turn_start up to " + std::to_string(kRsMaxDepth + 1) +
-                                " tokens and header_end + the longest role up to " + std::to_string(kRsMaxDepth));
+                                ": the CUDA kernels take turn_start up to " + std::to_string(kRolespanMaxDepth + 1) +
+                                " tokens and header_end + the longest role up to " + std::to_string(kRolespanMaxDepth));
   }
-  RsInlineSpec s;
+  RolespanInlineSpec s;
   s.mode = v.mode;
   s.turns = v.turns;
   s.learn_end_of_turn = v.learn_end_of_turn;

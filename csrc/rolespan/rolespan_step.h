@@ -10,12 +10,12 @@
 
 namespace fastcollate {
 
-enum RoleSpanMode : int32_t { kModeRoles = 0, kModeCompletion = 1 };
-enum RoleSpanTurns : int32_t { kTurnsAll = 0, kTurnsLast = 1, kTurnsFromStartIndex = 2 };
+enum RolespanMode : int32_t { kModeRoles = 0, kModeCompletion = 1 };
+enum RolespanTurns : int32_t { kTurnsAll = 0, kTurnsLast = 1, kTurnsFromStartIndex = 2 };
 
-// The spec as flat arrays (owned by RoleSpanSpecData in rolespan.h). In completion mode `opener` is the
+// The spec as flat arrays (owned by RolespanSpecData in rolespan.h). In completion mode `opener` is the
 // response template and `closer` the instruction template (n_closer == 0: none).
-struct RoleSpanSpecView {
+struct RolespanSpecView {
   int32_t mode = kModeRoles;
   int32_t turns = kTurnsAll;
   bool learn_end_of_turn = true;
@@ -55,7 +55,7 @@ struct RowOut {
   int64_t* aux;
 };
 
-FC_HD bool rs_in_set(int64_t v, const int64_t* set, int64_t n) {
+FC_HD bool rolespan_in_set(int64_t v, const int64_t* set, int64_t n) {
   for (int64_t j = 0; j < n; ++j)
     if (set[j] == v) return true;
   return false;
@@ -65,7 +65,7 @@ FC_HD bool rs_in_set(int64_t v, const int64_t* set, int64_t n) {
 // state change). The last token is compared first: it is the only comparison on almost every token.
 // Row: RowIn<T>, or any type with the same operator[] (the CUDA kernels' rows staged in shared memory).
 template <typename Row>
-FC_HD bool rs_ends_with(const Row& in, int64_t i, int64_t region, const int64_t* pat, int64_t k) {
+FC_HD bool rolespan_ends_with(const Row& in, int64_t i, int64_t region, const int64_t* pat, int64_t k) {
   if (k == 0 || i - k + 1 < region || in[i] != pat[k - 1]) return false;
   for (int64_t j = 0; j + 1 < k; ++j)
     if (in[i - k + 1 + j] != pat[j]) return false;
@@ -74,7 +74,7 @@ FC_HD bool rs_ends_with(const Row& in, int64_t i, int64_t region, const int64_t*
 
 // Index of the role whose tokens are exactly in[begin, end), or -1.
 template <typename Row>
-FC_HD int64_t rs_match_role(const RoleSpanSpecView& s, const Row& in, int64_t begin, int64_t end) {
+FC_HD int64_t rolespan_match_role(const RolespanSpecView& s, const Row& in, int64_t begin, int64_t end) {
   for (int64_t r = 0; r < s.n_roles; ++r) {
     const int64_t a = s.role_offsets[r], b = s.role_offsets[r + 1];
     if (b - a != end - begin) continue;
@@ -86,7 +86,7 @@ FC_HD int64_t rs_match_role(const RoleSpanSpecView& s, const Row& in, int64_t be
 }
 
 // Masks labels[begin, end) and returns how many learned labels that removed.
-FC_HD int64_t rs_mask(int64_t* labels, int64_t begin, int64_t end) {
+FC_HD int64_t rolespan_mask(int64_t* labels, int64_t begin, int64_t end) {
   int64_t removed = 0;
   for (int64_t j = begin; j < end; ++j) {
     removed += labels[j] != kIgnoreIndex;
@@ -98,16 +98,16 @@ FC_HD int64_t rs_mask(int64_t* labels, int64_t begin, int64_t end) {
 // First index >= i whose id is in [lo, lo + span] (a possible trigger), or in.n. Unsigned arithmetic: one
 // compare per id, no signed overflow.
 template <typename T>
-FC_HD int64_t rs_plain_run_end(const RowIn<T>& in, int64_t i, uint64_t lo, uint64_t span) {
+FC_HD int64_t rolespan_plain_run_end(const RowIn<T>& in, int64_t i, uint64_t lo, uint64_t span) {
   while (i < in.n && static_cast<uint64_t>(in[i]) - lo > span) ++i;
   return i;
 }
 
 // Writes the plain content tokens [a, b): ids, aux (1 or the position) and labels (the id, or -100), and
 // returns how many labels it learned: an id equal to -100 is a masked label like any other -100.
-// kWriteIds false: labels only (role_span_labels, whose ids are the caller's tensor), read from the input.
+// kWriteIds false: labels only (rolespan_labels, whose ids are the caller's tensor), read from the input.
 template <typename T, bool kPositions, bool kWriteIds = true>
-FC_HD int64_t rs_copy_run(const RowIn<T>& in, int64_t a, int64_t b, bool learned, RowOut out) {
+FC_HD int64_t rolespan_copy_run(const RowIn<T>& in, int64_t a, int64_t b, bool learned, RowOut out) {
   const T* p = in.ids;
   if (kWriteIds) {
     if (in.stride == 1) {  // the common case, kept apart so it vectorizes
@@ -133,7 +133,7 @@ FC_HD int64_t rs_copy_run(const RowIn<T>& in, int64_t a, int64_t b, bool learned
 // Copies one row to `out`, writes its labels, and returns the number of learned tokens. kWriteIds false:
 // only out.labels is written (out.ids and out.aux may be null).
 template <typename T, bool kPositions, bool kWriteIds = true>
-FC_HD int64_t rs_fill_row(const RoleSpanSpecView& s, const RowIn<T>& in, int64_t start_index, RowOut out) {
+FC_HD int64_t rolespan_fill_row(const RolespanSpecView& s, const RowIn<T>& in, int64_t start_index, RowOut out) {
   enum { kOutside, kHeader, kContent };
   const bool completion = s.mode == kModeCompletion;
   // Unsigned arithmetic: one compare tests lo <= tok <= hi, with no signed overflow.
@@ -148,7 +148,7 @@ FC_HD int64_t rs_fill_row(const RoleSpanSpecView& s, const RowIn<T>& in, int64_t
     const bool selected = learned_role && (s.turns != kTurnsFromStartIndex || turn_index >= start_index);
     ++turn_index;
     if (selected && s.turns == kTurnsLast) {
-      if (last_begin >= 0) learned_count -= rs_mask(out.labels, last_begin, begin);  // un-learn the previous
+      if (last_begin >= 0) learned_count -= rolespan_mask(out.labels, last_begin, begin);  // un-learn the previous
       last_begin = begin;
     }
     return selected;
@@ -158,9 +158,9 @@ FC_HD int64_t rs_fill_row(const RoleSpanSpecView& s, const RowIn<T>& in, int64_t
     if (state == kContent) {
       // Fast path: the run of plain content tokens up to the next id that can change the state or the
       // label is copied in bulk (simple loops the compiler vectorizes); token `end` takes the slow path.
-      const int64_t end = rs_plain_run_end(in, i, trigger_lo, trigger_span);
+      const int64_t end = rolespan_plain_run_end(in, i, trigger_lo, trigger_span);
       if (end > i) {
-        learned_count += rs_copy_run<T, kPositions, kWriteIds>(in, i, end, learned, out);
+        learned_count += rolespan_copy_run<T, kPositions, kWriteIds>(in, i, end, learned, out);
         i = end;
         if (i == in.n) break;
       }
@@ -171,9 +171,9 @@ FC_HD int64_t rs_fill_row(const RoleSpanSpecView& s, const RowIn<T>& in, int64_t
       out.aux[i] = kPositions ? i : 1;
     }
     int64_t label = kIgnoreIndex;
-    if (rs_ends_with(in, i, region, s.opener, s.n_opener)) {
+    if (rolespan_ends_with(in, i, region, s.opener, s.n_opener)) {
       const int64_t begin = i - s.n_opener + 1;
-      learned_count -= rs_mask(out.labels, begin, i);  // the marker may have begun inside learned content
+      learned_count -= rolespan_mask(out.labels, begin, i);  // the marker may have begun inside learned content
       region = i + 1;
       if (completion) {
         learned = start_turn(begin, true);
@@ -183,34 +183,34 @@ FC_HD int64_t rs_fill_row(const RoleSpanSpecView& s, const RowIn<T>& in, int64_t
         header_begin = begin;
       }
     } else if (state == kHeader) {
-      if (rs_ends_with(in, i, region, s.closer, s.n_closer)) {
-        const int64_t role = rs_match_role(s, in, region, i - s.n_closer + 1);
+      if (rolespan_ends_with(in, i, region, s.closer, s.n_closer)) {
+        const int64_t role = rolespan_match_role(s, in, region, i - s.n_closer + 1);
         learned = start_turn(header_begin, role >= 0 && s.role_learned[role] != 0);
         if (learned && s.learn_header) {
           for (int64_t j = header_begin; j < i; ++j) {
             const int64_t h = in[j];
-            if (!rs_in_set(h, s.always_masked, s.n_always_masked)) {
+            if (!rolespan_in_set(h, s.always_masked, s.n_always_masked)) {
               out.labels[j] = h;
               ++learned_count;
             }
           }
-          if (!rs_in_set(tok, s.always_masked, s.n_always_masked)) label = tok;
+          if (!rolespan_in_set(tok, s.always_masked, s.n_always_masked)) label = tok;
         }
         state = kContent;
         region = i + 1;
       }
     } else if (state == kContent) {
-      if (completion && rs_ends_with(in, i, region, s.closer, s.n_closer)) {
-        learned_count -= rs_mask(out.labels, i - s.n_closer + 1, i);
+      if (completion && rolespan_ends_with(in, i, region, s.closer, s.n_closer)) {
+        learned_count -= rolespan_mask(out.labels, i - s.n_closer + 1, i);
         state = kOutside;
         region = i + 1;
         learned = false;
-      } else if (rs_in_set(tok, s.end_of_turn, s.n_end_of_turn)) {
-        if (learned && s.learn_end_of_turn && !rs_in_set(tok, s.always_masked, s.n_always_masked)) label = tok;
+      } else if (rolespan_in_set(tok, s.end_of_turn, s.n_end_of_turn)) {
+        if (learned && s.learn_end_of_turn && !rolespan_in_set(tok, s.always_masked, s.n_always_masked)) label = tok;
         state = kOutside;
         region = i + 1;
         learned = false;
-      } else if (learned && !rs_in_set(tok, s.always_masked, s.n_always_masked)) {
+      } else if (learned && !rolespan_in_set(tok, s.always_masked, s.n_always_masked)) {
         label = tok;
       }
     }

@@ -20,7 +20,7 @@ def apply_into(codes, args, layout: str, mode: str, delayed, generation_mask) ->
     if codes.is_cuda:
         return cuda.apply_into(codes, args, layout, mode, delayed, generation_mask)
     if backend.COMPILED:
-        _core.delay_apply(codes, args.bos, args.pad, list(args.delays), layout == "BTK", mode == "extend", delayed,
+        _core.delay.apply(codes, args.bos, args.pad, list(args.delays), layout == "BTK", mode == "extend", delayed,
                           generation_mask)
         return
     twin = delay_twin.apply_delay_pattern(codes, args.bos, args.pad, delays=args.delays, layout=layout, mode=mode)
@@ -44,7 +44,7 @@ def revert_new(delayed, args, layout: str) -> torch.Tensor:
     if not backend.COMPILED:
         return delay_twin.revert_delay_pattern(delayed, delays=args.delays, layout=layout, start_index=args.start_index)
     codes = torch.empty(args.shape, dtype=delayed.dtype)
-    _core.delay_revert(delayed, list(args.delays), layout == "BTK", args.start_index, codes)
+    _core.delay.revert(delayed, list(args.delays), layout == "BTK", args.start_index, codes)
     return codes
 
 
@@ -60,7 +60,7 @@ def apply_ragged_new(codes, args, layout: str, stream_bos_eos: bool, return_labe
     delayed = torch.empty(args.shape, dtype=codes.dtype)
     new_offsets = torch.empty(args.offsets.shape[0], dtype=torch.int64)
     labels = torch.empty(args.shape if return_labels else (0,), dtype=torch.int64)
-    _core.delay_apply_ragged(codes, args.offsets, args.bos, args.pad, list(args.delays), layout == "BTK",
+    _core.delay.apply_ragged(codes, args.offsets, args.bos, args.pad, list(args.delays), layout == "BTK",
                              stream_bos_eos, delayed, new_offsets, labels if return_labels else None, args.no_train)
     return delayed, new_offsets, labels
 
@@ -74,6 +74,6 @@ def revert_ragged_new(delayed, args, layout: str, stream_bos_eos: bool):
         return out.codes, out.offsets
     codes = torch.empty(args.shape, dtype=delayed.dtype)
     new_offsets = torch.empty(args.offsets.shape[0], dtype=torch.int64)
-    _core.delay_revert_ragged(delayed, args.offsets, list(args.delays), layout == "BTK", stream_bos_eos, codes,
+    _core.delay.revert_ragged(delayed, args.offsets, list(args.delays), layout == "BTK", stream_bos_eos, codes,
                               new_offsets)
     return codes, new_offsets

@@ -15,7 +15,7 @@ from .whisper_audio import WhisperAudio
 
 
 def native_options(cfg: HiggsCollateConfig):
-    return core().HiggsOptions(
+    return core().higgs_boson.Options(
         audio_in_token_id=cfg.audio_in_token_id,
         audio_out_token_id=cfg.audio_out_token_id,
         pad_token_id=cfg.pad_token_id,
@@ -46,10 +46,10 @@ def collate_native(batch, options, whisper: Optional[WhisperAudio] = None, devic
     features = whisper.features if whisper else None
     feature_mask = whisper.feature_attention_mask if whisper else None
     if device is None:
-        out = core().collate_higgs(batch, options, chunk_counts)
+        out = core().higgs_boson.collate(batch, options, chunk_counts)
     else:
         with torch.cuda.device(device):
-            out = core().kernel_collate_higgs(batch, options, chunk_counts, **kernel_target(device))
+            out = core().higgs_boson.kernel_collate(batch, options, chunk_counts, **kernel_target(device))
         if whisper:
             features, feature_mask = features.to(device), feature_mask.to(device)
     (input_ids, attention_mask, label_ids, audio_in_ids, audio_in_start, audio_out_ids, audio_out_start,

@@ -12,7 +12,7 @@ from .reference import OUTPUT_KEYS
 
 
 def native_options(cfg: HiggsHfConfig):
-    return core().HiggsV2Options(
+    return core().higgs_hf.Options(
         pad_token_id=cfg.pad_token_id,
         audio_token_id=cfg.audio_token_id,
         audio_bos_token_id=-1 if cfg.audio_bos_token_id is None else cfg.audio_bos_token_id,
@@ -38,7 +38,7 @@ def _call(features, options, counts=False):
         raise ValueError(f"batch: expected a list of samples, got {type(features).__name__}")
     if len(features) == 0:
         raise ValueError("batch: is empty, nothing to collate")
-    return core().collate_higgs_v2(features, options, counts)
+    return core().higgs_hf.collate(features, options, counts)
 
 
 def collate_native(features, options):

@@ -17,7 +17,7 @@ from .spec import RoleSpanSpec
 @functools.lru_cache(maxsize=64)
 def native_spec(spec: RoleSpanSpec):
     """The spec as the C++ takes it; built once per spec (specs are frozen and hashable)."""
-    return core().RoleSpanSpecNative(**spec.to_native())
+    return core().rolespan.RoleSpanSpecNative(**spec.to_native())
 
 
 def _result(input_ids, labels, aux, cu_seqlens, num_learned, max_seqlen, packed: bool) -> dict:
@@ -35,15 +35,15 @@ def collate_text_native(rows, spec: RoleSpanSpec, pad_token_id: int, pad_left: b
     args = (rows, native_spec(spec), int(pad_token_id), bool(pad_left), int(pad_to_multiple_of), bool(packed),
             start_indices)
     if device is None:
-        return _result(*core().collate_rolespan(*args), packed=packed)
+        return _result(*core().rolespan.collate(*args), packed=packed)
     with torch.cuda.device(device):
-        return _result(*core().kernel_collate_rolespan(*args, **kernel_target(device)), packed=packed)
+        return _result(*core().rolespan.kernel_collate(*args, **kernel_target(device)), packed=packed)
 
 
 def collate_text_flat_native(input_ids, offsets, spec: RoleSpanSpec, pad_token_id: int, pad_left: bool = False,
                              pad_to_multiple_of: int = 1, packed: bool = False, start_indices=None) -> dict:
     """Ragged rows given as one flat 1-D id buffer and B + 1 int64 offsets (e.g. from a datasets Arrow column)."""
-    out = core().collate_rolespan_flat(input_ids, offsets, native_spec(spec), int(pad_token_id), bool(pad_left),
+    out = core().rolespan.collate_flat(input_ids, offsets, native_spec(spec), int(pad_token_id), bool(pad_left),
                                        int(pad_to_multiple_of), bool(packed), start_indices)
     return _result(*out, packed=packed)
 
@@ -51,6 +51,6 @@ def collate_text_flat_native(input_ids, offsets, spec: RoleSpanSpec, pad_token_i
 def collate_text_chunks_native(chunks, spec: RoleSpanSpec, pad_token_id: int, pad_left: bool = False,
                                pad_to_multiple_of: int = 1, packed: bool = False, start_indices=None) -> dict:
     """Ragged rows as (flat ids, B + 1 offsets) pairs, one per chunk (an Arrow ChunkedArray), numbered in order."""
-    out = core().collate_rolespan_chunks(chunks, native_spec(spec), int(pad_token_id), bool(pad_left),
+    out = core().rolespan.collate_chunks(chunks, native_spec(spec), int(pad_token_id), bool(pad_left),
                                          int(pad_to_multiple_of), bool(packed), start_indices)
     return _result(*out, packed=packed)

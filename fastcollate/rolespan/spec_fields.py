@@ -44,7 +44,7 @@ def spec_from_fields(*fields) -> RoleSpanSpec:
 
 @functools.lru_cache(maxsize=64)
 def _native_from_hashable(fields: Tuple):
-    return core().RoleSpanSpecNative(**{name: list(v) if isinstance(v, tuple) else v for name, v in zip(FIELDS, fields)})
+    return core().rolespan.RoleSpanSpecNative(**{name: list(v) if isinstance(v, tuple) else v for name, v in zip(FIELDS, fields)})
 
 
 def native_spec_from_fields(*fields):

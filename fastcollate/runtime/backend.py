@@ -23,6 +23,8 @@ BACKENDS = ("auto", "python", "cpu", "cuda")
 
 try:
     from .. import _core
+    if getattr(_core, "__file__", None) is None:  # only the stubs' folder, fastcollate/_core/ (a namespace package)
+        raise ImportError("cannot import name '_core' from 'fastcollate': the compiled extension is not built")
     _CORE_ERROR = None
 except ImportError as exc:  # a broken or missing build: keep the reason
     _core = None
@@ -43,8 +45,8 @@ def backend_info() -> dict:
     return {
         "compiled": _core is not None,
         "compiled_version": getattr(_core, "__version__", None),
-        "cuda_built": bool(getattr(_core, "cuda_built", False)),
-        "simd": _core.simd() if _core is not None else None,
+        "cuda_built": bool(getattr(getattr(_core, "runtime", None), "cuda_built", False)),
+        "simd": _core.higgs_hf.simd() if _core is not None else None,
         "auto": "cpu" if _core is not None else "python",
         "import_error": None if _CORE_ERROR is None else repr(_CORE_ERROR),
         "cuda": cuda_info(),
@@ -83,7 +85,7 @@ def core():
 
 def built() -> bool:
     """The extension was compiled with its CUDA kernels."""
-    return bool(getattr(_core, "cuda_built", False))
+    return bool(getattr(getattr(_core, "runtime", None), "cuda_built", False))
 
 
 def cuda_info() -> dict:
@@ -97,14 +99,14 @@ def cuda_info() -> dict:
         reason = ("fastcollate was built without its CUDA kernels (no nvcc when it was built, or "
                   "FASTCOLLATE_CUDA=OFF); rebuild with nvcc on PATH")
     else:
-        devices, why_not = _core.cuda_device_count()
+        devices, why_not = _core.runtime.cuda_device_count()
         if devices == 0:
             reason = why_not
         elif not torch.cuda.is_available():
             reason = f"torch {torch.__version__} cannot use CUDA (a CPU-only build of torch?)"
     return {
         "compiled": compiled,
-        "architectures": list(getattr(_core, "cuda_architectures", [])),
+        "architectures": list(getattr(getattr(_core, "runtime", None), "cuda_architectures", [])),
         "devices": devices,
         "usable": reason is None,
         "reason": reason,
@@ -155,7 +157,7 @@ def check_status(status: torch.Tensor, recheck) -> None:
 
 
 def kernel_target(device: torch.device, stream: Optional[int] = None) -> dict:
-    """Keyword arguments of the _core.kernel_* functions for `device`."""
+    """Keyword arguments of the kernel_* functions of the _core submodules for `device`."""
     return {"device": device.index, "stream": stream_of(device) if stream is None else stream}
 
 
@@ -181,7 +183,7 @@ def require_cuda_built(t: torch.Tensor) -> None:
 # behind the same boundary checks).
 COMPILED = _core is not None
 # Devices whose tensors the compiled code takes directly (eager): the CPU, and CUDA when its kernels were built.
-_EAGER_DEVICES = ("cpu", "cuda") if getattr(_core, "cuda_built", False) else ("cpu",)
+_EAGER_DEVICES = ("cpu", "cuda") if getattr(getattr(_core, "runtime", None), "cuda_built", False) else ("cpu",)
 
 
 def eager(*tensors) -> bool:

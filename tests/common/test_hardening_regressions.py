@@ -260,7 +260,7 @@ def test_collate_higgs_does_not_trust_chunk_counts(counts, message):
         batch = synthetic_tts_batch(2, seed=0, audio_seconds=(0, 1))
         c = fastcollate.HiggsAudioSampleCollator(**higgs_collator_kwargs(), backend="cpu")
         try:
-            core().collate_higgs(batch, c._native_options, {counts})
+            core().higgs_boson.collate(batch, c._native_options, {counts})
             print("no error")
         except ValueError as e:
             print("ValueError:", e)
@@ -283,7 +283,7 @@ def test_collate_higgs_rejects_repeating_an_audio_token_at_the_row_edge():
         s.audio_ids_start = torch.tensor([0])
         c = fastcollate.HiggsAudioSampleCollator(**higgs_collator_kwargs(return_audio_in_tokens=False), backend="cpu")
         try:
-            core().collate_higgs(batch, c._native_options, [3])
+            core().higgs_boson.collate(batch, c._native_options, [3])
             print("no error")
         except ValueError as e:
             print("ValueError:", e)

@@ -46,7 +46,7 @@ def test_apply_equals_twin(case):
     d = delays_of(delays, codes, layout)
     stacked = ops.apply_delay_pattern(codes, bos, pad, d, layout, mode == "extend")
     per_element = (torch.full_like(want[0], 77), torch.full_like(want[1], 77))
-    core().delay_apply(codes, bos, pad, d, layout == "BTK", mode == "extend", *per_element, per_element=True)
+    core().delay.apply(codes, bos, pad, d, layout == "BTK", mode == "extend", *per_element, per_element=True)
     for i in range(2):
         assert_equal(got[i], want[i], case)
         assert got[i].is_contiguous()  # contiguous in the input's layout
@@ -70,7 +70,7 @@ def test_revert_equals_twin_and_undoes_apply(case):
         assert_equal(got, want, (case, start))
         assert_equal(ops.revert_delay_pattern(delayed, d, layout, start), want, (case, start))
         per_element = torch.full_like(want, 77)
-        core().delay_revert(delayed, d, layout == "BTK", start, per_element, per_element=True)
+        core().delay.revert(delayed, d, layout == "BTK", start, per_element, per_element=True)
         assert_equal(per_element, want, (case, start))
         # revert(apply(x)) == x: every code, or (preserve) the codes every codebook kept.
         assert_equal(got, codes.narrow(t_dim, min(start, kept), max(0, kept - start)).contiguous(), (case, start))
@@ -96,7 +96,7 @@ def test_apply_ragged_equals_twin(case):
         assert_equal(op[2], want.labels, case)
     per_element = torch.full_like(want.codes, 77), torch.empty_like(want.offsets)
     labels = torch.full_like(want.labels, 77) if return_labels else None
-    core().delay_apply_ragged(codes, offsets, bos, pad, d, layout == "BTK", wrap, *per_element, labels, no_train,
+    core().delay.apply_ragged(codes, offsets, bos, pad, d, layout == "BTK", wrap, *per_element, labels, no_train,
                               per_element=True)
     assert_equal(per_element[0], want.codes, case)
     assert_equal(per_element[1], want.offsets, case)
@@ -122,7 +122,7 @@ def test_revert_ragged_equals_twin_and_undoes_apply(case):
     op = ops.revert_delay_pattern_ragged(delayed.codes, delayed.offsets, d, layout, wrap)
     assert_equal(op[0], want.codes, case)
     per_element = torch.full_like(want.codes, 77), torch.empty_like(want.offsets)
-    core().delay_revert_ragged(delayed.codes, delayed.offsets, d, layout == "BTK", wrap, *per_element,
+    core().delay.revert_ragged(delayed.codes, delayed.offsets, d, layout == "BTK", wrap, *per_element,
                                per_element=True)
     assert_equal(per_element[0], want.codes, case)
     assert_equal(per_element[1], want.offsets, case)
@@ -136,12 +136,12 @@ def test_one_element_kernels_divide_by_any_size(case):
     codes, bos, pad, delays, layout, mode = case
     want = twin.apply_delay_pattern(codes, bos, pad, delays=delays, layout=layout, mode=mode)
     per_element = (torch.full_like(want[0], 77), torch.full_like(want[1], 77))
-    core().delay_apply(codes, bos, pad, delays, layout == "BTK", mode == "extend", *per_element, per_element=True)
+    core().delay.apply(codes, bos, pad, delays, layout == "BTK", mode == "extend", *per_element, per_element=True)
     assert_equal(per_element[0], want[0], case)
     assert_equal(per_element[1], want[1], case)
     back = twin.revert_delay_pattern(want[0], delays=delays, layout=layout)
     per_element = torch.full_like(back, 77)
-    core().delay_revert(want[0], delays, layout == "BTK", 0, per_element, per_element=True)
+    core().delay.revert(want[0], delays, layout == "BTK", 0, per_element, per_element=True)
     assert_equal(per_element, back, case)
 
 
@@ -153,14 +153,14 @@ def test_one_element_ragged_kernels_divide_by_any_size(case):
                                            stream_bos_eos=wrap, return_labels=return_labels)
     per_element = torch.full_like(want.codes, 77), torch.empty_like(want.offsets)
     labels = torch.full_like(want.labels, 77) if return_labels else None
-    core().delay_apply_ragged(codes, offsets, bos, pad, delays, layout == "BTK", wrap, *per_element, labels, None,
+    core().delay.apply_ragged(codes, offsets, bos, pad, delays, layout == "BTK", wrap, *per_element, labels, None,
                               per_element=True)
     assert_equal(per_element[0], want.codes, case)
     if return_labels:
         assert_equal(labels, want.labels, case)
     back = twin.revert_delay_pattern_ragged(want.codes, want.offsets, delays=delays, layout=layout, stream_bos_eos=wrap)
     per_element = torch.full_like(back.codes, 77), torch.empty_like(back.offsets)
-    core().delay_revert_ragged(want.codes, want.offsets, delays, layout == "BTK", wrap, *per_element, per_element=True)
+    core().delay.revert_ragged(want.codes, want.offsets, delays, layout == "BTK", wrap, *per_element, per_element=True)
     assert_equal(per_element[0], back.codes, case)
 
 

@@ -172,12 +172,12 @@ def test_sizes_past_2_31_elements_on_meta_tensors():
 @pytest.mark.skipif(not COMPILED, reason="compiled extension not built")
 def test_native_size_arithmetic_past_2_31_and_overflow():
     from fastcollate import _core
-    assert _core.delay_apply_sizes(2**16, 8, 2**16, list(range(8)), True) == (2**16 + 7, 2**19 * (2**16 + 7))
-    assert _core.delay_apply_sizes(2**20, 2**10, 2**20, [2**31] * 2**10, False) == (2**20, 2**50)
+    assert _core.delay.apply_sizes(2**16, 8, 2**16, list(range(8)), True) == (2**16 + 7, 2**19 * (2**16 + 7))
+    assert _core.delay.apply_sizes(2**20, 2**10, 2**20, [2**31] * 2**10, False) == (2**20, 2**50)
     with pytest.raises(ValueError, match=r"^codes: the output size overflows int64$"):
-        _core.delay_apply_sizes(2**32, 2**16, 2**16, [0] * 2**16, True)
+        _core.delay.apply_sizes(2**32, 2**16, 2**16, [0] * 2**16, True)
     with pytest.raises(ValueError, match=r"^delays: the output width overflows int64$"):
-        _core.delay_apply_sizes(1, 2, 5, [0, 2**63 - 3], True)
+        _core.delay.apply_sizes(1, 2, 5, [0, 2**63 - 3], True)
 
 
 @pytest.mark.parametrize("impl", IMPLEMENTATIONS)

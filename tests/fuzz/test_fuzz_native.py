@@ -370,24 +370,24 @@ def test_fuzz_core_entry_points_never_crash(data):
     delays = draw(st.lists(ints, max_size=4))
     spec = fastcollate.rolespan.native.native_spec(presets.llama3())
     calls = {
-        "delay_apply": lambda: _core.delay_apply(t(), draw(ints), draw(ints), delays, draw(st.booleans()),
+        "delay_apply": lambda: _core.delay.apply(t(), draw(ints), draw(ints), delays, draw(st.booleans()),
                                                  draw(st.booleans()), t(), t(), draw(st.booleans())),
-        "delay_revert": lambda: _core.delay_revert(t(), delays, draw(st.booleans()), draw(ints), t(),
+        "delay_revert": lambda: _core.delay.revert(t(), delays, draw(st.booleans()), draw(ints), t(),
                                                    draw(st.booleans())),
-        "delay_apply_ragged": lambda: _core.delay_apply_ragged(t(), t(), draw(ints), draw(ints), delays,
+        "delay_apply_ragged": lambda: _core.delay.apply_ragged(t(), t(), draw(ints), draw(ints), delays,
                                                                draw(st.booleans()), draw(st.booleans()), t(), t(),
                                                                t(), t(), draw(st.booleans())),
-        "delay_revert_ragged": lambda: _core.delay_revert_ragged(t(), t(), delays, draw(st.booleans()),
+        "delay_revert_ragged": lambda: _core.delay.revert_ragged(t(), t(), delays, draw(st.booleans()),
                                                                  draw(st.booleans()), t(), t(), draw(st.booleans())),
-        "delay_apply_sizes": lambda: _core.delay_apply_sizes(draw(ints), draw(ints), draw(ints), delays,
+        "delay_apply_sizes": lambda: _core.delay.apply_sizes(draw(ints), draw(ints), draw(ints), delays,
                                                              draw(st.booleans())),
-        "role_span_labels": lambda: _core.role_span_labels(t(), t(), t(), spec, t()),
-        "collate_rolespan_flat": lambda: _core.collate_rolespan_flat(t(), t(), spec, 0, draw(st.booleans()),
+        "role_span_labels": lambda: _core.rolespan.labels(t(), t(), t(), spec, t()),
+        "collate_rolespan_flat": lambda: _core.rolespan.collate_flat(t(), t(), spec, 0, draw(st.booleans()),
                                                                      draw(st.sampled_from([1, 8])),
                                                                      draw(st.booleans()), None),
-        "collate_rolespan_chunks": lambda: _core.collate_rolespan_chunks([(t(), t())], spec, 0, False, 1,
+        "collate_rolespan_chunks": lambda: _core.rolespan.collate_chunks([(t(), t())], spec, 0, False, 1,
                                                                          draw(st.booleans()), None),
-        "collate_higgs": lambda: _core.collate_higgs(
+        "collate_higgs": lambda: _core.higgs_boson.collate(
             random_batch(draw(st.integers(0, 99))),
             HiggsAudioSampleCollator(whisper_processor=None, **KW, encode_whisper_embed=False,
                                      backend="cpu")._native_options,

@@ -50,11 +50,11 @@ def test_compiled_equals_twin(seed, options, mixed):
 def transpose_path(simd: bool):
     """The code transpose's SIMD path (AVX2 where the CPU has it) or its scalar twin, for the duration."""
     core = fastcollate.runtime.backend.core()
-    previous = core.set_simd(simd)
+    previous = core.higgs_hf.set_simd(simd)
     try:
         yield
     finally:
-        core.set_simd(previous)
+        core.higgs_hf.set_simd(previous)
 
 
 BOTH_PATHS = pytest.mark.parametrize("simd", [True, False], ids=["simd", "scalar"])

@@ -145,7 +145,7 @@ def test_ignore_keys(backend):
 def test_native_boundary_messages_match(value, message):
     # The compiled boundary itself (without the collator's Python checks) raises the same messages.
     with pytest.raises(ValueError, match=message):
-        core().collate_rolespan([value], core().RoleSpanSpecNative(**llama3().to_native()), 0, False, 1, False)
+        core().rolespan.collate([value], core().rolespan.RoleSpanSpecNative(**llama3().to_native()), 0, False, 1, False)
 
 
 def test_native_flat_and_option_errors():
@@ -165,7 +165,7 @@ def test_native_flat_and_option_errors():
     native = llama3().to_native()
     native["role_offsets"] = [0, 1]
     with pytest.raises(ValueError, match=r"spec: role_offsets: expected one more entry than role_learned"):
-        core().RoleSpanSpecNative(**native)
+        core().rolespan.RoleSpanSpecNative(**native)
 
 
 @pytest.mark.parametrize("kwargs,message", [

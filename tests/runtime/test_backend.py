@@ -29,7 +29,7 @@ def test_backend_info_names_the_simd_path_this_cpu_takes():
     assert fastcollate.backend_info()["simd"] == ("avx2" if x86 and "avx2" in flags else "none")
 
 
-# What FASTCOLLATE_CUDA=AUTO builds where nvcc is found: sm_75 to sm_90 and compute_90 PTX (csrc/cuda/cuda.cmake).
+# What FASTCOLLATE_CUDA=AUTO builds where nvcc is found: sm_75 to sm_90 and compute_90 PTX (csrc/runtime/cuda.cmake).
 ARCHITECTURES = ["sm_75", "sm_80", "sm_86", "sm_89", "sm_90", "compute_90"]
 
 
@@ -86,3 +86,23 @@ def test_forcing_a_missing_backend_keeps_the_import_error(monkeypatch):
     with pytest.warns(RuntimeWarning, match="undefined symbol: made_up"):
         collator = fastcollate.HiggsAudioSampleCollator(None, **KW, encode_whisper_embed=False)
     assert collator.backend == "python"
+
+
+SOURCE_PACKAGE = Path(__file__).resolve().parents[2] / "fastcollate"
+
+
+@pytest.mark.skipif(not (SOURCE_PACKAGE / "_core").is_dir() or any(SOURCE_PACKAGE.glob("_core*.so")),
+                    reason="needs a source tree without a built extension in it")
+def test_the_stubs_folder_alone_is_not_the_extension():
+    """fastcollate/_core/ holds only type stubs: a tree without the built extension imports it as an empty
+    namespace package, which must count as a missing build (the Python fallback, the reason kept)."""
+    import subprocess
+    import sys
+
+    root = SOURCE_PACKAGE.parent
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); import fastcollate; info = fastcollate.backend_info(); "
+            "assert fastcollate.__file__.startswith(sys.argv[1]), fastcollate.__file__; "
+            "print(info['compiled'], info['import_error'])")
+    out = subprocess.run([sys.executable, "-c", code, str(root)], capture_output=True, text=True, check=True)
+    assert out.stdout.startswith("False ImportError("), out.stdout + out.stderr
+    assert "the compiled extension is not built" in out.stdout

@@ -1,4 +1,4 @@
-"""FASTCOLLATE_CUDA at configure time (csrc/cuda/cuda.cmake): ON without nvcc is a clear error, AUTO goes on
+"""FASTCOLLATE_CUDA at configure time (csrc/runtime/cuda.cmake): ON without nvcc is a clear error, AUTO goes on
 without CUDA, any other value is an error. Runs CMake's configure step only, with nvcc hidden from PATH."""
 
 import os

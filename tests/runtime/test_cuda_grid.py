@@ -1,5 +1,5 @@
-"""The CUDA kernels' bodies on the CPU grid runner (csrc/common/grid.h): every CUDA kernel runs
-here, on every CI machine, through the very launch sequences the GPU runs (_core.kernel_* with device=-1),
+"""The CUDA kernels' bodies on the CPU grid runner (csrc/runtime/grid.h): every CUDA kernel runs
+here, on every CI machine, through the very launch sequences the GPU runs (the _core kernel_* functions with device=-1),
 and must equal the CPU path and the Python twins bit for bit over the existing hypothesis strategies.
 
 Each case runs its threads in ascending or descending order within a phase (`reverse`): a body that read,
@@ -47,14 +47,14 @@ def check_padded_kernels(case, reverse, index64):
     d = delays_of(delays, codes, layout)
     want = twin.apply_delay_pattern(codes, bos, pad, delays=delays, layout=layout, mode=mode)
     got = (torch.full_like(want[0], 77), torch.full_like(want[1], 77))
-    core().kernel_delay_apply(codes, bos, pad, d, layout == "BTK", mode == "extend", *got, reverse=reverse,
+    core().delay.kernel_apply(codes, bos, pad, d, layout == "BTK", mode == "extend", *got, reverse=reverse,
                               index64=index64, **GRID)
     assert_equal(got[0], want[0], (case, index64))
     assert_equal(got[1], want[1], (case, index64))
     for start in (0, 1):
         codes_back = twin.revert_delay_pattern(want[0], delays=delays, layout=layout, start_index=start)
         out = torch.full_like(codes_back, 77)
-        core().kernel_delay_revert(want[0], d, layout == "BTK", start, out, reverse=reverse, index64=index64, **GRID)
+        core().delay.kernel_revert(want[0], d, layout == "BTK", start, out, reverse=reverse, index64=index64, **GRID)
         assert_equal(out, codes_back, (case, start, index64))
 
 
@@ -85,7 +85,7 @@ def check_ragged_kernels(case, reverse, index64):
                                            stream_bos_eos=wrap, return_labels=return_labels, no_train=no_train)
     delayed, new_offsets, labels, status = ragged_outputs(want.codes.shape, codes.dtype, len(offsets) - 1,
                                                           return_labels)
-    core().kernel_delay_apply_ragged(codes, offsets.long(), bos, pad, d, layout == "BTK", wrap, delayed, new_offsets,
+    core().delay.kernel_apply_ragged(codes, offsets.long(), bos, pad, d, layout == "BTK", wrap, delayed, new_offsets,
                                      labels, no_train, status, reverse=reverse, index64=index64, **GRID)
     assert status.item() == 0
     assert_equal(delayed, want.codes, (case, index64))
@@ -95,7 +95,7 @@ def check_ragged_kernels(case, reverse, index64):
     back = twin.revert_delay_pattern_ragged(want.codes, want.offsets, delays=delays, layout=layout,
                                             stream_bos_eos=wrap)
     codes_out, offsets_out, _, status = ragged_outputs(back.codes.shape, codes.dtype, len(offsets) - 1, False)
-    core().kernel_delay_revert_ragged(want.codes, want.offsets, d, layout == "BTK", wrap, codes_out, offsets_out,
+    core().delay.kernel_revert_ragged(want.codes, want.offsets, d, layout == "BTK", wrap, codes_out, offsets_out,
                                       status, reverse=reverse, index64=index64, **GRID)
     assert status.item() == 0
     assert_equal(codes_out, back.codes, (case, index64))
@@ -122,14 +122,14 @@ def test_ragged_kernel_refuses_bad_offsets_without_touching_memory(offsets):
     codes = torch.arange(12).reshape(2, 6)
     segments = len(offsets) - 1
     delayed, new_offsets, labels, status = ragged_outputs((2, 6 + segments * 3), codes.dtype, segments, True)
-    core().kernel_delay_apply_ragged(codes, torch.tensor(offsets), 1024, 1025, [0, 1], False, True, delayed,
+    core().delay.kernel_apply_ragged(codes, torch.tensor(offsets), 1024, 1025, [0, 1], False, True, delayed,
                                      new_offsets, labels, None, status, **GRID)
     assert status.item() == 1
     assert (delayed == 77).all() and (labels == 77).all()
     # Revert: a segment narrower than its delays and stream BOS/EOS is refused too.
     wide = torch.arange(20).reshape(2, 10)
     out, offsets_out, _, status = ragged_outputs((2, 10 - 2 * 4), codes.dtype, 2, False)
-    core().kernel_delay_revert_ragged(wide, torch.tensor([0, 2, 10]), [0, 2], False, True, out, offsets_out, status,
+    core().delay.kernel_revert_ragged(wide, torch.tensor([0, 2, 10]), [0, 2], False, True, out, offsets_out, status,
                                       **GRID)
     assert status.item() == 1 and (out == 77).all()
 
@@ -149,13 +149,13 @@ def test_role_span_labels_kernel(case, reverse, stage_limit):
     if isinstance(starts, list):
         starts = torch.tensor([0 if s is None else s for s in starts])
     out, status = torch.full(ids.shape, 5, dtype=torch.int64), torch.zeros(1, dtype=torch.int32)
-    core().kernel_role_span_labels(ids, mask, starts, spec_of(spec), out, status, reverse=reverse,
+    core().rolespan.kernel_labels(ids, mask, starts, spec_of(spec), out, status, reverse=reverse,
                                    stage_limit=stage_limit, **GRID)
     assert status.item() == 0
     assert_equal(out, want, case)
     out.fill_(5)
     # Without a mask nothing can be invalid: the CUDA op passes no status (and never waits for one).
-    core().kernel_role_span_labels(ids, None, starts, spec_of(spec), out, None, reverse=reverse,
+    core().rolespan.kernel_labels(ids, None, starts, spec_of(spec), out, None, reverse=reverse,
                                    stage_limit=stage_limit, **GRID)
     assert_equal(out, labels_twin.role_span_labels(ids, spec, start_index=starts), case)
 
@@ -165,7 +165,7 @@ def test_role_span_labels_kernel_needs_a_status_with_a_mask():
 
     ids, out = torch.zeros((2, 3), dtype=torch.int64), torch.full((2, 3), 5, dtype=torch.int64)
     with pytest.raises(ValueError, match="status: .*an attention_mask is given"):
-        core().kernel_role_span_labels(ids, torch.ones((2, 3)).long(), None, spec_of(llama3()), out, None, **GRID)
+        core().rolespan.kernel_labels(ids, torch.ones((2, 3)).long(), None, spec_of(llama3()), out, None, **GRID)
     assert (out == 5).all()
 
 
@@ -177,7 +177,7 @@ def test_role_span_labels_kernel_flags_bad_masks(row, stage_limit):
     ids = torch.zeros((2, 3), dtype=torch.int64)
     mask = torch.tensor([[1, 1, 0], row])
     out, status = torch.full((2, 3), 5, dtype=torch.int64), torch.zeros(1, dtype=torch.int32)
-    core().kernel_role_span_labels(ids, mask, None, spec_of(llama3()), out, status, stage_limit=stage_limit, **GRID)
+    core().rolespan.kernel_labels(ids, mask, None, spec_of(llama3()), out, status, stage_limit=stage_limit, **GRID)
     assert status.item() == 1
     assert (out[1] == -100).all()  # the bad row: every label masked, no position outside the row written
 
@@ -185,7 +185,7 @@ def test_role_span_labels_kernel_flags_bad_masks(row, stage_limit):
 def collate_kernel(rows, spec, starts, layout, reverse, stage_limit=-1):
     from fastcollate.rolespan.native import _result
 
-    out = core().kernel_collate_rolespan(rows, spec_of(spec), layout["pad_token_id"], layout["pad_left"],
+    out = core().rolespan.kernel_collate(rows, spec_of(spec), layout["pad_token_id"], layout["pad_left"],
                                          layout["pad_to_multiple_of"], layout["packed"], starts, reverse=reverse,
                                          stage_limit=stage_limit, **GRID)
     return _result(*out, packed=layout["packed"])
@@ -257,7 +257,7 @@ def test_collate_rolespan_kernel_presets(preset, packed):
 
 @pytest.mark.parametrize("masked", [False, True])
 def test_role_span_labels_kernel_rows_longer_than_the_staging_area(masked):
-    """Rows of more than 4096 tokens (csrc/rolespan/rolespan_scan.h kRsStageTokens) run from global memory;
+    """Rows of more than 4096 tokens (csrc/rolespan/rolespan_scan.h kRolespanStageTokens) run from global memory;
     with a mask, the shorter rows of the same batch are staged."""
     from fastcollate.presets import llama3
     from fastcollate.synthetic import synthetic_text_batch
@@ -267,7 +267,7 @@ def test_role_span_labels_kernel_rows_longer_than_the_staging_area(masked):
     batch = fastcollate.ChatCollator(spec, 128001, pad_left=True, backend="cpu")(rows)
     ids, mask = batch["input_ids"], batch["attention_mask"] if masked else None
     out, status = torch.full(ids.shape, 5, dtype=torch.int64), torch.zeros(1, dtype=torch.int32)
-    core().kernel_role_span_labels(ids, mask, None, spec_of(spec), out, status if masked else None, **GRID)
+    core().rolespan.kernel_labels(ids, mask, None, spec_of(spec), out, status if masked else None, **GRID)
     assert_equal(out, labels_twin.role_span_labels(ids, spec, attention_mask=mask), spec)
 
 
@@ -298,8 +298,8 @@ def test_spec_past_the_kernel_limits_is_a_value_error():
 
 def higgs_both(batch, options, chunk_counts=None, reverse=False):
     outcomes = []
-    for run in (lambda: core().collate_higgs(batch, options, chunk_counts),
-                lambda: core().kernel_collate_higgs(batch, options, chunk_counts, reverse=reverse, **GRID)):
+    for run in (lambda: core().higgs_boson.collate(batch, options, chunk_counts),
+                lambda: core().higgs_boson.kernel_collate(batch, options, chunk_counts, reverse=reverse, **GRID)):
         try:
             outcomes.append(run())
         except ValueError as exc:

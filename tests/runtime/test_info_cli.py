@@ -50,7 +50,7 @@ def test_versions_backends_and_cuda(capsys):
 def test_program_name_is_the_one_called(capsys, monkeypatch):
     # The hint line is shown when the extension is there: stand one in, so this runs on any install.
     monkeypatch.setattr(_backend, "_core", SimpleNamespace(__version__="0.1.0", __file__="/x/_core.so",
-                                                                simd=lambda: "none"))
+                                                                higgs_hf=SimpleNamespace(simd=lambda: "none")))
     monkeypatch.setattr(_backend, "_CORE_ERROR", None)
     assert "next: `fastcollate demo`" in info_output(capsys, "/venv/bin/fastcollate")
     assert "next: `python -m fastcollate demo`" in info_output(capsys, "/site/fastcollate/__main__.py")

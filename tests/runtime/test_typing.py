@@ -1,5 +1,5 @@
-"""The typed public API: `py.typed` ships, `_core.pyi` names exactly what the compiled extension has (every
-function and constructor with the same parameters), and the public names document themselves."""
+"""The typed public API: `py.typed` ships, the `_core/` stubs (one per submodule) name exactly what the compiled
+extension has (every function and constructor with the same parameters), and the public names document themselves."""
 
 import ast
 import re
@@ -14,11 +14,14 @@ from fastcollate.synthetic import synthetic_text_batch
 from conftest import COMPILED
 
 PACKAGE = Path(fastcollate.__file__).resolve().parent
-STUB = PACKAGE / "_core.pyi"
+STUBS = PACKAGE / "_core"
+SUBMODULES = ["runtime", "rolespan", "delay", "higgs_boson", "higgs_hf"]
 
 
 def test_py_typed_and_the_stub_ship_with_the_package():
-    assert (PACKAGE / "py.typed").is_file() and STUB.is_file()
+    assert (PACKAGE / "py.typed").is_file() and (STUBS / "__init__.pyi").is_file()
+    assert all((STUBS / f"{name}.pyi").is_file() for name in SUBMODULES)
+    assert not (STUBS / "__init__.py").exists()  # the compiled _core must stay what `import` finds
 
 
 def _params(fn: ast.FunctionDef) -> list:
@@ -26,10 +29,10 @@ def _params(fn: ast.FunctionDef) -> list:
     return [p.arg for p in a.posonlyargs + a.args + a.kwonlyargs if p.arg != "self"]
 
 
-def stub_api() -> dict:
+def stub_api(stub: Path) -> dict:
     """name -> parameter names (functions; classes: their __init__), or None for a module attribute."""
     api = {}
-    for node in ast.parse(STUB.read_text()).body:
+    for node in ast.parse(stub.read_text()).body:
         if isinstance(node, ast.FunctionDef):
             api[node.name] = _params(node)
         elif isinstance(node, ast.ClassDef):
@@ -51,12 +54,16 @@ def runtime_params(obj) -> list:
 def test_stub_matches_the_extension():
     from fastcollate import _core
 
-    stub = stub_api()
-    runtime = {n for n in dir(_core) if not n.startswith("_")} | {"__version__"}
-    assert set(stub) == runtime, "add the new names to fastcollate/_core.pyi (or remove the stale ones)"
-    for name, params in stub.items():
-        if params is not None:
-            assert params == runtime_params(getattr(_core, name)), name
+    top = {n for n in dir(_core) if not n.startswith("_")} | {"__version__"}
+    assert set(stub_api(STUBS / "__init__.pyi")) | set(SUBMODULES) == top
+    for module_name in SUBMODULES:
+        module = getattr(_core, module_name)
+        stub = stub_api(STUBS / f"{module_name}.pyi")
+        runtime = {n for n in dir(module) if not n.startswith("_")}
+        assert set(stub) == runtime, f"add the new names to fastcollate/_core/{module_name}.pyi (or remove the stale ones)"
+        for name, params in stub.items():
+            if params is not None:
+                assert params == runtime_params(getattr(module, name)), f"{module_name}.{name}"
 
 
 DOCUMENTED = list(fastcollate.__all__)

@@ -1,0 +1,73 @@
+// The transformers Higgs Audio v2 batch (HiggsAudioV2Collator) over raw buffers: plan (validate in the
+// reference's order, size every output), then fill. Plain C++: no pybind11, no Python, no torch. Errors are
+// std::invalid_argument "sample {i}: {field}: {problem}" with the messages of fastcollate/higgs_hf/features.py.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/views.h"
+#include "rolespan/rolespan.h"
+
+namespace fastcollate {
+
+struct HiggsHfOptions {
+  int64_t pad_token_id = 0;
+  int64_t audio_token_id = 0;
+  int64_t audio_bos_token_id = -1;  // label_mode "processor" only
+  int64_t audio_delay_token_id = 0;
+  int64_t stream_bos = 0;
+  int64_t stream_eos = 0;
+  bool pad_left = true;
+  int64_t pad_to_multiple_of = 1;
+  int64_t num_codebooks = -1;  // -1: whatever the clips have
+  // label_mode "correct": text labels from this spec (run on the features' ids as given), clips learned where
+  // it learns their placeholder. Absent: label_mode "processor".
+  std::optional<RolespanSpecData> spec;
+};
+
+// One feature as read (GIL held). A field that could not be read carries its error, raised by the plan in the
+// reference's order.
+struct HiggsHfFeatureIn {
+  std::string key_error_field, key_error;  // a Mapping key the collator does not read
+  IdsView input_ids;
+  int64_t start_index = 0;  // <= 0: every turn
+  std::string start_index_error;
+  std::string codes_error;  // audio_codes is not a list
+  std::vector<CodesView> clips;
+  bool has_no_train = false;
+  std::vector<uint8_t> no_train;
+  std::string no_train_error;
+};
+
+struct HiggsHfPlan {
+  int64_t batch = 0;
+  int64_t width = 0;      // text columns
+  int64_t codebooks = 0;  // K; 0: no clip in the batch (no audio outputs)
+  int64_t frames = 0;     // T_audio
+  std::vector<int64_t> text_len, audio_len;
+  // Per clip of the batch (features in order): its placeholder's position and whether it is no-train.
+  std::vector<int64_t> clip_begin;  // first clip of each feature (batch + 1 entries)
+  std::vector<int64_t> placeholder;
+  std::vector<uint8_t> no_train;
+  // label_mode "correct": the spec's labels of every feature's ids, back to back (offsets: batch + 1).
+  std::vector<int64_t> spec_labels, spec_offsets;
+};
+
+struct HiggsHfOutputs {
+  int64_t* input_ids;       // (batch, width)
+  int64_t* attention_mask;  // (batch, width)
+  int64_t* labels;          // (batch, width)
+  int64_t* audio_ids;       // (batch, frames, codebooks), when codebooks > 0
+  bool* audio_mask;         // (batch, frames)
+  int64_t* audio_labels;    // (batch, frames, codebooks)
+  int64_t* num_learned;     // (batch): text + audio labels learned per feature
+};
+
+HiggsHfPlan plan_higgs_hf_batch(const std::vector<HiggsHfFeatureIn>& in, const HiggsHfOptions& opt);
+void fill_higgs_hf_batch(const std::vector<HiggsHfFeatureIn>& in, const HiggsHfOptions& opt,
+                         const HiggsHfPlan& plan, const HiggsHfOutputs& out);
+
+}  // namespace fastcollate

@@ -1,0 +1,154 @@
+// Pass 2: write every output exactly once from the plan. Runs without the GIL; touches only raw buffers.
+#include <algorithm>
+
+#include "higgs_hf/code_frames.h"
+#include "higgs_hf/higgs_hf_collate.h"
+#include "higgs_hf/higgs_hf_rules.h"
+
+namespace fastcollate {
+namespace {
+
+// One text row: the feature's ids with every placeholder expanded, its attention mask and labels.
+int64_t fill_text_row(const HiggsHfFeatureIn& f, const HiggsHfOptions& opt, const HiggsHfPlan& plan, int64_t r,
+                      const HiggsHfOutputs& out) {
+  const int64_t W = plan.width, n = plan.text_len[r], K = plan.codebooks;
+  const int64_t off = opt.pad_left ? W - n : 0;
+  int64_t* ids = out.input_ids + r * W;
+  int64_t* mask = out.attention_mask + r * W;
+  int64_t* labels = out.labels + r * W;
+  std::fill(ids, ids + off, opt.pad_token_id);
+  std::fill(ids + off + n, ids + W, opt.pad_token_id);
+  std::fill(mask, mask + off, 0);
+  std::fill(mask + off, mask + off + n, 1);
+  std::fill(mask + off + n, mask + W, 0);
+  std::fill(labels, labels + off, kIgnoreIndex);  // the processor's rule masks pad_token_id too
+  std::fill(labels + off + n, labels + W, kIgnoreIndex);
+
+  // Every id in a local and the count in the loop: the output stores (int64) could alias `opt` and a counter
+  // kept behind a reference, which would reload them and chain every token on a store.
+  const bool correct = opt.spec.has_value();
+  const int64_t* spec = correct ? plan.spec_labels.data() + plan.spec_offsets[r] : nullptr;
+  const int64_t audio_token = opt.audio_token_id, pad = opt.pad_token_id, audio_bos = opt.audio_bos_token_id;
+  const int64_t delay_token = opt.audio_delay_token_id;
+  // Placeholder positions: masked in the correct mode; the processor masks only the audio token.
+  const int64_t delay_label =
+      correct ? kIgnoreIndex : hf_processor_text_label(delay_token, audio_token, pad, audio_bos);
+  const CodesView* clip = f.clips.data();
+  const int64_t n_ids = f.input_ids.size, stride = f.input_ids.stride;
+  const int64_t learned = visit_ids(f.input_ids, [&](const auto* p) {
+    int64_t cursor = off, count = 0;
+    for (int64_t t = 0; t < n_ids; ++t) {
+      const int64_t token = p[t * stride];
+      if (token != audio_token) {
+        const int64_t label = correct ? spec[t] : hf_processor_text_label(token, audio_token, pad, audio_bos);
+        ids[cursor] = token;
+        labels[cursor++] = label;
+        count += label != kIgnoreIndex;
+        continue;
+      }
+      const int64_t audio = hf_clip_audio_tokens((clip++)->cols);
+      std::fill(ids + cursor, ids + cursor + audio, audio_token);
+      std::fill(labels + cursor, labels + cursor + audio, kIgnoreIndex);
+      cursor += audio;
+      std::fill(ids + cursor, ids + cursor + K - 1, delay_token);
+      std::fill(labels + cursor, labels + cursor + K - 1, delay_label);
+      cursor += K - 1;
+      count += delay_label != kIgnoreIndex ? K - 1 : 0;
+    }
+    return count;
+  });
+  return learned;
+}
+
+// One clip (codes of type T) into `frames` rows of K ids and labels, frame by frame so that every write is
+// contiguous (the (T, K) layout). Each cell is the delay layout's (csrc/delay/delay_layout.h): the frames
+// where some codebook holds no code (the first K, the last K) go through delay_cell()/delay_value(); in the
+// frames between, every codebook holds a code by that same layout (codebook k's code run is
+// [hf_clip_row(k).code_begin, code_end)), so they are transposed without asking per cell (code_frames.h).
+template <typename T, bool correct>
+int64_t fill_clip(const CodesView& c, int64_t K, const HiggsHfOptions& opt, bool no_train, int64_t* ids,
+                  int64_t* labels) {
+  const int64_t L = c.cols, frames = hf_clip_frames(L, K);
+  const T* src = static_cast<const T*>(c.data);
+  const int64_t rs = c.row_stride, cs = c.col_stride;
+  const int64_t bos = opt.stream_bos, eos = opt.stream_eos;
+  const DelayFill id_fill = delay_ids_fill(bos, eos);
+  const DelayFill label_fill = delay_labels_fill(eos, no_train);
+  // Counts in locals, as in fill_text_row: a counter behind a reference would be reloaded after every store.
+  auto edge_frame = [&](int64_t t) {
+    int64_t count = 0;
+    for (int64_t k = 0; k < K; ++k) {
+      const DelayRow row = hf_clip_row(k, L, K);
+      const DelayCell kind = delay_cell(t, row);
+      const int64_t code = kind == kCode ? static_cast<int64_t>(src[k * rs + (t - row.code_begin) * cs]) : 0;
+      const int64_t id = delay_value(kind, code, id_fill);
+      const int64_t label = correct ? delay_value(kind, code, label_fill) : hf_processor_audio_label(id, bos, eos);
+      ids[t * K + k] = id;
+      labels[t * K + k] = label;
+      count += label != kIgnoreIndex;
+    }
+    return count;
+  };
+  // Every codebook is inside its code run from the last codebook's first code to the first codebook's last.
+  const int64_t lo = hf_clip_row(K - 1, L, K).code_begin, hi = hf_clip_row(0, L, K).code_end;
+  int64_t learned = 0;
+  for (int64_t t = 0; t < lo; ++t) learned += edge_frame(t);
+  // Codebook k's code for frame t is src[k][t - code_begin(k)]: from codebook 0's code of frame lo, codebook
+  // k + 1's code of a frame is (row stride - col stride) further on.
+  if (hi > lo) {
+    CodeFrames middle;
+    middle.codebooks = K;
+    middle.frames = hi - lo;
+    middle.step = rs - cs;
+    middle.col_stride = cs;
+    middle.labels = !correct ? CodeLabels::kProcessor : no_train ? CodeLabels::kIgnore : CodeLabels::kCopy;
+    middle.stream_bos = bos;
+    middle.stream_eos = eos;
+    learned += write_code_frames(src + (lo - hf_clip_row(0, L, K).code_begin) * cs, middle, ids + lo * K,
+                                 labels + lo * K);
+  }
+  for (int64_t t = std::max(lo, hi); t < frames; ++t) learned += edge_frame(t);
+  return learned;
+}
+
+// One audio row: the feature's clips one after the other, then padding (stream EOS, mask False, -100).
+int64_t fill_audio_row(const HiggsHfFeatureIn& f, const HiggsHfOptions& opt, const HiggsHfPlan& plan, int64_t r,
+                       const HiggsHfOutputs& out) {
+  const int64_t K = plan.codebooks, TA = plan.frames;
+  int64_t* ids = out.audio_ids + r * TA * K;
+  int64_t* labels = out.audio_labels + r * TA * K;
+  const bool correct = opt.spec.has_value();
+  int64_t frame = 0, learned = 0;
+  for (size_t j = 0; j < f.clips.size(); ++j) {
+    const CodesView& c = f.clips[j];
+    const bool no_train = plan.no_train[plan.clip_begin[r] + j] != 0;
+    int64_t* clip_ids = ids + frame * K;
+    int64_t* clip_labels = labels + frame * K;
+    if (c.type == ElemType::kInt64) {
+      learned += correct ? fill_clip<int64_t, true>(c, K, opt, no_train, clip_ids, clip_labels)
+                         : fill_clip<int64_t, false>(c, K, opt, no_train, clip_ids, clip_labels);
+    } else {
+      learned += correct ? fill_clip<int32_t, true>(c, K, opt, no_train, clip_ids, clip_labels)
+                         : fill_clip<int32_t, false>(c, K, opt, no_train, clip_ids, clip_labels);
+    }
+    frame += hf_clip_frames(c.cols, K);
+  }
+  std::fill(ids + frame * K, ids + TA * K, opt.stream_eos);
+  std::fill(labels + frame * K, labels + TA * K, kIgnoreIndex);
+  std::fill(out.audio_mask + r * TA, out.audio_mask + r * TA + frame, true);
+  std::fill(out.audio_mask + r * TA + frame, out.audio_mask + (r + 1) * TA, false);
+  return learned;
+}
+
+}  // namespace
+
+void fill_higgs_hf_batch(const std::vector<HiggsHfFeatureIn>& in, const HiggsHfOptions& opt,
+                         const HiggsHfPlan& plan, const HiggsHfOutputs& out) {
+  for (int64_t r = 0; r < plan.batch; ++r) {
+    int64_t learned = fill_text_row(in[r], opt, plan, r, out);
+    if (plan.codebooks > 0) learned += fill_audio_row(in[r], opt, plan, r, out);
+    out.num_learned[r] = learned;
+  }
+}
+
+}  // namespace fastcollate

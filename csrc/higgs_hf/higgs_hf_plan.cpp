@@ -1,0 +1,129 @@
+// Pass 1: check every feature in the order of fastcollate/higgs_hf/features.py (so both raise the same first
+// error), derive the correct mode's spec labels and no-train clips, and size every output. Runs without the GIL.
+#include <algorithm>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+
+#include "common/checked_size.h"
+#include "higgs_hf/higgs_hf_collate.h"
+#include "higgs_hf/higgs_hf_rules.h"
+
+namespace fastcollate {
+namespace {
+
+[[noreturn]] void fail(size_t i, const std::string& field, const std::string& problem) {
+  throw std::invalid_argument("sample " + std::to_string(i) + ": " + field + ": " + problem);
+}
+
+std::string clip_field(size_t j) { return "audio_codes[" + std::to_string(j) + "]"; }
+
+// The feature's placeholder positions; a delay token in its ids is an error (the collator writes those).
+void scan_ids(size_t i, const IdsView& ids, const HiggsHfOptions& opt, std::vector<int64_t>& placeholders) {
+  visit_ids(ids, [&](const auto* p) {
+    for (int64_t t = 0; t < ids.size; ++t) {
+      const int64_t token = p[t * ids.stride];
+      if (token == opt.audio_delay_token_id) {
+        fail(i, "input_ids", "holds the audio delay token " + std::to_string(token) + " at position " +
+                                 std::to_string(t) + "; give one audio token (" + std::to_string(opt.audio_token_id) +
+                                 ") per clip: the collator writes each clip's placeholders and delay tokens itself");
+      }
+      if (token == opt.audio_token_id) placeholders.push_back(t);
+    }
+  });
+}
+
+void check_clips(size_t i, const HiggsHfFeatureIn& f, size_t n_placeholders, const HiggsHfOptions& opt,
+                 int64_t& codebooks) {
+  if (!f.codes_error.empty()) fail(i, "audio_codes", f.codes_error);
+  if (f.clips.size() != n_placeholders) {
+    fail(i, "audio_codes", std::to_string(f.clips.size()) + " clip(s) for " + std::to_string(n_placeholders) +
+                               " audio placeholder(s) (" + std::to_string(opt.audio_token_id) + ") in input_ids");
+  }
+  for (size_t j = 0; j < f.clips.size(); ++j) {
+    const CodesView& c = f.clips[j];
+    if (!c.error.empty()) fail(i, clip_field(j), c.error);
+    if (c.rows == 0) {
+      fail(i, clip_field(j), "has 0 codebooks (shape (0, " + std::to_string(c.cols) + ")); expected (K, L) with K >= 1");
+    }
+    if (opt.num_codebooks >= 0 && c.rows != opt.num_codebooks) {
+      fail(i, clip_field(j), "has " + std::to_string(c.rows) + " codebooks, expected num_codebooks=" +
+                                 std::to_string(opt.num_codebooks));
+    }
+    if (codebooks > 0 && c.rows != codebooks) {
+      fail(i, clip_field(j), "has " + std::to_string(c.rows) + " codebooks, but earlier clips in the batch have " +
+                                 std::to_string(codebooks));
+    }
+    codebooks = c.rows;
+  }
+  if (!f.no_train_error.empty()) fail(i, "audio_no_train", f.no_train_error);
+  if (f.has_no_train && f.no_train.size() != f.clips.size()) {
+    fail(i, "audio_no_train", std::to_string(f.no_train.size()) + " flag(s) for " + std::to_string(f.clips.size()) +
+                                  " clip(s)");
+  }
+}
+
+// The spec's labels of one feature's ids (labels only: the ids are written later, expanded).
+void spec_labels(const RolespanSpecView& spec, const HiggsHfFeatureIn& f, int64_t* labels) {
+  const IdsView& ids = f.input_ids;
+  visit_ids(ids, [&](const auto* p) {
+    using T = std::remove_const_t<std::remove_pointer_t<decltype(p)>>;
+    rolespan_fill_row<T, false, false>(spec, RowIn<T>{p, ids.stride, ids.size}, f.start_index,
+                                 RowOut{nullptr, labels, nullptr});
+  });
+}
+
+}  // namespace
+
+HiggsHfPlan plan_higgs_hf_batch(const std::vector<HiggsHfFeatureIn>& in, const HiggsHfOptions& opt) {
+  HiggsHfPlan plan;
+  plan.batch = static_cast<int64_t>(in.size());
+  for (size_t i = 0; i < in.size(); ++i) {  // every feature's keys before any value
+    if (!in[i].key_error.empty()) fail(i, in[i].key_error_field, in[i].key_error);
+  }
+  plan.clip_begin.assign(1, 0);
+  for (size_t i = 0; i < in.size(); ++i) {
+    const HiggsHfFeatureIn& f = in[i];
+    if (!f.input_ids.error.empty()) fail(i, "input_ids", f.input_ids.error);
+    if (!f.start_index_error.empty()) fail(i, "start_index", f.start_index_error);
+    const size_t first = plan.placeholder.size();
+    scan_ids(i, f.input_ids, opt, plan.placeholder);
+    check_clips(i, f, plan.placeholder.size() - first, opt, plan.codebooks);
+    plan.clip_begin.push_back(static_cast<int64_t>(plan.placeholder.size()));
+  }
+
+  // label_mode "correct": the spec's labels; a clip is learned where the spec learns its placeholder.
+  plan.no_train.assign(plan.placeholder.size(), 0);
+  if (opt.spec) {
+    const RolespanSpecView view = opt.spec->view();
+    plan.spec_offsets.assign(1, 0);
+    for (const HiggsHfFeatureIn& f : in) plan.spec_offsets.push_back(plan.spec_offsets.back() + f.input_ids.size);
+    plan.spec_labels.assign(plan.spec_offsets.back(), kIgnoreIndex);
+    for (size_t i = 0; i < in.size(); ++i) {
+      const int64_t* labels = plan.spec_labels.data() + plan.spec_offsets[i];
+      spec_labels(view, in[i], plan.spec_labels.data() + plan.spec_offsets[i]);
+      for (int64_t c = plan.clip_begin[i]; c < plan.clip_begin[i + 1]; ++c) {
+        const bool flagged = in[i].has_no_train && in[i].no_train[c - plan.clip_begin[i]];
+        plan.no_train[c] = labels[plan.placeholder[c]] == kIgnoreIndex || flagged;
+      }
+    }
+  }
+
+  // Sizes: each placeholder becomes L + K + 1 positions, as many audio frames.
+  int64_t longest = 0;
+  for (size_t i = 0; i < in.size(); ++i) {
+    const HiggsHfFeatureIn& f = in[i];
+    // Inputs lie within their storage (csrc/python/reader.h), so these sums stay small; still checked.
+    const auto too_big = [&] { return "sample " + std::to_string(i) + ": audio_codes: more frames than a process can address"; };
+    int64_t frames = 0;
+    for (const CodesView& c : f.clips) frames = checked_add(frames, hf_clip_frames(c.cols, plan.codebooks), too_big);
+    plan.audio_len.push_back(frames);
+    plan.text_len.push_back(checked_add(f.input_ids.size - static_cast<int64_t>(f.clips.size()), frames, too_big));
+    longest = std::max(longest, plan.text_len.back());
+    plan.frames = std::max(plan.frames, frames);
+  }
+  plan.width = padded_width(static_cast<int64_t>(in.size()), longest, opt.pad_to_multiple_of, "pad_to_multiple_of");
+  return plan;
+}
+
+}  // namespace fastcollate

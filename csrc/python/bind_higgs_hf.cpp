@@ -1,0 +1,161 @@
+// _core.higgs_hf: HiggsAudioV2Collator: read every feature's buffers (GIL held), then plan, allocate
+// the outputs once and fill them with the GIL released. The reading rules and messages are those of
+// fastcollate/higgs_hf/features.py.
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <optional>
+#include <unordered_set>
+
+#include "higgs_hf/code_frames.h"
+#include "higgs_hf/higgs_hf_collate.h"
+#include "python/feature_reader.h"
+#include "python/output_arena.h"
+#include "python/reader.h"
+
+namespace fastcollate {
+namespace {
+
+// The options plus what only the Python layer reads: which Mapping keys are allowed, why start_index and
+// audio_no_train would not be read, and the twin's parser of audio_no_train (features.parse_no_train).
+struct HiggsHfBindOptions {
+  HiggsHfOptions opt;
+  std::unordered_set<std::string> allowed_keys;
+  std::string unknown_key_problem, start_index_unread, no_train_unread;
+  bool read_start_index = true, read_no_train = true;  // false: named in ignore_keys
+  py::object parse_no_train;
+};
+
+struct FeatureNames {
+  py::str input_ids{"input_ids"}, audio_codes{"audio_codes"}, start_index{"start_index"},
+      audio_no_train{"audio_no_train"};
+};
+
+void read_no_train(py::handle value, const HiggsHfBindOptions& o, HiggsHfFeatureIn& in) {
+  in.has_no_train = true;
+  if (!o.no_train_unread.empty()) {
+    in.no_train_error = "is given, but " + o.no_train_unread;
+    return;
+  }
+  py::tuple parsed = o.parse_no_train(value);  // (flags or None, problem or None)
+  if (!parsed[1].is_none()) {
+    in.no_train_error = parsed[1].cast<std::string>();
+    return;
+  }
+  for (py::handle flag : parsed[0]) in.no_train.push_back(flag.cast<bool>());
+}
+
+HiggsHfFeatureIn read_feature(py::handle f, const HiggsHfBindOptions& o, const FeatureNames& n, Keep& keep) {
+  HiggsHfFeatureIn in;
+  const FeatureReader r(f);
+  in.key_error_field = r.first_unknown_key(o.allowed_keys);
+  if (!in.key_error_field.empty()) in.key_error = o.unknown_key_problem;
+  if (py::object ids = r.get(n.input_ids)) {
+    in.input_ids = read_ids(ids, keep);
+  } else {
+    in.input_ids.error = r.missing_problem();
+  }
+  if (o.read_start_index) {
+    py::object start = r.get(n.start_index);
+    if (start) in.start_index = read_start_index(start, o.start_index_unread, in.start_index_error);
+  }
+  py::object codes = r.get(n.audio_codes);
+  if (codes && !codes.is_none()) {
+    if (PyList_Check(codes.ptr()) || PyTuple_Check(codes.ptr())) {
+      for (py::handle clip : codes) in.clips.push_back(read_codes(clip, keep));
+    } else {
+      in.codes_error = "expected a list of (K, L) code arrays, one per audio placeholder, got " + type_name(codes);
+    }
+  }
+  if (o.read_no_train) {
+    py::object flags = r.get(n.audio_no_train);
+    if (flags && !flags.is_none()) read_no_train(flags, o, in);
+  }
+  return in;
+}
+
+py::tuple collate_features(const py::sequence& features, const HiggsHfBindOptions& o, bool counts) {
+  static const FeatureNames* names = new FeatureNames();  // leaked on purpose, like all interned names
+  Keep keep;
+  std::vector<HiggsHfFeatureIn> in;
+  in.reserve(features.size());
+  keep.objects.reserve(features.size() * 4);
+  for (py::handle f : features) in.push_back(read_feature(f, o, *names, keep));
+
+  HiggsHfPlan plan;
+  {
+    py::gil_scoped_release release;  // the plan reads only the buffers pinned in `keep`
+    plan = plan_higgs_hf_batch(in, o.opt);
+  }
+  const int64_t B = plan.batch, W = plan.width, T = plan.frames, K = plan.codebooks;
+  const bool audio = K > 0;
+  OutputArena arena;
+  const size_t s_ids = arena.reserve({B, W}), s_mask = arena.reserve({B, W}), s_labels = arena.reserve({B, W});
+  const size_t s_audio = audio ? arena.reserve({B, T, K}) : 0, s_audio_labels = audio ? arena.reserve({B, T, K}) : 0;
+  const size_t s_audio_mask = audio ? arena.reserve({B, T}, ElemType::kBool) : 0;
+  std::vector<int64_t> learned(static_cast<size_t>(B));  // per feature; a tensor only when asked for
+  arena.allocate();
+  HiggsHfOutputs out{arena.data(s_ids), arena.data(s_mask), arena.data(s_labels), nullptr,
+                     nullptr,           nullptr,            learned.data()};
+  if (audio) {
+    out.audio_ids = arena.data(s_audio);
+    out.audio_mask = arena.data_bool(s_audio_mask);
+    out.audio_labels = arena.data(s_audio_labels);
+  }
+  {
+    py::gil_scoped_release release;
+    fill_higgs_hf_batch(in, o.opt, plan, out);
+  }
+  int64_t learning_nothing = 0;
+  for (int64_t n : learned) learning_nothing += n == 0;
+  py::object none = py::none();
+  return py::make_tuple(arena.view(s_ids), arena.view(s_mask), audio ? arena.view(s_audio) : none,
+                        audio ? arena.view(s_audio_mask) : none,
+                        arena.view(s_labels), audio ? arena.view(s_audio_labels) : none,
+                        counts ? py::object(py::cast(learned)) : none, learning_nothing);
+}
+
+}  // namespace
+
+void bind_higgs_hf(py::module_& m) {
+  py::class_<HiggsHfBindOptions>(m, "Options",
+                             "Options of the compiled HiggsAudioV2Collator (built once per collator).")
+      .def(py::init([](int64_t pad_token_id, int64_t audio_token_id, int64_t audio_bos_token_id,
+                       int64_t audio_delay_token_id, int64_t audio_stream_bos_id, int64_t audio_stream_eos_id,
+                       bool pad_left, int64_t pad_to_multiple_of, int64_t num_codebooks,
+                       std::optional<RolespanSpecData> label_spec, std::vector<std::string> allowed_keys,
+                       std::string unknown_key_problem, std::string start_index_unread, std::string no_train_unread,
+                       bool read_start_index, bool read_no_train, py::object parse_no_train) {
+             if (pad_to_multiple_of < 1) throw std::invalid_argument("pad_to_multiple_of: expected an int >= 1");
+             HiggsHfBindOptions o;
+             o.opt = HiggsHfOptions{pad_token_id,        audio_token_id, audio_bos_token_id, audio_delay_token_id,
+                                    audio_stream_bos_id, audio_stream_eos_id, pad_left,     pad_to_multiple_of,
+                                    num_codebooks,       std::move(label_spec)};
+             o.allowed_keys = {allowed_keys.begin(), allowed_keys.end()};
+             o.unknown_key_problem = std::move(unknown_key_problem);
+             o.start_index_unread = std::move(start_index_unread);
+             o.no_train_unread = std::move(no_train_unread);
+             o.read_start_index = read_start_index;
+             o.read_no_train = read_no_train;
+             o.parse_no_train = std::move(parse_no_train);
+             return o;
+           }),
+           py::kw_only(), py::arg("pad_token_id"), py::arg("audio_token_id"), py::arg("audio_bos_token_id"),
+           py::arg("audio_delay_token_id"), py::arg("audio_stream_bos_id"), py::arg("audio_stream_eos_id"),
+           py::arg("pad_left"), py::arg("pad_to_multiple_of"), py::arg("num_codebooks"), py::arg("label_spec"),
+           py::arg("allowed_keys"), py::arg("unknown_key_problem"), py::arg("start_index_unread"),
+           py::arg("no_train_unread"), py::arg("read_start_index"), py::arg("read_no_train"),
+           py::arg("parse_no_train"));
+
+  m.def("collate", &collate_features, py::arg("features"), py::arg("options"), py::arg("counts") = false,
+        "Collate HiggsAudioV2Collator features in one native pass. Returns (input_ids, attention_mask, "
+        "audio_input_ids, audio_input_ids_mask, labels, audio_labels, num_learned, features learning nothing); the "
+        "audio entries are None when no feature has a clip; num_learned (a list, per feature) is None unless "
+        "counts=True.");
+  m.def("simd", &code_frames_simd,
+        "The SIMD path of HiggsAudioV2Collator's code transpose on this CPU: 'avx2' or 'none' (the scalar loop).");
+  m.def("set_simd", &set_code_frames_simd, py::arg("allowed"),
+        "Tests only: allow or forbid the SIMD path (process-wide); returns the previous setting.");
+}
+
+}  // namespace fastcollate

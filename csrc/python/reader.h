@@ -1,0 +1,88 @@
+// The one reader of Python arguments: torch tensors read through the Python API only (no libtorch link: type,
+// layout, device, dtype, shape, strides, data_ptr()), numpy buffers and Python lists of ints, and the scalar
+// fields of a sample. Everything a call reads stays alive in one Keep until the call returns (the fills and
+// kernels run without the GIL).
+//
+// Two forms of tensor reading, for the two kinds of caller:
+//   * collator fields (read_ids, read_codes, ...): an unusable value becomes a view carrying its error, raised
+//     only if the field is read, in the same order and with the same messages as the Python reference
+//     (fastcollate/common/checks.py, fastcollate/common/int_input.py). Every integer form users pass is read
+//     in one pass with no per-element Python: torch tensors (int32/int64) and buffer-protocol arrays (numpy)
+//     of int32/int64 in native byte order are zero-copy views; every other integer dtype and byte order, and
+//     Python sequences (list, tuple) of ints (or of such sequences for 2-D fields), are converted once to
+//     int64, each value range-checked (an int outside int64 names its position);
+//   * op arguments (read_tensor_arg, read_output, ...): the Python layer (fastcollate/ops) checks every argument
+//     first with friendlier messages; these checks keep a direct call of the compiled functions from ever
+//     reading or writing out of bounds, raising ValueError "{name}: ..." at once.
+#pragma once
+
+#include <pybind11/pybind11.h>
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/tensor_arg.h"
+#include "common/views.h"
+
+namespace fastcollate {
+
+namespace py = pybind11;
+
+// Everything the views of one call point into, alive until the call returns.
+struct Keep {
+  std::vector<py::object> objects;                        // tensors and arrays
+  std::vector<std::unique_ptr<py::buffer_info>> exports;  // exported buffers stay exported (not resizable)
+  std::deque<std::vector<int64_t>> converted;             // stable addresses: deque never moves elements
+
+  int64_t* stage(size_t n) { return converted.emplace_back(n).data(); }
+};
+
+bool is_torch_tensor(py::handle value);
+std::string type_name(py::handle value);  // type(value).__name__
+
+// ---- Collator fields: errors travel in the view.
+
+IdsView read_ids(py::handle value, Keep& keep);      // 1-D
+CodesView read_codes(py::handle value, Keep& keep);  // 2-D
+// The same for torch tensors only (zero-copy views; read_ids and read_codes also take buffers and lists).
+IdsView read_ids_view(py::handle value, Keep& keep);
+CodesView read_codes_view(py::handle value, Keep& keep);
+
+// A reward: None, a real number, or a one-element real tensor. Returns false for None.
+bool read_reward(py::handle value, float& reward, std::string& error);
+
+// A start_index: None (0: every turn) or an int; otherwise the error message. `unread` non-empty: the
+// collator does not read start_index, so a given one is an error ("is {value}, but {unread}").
+int64_t read_start_index(py::handle value, const std::string& unread, std::string& error);
+
+// ---- Op arguments: errors raise ValueError "{name}: ..." at once.
+
+// Raises ValueError "{name}: ..." unless `value` is a dense tensor with ndim in [min_dim, max_dim] on the CPU
+// (device -1) or on CUDA device `device` (the CUDA kernels' tensors; data is then a device address).
+// The tensor is kept alive in `keep` (the fill runs without the GIL).
+TensorArg read_tensor_arg(py::handle value, const std::string& name, int min_dim, int max_dim,
+                          Keep& keep, int device = -1);
+
+// "(2, 3, 4)"
+std::string shape_string(const std::vector<int64_t>& shape);
+
+// Raises ValueError "{name}: expected shape ..., got ..." unless the tensor has exactly this shape.
+void require_shape(const TensorArg& t, const std::string& name, const std::vector<int64_t>& shape);
+
+// A 1-D int32/int64 tensor's values, or ValueError naming it.
+std::vector<int64_t> read_int_values(py::handle value, const std::string& name, Keep& keep);
+
+// An output: a tensor of the input's dtype and exactly the planned shape.
+TensorArg read_output(py::handle value, const std::string& name, ElemType type, const std::string& dtype_name,
+                      const std::vector<int64_t>& shape, Keep& keep, int device = -1);
+
+// A 1-D int64 tensor of n entries and unit stride on the device (offsets the kernels read or write).
+TensorArg read_flat_int64(py::handle value, const std::string& name, int64_t n, Keep& keep, int device);
+
+// The kernels' int32 (1,) status on the device.
+int32_t* read_status(py::handle value, Keep& keep, int device);
+
+}  // namespace fastcollate

@@ -1,0 +1,17 @@
+// Role-span labels and ChatCollator's padded/packed rows on the GPU: the block body of
+// csrc/rolespan/rolespan_scan.h, one block per row, on a CUDA stream.
+#include "rolespan/rolespan_cuda.h"
+#include "runtime/launch.cuh"
+
+namespace fastcollate {
+
+template <typename T>
+void cuda_rolespan_rows(const CudaTarget& t, const RolespanRowsBody<T>& body, const char* op) {
+  CudaLauncher l(t, op);
+  launch_rolespan_rows(l, body);
+}
+
+template void cuda_rolespan_rows<int32_t>(const CudaTarget&, const RolespanRowsBody<int32_t>&, const char*);
+template void cuda_rolespan_rows<int64_t>(const CudaTarget&, const RolespanRowsBody<int64_t>&, const char*);
+
+}  // namespace fastcollate
