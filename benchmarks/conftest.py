@@ -74,6 +74,7 @@ def pytest_terminal_summary(terminalreporter):
     tr.section("fastcollate ratios (medians, this run)")
     for group in sorted({g for g, _ in _MEDIANS}):
         m = {name: t for (g, name), t in _MEDIANS.items() if g == group}
+
         def part(name, t):
             rate = _ITEMS.get((group, name))
             return f"{name} {t * 1e6:,.0f} us" + (f" ({rate / t / 1e6:,.1f} M tokens/s)" if rate else "")
@@ -83,8 +84,9 @@ def pytest_terminal_summary(terminalreporter):
         # Input forms and peers: everything relative to the compiled collator on tensors and on lists.
         for base in ("fastcollate_tensors", "fastcollate_lists"):
             if base in m:
-                others = [f"{name} {t / m[base]:.2f}x" for name, t in sorted(m.items(), key=lambda kv: kv[1])
-                          if name != base]
+                others = [
+                    f"{name} {t / m[base]:.2f}x" for name, t in sorted(m.items(), key=lambda kv: kv[1]) if name != base
+                ]
                 tr.write_line(f"    relative to {base}: " + ", ".join(others))
         if "sequential_pair" in m and "two_threads" in m:
             tr.write_line(f"    two_threads / sequential_pair = {m['two_threads'] / m['sequential_pair']:.2f}x")
@@ -96,5 +98,7 @@ def pytest_terminal_summary(terminalreporter):
             if "copy_floor" in m:
                 tr.write_line(f"    native / copy_floor = {native / m['copy_floor']:.2f}x")
     for group, (call, floor) in sorted(_PAIRED.items()):
-        tr.write_line(f"{group} (paired rounds): native {call * 1e6:,.0f} us, copy_floor {floor * 1e6:,.0f} us, "
-                      f"native / copy_floor = {call / floor:.2f}x")
+        tr.write_line(
+            f"{group} (paired rounds): native {call * 1e6:,.0f} us, copy_floor {floor * 1e6:,.0f} us, "
+            f"native / copy_floor = {call / floor:.2f}x"
+        )

@@ -123,8 +123,19 @@ def op_row(name: str, op, reference, reference_name: str, inputs, outputs_cpu) -
         return measure_op(name, op, reference, reference_name, inputs, outputs_cpu)
     except Exception as exc:  # noqa: BLE001 - reported in the table and the exit status; the other rows still run
         nan = float("nan")
-        return failed_row(name, exc, op_us=nan, device_us=nan, ref_name=reference_name, ref_us=None, copy_us=nan,
-                          op_gbs=nan, copy_gbs=nan, of_copy=nan, eager_of_copy=nan)
+        return failed_row(
+            name,
+            exc,
+            op_us=nan,
+            device_us=nan,
+            ref_name=reference_name,
+            ref_us=None,
+            copy_us=nan,
+            op_gbs=nan,
+            copy_gbs=nan,
+            of_copy=nan,
+            eager_of_copy=nan,
+        )
 
 
 def measure_op(name: str, op, reference, reference_name: str, inputs, outputs_cpu) -> dict:
@@ -136,10 +147,18 @@ def measure_op(name: str, op, reference, reference_name: str, inputs, outputs_cp
     t_device = graph_time(op)
     t_ref = gpu_time(reference, repeat=3, min_seconds=0.0) if reference is not None else None
     t_copy = copy_time(nbytes(*out))
-    return {"op": name if ok else f"{name} (MISMATCH)", "op_us": t_op * 1e6, "device_us": t_device * 1e6,
-            "ref_name": reference_name, "ref_us": None if t_ref is None else t_ref * 1e6, "copy_us": t_copy * 1e6,
-            "op_gbs": moved / t_device / 1e9, "copy_gbs": 2 * nbytes(*out) / t_copy / 1e9,
-            "of_copy": t_copy / t_device, "eager_of_copy": t_copy / t_op}
+    return {
+        "op": name if ok else f"{name} (MISMATCH)",
+        "op_us": t_op * 1e6,
+        "device_us": t_device * 1e6,
+        "ref_name": reference_name,
+        "ref_us": None if t_ref is None else t_ref * 1e6,
+        "copy_us": t_copy * 1e6,
+        "op_gbs": moved / t_device / 1e9,
+        "copy_gbs": 2 * nbytes(*out) / t_copy / 1e9,
+        "of_copy": t_copy / t_device,
+        "eager_of_copy": t_copy / t_op,
+    }
 
 
 def op_rows(quick: bool) -> list:
@@ -150,58 +169,107 @@ def op_rows(quick: bool) -> list:
         codes_cpu = torch.randint(0, 1024, shape, generator=g)
         codes = codes_cpu.to(DEVICE)
         want = fastcollate.apply_delay_pattern(codes_cpu, 1024, 1025)
-        rows.append(op_row(f"apply_delay_pattern {shape}", lambda c=codes: fastcollate.apply_delay_pattern(c, 1024, 1025),
-                           lambda c=codes: twin.apply_delay_pattern(c, 1024, 1025), "torch-ops twin", [codes], want))
+        rows.append(
+            op_row(
+                f"apply_delay_pattern {shape}",
+                lambda c=codes: fastcollate.apply_delay_pattern(c, 1024, 1025),
+                lambda c=codes: twin.apply_delay_pattern(c, 1024, 1025),
+                "torch-ops twin",
+                [codes],
+                want,
+            )
+        )
         btk_cpu = codes_cpu.transpose(1, 2).contiguous()
         btk = btk_cpu.to(DEVICE)
         want_btk = fastcollate.apply_delay_pattern(btk_cpu, 1024, 1025, layout="BTK")
-        rows.append(op_row(f"apply_delay_pattern {tuple(btk.shape)} BTK",
-                           lambda c=btk: fastcollate.apply_delay_pattern(c, 1024, 1025, layout="BTK"),
-                           lambda c=btk: twin.apply_delay_pattern(c, 1024, 1025, layout="BTK"), "torch-ops twin",
-                           [btk], want_btk))
+        rows.append(
+            op_row(
+                f"apply_delay_pattern {tuple(btk.shape)} BTK",
+                lambda c=btk: fastcollate.apply_delay_pattern(c, 1024, 1025, layout="BTK"),
+                lambda c=btk: twin.apply_delay_pattern(c, 1024, 1025, layout="BTK"),
+                "torch-ops twin",
+                [btk],
+                want_btk,
+            )
+        )
         delayed = want[0].to(DEVICE)
-        rows.append(op_row(f"revert_delay_pattern {tuple(delayed.shape)}",
-                           lambda d=delayed: fastcollate.revert_delay_pattern(d),
-                           lambda d=delayed: twin.revert_delay_pattern(d), "torch-ops twin", [delayed],
-                           fastcollate.revert_delay_pattern(want[0])))
+        rows.append(
+            op_row(
+                f"revert_delay_pattern {tuple(delayed.shape)}",
+                lambda d=delayed: fastcollate.revert_delay_pattern(d),
+                lambda d=delayed: twin.revert_delay_pattern(d),
+                "torch-ops twin",
+                [delayed],
+                fastcollate.revert_delay_pattern(want[0]),
+            )
+        )
     # Ragged: audio-out segments of 2-30 s at 25 frames/s, 8 codebooks, stream BOS/EOS and labels (Higgs).
-    for segments in ([32] if quick else [32, 1024]):
+    for segments in [32] if quick else [32, 1024]:
         lengths = torch.randint(50, 750, (segments,), generator=g)
         offsets_cpu = torch.cat([torch.zeros(1, dtype=torch.int64), lengths.cumsum(0)])
         packed_cpu = torch.randint(0, 1024, (8, int(offsets_cpu[-1])), generator=g)
         packed, offsets = packed_cpu.to(DEVICE), offsets_cpu.to(DEVICE)
-        want = fastcollate.apply_delay_pattern_ragged(packed_cpu, offsets_cpu, 1024, 1025, stream_bos_eos=True,
-                                                      return_labels=True)
+        want = fastcollate.apply_delay_pattern_ragged(
+            packed_cpu, offsets_cpu, 1024, 1025, stream_bos_eos=True, return_labels=True
+        )
         kwargs = dict(stream_bos_eos=True, return_labels=True)
-        rows.append(op_row(f"apply_delay_pattern_ragged {segments} x 8, BOS/EOS + labels",
-                           lambda: tuple(fastcollate.apply_delay_pattern_ragged(packed, offsets, 1024, 1025, **kwargs)),
-                           (lambda: twin.apply_delay_pattern_ragged(packed, offsets, 1024, 1025, **kwargs))
-                           if segments <= 64 else None, "torch-ops twin", [packed, offsets], tuple(want)))
+        rows.append(
+            op_row(
+                f"apply_delay_pattern_ragged {segments} x 8, BOS/EOS + labels",
+                lambda: tuple(fastcollate.apply_delay_pattern_ragged(packed, offsets, 1024, 1025, **kwargs)),
+                (lambda: twin.apply_delay_pattern_ragged(packed, offsets, 1024, 1025, **kwargs))
+                if segments <= 64
+                else None,
+                "torch-ops twin",
+                [packed, offsets],
+                tuple(want),
+            )
+        )
     # role_span_labels on a left-padded llama3 batch: the twin is a Python loop, far too slow at these sizes, so the
     # reference here is the compiled CPU op on the same batch, plus its copy to the GPU.
     spec = presets.llama3()
-    for rows_, length in ([(32, 2048)] if quick else [(32, 2048), (512, 4096), (2048, 4096)]):
+    for rows_, length in [(32, 2048)] if quick else [(32, 2048), (512, 4096), (2048, 4096)]:
         texts = [s.input_ids for s in synthetic_text_batch(rows_, length, seed=2)]
         batch = fastcollate.ChatCollator(spec, 128001, pad_left=True, backend="cpu")(texts)
         ids_cpu, mask_cpu = batch["input_ids"], batch["attention_mask"]
         ids, mask = ids_cpu.to(DEVICE), mask_cpu.to(DEVICE)
         want = batch["labels"]
-        rows.append(op_row(f"role_span_labels ({rows_}, {length}), mask", lambda: fastcollate.role_span_labels(
-            ids, spec, attention_mask=mask), lambda: fastcollate.role_span_labels(ids_cpu, spec, attention_mask=mask_cpu)
-            .to(DEVICE), "cpu op + copy", [ids, mask], want))
-        rows.append(op_row(f"role_span_labels ({rows_}, {length}), no mask",
-                           lambda: fastcollate.role_span_labels(ids, spec), None, "", [ids],
-                           fastcollate.role_span_labels(ids_cpu, spec)))
+        rows.append(
+            op_row(
+                f"role_span_labels ({rows_}, {length}), mask",
+                lambda: fastcollate.role_span_labels(ids, spec, attention_mask=mask),
+                lambda: fastcollate.role_span_labels(ids_cpu, spec, attention_mask=mask_cpu).to(DEVICE),
+                "cpu op + copy",
+                [ids, mask],
+                want,
+            )
+        )
+        rows.append(
+            op_row(
+                f"role_span_labels ({rows_}, {length}), no mask",
+                lambda: fastcollate.role_span_labels(ids, spec),
+                None,
+                "",
+                [ids],
+                fastcollate.role_span_labels(ids_cpu, spec),
+            )
+        )
     return rows
 
 
 def to_device(batch):
     """Every tensor of a batch pinned and copied (non_blocking): the DataLoader's pin_memory, then .to()."""
     if isinstance(batch, dict):
-        return {k: v.pin_memory().to(DEVICE, non_blocking=True) if isinstance(v, torch.Tensor) else v
-                for k, v in batch.items()}
-    return type(batch)(**{k: v.pin_memory().to(DEVICE, non_blocking=True) if isinstance(v, torch.Tensor) else v
-                          for k, v in vars(batch).items()})
+        return {
+            k: v.pin_memory().to(DEVICE, non_blocking=True) if isinstance(v, torch.Tensor) else v
+            for k, v in batch.items()
+        }
+    return type(batch)(
+        **{
+            k: v.pin_memory().to(DEVICE, non_blocking=True) if isinstance(v, torch.Tensor) else v
+            for k, v in vars(batch).items()
+        }
+    )
 
 
 def end_to_end_rows(quick: bool) -> list:
@@ -225,15 +293,21 @@ def end_to_end_rows(quick: bool) -> list:
 
 def higgs_rows(quick: bool) -> list:
     rows = []
-    for size in ([16] if quick else [16, 64]):
+    for size in [16] if quick else [16, 64]:
         samples = synthetic_tts_batch(size, seed=size)
         cpu = fastcollate.HiggsAudioSampleCollator(**higgs_collator_kwargs(), backend="cpu")
         cuda = fastcollate.HiggsAudioSampleCollator(**higgs_collator_kwargs(), backend="cuda")
         want, got = cpu(samples), cuda(samples)
         case = f"Higgs TTS batch of {size}"
         ok = all(same(getattr(got, name), w, f"{case}: {name}") for name, w in vars(want).items() if w is not None)
-        rows.append(end_to_end(case if ok else f"{case} (MISMATCH)", lambda: cpu(samples),
-                               lambda: to_device(cpu(samples)), lambda: cuda(samples)))
+        rows.append(
+            end_to_end(
+                case if ok else f"{case} (MISMATCH)",
+                lambda: cpu(samples),
+                lambda: to_device(cpu(samples)),
+                lambda: cuda(samples),
+            )
+        )
     return rows
 
 
@@ -245,8 +319,12 @@ def chat_row() -> dict:
     want, got = cpu_chat(texts), cuda_chat(texts)
     case = "ChatCollator 32 x 2048 (llama3)"
     ok = all(same(got[k], v, f"{case}: {k}") for k, v in want.items() if isinstance(v, torch.Tensor))
-    return end_to_end(case if ok else f"{case} (MISMATCH)", lambda: cpu_chat(texts),
-                      lambda: to_device(cpu_chat(texts)), lambda: cuda_chat(texts))
+    return end_to_end(
+        case if ok else f"{case} (MISMATCH)",
+        lambda: cpu_chat(texts),
+        lambda: to_device(cpu_chat(texts)),
+        lambda: cuda_chat(texts),
+    )
 
 
 def end_to_end(name, cpu_only, cpu_then_copy, cuda) -> dict:
@@ -257,28 +335,44 @@ def end_to_end(name, cpu_only, cpu_then_copy, cuda) -> dict:
         row = failed_row(name, exc, cpu_ms=nan, cpu_copy_ms=nan, cuda_ms=nan, speedup=nan)
         row["case"] = row.pop("op")
         return row
-    return {"case": name, "cpu_ms": t_cpu * 1e3, "cpu_copy_ms": t_copy * 1e3, "cuda_ms": t_cuda * 1e3,
-            "speedup": t_copy / t_cuda}
+    return {
+        "case": name,
+        "cpu_ms": t_cpu * 1e3,
+        "cpu_copy_ms": t_copy * 1e3,
+        "cuda_ms": t_cuda * 1e3,
+        "speedup": t_copy / t_cuda,
+    }
 
 
 def table(op_results, e2e_results) -> str:
     name = torch.cuda.get_device_name(DEVICE)
-    lines = [f"GPU: {name}, torch {torch.__version__}, CUDA {torch.version.cuda}, fastcollate "
-             f"{fastcollate.__version__} ({', '.join(fastcollate.backend_info()['cuda']['architectures'])})", "",
-             "| op | CUDA op, eager | CUDA op, device | reference | reference time | D2D copy of the output, "
-             "device | op GB/s | copy GB/s | of copy | eager of copy | reference / op (eager) |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        f"GPU: {name}, torch {torch.__version__}, CUDA {torch.version.cuda}, fastcollate "
+        f"{fastcollate.__version__} ({', '.join(fastcollate.backend_info()['cuda']['architectures'])})",
+        "",
+        "| op | CUDA op, eager | CUDA op, device | reference | reference time | D2D copy of the output, "
+        "device | op GB/s | copy GB/s | of copy | eager of copy | reference / op (eager) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in op_results:
         ref = "" if r["ref_us"] is None else f"{r['ref_us']:,.1f} us"
         ratio = "" if r["ref_us"] is None else f"{r['ref_us'] / r['op_us']:,.1f}x"
-        lines.append(f"| {r['op']} | {r['op_us']:,.1f} us | {r['device_us']:,.1f} us | {r['ref_name']} | {ref} | "
-                     f"{r['copy_us']:,.1f} us | {r['op_gbs']:,.0f} | {r['copy_gbs']:,.0f} | {r['of_copy']:.2f} | "
-                     f"{r['eager_of_copy']:.2f} | {ratio} |")
-    lines += ["", "| end to end (host wall time until the batch is on the GPU) | CPU collate | CPU collate + pin + "
-              "copy | backend=\"cuda\" | speed-up |", "|---|---|---|---|---|"]
+        lines.append(
+            f"| {r['op']} | {r['op_us']:,.1f} us | {r['device_us']:,.1f} us | {r['ref_name']} | {ref} | "
+            f"{r['copy_us']:,.1f} us | {r['op_gbs']:,.0f} | {r['copy_gbs']:,.0f} | {r['of_copy']:.2f} | "
+            f"{r['eager_of_copy']:.2f} | {ratio} |"
+        )
+    lines += [
+        "",
+        "| end to end (host wall time until the batch is on the GPU) | CPU collate | CPU collate + pin + "
+        'copy | backend="cuda" | speed-up |',
+        "|---|---|---|---|---|",
+    ]
     for r in e2e_results:
-        lines.append(f"| {r['case']} | {r['cpu_ms']:.3f} ms | {r['cpu_copy_ms']:.3f} ms | {r['cuda_ms']:.3f} ms | "
-                     f"{r['speedup']:.2f}x |")
+        lines.append(
+            f"| {r['case']} | {r['cpu_ms']:.3f} ms | {r['cpu_copy_ms']:.3f} ms | {r['cuda_ms']:.3f} ms | "
+            f"{r['speedup']:.2f}x |"
+        )
     return "\n".join(lines) + "\n"
 
 

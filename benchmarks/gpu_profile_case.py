@@ -26,8 +26,9 @@ def main() -> None:
     ids, mask = batch["input_ids"].to(device), batch["attention_mask"].to(device)
     ops = {
         "apply_delay_pattern (256, 8, 4096)": lambda: fastcollate.apply_delay_pattern(codes, 1024, 1025),
-        "apply_delay_pattern (256, 4096, 8) BTK": lambda: fastcollate.apply_delay_pattern(btk, 1024, 1025,
-                                                                                         layout="BTK"),
+        "apply_delay_pattern (256, 4096, 8) BTK": lambda: fastcollate.apply_delay_pattern(
+            btk, 1024, 1025, layout="BTK"
+        ),
         "revert_delay_pattern (256, 8, 4103)": lambda: fastcollate.revert_delay_pattern(delayed),
         "role_span_labels (512, 4096), no mask": lambda: fastcollate.role_span_labels(ids, spec),
         "role_span_labels (512, 4096), mask": lambda: fastcollate.role_span_labels(ids, spec, attention_mask=mask),

@@ -10,8 +10,11 @@ import random
 import torch
 
 AUDIO, AUDIO_BOS, AUDIO_EOS, PAD = 128016, 128013, 128012, 128001
-HEADER = {"system": [128006, 9125, 128007, 271], "user": [128006, 882, 128007, 271],
-          "assistant": [128006, 78191, 128007, 271]}
+HEADER = {
+    "system": [128006, 9125, 128007, 271],
+    "user": [128006, 882, 128007, 271],
+    "assistant": [128006, 78191, 128007, 271],
+}
 WORD_IDS = (5, 6, 7)
 SAMPLES, CLIPS, CODEBOOKS = 16, 2, 8
 
@@ -22,11 +25,27 @@ def features(seed: int = 0):
     g = torch.Generator().manual_seed(seed)
     out = []
     for _ in range(SAMPLES):
+
         def words():
             return [rng.choice(WORD_IDS) for _ in range(rng.randint(20, 80))]
+
         clip = [AUDIO_BOS, AUDIO, AUDIO_EOS, 128009]
-        ids = ([128000] + HEADER["system"] + words() + [128009] + HEADER["user"] + words() + [128009]
-               + HEADER["assistant"] + clip + HEADER["user"] + words() + [128009] + HEADER["assistant"] + clip)
+        ids = (
+            [128000]
+            + HEADER["system"]
+            + words()
+            + [128009]
+            + HEADER["user"]
+            + words()
+            + [128009]
+            + HEADER["assistant"]
+            + clip
+            + HEADER["user"]
+            + words()
+            + [128009]
+            + HEADER["assistant"]
+            + clip
+        )
         codes = [torch.randint(0, 1024, (CODEBOOKS, rng.randint(200, 300)), generator=g) for _ in range(CLIPS)]
         out.append({"input_ids": torch.tensor(ids), "audio_codes": codes})
     return out

@@ -51,8 +51,9 @@ def test_upstream(record, name):
     batch, want = scenario(name)
     collator = upstream.HiggsAudioSampleCollator(**higgs_collator_kwargs())
     # Upstream writes into its samples, so every round gets fresh copies (copying is not timed).
-    got = record(name, "upstream", collator, setup=lambda: ((copy.deepcopy(batch),), {}), rounds=10,
-                 items=token_count(batch))
+    got = record(
+        name, "upstream", collator, setup=lambda: ((copy.deepcopy(batch),), {}), rounds=10, items=token_count(batch)
+    )
     assert_same(got, want)
 
 

@@ -1,13 +1,13 @@
 """HiggsAudioV2Collator on 16 samples x 2 clips, K = 8, L about 250: the pure-Python twin, the compiled path
 and a copy of the output bytes, in both label modes. transformers' processor, the reference, needs
 transformers 5.x: it is timed against the compiled path in one run in its own venv
-(benchmarks/peers/test_bench_hf_higgs.py, `bash benchmarks/peers/run_hf_higgs.sh`)."""
+(benchmarks/peers/test_bench_higgs_hf_processor.py, `bash benchmarks/peers/run_higgs_hf.sh`)."""
 
 import pytest
 import torch
+from higgs_hf_batch import features
 
 import fastcollate
-from higgs_hf_batch import features
 
 FEATURES = features()
 TOKENS = sum(len(f["input_ids"]) + sum(c.numel() for c in f["audio_codes"]) for f in FEATURES)
@@ -28,8 +28,9 @@ def assert_same(got, expected):
 @pytest.mark.parametrize("mode", ["processor", "correct"])
 def test_twin(record, mode):
     expected = want(mode)
-    assert_same(record(f"higgs_v2-16x2-{mode}", "fallback", lambda: collator("python", mode)(FEATURES),
-                       items=TOKENS), expected)
+    assert_same(
+        record(f"higgs_hf-16x2-{mode}", "fallback", lambda: collator("python", mode)(FEATURES), items=TOKENS), expected
+    )
 
 
 @pytest.mark.parametrize("mode", ["processor", "correct"])
@@ -38,7 +39,7 @@ def test_cpu(record, mode):
         pytest.skip("compiled extension not built")
     expected, c = want(mode), collator("cpu", mode)
     nbytes = sum(t.numel() * t.element_size() for t in expected.values())
-    assert_same(record(f"higgs_v2-16x2-{mode}", "cpu", lambda: c(FEATURES), items=TOKENS, out_bytes=nbytes), expected)
+    assert_same(record(f"higgs_hf-16x2-{mode}", "cpu", lambda: c(FEATURES), items=TOKENS, out_bytes=nbytes), expected)
 
 
 def copy_floor(outputs):
@@ -52,7 +53,7 @@ def copy_floor(outputs):
 def test_copy_floor(record, mode):
     """The floor: allocate the output bytes once and copy them there from finished tensors."""
     flat, nbytes, floor = copy_floor(want(mode))
-    got = record(f"higgs_v2-16x2-{mode}", "copy_floor", floor, out_bytes=nbytes)
+    got = record(f"higgs_hf-16x2-{mode}", "copy_floor", floor, out_bytes=nbytes)
     assert torch.equal(got, torch.cat(flat))
 
 
@@ -64,4 +65,4 @@ def test_cpu_paired_with_copy_floor(record_paired, mode):
         pytest.skip("compiled extension not built")
     expected, c = want(mode), collator("cpu", mode)
     _, _, floor = copy_floor(expected)
-    assert_same(record_paired(f"higgs_v2-16x2-{mode}-paired", lambda: c(FEATURES), floor), expected)
+    assert_same(record_paired(f"higgs_hf-16x2-{mode}-paired", lambda: c(FEATURES), floor), expected)

@@ -11,7 +11,8 @@ import pytest
 import torch
 
 from fastcollate import ChatCollator, presets
-from fastcollate.synthetic import LLAMA3_IDS as t, synthetic_text_batch
+from fastcollate.synthetic import LLAMA3_IDS as t
+from fastcollate.synthetic import synthetic_text_batch
 
 GROUP = "inputs-32x2048"
 RESPONSE = [t.start_header, t.assistant, t.end_header, t.double_newline]
@@ -67,8 +68,9 @@ def test_chat_collator_python_lists(record):
     """The pure-Python fallback on the same lists (the spec, slow on purpose)."""
     features = FORMS["lists"]()
     collate = ChatCollator(SPEC, t.pad, backend="python")
-    got = record(GROUP, "fastcollate_python_lists", lambda: collate(features), setup=lambda: ((), {}), rounds=3,
-                 items=tokens())
+    got = record(
+        GROUP, "fastcollate_python_lists", lambda: collate(features), setup=lambda: ((), {}), rounds=3, items=tokens()
+    )
     check(got, expected())
 
 
@@ -78,7 +80,8 @@ def test_hf_seq2seq_lists(record):
     tokenizers = pytest.importorskip("tokenizers")
     tok = transformers.PreTrainedTokenizerFast(
         tokenizer_object=tokenizers.Tokenizer(tokenizers.models.WordLevel({"<pad>": t.pad}, unk_token="<pad>")),
-        pad_token="<pad>")
+        pad_token="<pad>",
+    )
     want = expected()
     features = [{"input_ids": r.tolist(), "labels": want["labels"][i][: len(r)].tolist()} for i, r in enumerate(rows())]
     collate = transformers.DataCollatorForSeq2Seq(tok, padding="longest", return_tensors="pt")

@@ -18,8 +18,11 @@ from fastcollate.rolespan import role_span_labels_reference as labels_twin
 from fastcollate.synthetic import LLAMA3_IDS, synthetic_text_batch
 
 BOS, EOS, IGNORE = 1024, 1025, -100
-SHAPES = {"delay-16x8x750": ((16, 8, 750), "BKT"), "delay-64x12x1500": ((64, 12, 1500), "BKT"),
-          "delay-16x750x8-BTK": ((16, 750, 8), "BTK")}
+SHAPES = {
+    "delay-16x8x750": ((16, 8, 750), "BKT"),
+    "delay-64x12x1500": ((64, 12, 1500), "BKT"),
+    "delay-16x750x8-BTK": ((16, 750, 8), "BTK"),
+}
 
 
 def upstream_utils():
@@ -36,7 +39,7 @@ def copy_floor(tensors):
         buffer = torch.empty(nbytes, dtype=torch.uint8)
         offset = 0
         for t in flat:
-            buffer[offset:offset + t.numel()].copy_(t)
+            buffer[offset : offset + t.numel()].copy_(t)
             offset += t.numel()
         return buffer
 
@@ -83,14 +86,22 @@ def test_delay_upstream(record, padded):
 
 
 def test_delay_twin(record, padded):
-    measure(record, padded, "reference", lambda: twin.apply_delay_pattern(padded["codes"], BOS, EOS,
-                                                                          layout=padded["layout"]))
+    measure(
+        record,
+        padded,
+        "reference",
+        lambda: twin.apply_delay_pattern(padded["codes"], BOS, EOS, layout=padded["layout"]),
+    )
 
 
 def test_delay_native(record, padded):
-    measure(record, padded, "native", lambda: fastcollate.apply_delay_pattern(padded["codes"], BOS, EOS,
-                                                                              layout=padded["layout"]),
-            out_bytes=output_bytes(padded))
+    measure(
+        record,
+        padded,
+        "native",
+        lambda: fastcollate.apply_delay_pattern(padded["codes"], BOS, EOS, layout=padded["layout"]),
+        out_bytes=output_bytes(padded),
+    )
 
 
 def test_delay_copy_floor(record, padded):
@@ -105,10 +116,17 @@ def ragged():
     codes = torch.randint(0, 1024, (8, sum(lengths)), generator=g)
     offsets = torch.tensor([0] + lengths).cumsum(0)
     no_train = torch.rand(32, generator=g) < 0.1
-    want = fastcollate.apply_delay_pattern_ragged(codes, offsets, BOS, EOS, stream_bos_eos=True, return_labels=True,
-                                                  no_train=no_train)
-    return dict(group="delay-ragged-32x8", codes=codes, offsets=offsets, no_train=no_train, lengths=lengths,
-                want=(want.codes, want.offsets, want.labels))
+    want = fastcollate.apply_delay_pattern_ragged(
+        codes, offsets, BOS, EOS, stream_bos_eos=True, return_labels=True, no_train=no_train
+    )
+    return dict(
+        group="delay-ragged-32x8",
+        codes=codes,
+        offsets=offsets,
+        no_train=no_train,
+        lengths=lengths,
+        want=(want.codes, want.offsets, want.labels),
+    )
 
 
 def test_ragged_upstream_loop(record, ragged):
@@ -139,13 +157,24 @@ def ragged_kwargs(ragged):
 
 
 def test_ragged_twin(record, ragged):
-    measure(record, ragged, "reference", lambda: twin.apply_delay_pattern_ragged(
-        ragged["codes"], ragged["offsets"], BOS, EOS, **ragged_kwargs(ragged)))
+    measure(
+        record,
+        ragged,
+        "reference",
+        lambda: twin.apply_delay_pattern_ragged(ragged["codes"], ragged["offsets"], BOS, EOS, **ragged_kwargs(ragged)),
+    )
 
 
 def test_ragged_native(record, ragged):
-    measure(record, ragged, "native", lambda: fastcollate.apply_delay_pattern_ragged(
-        ragged["codes"], ragged["offsets"], BOS, EOS, **ragged_kwargs(ragged)), out_bytes=output_bytes(ragged))
+    measure(
+        record,
+        ragged,
+        "native",
+        lambda: fastcollate.apply_delay_pattern_ragged(
+            ragged["codes"], ragged["offsets"], BOS, EOS, **ragged_kwargs(ragged)
+        ),
+        out_bytes=output_bytes(ragged),
+    )
 
 
 def test_ragged_copy_floor(record, ragged):
@@ -157,10 +186,16 @@ def padded_chats():
     """32 Llama-3 chats of 1,300-2,048 tokens, left-padded to 2,048 by ChatCollator (its labels: the answer)."""
     spec = presets.llama3()
     samples = synthetic_text_batch(32, 2048, seed=7, exchanges=3)
-    rows = [s.input_ids[:2048 - 23 * i] for i, s in enumerate(samples)]
+    rows = [s.input_ids[: 2048 - 23 * i] for i, s in enumerate(samples)]
     batch = ChatCollator(spec, LLAMA3_IDS.pad, pad_left=True, on_empty="keep")(rows)
-    return dict(group="role-span-labels-32x2048", spec=spec, ids=batch["input_ids"], mask=batch["attention_mask"],
-                want=(batch["labels"],), tokens=batch["input_ids"].numel())
+    return dict(
+        group="role-span-labels-32x2048",
+        spec=spec,
+        ids=batch["input_ids"],
+        mask=batch["attention_mask"],
+        want=(batch["labels"],),
+        tokens=batch["input_ids"].numel(),
+    )
 
 
 def test_labels_twin(record, padded_chats):

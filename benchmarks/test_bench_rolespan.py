@@ -7,11 +7,12 @@ extra_info. The compiled kernel is single-threaded.
 import numpy as np
 import pytest
 import torch
-
 from fastcollate.presets import llama3
+
 from fastcollate.rolespan.native import collate_text_flat_native, collate_text_native
 from fastcollate.rolespan.reference import IGNORE, collate_text_reference
-from fastcollate.synthetic import LLAMA3_IDS as t, synthetic_text_batch
+from fastcollate.synthetic import LLAMA3_IDS as t
+from fastcollate.synthetic import synthetic_text_batch
 
 SHAPES = [(32, 2048), (8, 512)]
 SPEC = llama3()
@@ -37,8 +38,11 @@ def numpy_baseline(flat: np.ndarray, offsets: np.ndarray, pad: int):
     out_labels = np.full((B, W), IGNORE, dtype=np.int64)
     attention = np.zeros((B, W), dtype=np.int64)
     out_ids[rows, cols], out_labels[rows, cols], attention[rows, cols] = flat, labels, 1
-    return {"input_ids": torch.from_numpy(out_ids), "labels": torch.from_numpy(out_labels),
-            "attention_mask": torch.from_numpy(attention)}
+    return {
+        "input_ids": torch.from_numpy(out_ids),
+        "labels": torch.from_numpy(out_labels),
+        "attention_mask": torch.from_numpy(attention),
+    }
 
 
 @pytest.fixture(scope="module", params=SHAPES, ids=lambda s: f"{s[0]}x{s[1]}")
@@ -48,8 +52,9 @@ def case(request):
     flat = torch.cat(rows)
     offsets = torch.tensor([0] + [len(r) for r in rows]).cumsum(0)
     expected = collate_text_native(rows, SPEC, t.pad)
-    return dict(rows=rows, flat=flat, offsets=offsets, tokens=int(flat.numel()), expected=expected,
-                group=f"rolespan-{B}x{L}")
+    return dict(
+        rows=rows, flat=flat, offsets=offsets, tokens=int(flat.numel()), expected=expected, group=f"rolespan-{B}x{L}"
+    )
 
 
 def check(out, expected, keys=("input_ids", "labels", "attention_mask")):
@@ -58,25 +63,38 @@ def check(out, expected, keys=("input_ids", "labels", "attention_mask")):
 
 
 def test_reference(record, case):
-    out = record(case["group"], "reference", lambda: collate_text_reference(case["rows"], SPEC, t.pad),
-                 setup=lambda: ((), {}), rounds=3, items=case["tokens"])
+    out = record(
+        case["group"],
+        "reference",
+        lambda: collate_text_reference(case["rows"], SPEC, t.pad),
+        setup=lambda: ((), {}),
+        rounds=3,
+        items=case["tokens"],
+    )
     check(out, case["expected"], keys=("input_ids", "labels", "attention_mask", "num_learned"))
 
 
 def test_numpy_baseline(record, case):
     flat, offsets = case["flat"].numpy(), case["offsets"].numpy()
-    check(record(case["group"], "numpy", lambda: numpy_baseline(flat, offsets, t.pad), items=case["tokens"]),
-          case["expected"])
+    check(
+        record(case["group"], "numpy", lambda: numpy_baseline(flat, offsets, t.pad), items=case["tokens"]),
+        case["expected"],
+    )
 
 
 def test_native_rows(record, case):
-    out = record(case["group"], "native_rows", lambda: collate_text_native(case["rows"], SPEC, t.pad),
-                 items=case["tokens"])
+    out = record(
+        case["group"], "native_rows", lambda: collate_text_native(case["rows"], SPEC, t.pad), items=case["tokens"]
+    )
     check(out, case["expected"])
 
 
 def test_native_flat(record, case):
     """The fused mask + pad from one flat int64 buffer: the kernel the throughput target is about."""
-    out = record(case["group"], "native", lambda: collate_text_flat_native(case["flat"], case["offsets"], SPEC, t.pad),
-                 items=case["tokens"])
+    out = record(
+        case["group"],
+        "native",
+        lambda: collate_text_flat_native(case["flat"], case["offsets"], SPEC, t.pad),
+        items=case["tokens"],
+    )
     check(out, case["expected"], keys=("input_ids", "labels", "attention_mask", "num_learned"))

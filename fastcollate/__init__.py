@@ -24,8 +24,13 @@ from .common import EmptySampleWarning
 from .diagnostics import LabelStats, explain, label_stats
 from .higgs_boson import ChatMLDatasetSample, HiggsAudioBatchInput, HiggsAudioSampleCollator
 from .higgs_hf import HiggsAudioV2Collator
-from .ops import (apply_delay_pattern, apply_delay_pattern_ragged, revert_delay_pattern, revert_delay_pattern_ragged,
-                  role_span_labels)
+from .ops import (
+    apply_delay_pattern,
+    apply_delay_pattern_ragged,
+    revert_delay_pattern,
+    revert_delay_pattern_ragged,
+    role_span_labels,
+)
 from .rolespan import ChatCollator, RoleSpanSpec, completion_only, presets
 from .rolespan.packed import block_causal_mask
 from .runtime import backend_info

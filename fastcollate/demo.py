@@ -11,9 +11,9 @@ import time
 
 import torch
 
-from .runtime.backend import backend_info
 from .diagnostics.label_stats import label_stats
 from .higgs_boson.collator import HiggsAudioSampleCollator
+from .runtime.backend import backend_info
 from .synthetic import LLAMA3_IDS, higgs_collator_kwargs, synthetic_tts_batch
 
 NO_TRAIN_SAMPLE = 1
@@ -58,8 +58,10 @@ def run_demo(batch_size: int = 16, seed: int = 0) -> int:
     if info["compiled"]:
         compiled = HiggsAudioSampleCollator(**higgs_collator_kwargs(), backend="cpu")
         differs = _first_difference(compiled(batch), want)
-        print("compiled C++ path vs pure-Python fallback: "
-              + ("bit-identical on every field" if differs is None else f"DIFFER on {differs}"))
+        print(
+            "compiled C++ path vs pure-Python fallback: "
+            + ("bit-identical on every field" if differs is None else f"DIFFER on {differs}")
+        )
     else:
         differs = None
         print("compiled C++ path: NOT AVAILABLE, so nothing is compared; showing the pure-Python fallback alone.")
@@ -68,17 +70,23 @@ def run_demo(batch_size: int = 16, seed: int = 0) -> int:
     print()
     print(label_stats(want, audio_out_token_id=LLAMA3_IDS.audio_out))
     if marked is not None:
-        print(f"sample {marked} learns no audio: this demo set the label of its <|AUDIO_OUT|> token to -100 (a "
-              "no-train clip, e.g. a reference voice), so every audio label of that segment is -100, as upstream.")
+        print(
+            f"sample {marked} learns no audio: this demo set the label of its <|AUDIO_OUT|> token to -100 (a "
+            "no-train clip, e.g. a reference voice), so every audio label of that segment is -100, as upstream."
+        )
 
     t_fallback, rounds_fallback = median_seconds(lambda: fallback(batch), min_rounds=5)
     print()
     if compiled is None:
-        print(f"pure-Python fallback: {t_fallback * 1e3:.2f} ms per batch (median of {rounds_fallback} rounds, "
-              "single thread); build the extension (pip install -e .) for the compiled path")
+        print(
+            f"pure-Python fallback: {t_fallback * 1e3:.2f} ms per batch (median of {rounds_fallback} rounds, "
+            "single thread); build the extension (pip install -e .) for the compiled path"
+        )
         return 0
     t_compiled, rounds_compiled = median_seconds(lambda: compiled(batch))
-    print(f"fallback {t_fallback * 1e3:.2f} ms (median of {rounds_fallback} rounds), compiled "
-          f"{t_compiled * 1e3:.3f} ms (median of {rounds_compiled} rounds) per batch: "
-          f"{t_fallback / t_compiled:.0f}x faster, single thread")
+    print(
+        f"fallback {t_fallback * 1e3:.2f} ms (median of {rounds_fallback} rounds), compiled "
+        f"{t_compiled * 1e3:.3f} ms (median of {rounds_compiled} rounds) per batch: "
+        f"{t_fallback / t_compiled:.0f}x faster, single thread"
+    )
     return 0 if differs is None else 1

@@ -44,8 +44,10 @@ def info_lines(prog: str) -> list:
         "  python  available (the pure-Python reference)",
     ]
     if found:
-        lines.append(f"  cpu     available (compiled extension {getattr(core, '__version__', '?')}, "
-                     f"{Path(core.__file__).name}, SIMD: {core.higgs_hf.simd()})")
+        lines.append(
+            f"  cpu     available (compiled extension {getattr(core, '__version__', '?')}, "
+            f"{Path(core.__file__).name}, SIMD: {core.higgs_hf.simd()})"
+        )
     else:
         lines.append(f"  cpu     MISSING: {backend._CORE_ERROR!r}")
     lines.append(f"  auto    runs {backend.backend_info()['auto']}")
@@ -59,14 +61,18 @@ def info_lines(prog: str) -> list:
         cuda = "not compiled (this build has CPU kernels only)"
     lines.append(f"CUDA kernels: {cuda}")
     if found and kernels["compiled"]:
-        lines.append("  cuda    " + ("available: backend=\"cuda\"" if kernels["usable"] else "unavailable (no usable device)"))
+        lines.append(
+            "  cuda    " + ('available: backend="cuda"' if kernels["usable"] else "unavailable (no usable device)")
+        )
     lines.append(f"CUDA device usable: {cuda_device_line()}")
     if found:
         lines.append(f"next: `{prog} demo` compares the compiled path with the reference on a synthetic batch")
     else:
-        lines.append("every collator runs the pure-Python reference (slow, with one RuntimeWarning); the error "
-                     "above says why the compiled extension did not load: reinstall the wheel, or rebuild it from "
-                     "source (pip install -e . in the repository)")
+        lines.append(
+            "every collator runs the pure-Python reference (slow, with one RuntimeWarning); the error "
+            "above says why the compiled extension did not load: reinstall the wheel, or rebuild it from "
+            "source (pip install -e . in the repository)"
+        )
     return lines
 
 

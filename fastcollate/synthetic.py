@@ -14,10 +14,23 @@ from .common.labels import IGNORE
 from .higgs_boson.samples import ChatMLDatasetSample
 
 LLAMA3_IDS = SimpleNamespace(
-    begin_of_text=128000, start_header=128006, end_header=128007, double_newline=271, eot=128009, eom=128008,
-    system=9125, user=882, assistant=78191,
-    audio_bos=128011, audio_eos=128012, audio_out_bos=128013, audio_in=128015, audio_out=128016,
-    pad=128001, stream_bos=1024, stream_eos=1025,
+    begin_of_text=128000,
+    start_header=128006,
+    end_header=128007,
+    double_newline=271,
+    eot=128009,
+    eom=128008,
+    system=9125,
+    user=882,
+    assistant=78191,
+    audio_bos=128011,
+    audio_eos=128012,
+    audio_out_bos=128013,
+    audio_in=128015,
+    audio_out=128016,
+    pad=128001,
+    stream_bos=1024,
+    stream_eos=1025,
 )
 FRAMES_PER_SECOND = 25
 CODEBOOK_SIZE = 1024
@@ -50,8 +63,15 @@ def _between(g, lo, hi):
     return int(torch.randint(lo, hi + 1, (1,), generator=g))
 
 
-def synthetic_tts_sample(g: torch.Generator, *, num_codebooks=8, audio_seconds=(2, 30), text_tokens=(20, 400),
-                         audio_in=True, sample_cls=ChatMLDatasetSample):
+def synthetic_tts_sample(
+    g: torch.Generator,
+    *,
+    num_codebooks=8,
+    audio_seconds=(2, 30),
+    text_tokens=(20, 400),
+    audio_in=True,
+    sample_cls=ChatMLDatasetSample,
+):
     """System prompt, user text (+ a reference voice as audio-in), assistant speech as audio-out."""
     t = LLAMA3_IDS
     b = _Builder()
@@ -83,8 +103,9 @@ def synthetic_tts_batch(batch_size: int, *, seed: int = 0, **kwargs):
     return [synthetic_tts_sample(g, **kwargs) for _ in range(batch_size)]
 
 
-def synthetic_text_batch(batch_size: int, seq_len: int, *, seed: int = 0, exchanges: int = 3,
-                         sample_cls=ChatMLDatasetSample):
+def synthetic_text_batch(
+    batch_size: int, seq_len: int, *, seed: int = 0, exchanges: int = 3, sample_cls=ChatMLDatasetSample
+):
     """Text-only chats of exactly `seq_len` tokens: a system prompt and `exchanges` user/assistant turns.
 
     Needs seq_len >= 6 + 12 * exchanges (every turn's header and end-of-turn token, one content token each).
@@ -103,24 +124,35 @@ def synthetic_text_batch(batch_size: int, seq_len: int, *, seed: int = 0, exchan
         for _ in range(exchanges):
             b.turn(t.user, [_text(g, per_turn)], learned=False)
             b.turn(t.assistant, [_text(g, per_turn)], learned=True)
-        samples.append(sample_cls(
-            input_ids=torch.tensor(b.ids, dtype=torch.long),
-            label_ids=torch.tensor(b.labels, dtype=torch.long),
-            audio_ids_concat=torch.zeros((8, 0), dtype=torch.long),
-            audio_ids_start=torch.zeros(0, dtype=torch.long),
-            audio_waveforms_concat=torch.zeros(0),
-            audio_waveforms_start=torch.zeros(0, dtype=torch.long),
-            audio_sample_rate=torch.zeros(0),
-            audio_speaker_indices=torch.zeros(0, dtype=torch.long),
-        ))
+        samples.append(
+            sample_cls(
+                input_ids=torch.tensor(b.ids, dtype=torch.long),
+                label_ids=torch.tensor(b.labels, dtype=torch.long),
+                audio_ids_concat=torch.zeros((8, 0), dtype=torch.long),
+                audio_ids_start=torch.zeros(0, dtype=torch.long),
+                audio_waveforms_concat=torch.zeros(0),
+                audio_waveforms_start=torch.zeros(0, dtype=torch.long),
+                audio_sample_rate=torch.zeros(0),
+                audio_speaker_indices=torch.zeros(0, dtype=torch.long),
+            )
+        )
     return samples
 
 
 def higgs_collator_kwargs(**overrides):
     """The released model's ids and the fine-tuning hot path's flags."""
     t = LLAMA3_IDS
-    kwargs = dict(whisper_processor=None, audio_in_token_id=t.audio_in, audio_out_token_id=t.audio_out,
-                  pad_token_id=t.pad, audio_stream_bos_id=t.stream_bos, audio_stream_eos_id=t.stream_eos,
-                  round_to=8, encode_whisper_embed=False, return_audio_in_tokens=True, use_delay_pattern=True)
+    kwargs = dict(
+        whisper_processor=None,
+        audio_in_token_id=t.audio_in,
+        audio_out_token_id=t.audio_out,
+        pad_token_id=t.pad,
+        audio_stream_bos_id=t.stream_bos,
+        audio_stream_eos_id=t.stream_eos,
+        round_to=8,
+        encode_whisper_embed=False,
+        return_audio_in_tokens=True,
+        use_delay_pattern=True,
+    )
     kwargs.update(overrides)
     return kwargs

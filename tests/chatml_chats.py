@@ -20,10 +20,19 @@ chatml_dataset = pytest.importorskip("boson_multimodal.dataset.chatml_dataset")
 from boson_multimodal.data_types import AudioContent, ChatMLSample, Message  # noqa: E402
 
 t = LLAMA3_IDS
-SPECIAL = {"<|begin_of_text|>": t.begin_of_text, "<|start_header_id|>": t.start_header,
-           "<|end_header_id|>": t.end_header, "<|eot_id|>": t.eot, "<|eom_id|>": t.eom,
-           "<|audio_bos|>": t.audio_bos, "<|AUDIO|>": t.audio_in, "<|audio_eos|>": t.audio_eos,
-           "<|audio_out_bos|>": t.audio_out_bos, "<|AUDIO_OUT|>": t.audio_out, "<|recipient|>": 128020}
+SPECIAL = {
+    "<|begin_of_text|>": t.begin_of_text,
+    "<|start_header_id|>": t.start_header,
+    "<|end_header_id|>": t.end_header,
+    "<|eot_id|>": t.eot,
+    "<|eom_id|>": t.eom,
+    "<|audio_bos|>": t.audio_bos,
+    "<|AUDIO|>": t.audio_in,
+    "<|audio_eos|>": t.audio_eos,
+    "<|audio_out_bos|>": t.audio_out_bos,
+    "<|AUDIO_OUT|>": t.audio_out,
+    "<|recipient|>": 128020,
+}
 WORDS = {"\n\n": t.double_newline, "system": t.system, "user": t.user, "assistant": t.assistant}
 
 
@@ -62,8 +71,9 @@ def prepared(chat: ChatMLSample):
     return list(ids), list(labels)
 
 
-def higgs_sample(chat: ChatMLSample, rng: random.Random, *, labels: bool, start_index: bool,
-                 num_codebooks: int = 8) -> ChatMLDatasetSample:
+def higgs_sample(
+    chat: ChatMLSample, rng: random.Random, *, labels: bool, start_index: bool, num_codebooks: int = 8
+) -> ChatMLDatasetSample:
     """A Higgs sample of the chat: random codes for each audio placeholder; label_ids from prepare_chatml_sample
     (labels=True) and/or the chat's start_index (start_index=True)."""
     ids, given = prepared(chat)
@@ -71,9 +81,13 @@ def higgs_sample(chat: ChatMLSample, rng: random.Random, *, labels: bool, start_
     lengths = [rng.randint(1, 6) for _ in range(n_audio)]
     g = torch.Generator().manual_seed(rng.randrange(2**31))
     return ChatMLDatasetSample(
-        input_ids=torch.tensor(ids), label_ids=torch.tensor(given) if labels else None,
+        input_ids=torch.tensor(ids),
+        label_ids=torch.tensor(given) if labels else None,
         audio_ids_concat=torch.randint(0, 1024, (num_codebooks, sum(lengths)), generator=g),
         audio_ids_start=torch.tensor([0] + lengths[:-1], dtype=torch.long).cumsum(0)[:n_audio],
-        audio_waveforms_concat=torch.zeros(0), audio_waveforms_start=torch.zeros(0, dtype=torch.long),
-        audio_sample_rate=torch.zeros(0), audio_speaker_indices=torch.zeros(0, dtype=torch.long),
-        start_index=chat.start_index if start_index else None)
+        audio_waveforms_concat=torch.zeros(0),
+        audio_waveforms_start=torch.zeros(0, dtype=torch.long),
+        audio_sample_rate=torch.zeros(0),
+        audio_speaker_indices=torch.zeros(0, dtype=torch.long),
+        start_index=chat.start_index if start_index else None,
+    )

@@ -12,8 +12,12 @@ import fastcollate
 # not among them: it runs in its own venv (setup_venv.sh).
 _HERE = Path(__file__).resolve().parent
 for _folder in sorted(_HERE.iterdir()):
-    if _folder.is_dir() and _folder.name.isidentifier() and not _folder.name.startswith("_") \
-            and str(_folder) not in sys.path:
+    if (
+        _folder.is_dir()
+        and _folder.name.isidentifier()
+        and not _folder.name.startswith("_")
+        and str(_folder) not in sys.path
+    ):
         sys.path.append(str(_folder))
 
 COMPILED = fastcollate.backend_info()["compiled"]

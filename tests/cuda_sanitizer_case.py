@@ -5,7 +5,7 @@ import torch
 
 import fastcollate
 from fastcollate import presets
-from fastcollate.synthetic import synthetic_text_batch, synthetic_tts_batch, higgs_collator_kwargs
+from fastcollate.synthetic import higgs_collator_kwargs, synthetic_text_batch, synthetic_tts_batch
 
 
 def main():
@@ -17,15 +17,22 @@ def main():
         fastcollate.revert_delay_pattern(delayed, layout=layout, start_index=1)
     packed = torch.randint(0, 1024, (8, 50), generator=g).to(device)
     offsets = torch.tensor([0, 10, 10, 50], device=device)
-    ragged = fastcollate.apply_delay_pattern_ragged(packed, offsets, 1024, 1025, stream_bos_eos=True,
-                                                    return_labels=True,
-                                                    no_train=torch.tensor([False, True, False], device=device))
+    ragged = fastcollate.apply_delay_pattern_ragged(
+        packed,
+        offsets,
+        1024,
+        1025,
+        stream_bos_eos=True,
+        return_labels=True,
+        no_train=torch.tensor([False, True, False], device=device),
+    )
     fastcollate.revert_delay_pattern_ragged(ragged.codes, ragged.offsets, stream_bos_eos=True)
     spec = presets.llama3()
     rows = [s.input_ids for s in synthetic_text_batch(4, 600, seed=1)]
     for packed_rows in (False, True):
-        batch = fastcollate.ChatCollator(spec, 128001, backend="cuda", packed=packed_rows, pad_left=not packed_rows,
-                                         on_empty="keep")(rows)
+        batch = fastcollate.ChatCollator(
+            spec, 128001, backend="cuda", packed=packed_rows, pad_left=not packed_rows, on_empty="keep"
+        )(rows)
     padded = fastcollate.ChatCollator(spec, 128001, backend="cuda", pad_left=True, on_empty="keep")(rows)
     fastcollate.role_span_labels(padded["input_ids"], spec, attention_mask=padded["attention_mask"])
     fastcollate.HiggsAudioSampleCollator(**higgs_collator_kwargs(), backend="cuda")(synthetic_tts_batch(4, seed=2))

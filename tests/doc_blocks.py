@@ -18,8 +18,10 @@ def doc_files():
 def blocks(lang: str, path: Path):
     """(tag, code) of every ```lang block of one file, in order; tag from a readme-test line just above."""
     text = path.read_text()
-    return [(m.group(1), m.group(2))
-            for m in re.finditer(rf"(?:<!-- readme-test: (\w+) -->\n)?```{lang}\n(.*?)```", text, re.S)]
+    return [
+        (m.group(1), m.group(2))
+        for m in re.finditer(rf"(?:<!-- readme-test: (\w+) -->\n)?```{lang}\n(.*?)```", text, re.S)
+    ]
 
 
 def tagged(lang: str = "python"):

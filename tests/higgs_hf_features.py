@@ -47,8 +47,9 @@ def as_form(rng: random.Random, values, ndim: int):
     return x.to(torch.int32 if form == "int32" else torch.int64)
 
 
-def random_features(seed: int, *, size=None, codebooks=None, max_len=12, max_clips=3, mixed=True, correct=False,
-                    objects=True):
+def random_features(
+    seed: int, *, size=None, codebooks=None, max_len=12, max_clips=3, mixed=True, correct=False, objects=True
+):
     """A batch: one K for every clip, 0..max_clips clips per feature (at least one each unless `mixed`)."""
     rng = random.Random(seed)
     k = codebooks or rng.randint(1, 12)
@@ -57,8 +58,9 @@ def random_features(seed: int, *, size=None, codebooks=None, max_len=12, max_cli
     for _ in range(size or rng.randint(1, 6)):
         n_clips = rng.randint(0 if mixed else 1, max_clips)
         ids = chat_ids(rng, n_clips)
-        clips = [torch.randint(0, 1024, (k, rng.randint(0 if mixed else 1, max_len)), generator=g)
-                 for _ in range(n_clips)]
+        clips = [
+            torch.randint(0, 1024, (k, rng.randint(0 if mixed else 1, max_len)), generator=g) for _ in range(n_clips)
+        ]
         f = {"input_ids": as_form(rng, ids, 1), "audio_codes": [as_form(rng, c, 2) for c in clips]}
         if not clips and rng.random() < 0.5:  # absent or None: no clip, as an empty list
             f.pop("audio_codes") if rng.random() < 0.5 else f.update(audio_codes=None)
@@ -73,6 +75,7 @@ def random_features(seed: int, *, size=None, codebooks=None, max_len=12, max_cli
 
 def snapshot(features):
     """Deep copies of every value, to check the collator modified nothing."""
+
     def copy(v):
         if isinstance(v, torch.Tensor):
             return v.clone()
@@ -81,6 +84,7 @@ def snapshot(features):
         if isinstance(v, list):
             return [copy(x) for x in v]
         return v
+
     return [{k: copy(v) for k, v in (f.items() if isinstance(f, dict) else vars(f).items())} for f in features]
 
 

@@ -11,8 +11,13 @@ from fastcollate.synthetic import LLAMA3_IDS
 
 AUDIO_IN, AUDIO_OUT = LLAMA3_IDS.audio_in, LLAMA3_IDS.audio_out
 BOS, EOS, PAD = LLAMA3_IDS.stream_bos, LLAMA3_IDS.stream_eos, LLAMA3_IDS.pad
-KW = dict(audio_in_token_id=AUDIO_IN, audio_out_token_id=AUDIO_OUT, pad_token_id=PAD,
-          audio_stream_bos_id=BOS, audio_stream_eos_id=EOS)
+KW = dict(
+    audio_in_token_id=AUDIO_IN,
+    audio_out_token_id=AUDIO_OUT,
+    pad_token_id=PAD,
+    audio_stream_bos_id=BOS,
+    audio_stream_eos_id=EOS,
+)
 
 
 def maybe_strided(t: torch.Tensor, rng: random.Random) -> torch.Tensor:
@@ -26,8 +31,9 @@ def maybe_strided(t: torch.Tensor, rng: random.Random) -> torch.Tensor:
     return t.t().contiguous().t()  # column-major view of a 2-D tensor
 
 
-def random_sample(rng: random.Random, *, num_codebooks: int, with_labels: bool, with_audio_labels=False,
-                  max_tokens=24, max_frames=5):
+def random_sample(
+    rng: random.Random, *, num_codebooks: int, with_labels: bool, with_audio_labels=False, max_tokens=24, max_frames=5
+):
     g = torch.Generator().manual_seed(rng.randrange(2**31))
     n = rng.randint(0, max_tokens)
     vocab = [1, 2, 3, 271, 128009, AUDIO_IN, AUDIO_OUT]
@@ -49,8 +55,9 @@ def random_sample(rng: random.Random, *, num_codebooks: int, with_labels: bool, 
         audio_waveforms_start=torch.zeros(0, dtype=torch.long),
         audio_sample_rate=torch.zeros(0),
         audio_speaker_indices=torch.zeros(0, dtype=torch.long),
-        audio_label_ids_concat=(torch.where(torch.rand(codes.shape, generator=g) < 0.3, -100, codes)
-                                if with_audio_labels else None),
+        audio_label_ids_concat=(
+            torch.where(torch.rand(codes.shape, generator=g) < 0.3, -100, codes) if with_audio_labels else None
+        ),
         reward=rng.choice([None, rng.uniform(-2, 2)]),
     )
 
@@ -61,8 +68,7 @@ def random_batch(seed: int, *, audio_num_codebooks=None, with_labels=True, with_
     batch = []
     for _ in range(size or rng.randint(1, 5)):
         k = base if audio_num_codebooks is None else rng.randint(audio_num_codebooks, 12)
-        batch.append(random_sample(rng, num_codebooks=k, with_labels=with_labels,
-                                   with_audio_labels=with_audio_labels))
+        batch.append(random_sample(rng, num_codebooks=k, with_labels=with_labels, with_audio_labels=with_audio_labels))
     return batch
 
 

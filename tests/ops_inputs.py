@@ -39,8 +39,9 @@ def token_ids(dtype):
 def delay_lists(num_codebooks: int, length: int):
     """None (range(K)), or per-codebook delays: unsorted, repeated, zero, larger than T."""
     small = st.integers(0, max(3, length + 3))
-    return st.one_of(st.none(), st.lists(st.one_of(small, st.integers(0, 40)), min_size=num_codebooks,
-                                         max_size=num_codebooks))
+    return st.one_of(
+        st.none(), st.lists(st.one_of(small, st.integers(0, 40)), min_size=num_codebooks, max_size=num_codebooks)
+    )
 
 
 class PaddedCase(NamedTuple):
@@ -91,12 +92,21 @@ def ragged_cases(draw):
     return_labels = draw(st.booleans())
     no_train = None
     if return_labels and draw(st.booleans()):
-        no_train = torch.tensor(draw(st.lists(st.booleans(), min_size=len(lengths), max_size=len(lengths))),
-                                dtype=torch.bool)
+        no_train = torch.tensor(
+            draw(st.lists(st.booleans(), min_size=len(lengths), max_size=len(lengths))), dtype=torch.bool
+        )
     bos = draw(token_ids(dtype))
-    return RaggedCase(codes, offsets, bos, draw(st.one_of(st.just(bos), token_ids(dtype))),
-                      draw(delay_lists(k, max(lengths, default=0))), layout, draw(st.booleans()), return_labels,
-                      no_train)
+    return RaggedCase(
+        codes,
+        offsets,
+        bos,
+        draw(st.one_of(st.just(bos), token_ids(dtype))),
+        draw(delay_lists(k, max(lengths, default=0))),
+        layout,
+        draw(st.booleans()),
+        return_labels,
+        no_train,
+    )
 
 
 # Sizes the delay kernels divide by (codebooks, output width or length, ragged total: csrc/common/fast_div.h):
@@ -150,8 +160,9 @@ def divisor_ragged_cases(draw):
         delays, wrap, extra = [0] * k, False, 0
     segments = draw(st.integers(1, min(6, total // extra) if extra else 6))
     lengths = split(draw, total - segments * extra, segments)
-    codes = random_codes((sum(lengths), k) if layout == "BTK" else (k, sum(lengths)), dtype,
-                         draw(st.integers(0, 2**31)))
+    codes = random_codes(
+        (sum(lengths), k) if layout == "BTK" else (k, sum(lengths)), dtype, draw(st.integers(0, 2**31))
+    )
     codes = as_view(codes, draw(st.sampled_from(VIEWS)))
     offsets = torch.tensor([0] + lengths).cumsum(0)
     return_labels = draw(st.booleans())

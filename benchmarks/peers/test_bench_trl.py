@@ -13,7 +13,8 @@ transformers = pytest.importorskip("transformers")
 tokenizers = pytest.importorskip("tokenizers")
 
 from fastcollate import ChatCollator, presets  # noqa: E402
-from fastcollate.synthetic import LLAMA3_IDS as t, synthetic_text_batch  # noqa: E402
+from fastcollate.synthetic import LLAMA3_IDS as t  # noqa: E402
+from fastcollate.synthetic import synthetic_text_batch  # noqa: E402
 
 GROUP = "trl-32x2048"
 RESPONSE = [t.start_header, t.assistant, t.end_header, t.double_newline]
@@ -26,9 +27,11 @@ def trl_collator():
     # A tokenizer only for padding: TRL's collator pads through it and reads pad_token_id.
     tok = transformers.PreTrainedTokenizerFast(
         tokenizer_object=tokenizers.Tokenizer(tokenizers.models.WordLevel({"<pad>": t.pad}, unk_token="<pad>")),
-        pad_token="<pad>")
-    return trl.DataCollatorForCompletionOnlyLM(response_template=RESPONSE, instruction_template=INSTRUCTION,
-                                               tokenizer=tok)
+        pad_token="<pad>",
+    )
+    return trl.DataCollatorForCompletionOnlyLM(
+        response_template=RESPONSE, instruction_template=INSTRUCTION, tokenizer=tok
+    )
 
 
 def ours():
@@ -71,9 +74,11 @@ EMPTY_FIRST_RESPONSE = [1, 10, 11, 20, 21, 5, 10, 11, 30, 2]
 def test_trl_differences_documented_in_the_readme():
     tok = transformers.PreTrainedTokenizerFast(
         tokenizer_object=tokenizers.Tokenizer(tokenizers.models.WordLevel({"<pad>": 0}, unk_token="<pad>")),
-        pad_token="<pad>")
-    collate = trl.DataCollatorForCompletionOnlyLM(response_template=[10, 11], instruction_template=[20, 21],
-                                                  tokenizer=tok)
+        pad_token="<pad>",
+    )
+    collate = trl.DataCollatorForCompletionOnlyLM(
+        response_template=[10, 11], instruction_template=[20, 21], tokenizer=tok
+    )
 
     def learned(ids):
         return [v for v in collate([{"input_ids": ids}])["labels"][0].tolist() if v != -100]

@@ -40,8 +40,8 @@ constexpr bool all_exact() {
     }
   }
   // Primes (the largest below 2^31 and 2^32, the factors of 2^32 + 1), 10^k, and a 2^31 + 2^30 + 1.
-  for (const int64_t d : {int64_t{2147483647}, int64_t{4294967291}, int64_t{641}, int64_t{6700417},
-                          int64_t{1000000007}, int64_t{1000000}, int64_t{3221225473}}) {
+  for (const int64_t d : {int64_t{2147483647}, int64_t{4294967291}, int64_t{641}, int64_t{6700417}, int64_t{1000000007},
+                          int64_t{1000000}, int64_t{3221225473}}) {
     if (!exact_for(d)) return false;
   }
   return true;

@@ -10,7 +10,6 @@
 
 namespace fastcollate {
 
-
 struct IdsView {
   const void* data = nullptr;
   int64_t size = 0;
@@ -21,7 +20,7 @@ struct IdsView {
 
   FC_HD int64_t operator[](int64_t i) const {
     return type == ElemType::kInt64 ? static_cast<const int64_t*>(data)[i * stride]
-                                : static_cast<int64_t>(static_cast<const int32_t*>(data)[i * stride]);
+                                    : static_cast<int64_t>(static_cast<const int32_t*>(data)[i * stride]);
   }
 };
 
@@ -38,7 +37,7 @@ struct CodesView {
   FC_HD int64_t at(int64_t r, int64_t c) const {
     const int64_t i = r * row_stride + c * col_stride;
     return type == ElemType::kInt64 ? static_cast<const int64_t*>(data)[i]
-                                : static_cast<int64_t>(static_cast<const int32_t*>(data)[i]);
+                                    : static_cast<int64_t>(static_cast<const int32_t*>(data)[i]);
   }
 };
 

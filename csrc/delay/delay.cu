@@ -29,11 +29,11 @@ void cuda_delay_revert_ragged(const CudaTarget& t, const RaggedOffsetsLaunch& of
   launch_delay_revert_ragged(l, offsets, a);
 }
 
-#define FASTCOLLATE_DELAY_OPS(T)                                                                               \
-  template void cuda_delay_apply<T>(const CudaTarget&, const DelayApplyLaunch<T>&, int64_t);                   \
-  template void cuda_delay_revert<T>(const CudaTarget&, const DelayRevertLaunch<T>&, int64_t);                 \
+#define FASTCOLLATE_DELAY_OPS(T)                                                                                  \
+  template void cuda_delay_apply<T>(const CudaTarget&, const DelayApplyLaunch<T>&, int64_t);                      \
+  template void cuda_delay_revert<T>(const CudaTarget&, const DelayRevertLaunch<T>&, int64_t);                    \
   template void cuda_delay_ragged<T>(const CudaTarget&, const RaggedOffsetsLaunch&, const DelayRaggedLaunch<T>&); \
-  template void cuda_delay_revert_ragged<T>(const CudaTarget&, const RaggedOffsetsLaunch&,                     \
+  template void cuda_delay_revert_ragged<T>(const CudaTarget&, const RaggedOffsetsLaunch&,                        \
                                             const DelayRevertRaggedLaunch<T>&);
 FASTCOLLATE_DELAY_OPS(int16_t)
 FASTCOLLATE_DELAY_OPS(int32_t)

@@ -11,8 +11,8 @@
 
 #include <cstdint>
 
-#include "runtime/grid.h"
 #include "delay/delay_kernels.h"
+#include "runtime/grid.h"
 
 namespace fastcollate {
 
@@ -49,7 +49,7 @@ struct RaggedOffsetsLaunch {
   const int64_t* in;  // n_segments + 1 entries, on the kernel's device
   int64_t* out;
   int64_t n_segments;
-  int64_t n_cols;     // the input's columns: in[n_segments] must equal it
+  int64_t n_cols;  // the input's columns: in[n_segments] must equal it
   int64_t step;
   int64_t min_width;  // revert: every segment's columns (its delays and stream BOS/EOS), else 0
   int32_t* status;

@@ -19,8 +19,8 @@ namespace {
 template <typename Launch>
 void set_delays(Launch& a, const std::vector<int64_t>& delays) {
   if (static_cast<int64_t>(delays.size()) > kMaxCodebooksInline) {
-    fail("delays", std::to_string(delays.size()) + " codebooks; the kernels take at most " +
-                       std::to_string(kMaxCodebooksInline));
+    fail("delays",
+         std::to_string(delays.size()) + " codebooks; the kernels take at most " + std::to_string(kMaxCodebooksInline));
   }
   for (size_t k = 0; k < delays.size(); ++k) a.delays[k] = delays[k];
 }
@@ -28,15 +28,20 @@ void set_delays(Launch& a, const std::vector<int64_t>& delays) {
 // The geometry of a ragged launch over a (codebooks, total) output (its size was checked).
 RaggedGeometry ragged_geometry(int64_t codebooks, int64_t total, const DelayRaggedOffsets& r,
                                const int64_t* out_offsets, bool wrap, bool btk, bool index64) {
-  return RaggedGeometry{codebooks, total, r.offsets, out_offsets, r.segments, wrap,
+  return RaggedGeometry{codebooks,
+                        total,
+                        r.offsets,
+                        out_offsets,
+                        r.segments,
+                        wrap,
                         delay_grid(codebooks * total, codebooks, total, btk, index64)};
 }
 
 }  // namespace
 
 void run_delay_apply(const Target& target, ElemType type, const Strided<3>& in, const std::vector<int64_t>& delays,
-                     int64_t bos, int64_t pad, const DelayApplyPlan& plan, const Strided<3>& out,
-                     const Strided<3>& gen, bool btk, bool index64) {
+                     int64_t bos, int64_t pad, const DelayApplyPlan& plan, const Strided<3>& out, const Strided<3>& gen,
+                     bool btk, bool index64) {
   if (target.kind == TargetKind::kCpu) {
     fill_delay_apply(type, in, delays, bos, pad, plan, out, gen, target.per_element);
     return;
@@ -79,8 +84,8 @@ DelayRaggedOffsets plan_delay_ragged_offsets(const int64_t* offsets, int64_t seg
 }
 
 int64_t delay_ragged_kernels_total(const DelayRaggedOffsets& r, int64_t codebooks, int64_t n_cols) {
-  const int64_t total = checked_add(n_cols, checked_mul(r.segments, r.extra, "codes: the output size"),
-                                    "codes: the output size");
+  const int64_t total =
+      checked_add(n_cols, checked_mul(r.segments, r.extra, "codes: the output size"), "codes: the output size");
   checked_mul(codebooks, total, "codes: the output size");
   return total;
 }
@@ -96,8 +101,8 @@ int64_t delay_revert_ragged_kernels_total(const DelayRaggedOffsets& r, int64_t n
 
 void run_delay_ragged_kernels(const Target& target, ElemType type, const Strided<2>& in, const DelayRaggedOffsets& r,
                               int64_t total, const std::vector<int64_t>& delays, bool wrap, int64_t bos, int64_t pad,
-                              const uint8_t* flags, const Strided<2>& out, const Strided<2>& lab,
-                              int64_t* out_offsets, int32_t* status, bool btk, bool index64) {
+                              const uint8_t* flags, const Strided<2>& out, const Strided<2>& lab, int64_t* out_offsets,
+                              int32_t* status, bool btk, bool index64) {
   const RaggedOffsetsLaunch off{r.offsets, out_offsets, r.segments, in.size[1], r.extra, 0, status};
   visit_type(type, [&](auto zero) {
     using T = decltype(zero);
@@ -122,8 +127,8 @@ void run_delay_ragged_kernels(const Target& target, ElemType type, const Strided
 
 void run_delay_revert_ragged_kernels(const Target& target, ElemType type, const Strided<2>& in,
                                      const DelayRaggedOffsets& r, int64_t total, const std::vector<int64_t>& delays,
-                                     bool wrap, const Strided<2>& out, int64_t* out_offsets, int32_t* status,
-                                     bool btk, bool index64) {
+                                     bool wrap, const Strided<2>& out, int64_t* out_offsets, int32_t* status, bool btk,
+                                     bool index64) {
   const RaggedOffsetsLaunch off{r.offsets, out_offsets, r.segments, in.size[1], -r.extra, r.extra, status};
   visit_type(type, [&](auto zero) {
     using T = decltype(zero);

@@ -20,8 +20,10 @@ FC_HD int64_t segment_of(int64_t col, const int64_t* offsets, int64_t n_segments
   int64_t lo = 0, hi = n_segments;  // invariant: offsets[lo] <= col < offsets[hi]
   while (hi - lo > 1) {
     const int64_t mid = lo + (hi - lo) / 2;
-    if (offsets[mid] <= col) lo = mid;
-    else hi = mid;
+    if (offsets[mid] <= col)
+      lo = mid;
+    else
+      hi = mid;
   }
   return lo;
 }
@@ -87,9 +89,10 @@ FC_HD void delay_apply_element(int64_t i, const DelayApplyParams<T>& p, const in
   const DelayPos at = delay_pos(i, p.grid);
   const DelayRow r = delay_row(p.length, delays[at.k], false, p.width);
   const DelayCell cell = delay_cell(at.col, r);
-  const int64_t code = cell == kCode ? static_cast<int64_t>(p.codes[at.b * p.codes_stride[0] + at.k * p.codes_stride[1] +
-                                                                    (at.col - r.code_begin) * p.codes_stride[2]])
-                                     : 0;
+  const int64_t code = cell == kCode
+                           ? static_cast<int64_t>(p.codes[at.b * p.codes_stride[0] + at.k * p.codes_stride[1] +
+                                                          (at.col - r.code_begin) * p.codes_stride[2]])
+                           : 0;
   p.delayed[at.b * p.delayed_stride[0] + at.k * p.delayed_stride[1] + at.col * p.delayed_stride[2]] =
       static_cast<T>(delay_value(cell, code, delay_ids_fill(p.bos, p.pad)));
   p.generation[at.b * p.generation_stride[0] + at.k * p.generation_stride[1] + at.col * p.generation_stride[2]] =
@@ -151,10 +154,10 @@ FC_HD void delay_ragged_element(int64_t i, const DelayRaggedParams<T>& p, const 
   const DelayRow r = delay_row(length, delays[at.k], g.wrap, width);
   const int64_t c = at.col - g.out_offsets[s];
   const DelayCell cell = delay_cell(c, r);
-  const int64_t code = cell == kCode ? static_cast<int64_t>(p.codes[at.k * p.codes_stride[0] +
-                                                                    (g.in_offsets[s] + c - r.code_begin) *
-                                                                        p.codes_stride[1]])
-                                     : 0;
+  const int64_t code =
+      cell == kCode ? static_cast<int64_t>(
+                          p.codes[at.k * p.codes_stride[0] + (g.in_offsets[s] + c - r.code_begin) * p.codes_stride[1]])
+                    : 0;
   p.delayed[at.k * p.delayed_stride[0] + at.col * p.delayed_stride[1]] =
       static_cast<T>(delay_value(cell, code, delay_ids_fill(p.bos, p.pad)));
   if (p.labels) {

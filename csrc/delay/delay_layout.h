@@ -75,11 +75,16 @@ FC_HD DelayFill delay_labels_fill(int64_t eos, bool no_train) {
 
 FC_HD int64_t delay_value(DelayCell cell, int64_t code, const DelayFill& f) {
   switch (cell) {
-    case kHeadFill: return f.head;
-    case kStreamBos: return f.stream_bos;
-    case kCode: return f.codes_ignored ? kIgnoreIndex : code;
-    case kStreamEos: return f.stream_eos;
-    default: return f.tail;
+    case kHeadFill:
+      return f.head;
+    case kStreamBos:
+      return f.stream_bos;
+    case kCode:
+      return f.codes_ignored ? kIgnoreIndex : code;
+    case kStreamEos:
+      return f.stream_eos;
+    default:
+      return f.tail;
   }
 }
 

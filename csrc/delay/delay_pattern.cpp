@@ -25,8 +25,12 @@ void run_grid(int64_t numel, const Params& p, const std::vector<int64_t>& delays
 
 RaggedGeometry ragged_geometry(int64_t codebooks, const std::vector<int64_t>& offsets, const DelayRaggedPlan& plan,
                                bool wrap) {
-  return RaggedGeometry{codebooks, plan.total, offsets.data(), plan.out_offsets.data(),
-                        static_cast<int64_t>(offsets.size()) - 1, wrap,
+  return RaggedGeometry{codebooks,
+                        plan.total,
+                        offsets.data(),
+                        plan.out_offsets.data(),
+                        static_cast<int64_t>(offsets.size()) - 1,
+                        wrap,
                         delay_grid(codebooks * plan.total, codebooks, plan.total, false)};
 }
 
@@ -92,7 +96,8 @@ DelayApplyPlan plan_delay_apply(int64_t batch, int64_t codebooks, int64_t length
   DelayApplyPlan plan;
   plan.max_delay = check_delays(delays, codebooks);
   plan.width = extend ? checked_add(length, plan.max_delay, "delays: the output width") : length;
-  plan.numel = checked_mul(checked_mul(batch, codebooks, "codes: the output size"), plan.width, "codes: the output size");
+  plan.numel =
+      checked_mul(checked_mul(batch, codebooks, "codes: the output size"), plan.width, "codes: the output size");
   return plan;
 }
 
@@ -102,8 +107,8 @@ DelayRevertPlan plan_delay_revert(int64_t batch, int64_t codebooks, int64_t widt
   const int64_t available = width - check_delays(delays, codebooks);  // both >= 0: no overflow
   DelayRevertPlan plan;
   plan.length = available > start ? available - start : 0;
-  plan.numel = checked_mul(checked_mul(batch, codebooks, "delayed: the output size"), plan.length,
-                           "delayed: the output size");
+  plan.numel =
+      checked_mul(checked_mul(batch, codebooks, "delayed: the output size"), plan.length, "delayed: the output size");
   return plan;
 }
 
@@ -144,8 +149,8 @@ DelayRaggedPlan plan_delay_revert_ragged(int64_t codebooks, int64_t n_cols, cons
 }
 
 void fill_delay_apply(ElemType type, const Strided<3>& codes, const std::vector<int64_t>& delays, int64_t bos,
-                      int64_t pad, const DelayApplyPlan& plan, const Strided<3>& delayed,
-                      const Strided<3>& generation, bool per_element) {
+                      int64_t pad, const DelayApplyPlan& plan, const Strided<3>& delayed, const Strided<3>& generation,
+                      bool per_element) {
   visit_type(type, [&](auto zero) {
     using T = decltype(zero);
     const DelayApplyParams<T> p = delay_apply_params<T>(codes, bos, pad, plan, delayed, generation, false);
@@ -162,8 +167,8 @@ void fill_delay_apply(ElemType type, const Strided<3>& codes, const std::vector<
         for (int64_t k = 0; k < p.codebooks; ++k) {
           const DelayRow row = delay_row(p.length, delays[k], false, plan.width);
           const T* src = p.codes + b * p.codes_stride[0] + k * p.codes_stride[1];
-          fill_delay_columns(p.delayed + b * p.delayed_stride[0] + k * p.delayed_stride[1], p.delayed_stride[2],
-                             row, ids, src, p.codes_stride[2], first, last);
+          fill_delay_columns(p.delayed + b * p.delayed_stride[0] + k * p.delayed_stride[1], p.delayed_stride[2], row,
+                             ids, src, p.codes_stride[2], first, last);
           fill_delay_columns(p.generation + b * p.generation_stride[0] + k * p.generation_stride[1],
                              p.generation_stride[2], row, gen, src, p.codes_stride[2], first, last);
         }

@@ -10,14 +10,16 @@
 
 namespace fastcollate {
 
-
 // Calls f(T{}) with the C++ type of the op's integer dtype.
 template <typename F>
 void visit_type(ElemType type, F&& f) {
   switch (type) {
-    case ElemType::kInt16: return f(int16_t{});
-    case ElemType::kInt32: return f(int32_t{});
-    default: return f(int64_t{});
+    case ElemType::kInt16:
+      return f(int16_t{});
+    case ElemType::kInt32:
+      return f(int32_t{});
+    default:
+      return f(int64_t{});
   }
 }
 
@@ -65,8 +67,8 @@ DelayRaggedPlan plan_delay_revert_ragged(int64_t codebooks, int64_t n_cols, cons
 // Fills: `per_element` runs the one-element kernels of delay_kernels.h for every index (the CUDA form, on the
 // CPU; the tests compare it with the row form). Outputs have the shapes their plan gives.
 void fill_delay_apply(ElemType type, const Strided<3>& codes, const std::vector<int64_t>& delays, int64_t bos,
-                      int64_t pad, const DelayApplyPlan& plan, const Strided<3>& delayed,
-                      const Strided<3>& generation, bool per_element);
+                      int64_t pad, const DelayApplyPlan& plan, const Strided<3>& delayed, const Strided<3>& generation,
+                      bool per_element);
 
 void fill_delay_revert(ElemType type, const Strided<3>& delayed, const std::vector<int64_t>& delays, int64_t start,
                        const DelayRevertPlan& plan, const Strided<3>& codes, bool per_element);

@@ -21,7 +21,8 @@ inline void fill_delay_columns(D* dst, int64_t dst_stride, const DelayRow& r, co
                                int64_t src_stride, int64_t first, int64_t last) {
   const int64_t code_begin = std::min(std::max(r.code_begin, first), last);
   const int64_t code_end = std::max(std::min(r.code_end, last), code_begin);
-  for (int64_t c = first; c < code_begin; ++c) dst[c * dst_stride] = static_cast<D>(delay_value(delay_cell(c, r), 0, f));
+  for (int64_t c = first; c < code_begin; ++c)
+    dst[c * dst_stride] = static_cast<D>(delay_value(delay_cell(c, r), 0, f));
   const int64_t n = code_end - code_begin;
   D* out = dst + code_begin * dst_stride;
   const S* in = n > 0 ? src + (code_begin - r.code_begin) * src_stride : src;

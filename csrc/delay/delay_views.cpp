@@ -14,20 +14,24 @@ namespace {
 
 ElemType code_type(const TensorArg& t, const std::string& name) {
   switch (t.type) {
-    case ElemType::kInt16: return ElemType::kInt16;
-    case ElemType::kInt32: return ElemType::kInt32;
-    case ElemType::kInt64: return ElemType::kInt64;
-    default: fail(name, "expected dtype torch.int16, torch.int32 or torch.int64, got " + t.dtype_name);
+    case ElemType::kInt16:
+      return ElemType::kInt16;
+    case ElemType::kInt32:
+      return ElemType::kInt32;
+    case ElemType::kInt64:
+      return ElemType::kInt64;
+    default:
+      fail(name, "expected dtype torch.int16, torch.int32 or torch.int64, got " + t.dtype_name);
   }
 }
 
 void require_fits(int64_t value, ElemType type, const std::string& name, const std::string& dtype_name) {
-  const int64_t lo = type == ElemType::kInt16 ? std::numeric_limits<int16_t>::min()
-                   : type == ElemType::kInt32 ? std::numeric_limits<int32_t>::min()
-                                            : std::numeric_limits<int64_t>::min();
-  const int64_t hi = type == ElemType::kInt16 ? std::numeric_limits<int16_t>::max()
-                   : type == ElemType::kInt32 ? std::numeric_limits<int32_t>::max()
-                                            : std::numeric_limits<int64_t>::max();
+  const int64_t lo = type == ElemType::kInt16   ? std::numeric_limits<int16_t>::min()
+                     : type == ElemType::kInt32 ? std::numeric_limits<int32_t>::min()
+                                                : std::numeric_limits<int64_t>::min();
+  const int64_t hi = type == ElemType::kInt16   ? std::numeric_limits<int16_t>::max()
+                     : type == ElemType::kInt32 ? std::numeric_limits<int32_t>::max()
+                                                : std::numeric_limits<int64_t>::max();
   if (value < lo || value > hi) fail(name, std::to_string(value) + " does not fit " + dtype_name);
 }
 

@@ -12,9 +12,9 @@
 
 #include <cstdint>
 
-#include "runtime/grid.h"
-#include "higgs_boson/audio_stream.h"
 #include "delay/delay_kernels.h"
+#include "higgs_boson/audio_stream.h"
+#include "runtime/grid.h"
 
 namespace fastcollate {
 
@@ -22,11 +22,11 @@ namespace fastcollate {
 struct HiggsTextLaunch {
   const int64_t* row_offsets = nullptr;  // B + 1
   const int64_t* ids = nullptr;
-  const int64_t* labels = nullptr;       // null: no labels
+  const int64_t* labels = nullptr;  // null: no labels
   int64_t batch = 0, width = 0;
   int64_t* out_ids = nullptr;
   int64_t* out_mask = nullptr;
-  int64_t* out_labels = nullptr;         // null: no labels
+  int64_t* out_labels = nullptr;  // null: no labels
   bool pad_left = false;
   bool mask_audio_out = true;
   int64_t pad_token_id = 0;
@@ -43,8 +43,8 @@ struct HiggsTextBody {
     a.out_ids[i] = id;
     a.out_mask[i] = token ? 1 : 0;
     if (a.out_labels) {
-      a.out_labels[i] = token ? text_label(id, a.labels[first + t], a.audio_out_token_id, a.mask_audio_out)
-                              : kIgnoreIndex;
+      a.out_labels[i] =
+          token ? text_label(id, a.labels[first + t], a.audio_out_token_id, a.mask_audio_out) : kIgnoreIndex;
     }
   }
 };
@@ -56,7 +56,7 @@ struct HiggsStreamLaunch {
   const int64_t* label_codes = nullptr;  // disable_audio_codes_transform: the labels' own codes; else null
   const int64_t* src_offsets = nullptr;
   const int64_t* out_offsets = nullptr;
-  const int64_t* no_train = nullptr;     // n_segments flags (0/1), or null
+  const int64_t* no_train = nullptr;  // n_segments flags (0/1), or null
   int64_t n_segments = 0, codebooks = 0, n_cols = 0, width = 0;
   AudioStreamParams stream;
   int64_t* out_ids = nullptr;
@@ -91,7 +91,7 @@ struct StagedCopy {
 
 struct HiggsLaunch {
   HiggsTextLaunch text;
-  HiggsStreamLaunch audio_in;   // codebooks * width == 0: nothing to write
+  HiggsStreamLaunch audio_in;  // codebooks * width == 0: nothing to write
   HiggsStreamLaunch audio_out;
   StagedCopy copies[4];
   int n_copies = 0;

@@ -9,7 +9,8 @@ namespace fastcollate {
 namespace {
 
 // fastcollate/higgs_boson/whisper_audio.py checks the counts; a direct call of the private entry point must not
-// make the fill read outside a row: every count is >= 1, and a repeated <|audio_bos|><|AUDIO|><|audio_eos|> triple has a token on each side of its <|AUDIO|>.
+// make the fill read outside a row: every count is >= 1, and a repeated <|audio_bos|><|AUDIO|><|audio_eos|> triple has
+// a token on each side of its <|AUDIO|>.
 void check_chunk_counts(const HiggsBatchIn& in, const HiggsOptions& opt) {
   for (size_t j = 0; j < in.chunk_counts.size(); ++j) {
     if (in.chunk_counts[j] < 1) {
@@ -47,8 +48,8 @@ void assign_chunk_counts(HiggsBatchIn& in, const HiggsOptions& opt, std::vector<
     offset += n_in;
   }
   if (offset != static_cast<int64_t>(in.chunk_counts.size())) {
-    throw std::invalid_argument("chunk_counts: " + std::to_string(in.chunk_counts.size()) +
-                                " counts for " + std::to_string(offset) + " audio-in tokens");
+    throw std::invalid_argument("chunk_counts: " + std::to_string(in.chunk_counts.size()) + " counts for " +
+                                std::to_string(offset) + " audio-in tokens");
   }
   check_chunk_counts(in, opt);
 }

@@ -2,8 +2,8 @@
 #include <algorithm>
 #include <iterator>
 
-#include "higgs_boson/higgs_boson_collate.h"
 #include "delay/delay_row_fill.h"
+#include "higgs_boson/higgs_boson_collate.h"
 
 namespace fastcollate {
 namespace {
@@ -49,8 +49,8 @@ void copy_text(int64_t* ids, int64_t* labels, const HiggsSampleIn& s, const Higg
 }
 
 // One padded text row: input ids, attention mask and labels, with whisper long-audio triples repeated.
-void fill_text_row(const HiggsSampleIn& s, const int64_t* chunk_counts, const HiggsOptions& opt,
-                   const HiggsPlan& plan, int64_t r, const HiggsOutputs& out) {
+void fill_text_row(const HiggsSampleIn& s, const int64_t* chunk_counts, const HiggsOptions& opt, const HiggsPlan& plan,
+                   int64_t r, const HiggsOutputs& out) {
   const int64_t width = plan.seq_width;
   const int64_t n = plan.seq_len[r];
   const int64_t off = padded_row_offset(n, width, opt.pad_left);
@@ -73,7 +73,8 @@ void fill_text_row(const HiggsSampleIn& s, const int64_t* chunk_counts, const Hi
   auto emit = [&](int64_t t) {
     const int64_t token = s.input_ids[t];
     ids[cursor] = token;
-    if (labels) labels[cursor] = text_label(token, s.label_ids[t], opt.audio_out_token_id, opt.mask_audio_out_token_label);
+    if (labels)
+      labels[cursor] = text_label(token, s.label_ids[t], opt.audio_out_token_id, opt.mask_audio_out_token_label);
     ++cursor;
   };
   const int64_t n_src = s.input_ids.size;
@@ -127,18 +128,18 @@ int64_t fill_higgs_batch(const HiggsBatchIn& in, const HiggsOptions& opt, const 
     if (plan.with_labels) {
       // Scanned from the end, where the assistant's learned tokens usually are: one cache-hot pass at most.
       const int64_t* row = out.label_ids + r * plan.seq_width;
-      const bool learned = std::any_of(std::make_reverse_iterator(row + plan.seq_width),
-                                       std::make_reverse_iterator(row),
-                                       [](int64_t label) { return label != kIgnoreIndex; });
+      const bool learned =
+          std::any_of(std::make_reverse_iterator(row + plan.seq_width), std::make_reverse_iterator(row),
+                      [](int64_t label) { return label != kIgnoreIndex; });
       rows_without_learned_text += !learned;
     }
   }
   if (opt.return_audio_in_tokens) {
-    fill_audio_stream(in, opt, plan.audio_in, plan.in_codebooks, plan.in_width, out.audio_in_ids,
-                      out.audio_in_start, nullptr);
+    fill_audio_stream(in, opt, plan.audio_in, plan.in_codebooks, plan.in_width, out.audio_in_ids, out.audio_in_start,
+                      nullptr);
   }
-  fill_audio_stream(in, opt, plan.audio_out, plan.out_codebooks, plan.out_width, out.audio_out_ids,
-                    out.audio_out_start, plan.with_labels ? out.label_audio_ids : nullptr);
+  fill_audio_stream(in, opt, plan.audio_out, plan.out_codebooks, plan.out_width, out.audio_out_ids, out.audio_out_start,
+                    plan.with_labels ? out.label_audio_ids : nullptr);
   if (!plan.audio_out.empty()) {
     for (int64_t r = 0; r < plan.batch; ++r) out.group_loc[r] = r;
   }

@@ -14,9 +14,7 @@ namespace {
   throw std::invalid_argument("sample " + std::to_string(i) + ": " + field + ": " + problem);
 }
 
-std::string shape_str(const CodesView& v) {
-  return "(" + std::to_string(v.rows) + ", " + std::to_string(v.cols) + ")";
-}
+std::string shape_str(const CodesView& v) { return "(" + std::to_string(v.rows) + ", " + std::to_string(v.cols) + ")"; }
 
 int64_t kept_codebooks(int64_t rows, const HiggsOptions& opt) {
   return opt.audio_num_codebooks < 0 ? rows : std::min(rows, opt.audio_num_codebooks);
@@ -34,18 +32,20 @@ void plan_segments(int64_t i, const HiggsSampleIn& s, const HiggsOptions& opt, b
   if (starts.size != n_tokens) {
     fail(i, "audio_ids_start",
          std::to_string(starts.size) + " audio segments for " + std::to_string(n_tokens) +
-             " audio placeholder tokens (" + std::to_string(n_tokens - n_out) + " audio-in, " +
-             std::to_string(n_out) + " audio-out)");
+             " audio placeholder tokens (" + std::to_string(n_tokens - n_out) + " audio-in, " + std::to_string(n_out) +
+             " audio-out)");
   }
   for (int64_t j = 0; j < n_tokens; ++j) {
     const int64_t start = starts[j];
     if (start < 0 || start > codes.cols) {
-      fail(i, "audio_ids_start", "entry " + std::to_string(j) + " = " + std::to_string(start) +
-                                     " is outside [0, " + std::to_string(codes.cols) + "]");
+      fail(i, "audio_ids_start",
+           "entry " + std::to_string(j) + " = " + std::to_string(start) + " is outside [0, " +
+               std::to_string(codes.cols) + "]");
     }
     if (j > 0 && start < starts[j - 1]) {
-      fail(i, "audio_ids_start", "decreases at entry " + std::to_string(j) + " (" + std::to_string(starts[j - 1]) +
-                                     " > " + std::to_string(start) + ")");
+      fail(i, "audio_ids_start",
+           "decreases at entry " + std::to_string(j) + " (" + std::to_string(starts[j - 1]) + " > " +
+               std::to_string(start) + ")");
     }
   }
   if (!opt.stream.transform && with_labels && n_out > 0) {
@@ -74,8 +74,8 @@ void plan_segments(int64_t i, const HiggsSampleIn& s, const HiggsOptions& opt, b
 }
 
 // One codebook count per stream (segments are concatenated along time); then each segment's column.
-void place_stream(std::vector<SegmentPlan>& segs, const HiggsBatchIn& in, const HiggsOptions& opt,
-                  const char* stream, int64_t& codebooks, int64_t& width) {
+void place_stream(std::vector<SegmentPlan>& segs, const HiggsBatchIn& in, const HiggsOptions& opt, const char* stream,
+                  int64_t& codebooks, int64_t& width) {
   codebooks = 0;
   width = 0;
   for (size_t n = 0; n < segs.size(); ++n) {
@@ -113,8 +113,10 @@ HiggsPlan plan_higgs_batch(const HiggsBatchIn& in, const HiggsOptions& opt) {
   // Upstream returns labels when any sample has them; a batch mixing None and labels is an error.
   int64_t first_without = -1, with = 0;
   for (int64_t i = 0; i < plan.batch; ++i) {
-    if (in.samples[i].label_ids.present) ++with;
-    else if (first_without < 0) first_without = i;
+    if (in.samples[i].label_ids.present)
+      ++with;
+    else if (first_without < 0)
+      first_without = i;
   }
   const bool derived = opt.label_spec.has_value();  // labels come from input_ids, never from the samples
   if (!derived && with > 0 && first_without >= 0) {
@@ -132,8 +134,8 @@ HiggsPlan plan_higgs_batch(const HiggsBatchIn& in, const HiggsOptions& opt) {
     if (plan.with_labels && !derived) {
       if (!s.label_ids.error.empty()) fail(i, "label_ids", s.label_ids.error);
       if (s.label_ids.size != n) {
-        fail(i, "label_ids", "length " + std::to_string(s.label_ids.size) + " does not match input_ids length " +
-                                 std::to_string(n));
+        fail(i, "label_ids",
+             "length " + std::to_string(s.label_ids.size) + " does not match input_ids length " + std::to_string(n));
       }
     }
     if (!s.reward_error.empty()) fail(i, "reward", s.reward_error);

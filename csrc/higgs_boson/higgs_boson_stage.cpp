@@ -27,8 +27,8 @@ bool stage_text_row(const HiggsSampleIn& s, const int64_t* chunk_counts, const H
     if (labels) {
       const int64_t label = s.label_ids[t];
       labels[cursor] = label;
-      learned = learned || text_label(token, label, opt.audio_out_token_id, opt.mask_audio_out_token_label) !=
-                               kIgnoreIndex;
+      learned =
+          learned || text_label(token, label, opt.audio_out_token_id, opt.mask_audio_out_token_label) != kIgnoreIndex;
     }
     ++cursor;
   };
@@ -56,8 +56,8 @@ void stage_stream(const HiggsBatchIn& in, const std::vector<SegmentPlan>& segs, 
     const SegmentPlan& seg = segs[n];
     src_offsets[n] = col;
     out_offsets[n] = seg.out_col;
-    const CodesView& v = label_codes ? in.samples[seg.sample].audio_label_ids_concat
-                                     : in.samples[seg.sample].audio_ids_concat;
+    const CodesView& v =
+        label_codes ? in.samples[seg.sample].audio_label_ids_concat : in.samples[seg.sample].audio_ids_concat;
     for (int64_t k = 0; k < codebooks; ++k) {
       int64_t* dst = codes + k * n_cols + col;
       for (int64_t t = 0; t < seg.length; ++t) dst[t] = v.at(k, seg.src_begin + t);
@@ -161,30 +161,29 @@ HiggsLaunch higgs_launch(const HiggsOptions& opt, const HiggsPlan& plan, const H
   if (opt.return_audio_in_tokens) {
     stream(a.audio_in, plan.audio_in, plan.in_codebooks, plan.in_width, l.in_src, l.in_out, l.in_codes, l.in_cols,
            out.audio_in_ids);
-    a.copies[a.n_copies++] = StagedCopy{out.audio_in_start, stage + l.in_out,
-                                        static_cast<int64_t>(plan.audio_in.size() * sizeof(int64_t))};
+    a.copies[a.n_copies++] =
+        StagedCopy{out.audio_in_start, stage + l.in_out, static_cast<int64_t>(plan.audio_in.size() * sizeof(int64_t))};
   }
-  stream(a.audio_out, plan.audio_out, plan.out_codebooks, plan.out_width, l.out_src, l.out_out, l.out_codes,
-         l.out_cols, out.audio_out_ids);
+  stream(a.audio_out, plan.audio_out, plan.out_codebooks, plan.out_width, l.out_src, l.out_out, l.out_codes, l.out_cols,
+         out.audio_out_ids);
   if (plan.with_labels) {
     a.audio_out.out_labels = out.label_audio_ids;
     a.audio_out.no_train = stage + l.no_train;
     if (l.out_label_codes_used) a.audio_out.label_codes = stage + l.out_label_codes;
   }
-  a.copies[a.n_copies++] = StagedCopy{out.audio_out_start, stage + l.out_out,
-                                      static_cast<int64_t>(plan.audio_out.size() * sizeof(int64_t))};
+  a.copies[a.n_copies++] =
+      StagedCopy{out.audio_out_start, stage + l.out_out, static_cast<int64_t>(plan.audio_out.size() * sizeof(int64_t))};
   if (!plan.audio_out.empty()) {
     a.copies[a.n_copies++] = StagedCopy{out.group_loc, stage + l.group_loc, plan.batch * 8};
   }
-  a.copies[a.n_copies++] = StagedCopy{out.rewards, stage + l.rewards,
-                                      static_cast<int64_t>(plan.rewards.size() * sizeof(float))};
+  a.copies[a.n_copies++] =
+      StagedCopy{out.rewards, stage + l.rewards, static_cast<int64_t>(plan.rewards.size() * sizeof(float))};
   return a;
 }
 
 void run_higgs(const Target& target, const HiggsLaunch& a) {
   run_on(
-      target, [&](CpuLauncher& l) { launch_higgs(l, a); },
-      [&](const CudaTarget& t) { FC_ON_CUDA(cuda_higgs(t, a)); });
+      target, [&](CpuLauncher& l) { launch_higgs(l, a); }, [&](const CudaTarget& t) { FC_ON_CUDA(cuda_higgs(t, a)); });
 }
 
 }  // namespace fastcollate

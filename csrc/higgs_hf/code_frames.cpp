@@ -91,8 +91,7 @@ __attribute__((target("avx2"))) int64_t avx2_blocks(const T* first, const CodeFr
           _mm_prefetch(reinterpret_cast<const char*>(code + j * step + kPrefetchAhead), _MM_HINT_T0);
         }
       }
-      const __m256i r0 = load4(code), r1 = load4(code + step), r2 = load4(code + 2 * step),
-                    r3 = load4(code + 3 * step);
+      const __m256i r0 = load4(code), r1 = load4(code + step), r2 = load4(code + 2 * step), r3 = load4(code + 3 * step);
       const __m256i a = _mm256_unpacklo_epi64(r0, r1), b = _mm256_unpackhi_epi64(r0, r1);
       const __m256i c = _mm256_unpacklo_epi64(r2, r3), d = _mm256_unpackhi_epi64(r2, r3);
       const __m256i frame[4] = {_mm256_permute2x128_si256(a, c, 0x20), _mm256_permute2x128_si256(b, d, 0x20),
@@ -120,9 +119,12 @@ __attribute__((target("avx2"))) int64_t avx2_blocks(const T* first, const CodeFr
 template <typename T>
 int64_t avx2(const T* first, const CodeFrames& f, int64_t* ids, int64_t* labels) {
   switch (f.labels) {
-    case CodeLabels::kCopy: return avx2_blocks<CodeLabels::kCopy>(first, f, ids, labels);
-    case CodeLabels::kIgnore: return avx2_blocks<CodeLabels::kIgnore>(first, f, ids, labels);
-    case CodeLabels::kProcessor: break;
+    case CodeLabels::kCopy:
+      return avx2_blocks<CodeLabels::kCopy>(first, f, ids, labels);
+    case CodeLabels::kIgnore:
+      return avx2_blocks<CodeLabels::kIgnore>(first, f, ids, labels);
+    case CodeLabels::kProcessor:
+      break;
   }
   return avx2_blocks<CodeLabels::kProcessor>(first, f, ids, labels);
 }

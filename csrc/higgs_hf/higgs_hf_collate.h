@@ -67,7 +67,7 @@ struct HiggsHfOutputs {
 };
 
 HiggsHfPlan plan_higgs_hf_batch(const std::vector<HiggsHfFeatureIn>& in, const HiggsHfOptions& opt);
-void fill_higgs_hf_batch(const std::vector<HiggsHfFeatureIn>& in, const HiggsHfOptions& opt,
-                         const HiggsHfPlan& plan, const HiggsHfOutputs& out);
+void fill_higgs_hf_batch(const std::vector<HiggsHfFeatureIn>& in, const HiggsHfOptions& opt, const HiggsHfPlan& plan,
+                         const HiggsHfOutputs& out);
 
 }  // namespace fastcollate

@@ -104,8 +104,8 @@ int64_t fill_clip(const CodesView& c, int64_t K, const HiggsHfOptions& opt, bool
     middle.labels = !correct ? CodeLabels::kProcessor : no_train ? CodeLabels::kIgnore : CodeLabels::kCopy;
     middle.stream_bos = bos;
     middle.stream_eos = eos;
-    learned += write_code_frames(src + (lo - hf_clip_row(0, L, K).code_begin) * cs, middle, ids + lo * K,
-                                 labels + lo * K);
+    learned +=
+        write_code_frames(src + (lo - hf_clip_row(0, L, K).code_begin) * cs, middle, ids + lo * K, labels + lo * K);
   }
   for (int64_t t = std::max(lo, hi); t < frames; ++t) learned += edge_frame(t);
   return learned;
@@ -142,8 +142,8 @@ int64_t fill_audio_row(const HiggsHfFeatureIn& f, const HiggsHfOptions& opt, con
 
 }  // namespace
 
-void fill_higgs_hf_batch(const std::vector<HiggsHfFeatureIn>& in, const HiggsHfOptions& opt,
-                         const HiggsHfPlan& plan, const HiggsHfOutputs& out) {
+void fill_higgs_hf_batch(const std::vector<HiggsHfFeatureIn>& in, const HiggsHfOptions& opt, const HiggsHfPlan& plan,
+                         const HiggsHfOutputs& out) {
   for (int64_t r = 0; r < plan.batch; ++r) {
     int64_t learned = fill_text_row(in[r], opt, plan, r, out);
     if (plan.codebooks > 0) learned += fill_audio_row(in[r], opt, plan, r, out);

@@ -24,9 +24,10 @@ void scan_ids(size_t i, const IdsView& ids, const HiggsHfOptions& opt, std::vect
     for (int64_t t = 0; t < ids.size; ++t) {
       const int64_t token = p[t * ids.stride];
       if (token == opt.audio_delay_token_id) {
-        fail(i, "input_ids", "holds the audio delay token " + std::to_string(token) + " at position " +
-                                 std::to_string(t) + "; give one audio token (" + std::to_string(opt.audio_token_id) +
-                                 ") per clip: the collator writes each clip's placeholders and delay tokens itself");
+        fail(i, "input_ids",
+             "holds the audio delay token " + std::to_string(token) + " at position " + std::to_string(t) +
+                 "; give one audio token (" + std::to_string(opt.audio_token_id) +
+                 ") per clip: the collator writes each clip's placeholders and delay tokens itself");
       }
       if (token == opt.audio_token_id) placeholders.push_back(t);
     }
@@ -37,29 +38,32 @@ void check_clips(size_t i, const HiggsHfFeatureIn& f, size_t n_placeholders, con
                  int64_t& codebooks) {
   if (!f.codes_error.empty()) fail(i, "audio_codes", f.codes_error);
   if (f.clips.size() != n_placeholders) {
-    fail(i, "audio_codes", std::to_string(f.clips.size()) + " clip(s) for " + std::to_string(n_placeholders) +
-                               " audio placeholder(s) (" + std::to_string(opt.audio_token_id) + ") in input_ids");
+    fail(i, "audio_codes",
+         std::to_string(f.clips.size()) + " clip(s) for " + std::to_string(n_placeholders) + " audio placeholder(s) (" +
+             std::to_string(opt.audio_token_id) + ") in input_ids");
   }
   for (size_t j = 0; j < f.clips.size(); ++j) {
     const CodesView& c = f.clips[j];
     if (!c.error.empty()) fail(i, clip_field(j), c.error);
     if (c.rows == 0) {
-      fail(i, clip_field(j), "has 0 codebooks (shape (0, " + std::to_string(c.cols) + ")); expected (K, L) with K >= 1");
+      fail(i, clip_field(j),
+           "has 0 codebooks (shape (0, " + std::to_string(c.cols) + ")); expected (K, L) with K >= 1");
     }
     if (opt.num_codebooks >= 0 && c.rows != opt.num_codebooks) {
-      fail(i, clip_field(j), "has " + std::to_string(c.rows) + " codebooks, expected num_codebooks=" +
-                                 std::to_string(opt.num_codebooks));
+      fail(i, clip_field(j),
+           "has " + std::to_string(c.rows) + " codebooks, expected num_codebooks=" + std::to_string(opt.num_codebooks));
     }
     if (codebooks > 0 && c.rows != codebooks) {
-      fail(i, clip_field(j), "has " + std::to_string(c.rows) + " codebooks, but earlier clips in the batch have " +
-                                 std::to_string(codebooks));
+      fail(i, clip_field(j),
+           "has " + std::to_string(c.rows) + " codebooks, but earlier clips in the batch have " +
+               std::to_string(codebooks));
     }
     codebooks = c.rows;
   }
   if (!f.no_train_error.empty()) fail(i, "audio_no_train", f.no_train_error);
   if (f.has_no_train && f.no_train.size() != f.clips.size()) {
-    fail(i, "audio_no_train", std::to_string(f.no_train.size()) + " flag(s) for " + std::to_string(f.clips.size()) +
-                                  " clip(s)");
+    fail(i, "audio_no_train",
+         std::to_string(f.no_train.size()) + " flag(s) for " + std::to_string(f.clips.size()) + " clip(s)");
   }
 }
 
@@ -69,7 +73,7 @@ void spec_labels(const RolespanSpecView& spec, const HiggsHfFeatureIn& f, int64_
   visit_ids(ids, [&](const auto* p) {
     using T = std::remove_const_t<std::remove_pointer_t<decltype(p)>>;
     rolespan_fill_row<T, false, false>(spec, RowIn<T>{p, ids.stride, ids.size}, f.start_index,
-                                 RowOut{nullptr, labels, nullptr});
+                                       RowOut{nullptr, labels, nullptr});
   });
 }
 
@@ -114,7 +118,9 @@ HiggsHfPlan plan_higgs_hf_batch(const std::vector<HiggsHfFeatureIn>& in, const H
   for (size_t i = 0; i < in.size(); ++i) {
     const HiggsHfFeatureIn& f = in[i];
     // Inputs lie within their storage (csrc/python/reader.h), so these sums stay small; still checked.
-    const auto too_big = [&] { return "sample " + std::to_string(i) + ": audio_codes: more frames than a process can address"; };
+    const auto too_big = [&] {
+      return "sample " + std::to_string(i) + ": audio_codes: more frames than a process can address";
+    };
     int64_t frames = 0;
     for (const CodesView& c : f.clips) frames = checked_add(frames, hf_clip_frames(c.cols, plan.codebooks), too_big);
     plan.audio_len.push_back(frames);

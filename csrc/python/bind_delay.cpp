@@ -75,8 +75,8 @@ DelayRaggedOffsets read_ragged_offsets(py::handle offsets, const std::vector<int
 }
 
 // The planned new offsets: written here on the CPU; on a kernel target the offsets kernel writes them.
-int64_t* new_offsets_of(const Target& target, py::handle value, const DelayRaggedPlan& plan,
-                        const RaggedOffsets& r, Keep& keep) {
+int64_t* new_offsets_of(const Target& target, py::handle value, const DelayRaggedPlan& plan, const RaggedOffsets& r,
+                        Keep& keep) {
   if (target.kind != TargetKind::kCpu) {
     return static_cast<int64_t*>(read_flat_int64(value, "new_offsets", r.segments + 1, keep, target.device).data);
   }
@@ -90,8 +90,7 @@ int64_t* new_offsets_of(const Target& target, py::handle value, const DelayRagge
 
 void apply_ragged_on(const Target& target, py::handle codes, py::handle offsets, int64_t bos, int64_t pad,
                      const std::vector<int64_t>& delays, bool btk, bool wrap, py::handle delayed,
-                     py::handle new_offsets, py::handle labels, py::handle no_train, py::handle status,
-                     bool index64) {
+                     py::handle new_offsets, py::handle labels, py::handle no_train, py::handle status, bool index64) {
   const bool kernels = target.kind != TargetKind::kCpu;
   const int device = target.device;
   Keep keep;
@@ -124,7 +123,8 @@ void apply_ragged_on(const Target& target, py::handle codes, py::handle offsets,
       if (r.segments > 1 && f.stride[0] != 1) fail("no_train", "expected a contiguous tensor");
       flags = static_cast<const uint8_t*>(f.data);
     } else {
-      for (int64_t s = 0; s < r.segments; ++s) host_flags.push_back(static_cast<const uint8_t*>(f.data)[s * f.stride[0]]);
+      for (int64_t s = 0; s < r.segments; ++s)
+        host_flags.push_back(static_cast<const uint8_t*>(f.data)[s * f.stride[0]]);
     }
   }
   int64_t* out_offsets = new_offsets_of(target, new_offsets, plan, r, keep);
@@ -204,10 +204,9 @@ void bind_delay(py::module_& m) {
         apply_ragged_on(Target::cpu(per_element), codes, offsets, bos, pad, delays, btk, wrap, delayed, new_offsets,
                         labels, no_train, py::none(), false);
       },
-      py::arg("codes"), py::arg("offsets"), py::arg("bos_token_id"),
-        py::arg("pad_token_id"), py::arg("delays"), py::arg("btk"), py::arg("stream_bos_eos"), py::arg("out"),
-        py::arg("new_offsets"), py::arg("labels"), py::arg("no_train"), py::arg("per_element") = false,
-        "Delay pattern of packed segments into the given outputs.");
+      py::arg("codes"), py::arg("offsets"), py::arg("bos_token_id"), py::arg("pad_token_id"), py::arg("delays"),
+      py::arg("btk"), py::arg("stream_bos_eos"), py::arg("out"), py::arg("new_offsets"), py::arg("labels"),
+      py::arg("no_train"), py::arg("per_element") = false, "Delay pattern of packed segments into the given outputs.");
   m.def(
       "revert_ragged",
       [](py::handle delayed, py::handle offsets, const std::vector<int64_t>& delays, bool btk, bool wrap,
@@ -215,9 +214,9 @@ void bind_delay(py::module_& m) {
         revert_ragged_on(Target::cpu(per_element), delayed, offsets, delays, btk, wrap, codes, new_offsets, py::none(),
                          false);
       },
-      py::arg("delayed"), py::arg("offsets"), py::arg("delays"), py::arg("btk"),
-        py::arg("stream_bos_eos"), py::arg("out"), py::arg("new_offsets"), py::arg("per_element") = false,
-        "Undo the delay pattern of packed segments.");
+      py::arg("delayed"), py::arg("offsets"), py::arg("delays"), py::arg("btk"), py::arg("stream_bos_eos"),
+      py::arg("out"), py::arg("new_offsets"), py::arg("per_element") = false,
+      "Undo the delay pattern of packed segments.");
   m.def("apply_sizes", &apply_sizes, py::arg("batch"), py::arg("codebooks"), py::arg("length"), py::arg("delays"),
         py::arg("extend"),
         "(width, numel) of apply's outputs, overflow-checked: the size arithmetic without any allocation.");
@@ -239,8 +238,8 @@ void bind_delay(py::module_& m) {
          uintptr_t stream, bool reverse, bool index64) {
         revert_on(Target::kernels(device, stream, reverse), delayed, delays, btk, start, codes, index64);
       },
-      py::arg("delayed"), py::arg("delays"), py::arg("btk"), py::arg("start_index"), py::arg("out"),
-      py::arg("device"), py::arg("stream") = 0, py::arg("reverse") = false, py::arg("index64") = false,
+      py::arg("delayed"), py::arg("delays"), py::arg("btk"), py::arg("start_index"), py::arg("out"), py::arg("device"),
+      py::arg("stream") = 0, py::arg("reverse") = false, py::arg("index64") = false,
       "revert_delay_pattern's kernel (see kernel_apply).");
   m.def(
       "kernel_apply_ragged",
@@ -250,12 +249,12 @@ void bind_delay(py::module_& m) {
         apply_ragged_on(Target::kernels(device, stream, reverse), codes, offsets, bos, pad, delays, btk, wrap, delayed,
                         new_offsets, labels, no_train, status, index64);
       },
-      py::arg("codes"), py::arg("offsets"), py::arg("bos_token_id"),
-        py::arg("pad_token_id"), py::arg("delays"), py::arg("btk"), py::arg("stream_bos_eos"), py::arg("out"),
-        py::arg("new_offsets"), py::arg("labels"), py::arg("no_train"), py::arg("status"), py::arg("device"),
-        py::arg("stream") = 0, py::arg("reverse") = false, py::arg("index64") = false,
-        "apply_delay_pattern_ragged's kernels; offsets int64 contiguous; status (int32, 1) is set to 1 when the "
-        "offsets are invalid (nothing is then written).");
+      py::arg("codes"), py::arg("offsets"), py::arg("bos_token_id"), py::arg("pad_token_id"), py::arg("delays"),
+      py::arg("btk"), py::arg("stream_bos_eos"), py::arg("out"), py::arg("new_offsets"), py::arg("labels"),
+      py::arg("no_train"), py::arg("status"), py::arg("device"), py::arg("stream") = 0, py::arg("reverse") = false,
+      py::arg("index64") = false,
+      "apply_delay_pattern_ragged's kernels; offsets int64 contiguous; status (int32, 1) is set to 1 when the "
+      "offsets are invalid (nothing is then written).");
   m.def(
       "kernel_revert_ragged",
       [](py::handle delayed, py::handle offsets, const std::vector<int64_t>& delays, bool btk, bool wrap,
@@ -264,10 +263,10 @@ void bind_delay(py::module_& m) {
         revert_ragged_on(Target::kernels(device, stream, reverse), delayed, offsets, delays, btk, wrap, codes,
                          new_offsets, status, index64);
       },
-      py::arg("delayed"), py::arg("offsets"), py::arg("delays"),
-        py::arg("btk"), py::arg("stream_bos_eos"), py::arg("out"), py::arg("new_offsets"), py::arg("status"),
-        py::arg("device"), py::arg("stream") = 0, py::arg("reverse") = false, py::arg("index64") = false,
-        "revert_delay_pattern_ragged's kernels (see kernel_apply_ragged).");
+      py::arg("delayed"), py::arg("offsets"), py::arg("delays"), py::arg("btk"), py::arg("stream_bos_eos"),
+      py::arg("out"), py::arg("new_offsets"), py::arg("status"), py::arg("device"), py::arg("stream") = 0,
+      py::arg("reverse") = false, py::arg("index64") = false,
+      "revert_delay_pattern_ragged's kernels (see kernel_apply_ragged).");
 }
 
 }  // namespace fastcollate

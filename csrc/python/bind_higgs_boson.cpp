@@ -78,7 +78,8 @@ class HiggsOutputArena {
  public:
   HiggsOutputArena(const HiggsPlan& plan, const HiggsOptions& opt, py::handle device) {
     const int64_t B = plan.batch, W = plan.seq_width;
-    const int64_t n_in = static_cast<int64_t>(plan.audio_in.size()), n_out = static_cast<int64_t>(plan.audio_out.size());
+    const int64_t n_in = static_cast<int64_t>(plan.audio_in.size()),
+                  n_out = static_cast<int64_t>(plan.audio_out.size());
     const bool labels = plan.with_labels, in_tokens = opt.return_audio_in_tokens;
     slots_[kIds] = arena_.reserve({B, W});
     slots_[kMask] = arena_.reserve({B, W});
@@ -91,9 +92,9 @@ class HiggsOutputArena {
     slots_[kGroup] = n_out > 0 ? arena_.reserve({B}) : kNone;
     slots_[kRewards] = arena_.reserve({static_cast<int64_t>(plan.rewards.size())}, ElemType::kFloat32);
     arena_.allocate(device);
-    out = HiggsOutputs{data(kIds),     data(kMask), data(kLabels),     data(kIn),    data(kInStart),
-                       data(kOut),     data(kOutStart), data(kLabelAudio), data(kGroup),
-                       arena_.data_float32(slots_[kRewards])};
+    out = HiggsOutputs{
+        data(kIds), data(kMask),     data(kLabels),     data(kIn),    data(kInStart),
+        data(kOut), data(kOutStart), data(kLabelAudio), data(kGroup), arena_.data_float32(slots_[kRewards])};
   }
 
   HiggsOutputs out;
@@ -203,8 +204,8 @@ void bind_higgs_boson(py::module_& m) {
         "(input_ids, attention_mask, label_ids, audio_in_ids, audio_in_ids_start, audio_out_ids, "
         "audio_out_ids_start, label_audio_ids, group_loc, rewards, rows_without_learned_text); None where a "
         "field is not produced.");
-  m.def("kernel_collate", &collate_higgs_kernels, py::arg("batch"), py::arg("options"),
-        py::arg("chunk_counts"), py::arg("device"), py::arg("stream") = 0, py::arg("reverse") = false,
+  m.def("kernel_collate", &collate_higgs_kernels, py::arg("batch"), py::arg("options"), py::arg("chunk_counts"),
+        py::arg("device"), py::arg("stream") = 0, py::arg("reverse") = false,
         "collate through the staging buffer and the kernels: on CUDA device `device` and `stream`, or "
         "(device -1) the CPU grid runner.");
 }

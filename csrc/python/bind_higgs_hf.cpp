@@ -95,8 +95,8 @@ py::tuple collate_features(const py::sequence& features, const HiggsHfBindOption
   const size_t s_audio_mask = audio ? arena.reserve({B, T}, ElemType::kBool) : 0;
   std::vector<int64_t> learned(static_cast<size_t>(B));  // per feature; a tensor only when asked for
   arena.allocate();
-  HiggsHfOutputs out{arena.data(s_ids), arena.data(s_mask), arena.data(s_labels), nullptr,
-                     nullptr,           nullptr,            learned.data()};
+  HiggsHfOutputs out{arena.data(s_ids), arena.data(s_mask), arena.data(s_labels), nullptr, nullptr,
+                     nullptr,           learned.data()};
   if (audio) {
     out.audio_ids = arena.data(s_audio);
     out.audio_mask = arena.data_bool(s_audio_mask);
@@ -110,16 +110,16 @@ py::tuple collate_features(const py::sequence& features, const HiggsHfBindOption
   for (int64_t n : learned) learning_nothing += n == 0;
   py::object none = py::none();
   return py::make_tuple(arena.view(s_ids), arena.view(s_mask), audio ? arena.view(s_audio) : none,
-                        audio ? arena.view(s_audio_mask) : none,
-                        arena.view(s_labels), audio ? arena.view(s_audio_labels) : none,
-                        counts ? py::object(py::cast(learned)) : none, learning_nothing);
+                        audio ? arena.view(s_audio_mask) : none, arena.view(s_labels),
+                        audio ? arena.view(s_audio_labels) : none, counts ? py::object(py::cast(learned)) : none,
+                        learning_nothing);
 }
 
 }  // namespace
 
 void bind_higgs_hf(py::module_& m) {
   py::class_<HiggsHfBindOptions>(m, "Options",
-                             "Options of the compiled HiggsAudioV2Collator (built once per collator).")
+                                 "Options of the compiled HiggsAudioV2Collator (built once per collator).")
       .def(py::init([](int64_t pad_token_id, int64_t audio_token_id, int64_t audio_bos_token_id,
                        int64_t audio_delay_token_id, int64_t audio_stream_bos_id, int64_t audio_stream_eos_id,
                        bool pad_left, int64_t pad_to_multiple_of, int64_t num_codebooks,
@@ -128,8 +128,8 @@ void bind_higgs_hf(py::module_& m) {
                        bool read_start_index, bool read_no_train, py::object parse_no_train) {
              if (pad_to_multiple_of < 1) throw std::invalid_argument("pad_to_multiple_of: expected an int >= 1");
              HiggsHfBindOptions o;
-             o.opt = HiggsHfOptions{pad_token_id,        audio_token_id, audio_bos_token_id, audio_delay_token_id,
-                                    audio_stream_bos_id, audio_stream_eos_id, pad_left,     pad_to_multiple_of,
+             o.opt = HiggsHfOptions{pad_token_id,        audio_token_id,       audio_bos_token_id, audio_delay_token_id,
+                                    audio_stream_bos_id, audio_stream_eos_id,  pad_left,           pad_to_multiple_of,
                                     num_codebooks,       std::move(label_spec)};
              o.allowed_keys = {allowed_keys.begin(), allowed_keys.end()};
              o.unknown_key_problem = std::move(unknown_key_problem);

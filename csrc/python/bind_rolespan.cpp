@@ -82,8 +82,8 @@ py::tuple collate_flat(py::handle flat, py::handle offsets, const RolespanSpecDa
   return collate(in, spec, options(pad_token_id, pad_left, pad_to_multiple_of, packed), start_indices);
 }
 
-py::tuple collate_chunks(const py::sequence& chunks, const RolespanSpecData& spec, int64_t pad_token_id,
-                         bool pad_left, int64_t pad_to_multiple_of, bool packed,
+py::tuple collate_chunks(const py::sequence& chunks, const RolespanSpecData& spec, int64_t pad_token_id, bool pad_left,
+                         int64_t pad_to_multiple_of, bool packed,
                          const std::optional<std::vector<std::optional<int64_t>>>& start_indices) {
   Keep keep;
   RolespanBatchIn in;
@@ -110,8 +110,7 @@ void labels_on(const Target& target, py::handle input_ids, py::handle attention_
   const std::vector<int64_t> shape(args.ids.size, args.ids.size + 2);
   if (!attention_mask.is_none()) {
     args.mask = read_tensor_arg(attention_mask, "attention_mask", 2, 2, keep, device);
-    if (args.mask.type != ElemType::kBool && args.mask.type != ElemType::kInt32 &&
-        args.mask.type != ElemType::kInt64) {
+    if (args.mask.type != ElemType::kBool && args.mask.type != ElemType::kInt32 && args.mask.type != ElemType::kInt64) {
       fail("attention_mask", "expected dtype torch.bool, torch.int32 or torch.int64, got " + args.mask.dtype_name);
     }
     require_shape(args.mask, "attention_mask", shape);
@@ -136,8 +135,10 @@ void labels_on(const Target& target, py::handle input_ids, py::handle attention_
   if (kernels) {
     // Only an attention mask can be invalid: without one the kernel raises nothing, and the caller need not
     // allocate a status nor wait for it.
-    if (!status.is_none()) args.status = read_status(status, keep, device);
-    else if (args.mask.data) fail("status", "expected an int32 (1,) tensor: an attention_mask is given");
+    if (!status.is_none())
+      args.status = read_status(status, keep, device);
+    else if (args.mask.data)
+      fail("status", "expected an int32 (1,) tensor: an attention_mask is given");
     args.stage_limit = stage_limit;
   }
   py::gil_scoped_release release;  // only the tensors pinned in `keep` are touched
@@ -146,10 +147,10 @@ void labels_on(const Target& target, py::handle input_ids, py::handle attention_
 
 // ChatCollator(backend="cuda"): rows read on the host (every input form of collate_rolespan), staged as
 // offsets | start indices | ids, copied once, then one block per row writes the padded or packed batch.
-py::tuple kernel_collate(const py::sequence& rows, const RolespanSpecData& spec, int64_t pad_token_id,
-                           bool pad_left, int64_t pad_to_multiple_of, bool packed,
-                           const std::optional<std::vector<std::optional<int64_t>>>& start_indices, int device,
-                           uintptr_t stream, bool reverse, int64_t stage_limit) {
+py::tuple kernel_collate(const py::sequence& rows, const RolespanSpecData& spec, int64_t pad_token_id, bool pad_left,
+                         int64_t pad_to_multiple_of, bool packed,
+                         const std::optional<std::vector<std::optional<int64_t>>>& start_indices, int device,
+                         uintptr_t stream, bool reverse, int64_t stage_limit) {
   Keep keep;
   RolespanBatchIn in;
   for (size_t i = 0; i < rows.size(); ++i) in.rows.push_back(read_ids(rows[i], keep));
@@ -185,8 +186,8 @@ py::tuple kernel_collate(const py::sequence& rows, const RolespanSpecData& spec,
     py::gil_scoped_release release;
     run_rolespan_rows(target, body, "ChatCollator(backend='cuda')");
   }
-  return py::make_tuple(arena.view(s_ids), arena.view(s_labels), arena.view(s_aux), cu_seqlens,
-                        arena.view(s_learned), plan.max_seqlen);
+  return py::make_tuple(arena.view(s_ids), arena.view(s_labels), arena.view(s_aux), cu_seqlens, arena.view(s_learned),
+                        plan.max_seqlen);
 }
 
 }  // namespace
@@ -220,9 +221,8 @@ void bind_rolespan(py::module_& m) {
   const char* doc =
       "Mask labels by role spans and pad (or pack) in one native pass. Returns (input_ids, labels, "
       "attention_mask or position_ids, cu_seqlens or None, num_learned, max_seqlen).";
-  m.def("collate", &collate_rows, py::arg("rows"), py::arg("spec"), py::arg("pad_token_id"),
-        py::arg("pad_left"), py::arg("pad_to_multiple_of"), py::arg("packed"), py::arg("start_indices") = py::none(),
-        doc);
+  m.def("collate", &collate_rows, py::arg("rows"), py::arg("spec"), py::arg("pad_token_id"), py::arg("pad_left"),
+        py::arg("pad_to_multiple_of"), py::arg("packed"), py::arg("start_indices") = py::none(), doc);
   m.def("collate_chunks", &collate_chunks, py::arg("chunks"), py::arg("spec"), py::arg("pad_token_id"),
         py::arg("pad_left"), py::arg("pad_to_multiple_of"), py::arg("packed"), py::arg("start_indices") = py::none(),
         doc);
@@ -232,7 +232,9 @@ void bind_rolespan(py::module_& m) {
   m.def(
       "labels",
       [](py::handle input_ids, py::handle attention_mask, py::handle start_index, const RolespanSpecData& spec,
-         py::handle out) { labels_on(Target::cpu(), input_ids, attention_mask, start_index, spec, out, py::none(), -1); },
+         py::handle out) {
+        labels_on(Target::cpu(), input_ids, attention_mask, start_index, spec, out, py::none(), -1);
+      },
       py::arg("input_ids"), py::arg("attention_mask"), py::arg("start_index"), py::arg("spec"), py::arg("out"),
       "Role-span labels of a padded (B, T) batch into `out` (int64, rows of unit stride).");
   m.def(

@@ -12,8 +12,9 @@ void bind_higgs_hf(py::module_& m);
 }  // namespace fastcollate
 
 PYBIND11_MODULE(_core, m) {
-  m.doc() = "fastcollate compiled kernels (CPU, and CUDA when built). Talks to tensors through raw buffers; never "
-            "links libtorch.";
+  m.doc() =
+      "fastcollate compiled kernels (CPU, and CUDA when built). Talks to tensors through raw buffers; never "
+      "links libtorch.";
   m.attr("__version__") = FASTCOLLATE_VERSION;
   const struct {
     const char* name;

@@ -23,10 +23,14 @@ struct ElemInfo {
 
 ElemInfo info(ElemType e) {
   switch (e) {
-    case ElemType::kInt32: return {4, {dlpack::kInt, 32, 1}, "int32"};
-    case ElemType::kFloat32: return {4, {dlpack::kFloat, 32, 1}, "float32"};
-    case ElemType::kBool: return {1, {dlpack::kBool, 8, 1}, "bool"};
-    default: break;  // kInt64
+    case ElemType::kInt32:
+      return {4, {dlpack::kInt, 32, 1}, "int32"};
+    case ElemType::kFloat32:
+      return {4, {dlpack::kFloat, 32, 1}, "float32"};
+    case ElemType::kBool:
+      return {1, {dlpack::kBool, 8, 1}, "bool"};
+    default:
+      break;  // kInt64
   }
   return {8, {dlpack::kInt, 64, 1}, "int64"};
 }
@@ -153,8 +157,8 @@ py::object OutputArena::view(size_t slot) const {
       size[d] = py::int_(b.shape[d]);
       stride[d] = py::int_(strides[d]);
     }
-    return buffer_.attr("view")(torch.dtype[static_cast<int>(b.elem)]).attr("as_strided")(size, stride,
-                                                                                           b.offset / e.size);
+    return buffer_.attr("view")(torch.dtype[static_cast<int>(b.elem)])
+        .attr("as_strided")(size, stride, b.offset / e.size);
   }
   auto* x = new Exported();
   x->block = host_;

@@ -22,7 +22,6 @@ namespace fastcollate {
 
 namespace py = pybind11;
 
-
 class OutputArena {
  public:
   OutputArena() = default;
@@ -49,9 +48,9 @@ class OutputArena {
   };
   void* bytes(size_t slot, ElemType elem) const;
   std::vector<Block> blocks_;
-  int64_t total_ = 0;      // bytes
+  int64_t total_ = 0;          // bytes
   HostBlock* host_ = nullptr;  // one reference, dropped by the destructor
-  py::object buffer_;      // the torch.empty of a device arena
+  py::object buffer_;          // the torch.empty of a device arena
   char* base_ = nullptr;
 };
 

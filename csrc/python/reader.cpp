@@ -99,9 +99,12 @@ std::string inspect_int_tensor(py::handle value_in, int ndim, ElemType& type, co
            std::string(py::str(value.attr(torch.device)));
   }
   py::object dtype = tensor_attr(value, plain, torch.dtype_get, torch.dtype);
-  if (dtype.is(torch.int64)) type = ElemType::kInt64;
-  else if (dtype.is(torch.int32)) type = ElemType::kInt32;
-  else return "expected dtype torch.int32 or torch.int64, got " + std::string(py::str(dtype));
+  if (dtype.is(torch.int64))
+    type = ElemType::kInt64;
+  else if (dtype.is(torch.int32))
+    type = ElemType::kInt32;
+  else
+    return "expected dtype torch.int32 or torch.int64, got " + std::string(py::str(dtype));
   py::object shape = tensor_attr(value, plain, torch.shape_get, torch.shape);
   if (PyTuple_GET_SIZE(shape.ptr()) != ndim) {
     // A plain tuple, as Python's tuple(value.shape) prints it: "(1, 177)", not "torch.Size([1, 177])".
@@ -136,7 +139,6 @@ std::string inspect_int_tensor(py::handle value_in, int ndim, ElemType& type, co
   keep.objects.push_back(std::move(value));
   return "";
 }
-
 
 [[noreturn]] void fail(const std::string& name, const std::string& problem) {
   throw std::invalid_argument(name + ": " + problem);
@@ -229,22 +231,21 @@ int64_t read_start_index(py::handle value, const std::string& unread, std::strin
   return 0;
 }
 
-
 std::string shape_string(const std::vector<int64_t>& shape) {
   std::string s = "(";
   for (size_t d = 0; d < shape.size(); ++d) s += (d ? ", " : "") + std::to_string(shape[d]);
   return s + (shape.size() == 1 ? ",)" : ")");
 }
 
-TensorArg read_tensor_arg(py::handle value, const std::string& name, int min_dim, int max_dim,
-                          Keep& keep, int device) {
+TensorArg read_tensor_arg(py::handle value, const std::string& name, int min_dim, int max_dim, Keep& keep, int device) {
   const TorchObjects& t = TorchObjects::get();
   if (!py::isinstance(value, t.tensor_type)) {
     fail(name, "expected a torch.Tensor, got " + std::string(py::str(py::type::handle_of(value).attr("__name__"))));
   }
   py::object layout = value.attr(t.layout);
   if (!layout.is(t.strided) || !on_device(value, device, t)) {
-    fail(name, device < 0 ? "expected a dense CPU tensor" : "expected a dense tensor on cuda:" + std::to_string(device));
+    fail(name,
+         device < 0 ? "expected a dense CPU tensor" : "expected a dense tensor on cuda:" + std::to_string(device));
   }
   TensorArg arg;
   py::object dtype = value.attr(t.dtype);

@@ -63,8 +63,8 @@ int64_t read_start_index(py::handle value, const std::string& unread, std::strin
 // Raises ValueError "{name}: ..." unless `value` is a dense tensor with ndim in [min_dim, max_dim] on the CPU
 // (device -1) or on CUDA device `device` (the CUDA kernels' tensors; data is then a device address).
 // The tensor is kept alive in `keep` (the fill runs without the GIL).
-TensorArg read_tensor_arg(py::handle value, const std::string& name, int min_dim, int max_dim,
-                          Keep& keep, int device = -1);
+TensorArg read_tensor_arg(py::handle value, const std::string& name, int min_dim, int max_dim, Keep& keep,
+                          int device = -1);
 
 // "(2, 3, 4)"
 std::string shape_string(const std::vector<int64_t>& shape);

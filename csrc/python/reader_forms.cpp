@@ -122,8 +122,8 @@ bool load_element(const char* p, int64_t itemsize, const IntFormat& f, int64_t& 
 
 // Reads a 1-D or 2-D buffer: zero-copy for int32/int64 in native order, else one conversion to int64.
 // sizes/strides out in elements; `type`/`data` describe what the view reads.
-std::string read_buffer(py::handle value, int ndim, Keep& keep, ElemType& type, const void*& data,
-                        int64_t* sizes, int64_t* strides) {
+std::string read_buffer(py::handle value, int ndim, Keep& keep, ElemType& type, const void*& data, int64_t* sizes,
+                        int64_t* strides) {
   auto info = std::make_unique<py::buffer_info>(py::reinterpret_borrow<py::buffer>(value).request());
   IntFormat f;
   if (!parse_int_format(info->format, f)) return "expected an integer dtype, got buffer format '" + info->format + "'";
@@ -168,7 +168,8 @@ std::string read_buffer(py::handle value, int ndim, Keep& keep, ElemType& type, 
     for (int64_t c = 0; c < cols; ++c) {
       const char* p = base + (r * row_stride + c * col_stride) * itemsize;
       if (!load_element(p, itemsize, f, out[r * cols + c])) {
-        return "value " + std::to_string(load_bits(p, itemsize, f)) + " at " + (ndim == 2 ? at(r, c) : at(c)) + " does not fit in int64";
+        return "value " + std::to_string(load_bits(p, itemsize, f)) + " at " + (ndim == 2 ? at(r, c) : at(c)) +
+               " does not fit in int64";
       }
     }
   }
@@ -203,7 +204,8 @@ IdsView copy_to_int64(IdsView v, int64_t count, size_t, Keep& keep) {
 CodesView copy_to_int64(CodesView v, int64_t count, size_t, Keep& keep) {
   int64_t* out = keep.stage(static_cast<size_t>(count));
   for (int64_t r = 0; r < v.rows; ++r) {
-    for (int64_t c = 0; c < v.cols; ++c) out[r * v.cols + c] = load_any(v.data, v.type, r * v.row_stride + c * v.col_stride);
+    for (int64_t c = 0; c < v.cols; ++c)
+      out[r * v.cols + c] = load_any(v.data, v.type, r * v.row_stride + c * v.col_stride);
   }
   v.data = out;
   v.type = ElemType::kInt64;
@@ -271,15 +273,15 @@ CodesView read_codes(py::handle value, Keep& keep) {
       const int64_t n = PySequence_Fast_GET_SIZE(items[r]);
       if (r == 0) cols = n;
       if (n != cols) {
-        v.error = "row " + std::to_string(r) + " has " + std::to_string(n) + " entries, row 0 has " +
-                  std::to_string(cols);
+        v.error =
+            "row " + std::to_string(r) + " has " + std::to_string(n) + " entries, row 0 has " + std::to_string(cols);
         return v;
       }
     }
     int64_t* out = keep.stage(static_cast<size_t>(rows * cols));
     for (int64_t r = 0; r < rows; ++r) {
-      if (!convert_ints(items[r], out + r * cols, "a list of lists of ints", [r](int64_t c) { return at(r, c); },
-                        v.error)) {
+      if (!convert_ints(
+              items[r], out + r * cols, "a list of lists of ints", [r](int64_t c) { return at(r, c); }, v.error)) {
         return v;
       }
     }

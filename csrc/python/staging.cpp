@@ -14,8 +14,8 @@ Staging::Staging(int64_t words, const Target& target) {
   host_data_ = reinterpret_cast<int64_t*>(host_.attr("data_ptr")().cast<uintptr_t>());
   kernel_data_ = host_data_;
   if (target.cuda()) {
-    device_ = torch.attr("empty")(py::make_tuple(words), py::arg("dtype") = int64,
-                                  py::arg("device") = torch_device(target));
+    device_ =
+        torch.attr("empty")(py::make_tuple(words), py::arg("dtype") = int64, py::arg("device") = torch_device(target));
     kernel_data_ = reinterpret_cast<const int64_t*>(device_.attr("data_ptr")().cast<uintptr_t>());
   }
 }

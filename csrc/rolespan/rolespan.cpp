@@ -20,8 +20,9 @@ RowIn<T> row_in(const IdsView& v) {
 
 template <bool kPositions>
 int64_t fill_row(const RolespanSpecView& spec, const IdsView& v, int64_t start_index, RowOut out) {
-  return v.type == ElemType::kInt64 ? rolespan_fill_row<int64_t, kPositions>(spec, row_in<int64_t>(v), start_index, out)
-                                : rolespan_fill_row<int32_t, kPositions>(spec, row_in<int32_t>(v), start_index, out);
+  return v.type == ElemType::kInt64
+             ? rolespan_fill_row<int64_t, kPositions>(spec, row_in<int64_t>(v), start_index, out)
+             : rolespan_fill_row<int32_t, kPositions>(spec, row_in<int32_t>(v), start_index, out);
 }
 
 }  // namespace
@@ -108,7 +109,7 @@ void fill_rolespan_batch(const RolespanBatchIn& in, const RolespanSpecView& spec
   for (int64_t r = 0; r < plan.batch; ++r) {
     const IdsView& v = in.rows[r];
     const int64_t pad = W - v.size;
-    const int64_t first = opt.pad_left ? r * W + pad : r * W;     // the row's first token
+    const int64_t first = opt.pad_left ? r * W + pad : r * W;  // the row's first token
     const int64_t pad_first = opt.pad_left ? r * W : r * W + v.size;
     std::fill_n(out.input_ids + pad_first, pad, opt.pad_token_id);
     std::fill_n(out.labels + pad_first, pad, kIgnoreIndex);
@@ -136,10 +137,9 @@ void add_flat_rows(const IdsView& ids, const IdsView& off, RolespanBatchIn& in) 
   for (int64_t i = 0; i + 1 < off.size; ++i) {
     const int64_t a = off[i], b = off[i + 1];
     if (a < 0 || b < a || b > ids.size) {
-      throw std::invalid_argument("offsets: entries " + std::to_string(i) + ", " + std::to_string(i + 1) + " = " +
-                                  std::to_string(a) + ", " + std::to_string(b) +
-                                  " are not a non-decreasing range inside input_ids of length " +
-                                  std::to_string(ids.size));
+      throw std::invalid_argument(
+          "offsets: entries " + std::to_string(i) + ", " + std::to_string(i + 1) + " = " + std::to_string(a) + ", " +
+          std::to_string(b) + " are not a non-decreasing range inside input_ids of length " + std::to_string(ids.size));
     }
     IdsView row = ids;
     row.data = static_cast<const char*>(ids.data) + a * ids.stride * static_cast<int64_t>(elem);

@@ -42,7 +42,7 @@ struct RolespanBatchIn {
 
 struct RolespanPlan {
   int64_t batch = 0;
-  int64_t width = 0;       // padded: columns; packed: total tokens
+  int64_t width = 0;  // padded: columns; packed: total tokens
   int64_t max_seqlen = 0;
 };
 

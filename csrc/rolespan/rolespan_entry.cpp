@@ -46,15 +46,19 @@ void labels_on_kernels(const Target& target, const RolespanLabelsArgs& args) {
   // Without a mask every row holds all `cols` tokens; with one, a row may hold none.
   a.stage = rolespan_stage_tokens(a.spec, a.mask ? 0 : a.cols, a.cols, args.stage_limit);
   auto run = [&](auto zero) { run_rolespan_rows(target, RolespanRowsBody<decltype(zero)>{a}, "role_span_labels"); };
-  if (args.ids.type == ElemType::kInt64) run(int64_t{});
-  else run(int32_t{});
+  if (args.ids.type == ElemType::kInt64)
+    run(int64_t{});
+  else
+    run(int32_t{});
 }
 
 }  // namespace
 
 void run_rolespan_labels(const Target& target, const RolespanSpecData& spec, const RolespanLabelsArgs& args) {
-  if (target.kind == TargetKind::kCpu) labels_on_cpu(spec, args);
-  else labels_on_kernels(target, args);
+  if (target.kind == TargetKind::kCpu)
+    labels_on_cpu(spec, args);
+  else
+    labels_on_kernels(target, args);
 }
 
 RolespanStage plan_rolespan_stage(const RolespanBatchIn& in) {

@@ -18,8 +18,10 @@ RowSpan mask_span(const M* mask, int64_t stride, int64_t cols, int64_t row) {
                                   " at column " + std::to_string(c) + ", expected 0 or 1");
     }
     if (v == 1) {
-      if (span.begin == cols) span.begin = c;
-      else if (seen_zero_after) span.begin = -1;  // a second run of 1s
+      if (span.begin == cols)
+        span.begin = c;
+      else if (seen_zero_after)
+        span.begin = -1;  // a second run of 1s
       span.end = c + 1;
     } else if (span.begin != cols) {
       seen_zero_after = true;
@@ -80,7 +82,7 @@ std::vector<RowSpan> rolespan_rows(const RolespanLabelsIn& in) {
 }
 
 void fill_rolespan_labels(const RolespanLabelsIn& in, const std::vector<RowSpan>& spans, const RolespanSpecView& spec,
-                           int64_t* labels, int64_t row_stride) {
+                          int64_t* labels, int64_t row_stride) {
   for (int64_t r = 0; r < in.rows; ++r) {
     int64_t* row = labels + r * row_stride;
     const RowSpan span = spans[r];

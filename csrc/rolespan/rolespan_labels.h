@@ -33,6 +33,6 @@ std::vector<RowSpan> rolespan_rows(const RolespanLabelsIn& in);
 
 // labels[r * row_stride + c]: -100 outside the row's span, the state machine's labels inside it.
 void fill_rolespan_labels(const RolespanLabelsIn& in, const std::vector<RowSpan>& spans, const RolespanSpecView& spec,
-                           int64_t* labels, int64_t row_stride);
+                          int64_t* labels, int64_t row_stride);
 
 }  // namespace fastcollate

@@ -21,7 +21,8 @@ RolespanInlineSpec rolespan_inline_spec(const RolespanSpecData& spec) {
                                 std::to_string(kRolespanMaxRoles));
   }
   int64_t longest_role = 0;
-  for (int64_t r = 0; r < v.n_roles; ++r) longest_role = std::max(longest_role, v.role_offsets[r + 1] - v.role_offsets[r]);
+  for (int64_t r = 0; r < v.n_roles; ++r)
+    longest_role = std::max(longest_role, v.role_offsets[r + 1] - v.role_offsets[r]);
   // D (rolespan_scan.h): markers of up to D + 1 tokens and a header of closer + longest role fit the state.
   const int64_t depth = std::max(v.n_opener - 1, v.n_closer + longest_role);
   if (depth > kRolespanMaxDepth) {

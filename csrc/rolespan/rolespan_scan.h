@@ -33,12 +33,12 @@
 
 namespace fastcollate {
 
-constexpr int kRolespanMaxDepth = 20;                         // D, the longest marker / header the kernels take
-constexpr int kRolespanMaxStates = 3 * (kRolespanMaxDepth + 1);     // |Q|
-constexpr int kRolespanInlineIds = 224;                       // every id of a spec, in the kernel parameters
+constexpr int kRolespanMaxDepth = 20;                            // D, the longest marker / header the kernels take
+constexpr int kRolespanMaxStates = 3 * (kRolespanMaxDepth + 1);  // |Q|
+constexpr int kRolespanInlineIds = 224;                          // every id of a spec, in the kernel parameters
 constexpr int kRolespanMaxRoles = 16;
-constexpr int kRolespanThreads = 256;                         // threads per row (block)
-constexpr int kRolespanRounds = 8;                            // log2(kRolespanThreads): rounds of each block scan
+constexpr int kRolespanThreads = 256;  // threads per row (block)
+constexpr int kRolespanRounds = 8;     // log2(kRolespanThreads): rounds of each block scan
 
 // A RolespanSpecView's arrays by value (kernel parameters: no copy to the device before a launch).
 struct RolespanInlineSpec {
@@ -76,16 +76,21 @@ struct RolespanInlineSpec {
 enum RolespanState : int32_t { kRolespanOutside = 0, kRolespanHeader = 1, kRolespanContent = 2 };
 
 // How the token's own label is decided (rolespan_fill_row's branches).
-enum RolespanLabelKind : int8_t { kRolespanNoLabel, kRolespanContentLabel, kRolespanEndOfTurnLabel, kRolespanHeaderEndLabel };
+enum RolespanLabelKind : int8_t {
+  kRolespanNoLabel,
+  kRolespanContentLabel,
+  kRolespanEndOfTurnLabel,
+  kRolespanHeaderEndLabel
+};
 
 struct RolespanStep {
-  int32_t next = 0;               // q after the token
+  int32_t next = 0;  // q after the token
   RolespanLabelKind kind = kRolespanNoLabel;
-  bool turn = false;              // a turn starts here (start_turn)
-  bool learned_role = false;      // ... and its role is learned
-  bool ends = false;              // content ends here (learned becomes false)
-  int64_t begin = 0;              // the turn's first token (its header's or response template's)
-  int64_t mask_from = -1;         // a marker occupies [mask_from, i): its labels become -100
+  bool turn = false;          // a turn starts here (start_turn)
+  bool learned_role = false;  // ... and its role is learned
+  bool ends = false;          // content ends here (learned becomes false)
+  int64_t begin = 0;          // the turn's first token (its header's or response template's)
+  int64_t mask_from = -1;     // a marker occupies [mask_from, i): its labels become -100
 };
 
 // Ids that can change the state: the opener's and closer's last tokens and the end-of-turn ids. Any other id
@@ -121,7 +126,7 @@ FC_HD RolespanFacts rolespan_facts(const RolespanSpecView& s, const Row& in, int
 // at i inside the region iff its tokens end at i (facts) and it began at or after the region.
 template <typename Row>
 FC_HD RolespanStep rolespan_step_from(const RolespanSpecView& s, int32_t depth, const Row& in, int64_t i, int32_t state,
-                          int32_t d, const RolespanFacts& f) {
+                                      int32_t d, const RolespanFacts& f) {
   // Reachable states have d <= i; the others (composed in build_map too) must not read before the row.
   const int64_t region = i - d > 0 ? i - d : 0;
   const bool completion = s.mode == kModeCompletion;
@@ -178,10 +183,17 @@ FC_HD RolespanStep rolespan_step(const RolespanSpecView& s, int32_t depth, const
 FC_HD bool rolespan_own_keep(const RolespanSpecView& s, RolespanLabelKind kind, bool learned, int64_t tok) {
   bool keep = false;
   switch (kind) {
-    case kRolespanContentLabel: keep = learned; break;
-    case kRolespanEndOfTurnLabel: keep = learned && s.learn_end_of_turn; break;
-    case kRolespanHeaderEndLabel: keep = learned && s.learn_header; break;
-    default: break;
+    case kRolespanContentLabel:
+      keep = learned;
+      break;
+    case kRolespanEndOfTurnLabel:
+      keep = learned && s.learn_end_of_turn;
+      break;
+    case kRolespanHeaderEndLabel:
+      keep = learned && s.learn_header;
+      break;
+    default:
+      break;
   }
   return keep && !rolespan_in_set(tok, s.always_masked, s.n_always_masked);
 }
@@ -237,7 +249,7 @@ struct RolespanSummary {
 
 FC_HD RolespanSummary rolespan_combine(const RolespanSummary& a, const RolespanSummary& b) {
   return RolespanSummary{a.turns + b.turns, a.max_begin > b.max_begin ? a.max_begin : b.max_begin, a.has | b.has,
-                   b.has ? b.role : a.role};
+                         b.has ? b.role : a.role};
 }
 
 // Where one row comes from and goes to.
@@ -285,13 +297,13 @@ struct RolespanRowsLaunch {
 
 // Per-thread registers kept across phases.
 struct RolespanThread {
-  int64_t n = 0;                    // tokens in the row
-  int64_t in_first = 0;             // kRolespanPaddedLabels: the first token's input column
+  int64_t n = 0;                                       // tokens in the row
+  int64_t in_first = 0;                                // kRolespanPaddedLabels: the first token's input column
   int64_t out_base = 0, out_first = 0, out_width = 0;  // output row start, the first token's column, columns
-  int64_t c0 = 0, c1 = 0;           // this thread's tokens
-  int64_t start = 0;                // the row's start_index
-  int32_t q = 0;                    // control state before token c0
-  bool staged = false;              // the row is in shared memory
+  int64_t c0 = 0, c1 = 0;                              // this thread's tokens
+  int64_t start = 0;                                   // the row's start_index
+  int32_t q = 0;                                       // control state before token c0
+  bool staged = false;                                 // the row is in shared memory
   RolespanSummary own{0, -1, 0, 0};
 };
 
@@ -305,13 +317,15 @@ struct RolespanRowsBody {
   // states() bytes per thread), then for a staged row its ids (rolespan_slots) and a keep flag per token.
   // Block-wide totals (the mask statistics, the learned count) are folded without atomics (a 64-bit atomic
   // on shared memory is a compare-and-swap loop, and 256 threads on one address serialise): every thread
-  // stores its value, kRolespanFolders threads fold kRolespanFold values each, and the readers fold those kRolespanFolders.
-  // The values live in the summary buffers while no summary does: the mask statistics before the scans
-  // (mask_partials), the learned counts in buffer 1 after the last scan round (learned_partials).
+  // stores its value, kRolespanFolders threads fold kRolespanFold values each, and the readers fold those
+  // kRolespanFolders. The values live in the summary buffers while no summary does: the mask statistics before the
+  // scans (mask_partials), the learned counts in buffer 1 after the last scan round (learned_partials).
   enum MaskStat { kStatBad, kStatFirst, kStatLast, kStatOnes, kStats };
   static constexpr int kRolespanFold = 16, kRolespanFolders = kRolespanThreads / kRolespanFold;
-  static_assert(kStats * (kRolespanThreads + kRolespanFolders) * 8 <= 2 * kRolespanThreads * sizeof(RolespanSummary), "mask scratch");
-  static_assert((kRolespanThreads + kRolespanFolders) * 8 <= kRolespanThreads * sizeof(RolespanSummary), "learned scratch");
+  static_assert(kStats * (kRolespanThreads + kRolespanFolders) * 8 <= 2 * kRolespanThreads * sizeof(RolespanSummary),
+                "mask scratch");
+  static_assert((kRolespanThreads + kRolespanFolders) * 8 <= kRolespanThreads * sizeof(RolespanSummary),
+                "learned scratch");
   FC_HD static constexpr int threads() { return kRolespanThreads; }
   FC_HD static constexpr int phases() { return 10 + 2 * kRolespanRounds; }
   FC_HD static int64_t maps_offset() {
@@ -356,9 +370,12 @@ struct RolespanRowsBody {
   FC_HD int64_t mask_at(int64_t r, int64_t c) const {
     const int64_t k = r * a.mask_stride[0] + c * a.mask_stride[1];
     switch (a.mask_type) {
-      case ElemType::kBool: return static_cast<const uint8_t*>(a.mask)[k];
-      case ElemType::kInt32: return static_cast<const int32_t*>(a.mask)[k];
-      default: return static_cast<const int64_t*>(a.mask)[k];
+      case ElemType::kBool:
+        return static_cast<const uint8_t*>(a.mask)[k];
+      case ElemType::kInt32:
+        return static_cast<const int32_t*>(a.mask)[k];
+      default:
+        return static_cast<const int64_t*>(a.mask)[k];
     }
   }
 
@@ -386,8 +403,10 @@ struct RolespanRowsBody {
     } else if (phase == kMap) {
       uint8_t* m = maps(sh, 0) + t * nq;
       uint8_t* table = maps(sh, 1) + t * nq;
-      if (th.staged) build_map(s, depth, nq, shared_row(sh, th), hash(sh), th, m, table);
-      else build_map(s, depth, nq, row_in(r, th), hash(sh), th, m, table);
+      if (th.staged)
+        build_map(s, depth, nq, shared_row(sh, th), hash(sh), th, m, table);
+      else
+        build_map(s, depth, nq, row_in(r, th), hash(sh), th, m, table);
     } else if (phase < kResim1) {  // scan of the chunk maps, round phase - kScan1
       const int off = 1 << (phase - kScan1);
       const uint8_t* src = maps(sh, (phase - kScan1) & 1) + t * nq;
@@ -401,8 +420,10 @@ struct RolespanRowsBody {
     } else if (phase == kResim1) {
       // kRolespanRounds is even: the inclusive maps are back in buffer 0. Thread t starts where chunk t - 1 ended.
       th.q = t == 0 ? 0 : maps(sh, 0)[(t - 1) * nq + 0];  // q0 = (outside, d = 0) = 0
-      if (th.staged) summarise(s, depth, shared_row(sh, th), hash(sh), th);
-      else summarise(s, depth, row_in(r, th), hash(sh), th);
+      if (th.staged)
+        summarise(s, depth, shared_row(sh, th), hash(sh), th);
+      else
+        summarise(s, depth, row_in(r, th), hash(sh), th);
       summaries(sh, 0)[t] = th.own;
     } else if (phase < kWrite) {
       const int off = 1 << (phase - kScan2);
@@ -413,8 +434,10 @@ struct RolespanRowsBody {
       const RolespanSummary* incl = summaries(sh, 0);
       const RolespanSummary before = t == 0 ? RolespanSummary{0, -1, 0, 0} : incl[t - 1];
       const int64_t last_begin = incl[kRolespanThreads - 1].max_begin;
-      if (th.staged) write_row<true>(s, depth, r, t, th, shared_row(sh, th), before, last_begin, sh);
-      else write_row<false>(s, depth, r, t, th, row_in(r, th), before, last_begin, sh);
+      if (th.staged)
+        write_row<true>(s, depth, r, t, th, shared_row(sh, th), before, last_begin, sh);
+      else
+        write_row<false>(s, depth, r, t, th, row_in(r, th), before, last_begin, sh);
     } else if (phase == kFlush) {
       if (th.staged) flush_row(t, th, sh);
     } else if (phase == kCountFold) {
@@ -474,7 +497,8 @@ struct RolespanRowsBody {
     }
   }
 
-  // Phase kMaskFold (threads t < kRolespanFolders): threads [t * kRolespanFold, (t + 1) * kRolespanFold) folded into fold t.
+  // Phase kMaskFold (threads t < kRolespanFolders): threads [t * kRolespanFold, (t + 1) * kRolespanFold) folded into
+  // fold t.
   FC_HD static void fold_mask_stats(int t, unsigned char* sh) {
     int64_t* p = mask_partials(sh);
     int64_t v[kStats];
@@ -536,11 +560,11 @@ struct RolespanRowsBody {
   // only move d on are counted and applied in bulk before the next trigger (min(d + k, D)). A step is first
   // tabulated for every state in `table` (this thread's slot of the second map buffer, unused until the
   // scan), state by state without a division, then applied to the map (m[q] = table[m[q]]): a trigger costs
-  // one rolespan_facts and |Q| cheap rolespan_step_from, not |Q| full steps (a warp runs its threads' triggers one after
-  // another).
+  // one rolespan_facts and |Q| cheap rolespan_step_from, not |Q| full steps (a warp runs its threads' triggers one
+  // after another).
   template <typename Row>
-  FC_HD static void build_map(const RolespanSpecView& s, int32_t depth, int32_t nq, const Row& in,
-                              const uint32_t* hash, const Thread& th, uint8_t* m, uint8_t* table) {
+  FC_HD static void build_map(const RolespanSpecView& s, int32_t depth, int32_t nq, const Row& in, const uint32_t* hash,
+                              const Thread& th, uint8_t* m, uint8_t* table) {
     for (int32_t q = 0; q < nq; ++q) m[q] = static_cast<uint8_t>(q);
     int64_t pending = 0;
     for (int64_t i = th.c0; i <= th.c1; ++i) {
@@ -599,8 +623,8 @@ struct RolespanRowsBody {
   // then the rewrites that reach back. Staged rows set the tokens' keep flags (flush_row writes the outputs);
   // the others write their labels, ids, aux and padding to global memory here.
   template <bool kStaged, typename Row>
-  FC_HD void write_row(const RolespanSpecView& s, int32_t depth, int64_t r, int t, const Thread& th,
-                       const Row& in, const RolespanSummary& before, int64_t last_begin, unsigned char* sh) const {
+  FC_HD void write_row(const RolespanSpecView& s, int32_t depth, int64_t r, int t, const Thread& th, const Row& in,
+                       const RolespanSummary& before, int64_t last_begin, unsigned char* sh) const {
     const uint32_t* hash_bits = hash(sh);
     uint8_t* flags = kStaged ? keep_flags(sh) : nullptr;
     int64_t* labels = a.labels + th.out_base + th.out_first;
@@ -610,8 +634,10 @@ struct RolespanRowsBody {
     const bool packed = a.source == kRolespanCollatePacked;
     // Token j's label: the token (keep) or -100.
     auto put = [&](int64_t j, bool keep, int64_t tok) {
-      if (kStaged) flags[j] = keep;
-      else labels[j] = keep ? tok : kIgnoreIndex;
+      if (kStaged)
+        flags[j] = keep;
+      else
+        labels[j] = keep ? tok : kIgnoreIndex;
     };
     auto own = [&](int64_t i, bool keep, int64_t tok) {
       put(i, keep, tok);
@@ -635,7 +661,9 @@ struct RolespanRowsBody {
       const bool special = rolespan_maybe_special(hash_bits, tok);
       if (!special || !rolespan_state_trigger(s, tok)) {  // a plain token: its own label, and d moves on
         if (i < th.c1) {
-          own(i, state == kRolespanContent && learned && !(special && rolespan_in_set(tok, s.always_masked, s.n_always_masked)),
+          own(i,
+              state == kRolespanContent && learned &&
+                  !(special && rolespan_in_set(tok, s.always_masked, s.n_always_masked)),
               tok);
         }
         d += d < depth;
@@ -725,7 +753,8 @@ struct RolespanRowsBody {
 // The tokens a launch stages (RolespanRowsLaunch::stage): its longest row, up to kRolespanStageTokens and what fits the
 // shared-memory budget with the spec's maps; `limit` (>= 0) lowers it (the tests use it to cover both paths).
 // 0 when even the shortest row is longer: no row would use the staging area, which only costs occupancy.
-FC_HD int64_t rolespan_stage_tokens(const RolespanInlineSpec& spec, int64_t shortest_row, int64_t longest_row, int64_t limit) {
+FC_HD int64_t rolespan_stage_tokens(const RolespanInlineSpec& spec, int64_t shortest_row, int64_t longest_row,
+                                    int64_t limit) {
   int64_t stage = longest_row < kRolespanStageTokens ? longest_row : kRolespanStageTokens;
   if (limit >= 0 && limit < stage) stage = limit;
   while (stage > 0 && RolespanRowsBody<int64_t>::bytes_for(spec.states(), stage) > kRolespanSharedBudget) stage -= 64;

@@ -99,7 +99,7 @@ FC_HD int64_t rolespan_mask(int64_t* labels, int64_t begin, int64_t end) {
 // compare per id, no signed overflow.
 template <typename T>
 FC_HD int64_t rolespan_plain_run_end(const RowIn<T>& in, int64_t i, uint64_t lo, uint64_t span) {
-  while (i < in.n && static_cast<uint64_t>(in[i]) - lo > span) ++i;
+  while (i<in.n&& static_cast<uint64_t>(in[i]) - lo> span) ++i;
   return i;
 }
 

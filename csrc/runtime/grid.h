@@ -38,8 +38,8 @@ template <typename Body>
 inline void run_blocks_cpu(const Body& body, int64_t blocks, bool reverse = false) {
   const int threads = body.threads();
   // max_align_t storage: the body lays out int64 arrays in it as it does in __shared__ memory.
-  std::vector<std::max_align_t> storage((body.shared_bytes() + sizeof(std::max_align_t) - 1) /
-                                            sizeof(std::max_align_t) + 1);
+  std::vector<std::max_align_t> storage(
+      (body.shared_bytes() + sizeof(std::max_align_t) - 1) / sizeof(std::max_align_t) + 1);
   unsigned char* shared = reinterpret_cast<unsigned char*>(storage.data());
   std::vector<typename Body::Thread> regs(static_cast<size_t>(threads));
   for (int64_t b = 0; b < blocks; ++b) {

@@ -18,16 +18,15 @@ enum class TargetKind : uint8_t { kCpu, kGrid, kCuda };
 
 struct Target {
   TargetKind kind = TargetKind::kCpu;
-  int device = -1;       // the CUDA device (kCuda); -1 otherwise
-  uintptr_t stream = 0;  // kCuda: the cudaStream_t to launch on
-  bool reverse = false;  // kGrid: threads of a phase in descending order (a race between threads would show)
+  int device = -1;           // the CUDA device (kCuda); -1 otherwise
+  uintptr_t stream = 0;      // kCuda: the cudaStream_t to launch on
+  bool reverse = false;      // kGrid: threads of a phase in descending order (a race between threads would show)
   bool per_element = false;  // kCpu: run the one-element kernel for every index (the CUDA form), for tests
 
   static Target cpu(bool per_element = false) { return Target{TargetKind::kCpu, -1, 0, false, per_element}; }
   // device -1: the CPU grid runner; else that CUDA device.
   static Target kernels(int device, uintptr_t stream, bool reverse) {
-    return Target{device < 0 ? TargetKind::kGrid : TargetKind::kCuda, device < 0 ? -1 : device, stream, reverse,
-                  false};
+    return Target{device < 0 ? TargetKind::kGrid : TargetKind::kCuda, device < 0 ? -1 : device, stream, reverse, false};
   }
   bool cuda() const { return kind == TargetKind::kCuda; }
   CudaTarget cuda_target() const { return CudaTarget{device, stream}; }

@@ -35,14 +35,29 @@ class Options:
 # the batch has no such field (no labels, return_audio_in_tokens=False, no audio-out), reward float32, and the
 # count of rows without a learned text label. fastcollate/higgs_boson/native.py wraps them as HiggsAudioBatchInput.
 HiggsTuple = Tuple[
-    torch.Tensor, torch.Tensor, Optional[torch.Tensor], Optional[torch.Tensor], Optional[torch.Tensor],
-    torch.Tensor, torch.Tensor, Optional[torch.Tensor], Optional[torch.Tensor], torch.Tensor, int,
+    torch.Tensor,
+    torch.Tensor,
+    Optional[torch.Tensor],
+    Optional[torch.Tensor],
+    Optional[torch.Tensor],
+    torch.Tensor,
+    torch.Tensor,
+    Optional[torch.Tensor],
+    Optional[torch.Tensor],
+    torch.Tensor,
+    int,
 ]
 
 def collate(batch: Sequence[object], options: Options, chunk_counts: Optional[Sequence[int]] = None) -> HiggsTuple:
     """Collate ChatMLDatasetSample-like objects (or Mappings) in one native pass."""
 
-def kernel_collate(batch: Sequence[object], options: Options, chunk_counts: Optional[Sequence[int]], device: int,
-                   stream: int = 0, reverse: bool = False) -> HiggsTuple:
+def kernel_collate(
+    batch: Sequence[object],
+    options: Options,
+    chunk_counts: Optional[Sequence[int]],
+    device: int,
+    stream: int = 0,
+    reverse: bool = False,
+) -> HiggsTuple:
     """collate through one staging buffer and the kernels: on CUDA device `device` and `stream`, or (device -1)
     the CPU grid runner."""

@@ -34,14 +34,22 @@ class Options:
 #  features learning nothing): int64 (B, W) text tensors, (B, T, K) int64 audio ids and labels, (B, T) bool
 # mask (the audio entries None when no feature has a clip), num_learned per feature (with counts=True; else
 # None), and how many features learn nothing.
-HiggsHfTuple = Tuple[torch.Tensor, torch.Tensor, Optional[torch.Tensor], Optional[torch.Tensor], torch.Tensor,
-                     Optional[torch.Tensor], Optional[List[int]], int]
+HiggsHfTuple = Tuple[
+    torch.Tensor,
+    torch.Tensor,
+    Optional[torch.Tensor],
+    Optional[torch.Tensor],
+    torch.Tensor,
+    Optional[torch.Tensor],
+    Optional[List[int]],
+    int,
+]
 
 def collate(features: Sequence[object], options: Options, counts: bool = False) -> HiggsHfTuple:
     """Collate HiggsAudioV2Collator features (Mappings or objects) in one native pass."""
 
 def simd() -> str:
-    """"avx2" or "none": the SIMD path of HiggsAudioV2Collator's code transpose on this CPU."""
+    """ "avx2" or "none": the SIMD path of HiggsAudioV2Collator's code transpose on this CPU."""
 
 def set_simd(allowed: bool) -> bool:
     """Tests only: allow or forbid the SIMD path (process-wide); returns the previous setting."""

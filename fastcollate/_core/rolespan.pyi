@@ -28,35 +28,77 @@ class RoleSpanSpecNative:
 #  num_learned (B,), max_seqlen): int64 (B, W) padded or (1, T) packed.
 RoleSpanTuple = Tuple[torch.Tensor, torch.Tensor, torch.Tensor, Optional[torch.Tensor], torch.Tensor, int]
 
-def collate(rows: Sequence[object], spec: RoleSpanSpecNative, pad_token_id: int, pad_left: bool,
-            pad_to_multiple_of: int, packed: bool,
-            start_indices: Optional[Sequence[Optional[int]]] = None) -> RoleSpanTuple:
+def collate(
+    rows: Sequence[object],
+    spec: RoleSpanSpecNative,
+    pad_token_id: int,
+    pad_left: bool,
+    pad_to_multiple_of: int,
+    packed: bool,
+    start_indices: Optional[Sequence[Optional[int]]] = None,
+) -> RoleSpanTuple:
     """Mask labels by role spans and pad (or pack) 1-D int32/int64 rows (tensors or buffers) in one native pass."""
 
-def collate_flat(input_ids: object, offsets: object, spec: RoleSpanSpecNative, pad_token_id: int, pad_left: bool,
-                 pad_to_multiple_of: int, packed: bool,
-                 start_indices: Optional[Sequence[Optional[int]]] = None) -> RoleSpanTuple:
+def collate_flat(
+    input_ids: object,
+    offsets: object,
+    spec: RoleSpanSpecNative,
+    pad_token_id: int,
+    pad_left: bool,
+    pad_to_multiple_of: int,
+    packed: bool,
+    start_indices: Optional[Sequence[Optional[int]]] = None,
+) -> RoleSpanTuple:
     """The same from one flat 1-D id buffer and B + 1 int64 offsets."""
 
-def collate_chunks(chunks: Sequence[Tuple[object, object]], spec: RoleSpanSpecNative, pad_token_id: int,
-                   pad_left: bool, pad_to_multiple_of: int, packed: bool,
-                   start_indices: Optional[Sequence[Optional[int]]] = None) -> RoleSpanTuple:
+def collate_chunks(
+    chunks: Sequence[Tuple[object, object]],
+    spec: RoleSpanSpecNative,
+    pad_token_id: int,
+    pad_left: bool,
+    pad_to_multiple_of: int,
+    packed: bool,
+    start_indices: Optional[Sequence[Optional[int]]] = None,
+) -> RoleSpanTuple:
     """The same from (flat ids, B + 1 offsets) pairs, one per chunk (an Arrow ChunkedArray), rows in order."""
 
-def labels(input_ids: torch.Tensor, attention_mask: Optional[torch.Tensor], start_index: Optional[torch.Tensor],
-           spec: RoleSpanSpecNative, out: torch.Tensor) -> None:
+def labels(
+    input_ids: torch.Tensor,
+    attention_mask: Optional[torch.Tensor],
+    start_index: Optional[torch.Tensor],
+    spec: RoleSpanSpecNative,
+    out: torch.Tensor,
+) -> None:
     """Role-span labels of a padded (B, T) batch into `out` (int64, rows of unit stride): the role_span_labels
     op on the CPU; every tensor argument is a dense CPU tensor, checked again here."""
 
-def kernel_labels(input_ids: torch.Tensor, attention_mask: Optional[torch.Tensor],
-                  start_index: Optional[torch.Tensor], spec: RoleSpanSpecNative, out: torch.Tensor,
-                  status: Optional[torch.Tensor], device: int, stream: int = 0, reverse: bool = False,
-                  stage_limit: int = -1) -> None:
+def kernel_labels(
+    input_ids: torch.Tensor,
+    attention_mask: Optional[torch.Tensor],
+    start_index: Optional[torch.Tensor],
+    spec: RoleSpanSpecNative,
+    out: torch.Tensor,
+    status: Optional[torch.Tensor],
+    device: int,
+    stream: int = 0,
+    reverse: bool = False,
+    stage_limit: int = -1,
+) -> None:
     """role_span_labels' kernel (the parallel scan form); status set to 1 on an invalid mask row (None without
     attention_mask); stage_limit >= 0: rows of more tokens are not staged in shared memory (tests)."""
 
-def kernel_collate(rows: Sequence[object], spec: RoleSpanSpecNative, pad_token_id: int, pad_left: bool,
-                   pad_to_multiple_of: int, packed: bool, start_indices: Optional[Sequence[Optional[int]]],
-                   device: int, stream: int = 0, reverse: bool = False, stage_limit: int = -1) -> RoleSpanTuple:
+def kernel_collate(
+    rows: Sequence[object],
+    spec: RoleSpanSpecNative,
+    pad_token_id: int,
+    pad_left: bool,
+    pad_to_multiple_of: int,
+    packed: bool,
+    start_indices: Optional[Sequence[Optional[int]]],
+    device: int,
+    stream: int = 0,
+    reverse: bool = False,
+    stage_limit: int = -1,
+) -> RoleSpanTuple:
     """collate through one staging buffer and the row kernel; the outputs on the target; stage_limit: see
     kernel_labels."""

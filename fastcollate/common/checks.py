@@ -1,7 +1,7 @@
 """Boundary validation shared by the Python code paths.
 
 Every failure is a ValueError that starts with "sample {i}: {field}:" so a user can find the bad sample.
-The compiled path (csrc/python/tensor_view.cpp, csrc/higgs_boson/) raises the same messages; the
+The compiled path (csrc/python/reader.cpp, csrc/higgs_boson/) raises the same messages; the
 tests match each message against both backends. Below them, the argument checks every token-tensor op shares
 (tensors, devices, ints, out= tensors): a ValueError that names the argument.
 """
@@ -18,7 +18,7 @@ INT_DTYPES = (torch.int32, torch.int64)
 
 
 def sample_error(i: Optional[int], field: str, problem: str) -> ValueError:
-    """"sample {i}: {field}: {problem}" (without the sample part where there is no batch, i None)."""
+    """ "sample {i}: {field}: {problem}" (without the sample part where there is no batch, i None)."""
     return ValueError(f"{field}: {problem}" if i is None else f"sample {i}: {field}: {problem}")
 
 
@@ -55,8 +55,12 @@ def check_int_tensor(i: int, field: str, value, ndim: int) -> torch.Tensor:
         # kernel loop over 2**40 copies of one value otherwise.
         stored = value.untyped_storage().nbytes() // value.element_size()
         if numel > stored:
-            raise sample_error(i, field, f"expected a view whose elements stay within its storage: {numel} elements "
-                                         f"over {stored} stored (an expanded tensor?); pass a contiguous copy")
+            raise sample_error(
+                i,
+                field,
+                f"expected a view whose elements stay within its storage: {numel} elements "
+                f"over {stored} stored (an expanded tensor?); pass a contiguous copy",
+            )
     return value
 
 
@@ -64,8 +68,9 @@ def check_reward(i: int, reward):
     """None, or something torch.tensor(..., dtype=float32) takes as one number."""
     if reward is None:
         return None
-    if (isinstance(reward, torch.Tensor) and reward.numel() == 1 and not reward.is_complex()) or \
-            isinstance(reward, numbers.Real):
+    if (isinstance(reward, torch.Tensor) and reward.numel() == 1 and not reward.is_complex()) or isinstance(
+        reward, numbers.Real
+    ):
         try:
             return float(reward)
         except OverflowError:  # an int past a double's range (the compiled path says the same)
@@ -78,7 +83,7 @@ def check_start_index(i: Optional[int], value, unread_reason: Optional[str] = No
 
     `unread_reason`: why the collator would not read a start_index (RoleSpanSpec.unread_start_index_reason());
     a given one is then an error, never silently ignored. The compiled path raises the same message
-    (csrc/python/tensor_view.cpp: read_start_index).
+    (csrc/python/reader.cpp: read_start_index).
     """
     if value is None:
         return None

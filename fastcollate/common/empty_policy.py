@@ -28,12 +28,15 @@ def handle_empty(policy: str, reasons: Dict[int, str], batch_size: int) -> Optio
     empty = sorted(reasons)
     if policy == "error":
         i = empty[0]
-        raise ValueError(f"sample {i}: labels: no learned token: {reasons[i]} (on_empty='error'; "
-                         f"{len(empty)} such sample(s) in this batch)")
+        raise ValueError(
+            f"sample {i}: labels: no learned token: {reasons[i]} (on_empty='error'; "
+            f"{len(empty)} such sample(s) in this batch)"
+        )
     if policy == "warn":
         listed = "; ".join(f"sample {i}: {reasons[i]}" for i in empty)
-        warnings.warn(f"fastcollate: {len(empty)} sample(s) with no learned token: {listed}",
-                      EmptySampleWarning, stacklevel=4)
+        warnings.warn(
+            f"fastcollate: {len(empty)} sample(s) with no learned token: {listed}", EmptySampleWarning, stacklevel=4
+        )
         return None
     keep = [i for i in range(batch_size) if i not in reasons]  # "drop"
     if not keep:

@@ -1,4 +1,4 @@
-"""Integer fields in every form users pass: the Python twin of csrc/python/int_input.cpp (same forms, same
+"""Integer fields in every form users pass: the Python twin of csrc/python/reader_forms.cpp (same forms, same
 messages).
 
 * torch tensors: int32/int64, dense, on the CPU (kept as they are);
@@ -25,8 +25,11 @@ INT_FORMATS = set("bBhHiIlLqQ")
 
 
 def expected_kind(ndim: int) -> str:
-    return ("a 1-D torch.Tensor, numpy array or list of ints" if ndim == 1
-            else "a 2-D torch.Tensor, numpy array or list of lists of ints")
+    return (
+        "a 1-D torch.Tensor, numpy array or list of ints"
+        if ndim == 1
+        else "a 2-D torch.Tensor, numpy array or list of lists of ints"
+    )
 
 
 def _at(*index) -> str:
@@ -79,8 +82,12 @@ def _from_buffer(i, field, value, ndim: int) -> torch.Tensor:
     numel = 0 if 0 in view.shape else int(np.prod(view.shape))
     extent = 1 + sum((n - 1) * abs(s // view.itemsize) for n, s in zip(view.shape, view.strides))
     if numel > extent:
-        raise sample_error(i, field, f"expected an array whose elements do not overlap: {numel} elements over "
-                                     f"{extent} distinct ones (np.broadcast_to?); pass a contiguous copy")
+        raise sample_error(
+            i,
+            field,
+            f"expected an array whose elements do not overlap: {numel} elements over "
+            f"{extent} distinct ones (np.broadcast_to?); pass a contiguous copy",
+        )
     array = np.asarray(view)  # by the buffer protocol, as the compiled path reads it (bytes: uint8)
     if array.dtype.kind == "u" and array.dtype.itemsize == 8:
         too_big = np.argwhere(array > INT64_MAX)

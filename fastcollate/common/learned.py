@@ -20,15 +20,15 @@ def to_int_list(ids) -> List[int]:
     return [int(v) for v in ids]
 
 
-def text_counts(labels: torch.Tensor, attention_mask: Optional[torch.Tensor],
-                cu_seqlens: Optional[torch.Tensor]) -> Tuple[List[int], List[int]]:
+def text_counts(
+    labels: torch.Tensor, attention_mask: Optional[torch.Tensor], cu_seqlens: Optional[torch.Tensor]
+) -> Tuple[List[int], List[int]]:
     """(real tokens, learned labels) per sample of a (B, T) batch; packed (cu_seqlens, one row): per segment."""
     learned = labels != IGNORE
     if cu_seqlens is not None:  # packed: one row, samples delimited by cu_seq_lens_q
         bounds = cu_seqlens.tolist()
         flat = learned.reshape(-1)
-        return ([b - a for a, b in zip(bounds, bounds[1:])],
-                [int(flat[a:b].sum()) for a, b in zip(bounds, bounds[1:])])
+        return ([b - a for a, b in zip(bounds, bounds[1:])], [int(flat[a:b].sum()) for a, b in zip(bounds, bounds[1:])])
     real = attention_mask.bool() if attention_mask is not None else torch.ones_like(learned)
     return real.sum(1).tolist(), (learned & real).sum(1).tolist()
 
@@ -45,13 +45,18 @@ def segment_learned(label_audio_ids: torch.Tensor, bounds: Sequence[int]) -> Lis
     return [int(learned[:, a:b].sum()) for a, b in zip(bounds, bounds[1:])]
 
 
-def sample_audio_out(input_ids: torch.Tensor, audio_out_token_id: int, learned_per_segment: Sequence[int],
-                     bounds: Sequence[int], codebooks: int) -> Tuple[List[int], List[int]]:
+def sample_audio_out(
+    input_ids: torch.Tensor,
+    audio_out_token_id: int,
+    learned_per_segment: Sequence[int],
+    bounds: Sequence[int],
+    codebooks: int,
+) -> Tuple[List[int], List[int]]:
     """(learned, all) audio-out labels per sample: the segments of sample i are the next n_i, n_i = its count of
     audio-out tokens (audio_out_ids_start_group_loc cannot tell: upstream fills it with one entry per sample)."""
     learned, total, seg = [], [], 0
     for n in (input_ids == audio_out_token_id).sum(1).tolist():
-        learned.append(sum(learned_per_segment[seg:seg + n]))
+        learned.append(sum(learned_per_segment[seg : seg + n]))
         total.append(codebooks * (bounds[seg + n] - bounds[seg]))
         seg += n
     return learned, total
@@ -64,6 +69,7 @@ def learned_text_and_audio_out(batch, audio_out_token_id: int) -> Tuple[List[int
     if audio is None:
         return text, [0] * len(text)
     bounds = audio_segment_bounds(getattr(batch, "audio_out_ids_start", None), int(audio.shape[1]))
-    learned, _ = sample_audio_out(batch.input_ids, audio_out_token_id, segment_learned(audio, bounds), bounds,
-                                  audio.shape[0])
+    learned, _ = sample_audio_out(
+        batch.input_ids, audio_out_token_id, segment_learned(audio, bounds), bounds, audio.shape[0]
+    )
     return text, learned

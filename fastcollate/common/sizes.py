@@ -13,14 +13,18 @@ def padded_width(rows: int, longest: int, multiple: int, what: str) -> int:
     """ceil(longest / multiple) * multiple; ValueError naming `what` unless rows x width int64 fit."""
     width = -(-longest // multiple) * multiple
     if width * rows * 8 > MAX_TENSOR_BYTES:
-        raise ValueError(f"{what}: padding {rows} rows of up to {longest} tokens to a multiple of {multiple} needs "
-                         f"{rows} x {width} int64 values, more than a process can address")
+        raise ValueError(
+            f"{what}: padding {rows} rows of up to {longest} tokens to a multiple of {multiple} needs "
+            f"{rows} x {width} int64 values, more than a process can address"
+        )
     return width
 
 
 def stream_too_big(sample: int, stream: str, codebooks: int) -> ValueError:
-    return ValueError(f"sample {sample}: audio_ids_concat: the batch's {stream} stream of {codebooks} codebooks "
-                      "grows past what a process can address at this sample")
+    return ValueError(
+        f"sample {sample}: audio_ids_concat: the batch's {stream} stream of {codebooks} codebooks "
+        "grows past what a process can address at this sample"
+    )
 
 
 def fits(rows: int, cols: int, elem_bytes: int = 8) -> bool:

@@ -5,7 +5,7 @@ torch.library's fallback for the negative bit gives up on ops with two mutable o
 argument. An unaligned CPU tensor (`torch.frombuffer` at an odd offset) cannot be read with typed loads.
 The public ops therefore hand their implementations a materialised copy of such an input, and write
 such an out= tensor through a temporary, as torch's own out= ops do. Every path then gives the twin's values;
-the private compiled entry points reject both (csrc/python/op_tensors.cpp).
+the private compiled entry points reject both (csrc/python/reader.cpp).
 """
 
 from __future__ import annotations

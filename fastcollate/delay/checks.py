@@ -165,8 +165,9 @@ def _ragged_shape(k: int, n: int, layout: str) -> Tuple[int, int]:
     return (n, k) if layout == "BTK" else (k, n)
 
 
-def check_apply_ragged(codes, offsets, bos_token_id, pad_token_id, delays, layout, stream_bos_eos, return_labels,
-                       no_train) -> RaggedArgs:
+def check_apply_ragged(
+    codes, offsets, bos_token_id, pad_token_id, delays, layout, stream_bos_eos, return_labels, no_train
+) -> RaggedArgs:
     check_tensor("codes", codes, (2,), CODE_DTYPES)
     check_choice("layout", layout, LAYOUTS)
     check_bool("stream_bos_eos", stream_bos_eos)
@@ -181,8 +182,7 @@ def check_apply_ragged(codes, offsets, bos_token_id, pad_token_id, delays, layou
         if not return_labels:
             raise ValueError("no_train: is only read with labels (return_labels=True)")
         if isinstance(no_train, (list, tuple)):
-            no_train = values_on([check_bool(f"no_train: entry {j}", v) for j, v in enumerate(no_train)],
-                                 codes).bool()
+            no_train = values_on([check_bool(f"no_train: entry {j}", v) for j, v in enumerate(no_train)], codes).bool()
         check_tensor("no_train", no_train, (1,), (torch.bool,))
         check_same_device("no_train", no_train, "codes", codes)
         if no_train.shape[0] != segments:
@@ -211,15 +211,17 @@ def check_revert_ragged(delayed, offsets, delays, layout, stream_bos_eos) -> Rev
     extra = max(delays, default=0) + (2 if stream_bos_eos else 0)
     total = n - (offsets.shape[0] - 1) * extra
     if total < 0:  # the per-segment check (with the segment named) needs the offsets' values
-        raise ValueError(f"offsets: {offsets.shape[0] - 1} segments need at least {extra} columns each, "
-                         f"but delayed has {n} in all")
+        raise ValueError(
+            f"offsets: {offsets.shape[0] - 1} segments need at least {extra} columns each, but delayed has {n} in all"
+        )
     return RevertRaggedArgs(offsets, delays, extra, _ragged_shape(k, total, layout))
 
 
 def check_segment_width(s: int, width: int, extra: int) -> None:
     if width < extra:
-        raise ValueError(f"offsets: segment {s} has {width} columns, fewer than the {extra} its delays and "
-                         "stream BOS/EOS add")
+        raise ValueError(
+            f"offsets: segment {s} has {width} columns, fewer than the {extra} its delays and stream BOS/EOS add"
+        )
 
 
 def check_apply_out(out, codes, shape):

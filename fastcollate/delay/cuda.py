@@ -16,8 +16,17 @@ from . import checks
 
 def apply_into(codes, args, layout: str, mode: str, delayed, generation_mask) -> None:
     require_cuda_built(codes)
-    _core.delay.kernel_apply(codes, args.bos, args.pad, list(args.delays), layout == "BTK", mode == "extend", delayed,
-                             generation_mask, **kernel_target(codes.device))
+    _core.delay.kernel_apply(
+        codes,
+        args.bos,
+        args.pad,
+        list(args.delays),
+        layout == "BTK",
+        mode == "extend",
+        delayed,
+        generation_mask,
+        **kernel_target(codes.device),
+    )
 
 
 def apply_new(codes, args, layout: str, mode: str) -> torch.Tensor:
@@ -29,8 +38,9 @@ def apply_new(codes, args, layout: str, mode: str) -> torch.Tensor:
 def revert_new(delayed, args, layout: str) -> torch.Tensor:
     require_cuda_built(delayed)
     codes = torch.empty(args.shape, dtype=delayed.dtype, device=delayed.device)
-    _core.delay.kernel_revert(delayed, list(args.delays), layout == "BTK", args.start_index, codes,
-                              **kernel_target(delayed.device))
+    _core.delay.kernel_revert(
+        delayed, list(args.delays), layout == "BTK", args.start_index, codes, **kernel_target(delayed.device)
+    )
     return codes
 
 
@@ -48,9 +58,21 @@ def apply_ragged_new(codes, args, layout: str, stream_bos_eos: bool, return_labe
     labels = torch.empty(args.shape if return_labels else (0,), dtype=torch.int64, device=device)
     no_train = None if args.no_train is None else args.no_train.contiguous()
     status = torch.zeros(1, dtype=torch.int32, device=device)
-    _core.delay.kernel_apply_ragged(codes, offsets, args.bos, args.pad, list(args.delays), layout == "BTK",
-                                    stream_bos_eos, delayed, new_offsets, labels if return_labels else None,
-                                    no_train, status, **kernel_target(device))
+    _core.delay.kernel_apply_ragged(
+        codes,
+        offsets,
+        args.bos,
+        args.pad,
+        list(args.delays),
+        layout == "BTK",
+        stream_bos_eos,
+        delayed,
+        new_offsets,
+        labels if return_labels else None,
+        no_train,
+        status,
+        **kernel_target(device),
+    )
     n_cols = codes.shape[0] if layout == "BTK" else codes.shape[1]
     check_status(status, lambda: checks.check_offset_values(args.offsets.tolist(), n_cols))
     return delayed, new_offsets, labels
@@ -63,8 +85,17 @@ def revert_ragged_new(delayed, args, layout: str, stream_bos_eos: bool):
     codes = torch.empty(args.shape, dtype=delayed.dtype, device=device)
     new_offsets = torch.empty(offsets.shape[0], dtype=torch.int64, device=device)
     status = torch.zeros(1, dtype=torch.int32, device=device)
-    _core.delay.kernel_revert_ragged(delayed, offsets, list(args.delays), layout == "BTK", stream_bos_eos, codes,
-                                     new_offsets, status, **kernel_target(device))
+    _core.delay.kernel_revert_ragged(
+        delayed,
+        offsets,
+        list(args.delays),
+        layout == "BTK",
+        stream_bos_eos,
+        codes,
+        new_offsets,
+        status,
+        **kernel_target(device),
+    )
 
     def recheck():
         values = checks.check_offset_values(args.offsets.tolist(), delayed.shape[0 if layout == "BTK" else 1])

@@ -8,16 +8,20 @@ torch.library op (torch.compile, meta tensors; library.py).
 
 from __future__ import annotations
 
-import torch
-
 from ..common.views import readable, writable
 from ..runtime.backend import eager
 from . import library, native
-from .checks import (check_apply, check_apply_out, check_apply_ragged, check_revert, check_revert_ragged)
+from .checks import check_apply, check_apply_out, check_apply_ragged, check_revert, check_revert_ragged
 from .delay_pattern_reference import RaggedCodes, RaggedDelayed
 
-__all__ = ["RaggedCodes", "RaggedDelayed", "apply_delay_pattern", "apply_delay_pattern_ragged",
-           "revert_delay_pattern", "revert_delay_pattern_ragged"]
+__all__ = [
+    "RaggedCodes",
+    "RaggedDelayed",
+    "apply_delay_pattern",
+    "apply_delay_pattern_ragged",
+    "revert_delay_pattern",
+    "revert_delay_pattern_ragged",
+]
 
 
 def apply_delay_pattern(codes, bos_token_id, pad_token_id, *, delays=None, layout="BKT", mode="extend", out=None):
@@ -41,8 +45,9 @@ def apply_delay_pattern(codes, bos_token_id, pad_token_id, *, delays=None, layou
         if eager(codes, delayed, generation_mask):
             native.apply_into(codes, args, layout, mode, delayed, generation_mask)
         else:
-            library.apply_delay_pattern_out(codes, args.bos, args.pad, list(args.delays), layout, mode == "extend",
-                                            delayed, generation_mask)
+            library.apply_delay_pattern_out(
+                codes, args.bos, args.pad, list(args.delays), layout, mode == "extend", delayed, generation_mask
+            )
         return delayed, generation_mask
     codes = readable(codes)
     if eager(codes):
@@ -65,8 +70,18 @@ def revert_delay_pattern(delayed, *, delays=None, layout="BKT", start_index=0):
     return library.revert_delay_pattern(delayed, list(args.delays), layout, args.start_index)
 
 
-def apply_delay_pattern_ragged(codes, offsets, bos_token_id, pad_token_id, *, delays=None, layout="BKT",
-                               stream_bos_eos=False, return_labels=False, no_train=None) -> RaggedDelayed:
+def apply_delay_pattern_ragged(
+    codes,
+    offsets,
+    bos_token_id,
+    pad_token_id,
+    *,
+    delays=None,
+    layout="BKT",
+    stream_bos_eos=False,
+    return_labels=False,
+    no_train=None,
+) -> RaggedDelayed:
     """The delay pattern of packed segments (collation): codes (K, N) ("BTK": (N, K)) holds S segments,
     segment s in columns offsets[s]:offsets[s + 1] (offsets: S + 1 ints from 0 to N). Every segment is
     delayed on its own, wrapped first in a stream BOS (bos_token_id) and EOS (pad_token_id) when
@@ -75,16 +90,25 @@ def apply_delay_pattern_ragged(codes, offsets, bos_token_id, pad_token_id, *, de
     kept, -100 elsewhere (every delay fill and the stream BOS); no_train (S bools) makes a segment's labels
     all -100. Higgs Audio's collator is this with stream_bos_eos=True and the default delays.
     """
-    args = check_apply_ragged(codes, offsets, bos_token_id, pad_token_id, delays, layout, stream_bos_eos,
-                              return_labels, no_train)
+    args = check_apply_ragged(
+        codes, offsets, bos_token_id, pad_token_id, delays, layout, stream_bos_eos, return_labels, no_train
+    )
     codes = readable(codes)
     args = args._replace(offsets=readable(args.offsets), no_train=readable(args.no_train))
     if eager(codes, args.offsets, args.no_train):
         delayed, new_offsets, labels = native.apply_ragged_new(codes, args, layout, stream_bos_eos, return_labels)
     else:
         delayed, new_offsets, labels = library.apply_delay_pattern_ragged(
-            codes, args.offsets, args.bos, args.pad, list(args.delays), layout, bool(stream_bos_eos),
-            bool(return_labels), args.no_train)
+            codes,
+            args.offsets,
+            args.bos,
+            args.pad,
+            list(args.delays),
+            layout,
+            bool(stream_bos_eos),
+            bool(return_labels),
+            args.no_train,
+        )
     return RaggedDelayed(delayed, new_offsets, labels if return_labels else None)
 
 
@@ -96,5 +120,6 @@ def revert_delay_pattern_ragged(delayed, offsets, *, delays=None, layout="BKT", 
     args = args._replace(offsets=readable(args.offsets))
     if eager(delayed, args.offsets):
         return RaggedCodes(*native.revert_ragged_new(delayed, args, layout, stream_bos_eos))
-    return RaggedCodes(*library.revert_delay_pattern_ragged(delayed, args.offsets, list(args.delays), layout,
-                                                            bool(stream_bos_eos)))
+    return RaggedCodes(
+        *library.revert_delay_pattern_ragged(delayed, args.offsets, list(args.delays), layout, bool(stream_bos_eos))
+    )

@@ -21,14 +21,21 @@ from typing import NamedTuple, Optional
 import torch
 
 from ..common.labels import IGNORE
-from .checks import (check_apply, check_apply_ragged, check_offset_values, check_revert, check_revert_ragged,
-                     check_segment_width)
+from .checks import (
+    check_apply,
+    check_apply_ragged,
+    check_offset_values,
+    check_revert,
+    check_revert_ragged,
+    check_segment_width,
+)
 
 GENERATION_PLACEHOLDER = -1
 
 
 class RaggedDelayed(NamedTuple):
     """The ragged apply's result: packed delayed codes, their S + 1 offsets, and the int64 labels (or None)."""
+
     codes: torch.Tensor
     offsets: torch.Tensor
     labels: Optional[torch.Tensor]
@@ -36,6 +43,7 @@ class RaggedDelayed(NamedTuple):
 
 class RaggedCodes(NamedTuple):
     """The ragged revert's result: packed codes and their S + 1 offsets."""
+
     codes: torch.Tensor
     offsets: torch.Tensor
 
@@ -62,10 +70,10 @@ def apply_delay_pattern(codes, bos_token_id, pad_token_id, *, delays=None, layou
     for k, d in enumerate(args.delays):
         kept = max(0, min(length, width - d))  # "preserve" drops the codes pushed past the width
         delayed[:, k, :d] = args.bos
-        delayed[:, k, d:d + kept] = x[:, k, :kept]
+        delayed[:, k, d : d + kept] = x[:, k, :kept]
     generation_mask = delayed.clone()
     for k, d in enumerate(args.delays):
-        generation_mask[:, k, d + length:] = GENERATION_PLACEHOLDER
+        generation_mask[:, k, d + length :] = GENERATION_PLACEHOLDER
     return _from_bkt(delayed, layout, codes.dim()), _from_bkt(generation_mask, layout, codes.dim())
 
 
@@ -76,7 +84,7 @@ def revert_delay_pattern(delayed, *, delays=None, layout="BKT", start_index=0):
     codes = torch.empty((x.shape[0], x.shape[1], args.length), dtype=delayed.dtype, device=delayed.device)
     for k, d in enumerate(args.delays):
         first = args.start_index + d
-        codes[:, k] = x[:, k, first:first + args.length]
+        codes[:, k] = x[:, k, first : first + args.length]
     return _from_bkt(codes, layout, delayed.dim())
 
 
@@ -89,13 +97,24 @@ def _offsets_after(widths, like: torch.Tensor) -> torch.Tensor:
     return torch.tensor([0] + widths, dtype=torch.int64, device=like.device).cumsum(0)
 
 
-def apply_delay_pattern_ragged(codes, offsets, bos_token_id, pad_token_id, *, delays=None, layout="BKT",
-                               stream_bos_eos=False, return_labels=False, no_train=None) -> RaggedDelayed:
+def apply_delay_pattern_ragged(
+    codes,
+    offsets,
+    bos_token_id,
+    pad_token_id,
+    *,
+    delays=None,
+    layout="BKT",
+    stream_bos_eos=False,
+    return_labels=False,
+    no_train=None,
+) -> RaggedDelayed:
     """Every segment codes[:, offsets[s]:offsets[s + 1]] delayed on its own (wrapped in a stream BOS and EOS
     first when asked), then packed again. Labels: the codes and the stream EOS, -100 elsewhere, all -100 for
     a segment flagged no_train."""
-    args = check_apply_ragged(codes, offsets, bos_token_id, pad_token_id, delays, layout, stream_bos_eos,
-                              return_labels, no_train)
+    args = check_apply_ragged(
+        codes, offsets, bos_token_id, pad_token_id, delays, layout, stream_bos_eos, return_labels, no_train
+    )
     x = codes.T if layout == "BTK" else codes  # (K, N)
     k = x.shape[0]
     bounds = check_offset_values(args.offsets.tolist(), x.shape[1])
@@ -103,10 +122,12 @@ def apply_delay_pattern_ragged(codes, offsets, bos_token_id, pad_token_id, *, de
     for s, (a, b) in enumerate(zip(bounds, bounds[1:])):
         segment, labels = x[:, a:b], x[:, a:b].long()
         if stream_bos_eos:
-            segment = torch.cat([_column(args.bos, k, x, codes.dtype), segment, _column(args.pad, k, x, codes.dtype)],
-                                dim=1)
-            labels = torch.cat([_column(IGNORE, k, x, torch.int64), labels, _column(args.pad, k, x, torch.int64)],
-                               dim=1)
+            segment = torch.cat(
+                [_column(args.bos, k, x, codes.dtype), segment, _column(args.pad, k, x, codes.dtype)], dim=1
+            )
+            labels = torch.cat(
+                [_column(IGNORE, k, x, torch.int64), labels, _column(args.pad, k, x, torch.int64)], dim=1
+            )
         pieces.append(apply_delay_pattern(segment, args.bos, args.pad, delays=args.delays)[0])
         if return_labels:
             labels = apply_delay_pattern(labels, IGNORE, IGNORE, delays=args.delays)[0]

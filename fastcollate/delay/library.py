@@ -27,8 +27,9 @@ def _mode(extend: bool) -> str:
 
 
 @_op("apply_delay_pattern")
-def apply_delay_pattern(codes: Tensor, bos_token_id: int, pad_token_id: int, delays: List[int], layout: str,
-                        extend: bool) -> Tensor:
+def apply_delay_pattern(
+    codes: Tensor, bos_token_id: int, pad_token_id: int, delays: List[int], layout: str, extend: bool
+) -> Tensor:
     args = check_apply(codes, bos_token_id, pad_token_id, delays, layout, _mode(extend))
     return native.apply_new(codes, args, layout, _mode(extend))
 
@@ -39,8 +40,16 @@ def _(codes, bos_token_id, pad_token_id, delays, layout, extend):
 
 
 @_op("apply_delay_pattern_out", mutates_args=("delayed", "generation_mask"))
-def apply_delay_pattern_out(codes: Tensor, bos_token_id: int, pad_token_id: int, delays: List[int], layout: str,
-                            extend: bool, delayed: Tensor, generation_mask: Tensor) -> None:
+def apply_delay_pattern_out(
+    codes: Tensor,
+    bos_token_id: int,
+    pad_token_id: int,
+    delays: List[int],
+    layout: str,
+    extend: bool,
+    delayed: Tensor,
+    generation_mask: Tensor,
+) -> None:
     args = check_apply(codes, bos_token_id, pad_token_id, delays, layout, _mode(extend))
     native.apply_into(codes, args, layout, _mode(extend), delayed, generation_mask)
 
@@ -61,26 +70,40 @@ def _(delayed, delays, layout, start_index):
 
 
 @_op("apply_delay_pattern_ragged")
-def apply_delay_pattern_ragged(codes: Tensor, offsets: Tensor, bos_token_id: int, pad_token_id: int,
-                               delays: List[int], layout: str, stream_bos_eos: bool, return_labels: bool,
-                               no_train: Optional[Tensor]) -> Tuple[Tensor, Tensor, Tensor]:
-    args = check_apply_ragged(codes, offsets, bos_token_id, pad_token_id, delays, layout, stream_bos_eos,
-                              return_labels, no_train)
+def apply_delay_pattern_ragged(
+    codes: Tensor,
+    offsets: Tensor,
+    bos_token_id: int,
+    pad_token_id: int,
+    delays: List[int],
+    layout: str,
+    stream_bos_eos: bool,
+    return_labels: bool,
+    no_train: Optional[Tensor],
+) -> Tuple[Tensor, Tensor, Tensor]:
+    args = check_apply_ragged(
+        codes, offsets, bos_token_id, pad_token_id, delays, layout, stream_bos_eos, return_labels, no_train
+    )
     return native.apply_ragged_new(codes, args, layout, stream_bos_eos, return_labels)
 
 
 @apply_delay_pattern_ragged.register_fake
 def _(codes, offsets, bos_token_id, pad_token_id, delays, layout, stream_bos_eos, return_labels, no_train):
-    args = check_apply_ragged(codes, offsets, bos_token_id, pad_token_id, delays, layout, stream_bos_eos,
-                              return_labels, no_train)
+    args = check_apply_ragged(
+        codes, offsets, bos_token_id, pad_token_id, delays, layout, stream_bos_eos, return_labels, no_train
+    )
     labels_shape = args.shape if return_labels else (0,)
-    return (codes.new_empty(args.shape), offsets.new_empty(offsets.shape, dtype=torch.int64),
-            codes.new_empty(labels_shape, dtype=torch.int64))
+    return (
+        codes.new_empty(args.shape),
+        offsets.new_empty(offsets.shape, dtype=torch.int64),
+        codes.new_empty(labels_shape, dtype=torch.int64),
+    )
 
 
 @_op("revert_delay_pattern_ragged")
-def revert_delay_pattern_ragged(delayed: Tensor, offsets: Tensor, delays: List[int], layout: str,
-                                stream_bos_eos: bool) -> Tuple[Tensor, Tensor]:
+def revert_delay_pattern_ragged(
+    delayed: Tensor, offsets: Tensor, delays: List[int], layout: str, stream_bos_eos: bool
+) -> Tuple[Tensor, Tensor]:
     args = check_revert_ragged(delayed, offsets, delays, layout, stream_bos_eos)
     return native.revert_ragged_new(delayed, args, layout, stream_bos_eos)
 

@@ -20,8 +20,9 @@ def apply_into(codes, args, layout: str, mode: str, delayed, generation_mask) ->
     if codes.is_cuda:
         return cuda.apply_into(codes, args, layout, mode, delayed, generation_mask)
     if backend.COMPILED:
-        _core.delay.apply(codes, args.bos, args.pad, list(args.delays), layout == "BTK", mode == "extend", delayed,
-                          generation_mask)
+        _core.delay.apply(
+            codes, args.bos, args.pad, list(args.delays), layout == "BTK", mode == "extend", delayed, generation_mask
+        )
         return
     twin = delay_twin.apply_delay_pattern(codes, args.bos, args.pad, delays=args.delays, layout=layout, mode=mode)
     delayed.copy_(twin[0])
@@ -53,15 +54,34 @@ def apply_ragged_new(codes, args, layout: str, stream_bos_eos: bool, return_labe
     if codes.is_cuda:
         return cuda.apply_ragged_new(codes, args, layout, stream_bos_eos, return_labels)
     if not backend.COMPILED:
-        out = delay_twin.apply_delay_pattern_ragged(codes, args.offsets, args.bos, args.pad, delays=args.delays,
-                                                    layout=layout, stream_bos_eos=stream_bos_eos,
-                                                    return_labels=return_labels, no_train=args.no_train)
+        out = delay_twin.apply_delay_pattern_ragged(
+            codes,
+            args.offsets,
+            args.bos,
+            args.pad,
+            delays=args.delays,
+            layout=layout,
+            stream_bos_eos=stream_bos_eos,
+            return_labels=return_labels,
+            no_train=args.no_train,
+        )
         return out.codes, out.offsets, out.labels if return_labels else torch.empty(0, dtype=torch.int64)
     delayed = torch.empty(args.shape, dtype=codes.dtype)
     new_offsets = torch.empty(args.offsets.shape[0], dtype=torch.int64)
     labels = torch.empty(args.shape if return_labels else (0,), dtype=torch.int64)
-    _core.delay.apply_ragged(codes, args.offsets, args.bos, args.pad, list(args.delays), layout == "BTK",
-                             stream_bos_eos, delayed, new_offsets, labels if return_labels else None, args.no_train)
+    _core.delay.apply_ragged(
+        codes,
+        args.offsets,
+        args.bos,
+        args.pad,
+        list(args.delays),
+        layout == "BTK",
+        stream_bos_eos,
+        delayed,
+        new_offsets,
+        labels if return_labels else None,
+        args.no_train,
+    )
     return delayed, new_offsets, labels
 
 
@@ -69,11 +89,13 @@ def revert_ragged_new(delayed, args, layout: str, stream_bos_eos: bool):
     if delayed.is_cuda:
         return cuda.revert_ragged_new(delayed, args, layout, stream_bos_eos)
     if not backend.COMPILED:
-        out = delay_twin.revert_delay_pattern_ragged(delayed, args.offsets, delays=args.delays, layout=layout,
-                                                     stream_bos_eos=stream_bos_eos)
+        out = delay_twin.revert_delay_pattern_ragged(
+            delayed, args.offsets, delays=args.delays, layout=layout, stream_bos_eos=stream_bos_eos
+        )
         return out.codes, out.offsets
     codes = torch.empty(args.shape, dtype=delayed.dtype)
     new_offsets = torch.empty(args.offsets.shape[0], dtype=torch.int64)
-    _core.delay.revert_ragged(delayed, args.offsets, list(args.delays), layout == "BTK", stream_bos_eos, codes,
-                              new_offsets)
+    _core.delay.revert_ragged(
+        delayed, args.offsets, list(args.delays), layout == "BTK", stream_bos_eos, codes, new_offsets
+    )
     return codes, new_offsets

@@ -21,8 +21,11 @@ def _ids_of(sample_or_ids):
     if isinstance(sample_or_ids, Mapping):
         return sample_or_ids["input_ids"], sample_or_ids.get("start_index"), sample_or_ids.get("labels")
     if hasattr(sample_or_ids, "input_ids"):
-        return (sample_or_ids.input_ids, getattr(sample_or_ids, "start_index", None),
-                getattr(sample_or_ids, "label_ids", None))
+        return (
+            sample_or_ids.input_ids,
+            getattr(sample_or_ids, "start_index", None),
+            getattr(sample_or_ids, "label_ids", None),
+        )
     return sample_or_ids, None, None
 
 
@@ -60,8 +63,9 @@ def _clip_lines(ids, computed, clips, audio_token_id: int):
     return lines
 
 
-def explain(sample_or_ids, spec: RoleSpanSpec, labels=None, start_index: Optional[int] = None, *,
-            audio_token_id: int = 128016) -> str:
+def explain(
+    sample_or_ids, spec: RoleSpanSpec, labels=None, start_index: Optional[int] = None, *, audio_token_id: int = 128016
+) -> str:
     """Text: each span of the sample (outside turns, headers, turns with role and learned/masked state).
 
     `sample_or_ids`: a 1-D id sequence (list, int32/int64 tensor or array), a Mapping with "input_ids" (and
@@ -85,11 +89,15 @@ def explain(sample_or_ids, spec: RoleSpanSpec, labels=None, start_index: Optiona
         if t.header_begin > pos:
             spans.append((pos, t.header_begin, "outside turns", "masked"))
         kind = "response template" if spec.mode == "completion" else f"header of turn {t.index}"
-        spans.append((t.header_begin, t.content_begin, kind, "masked" if not (t.selected and spec.learn_header)
-                      else "learned"))
+        spans.append(
+            (t.header_begin, t.content_begin, kind, "masked" if not (t.selected and spec.learn_header) else "learned")
+        )
         role = "response" if spec.mode == "completion" else (t.role or "unknown role")
-        why = "learned" if t.selected else ("masked (before start_index / not last)" if t.learned_role
-                                              else "masked (role not learned)")
+        why = (
+            "learned"
+            if t.selected
+            else ("masked (before start_index / not last)" if t.learned_role else "masked (role not learned)")
+        )
         if t.end > t.content_begin:
             spans.append((t.content_begin, t.end, f"turn {t.index} {role}", why))
         pos = max(pos, t.end)
@@ -97,8 +105,10 @@ def explain(sample_or_ids, spec: RoleSpanSpec, labels=None, start_index: Optiona
         spans.append((pos, len(ids), "outside turns", "masked"))
 
     n_learned = sum(v != IGNORE for v in computed)
-    lines = [f"{len(ids)} tokens, {n_learned} learned, {len(turns)} turn(s)"
-             + (f", start_index={start_index}" if start_index is not None else "")]
+    lines = [
+        f"{len(ids)} tokens, {n_learned} learned, {len(turns)} turn(s)"
+        + (f", start_index={start_index}" if start_index is not None else "")
+    ]
     for begin, end, what, why in spans:
         lines.append(f"  [{begin:>5}, {end:>5})  {what:<28} {why:<40} {_preview(ids, begin, end)}")
     if clips is not None:
@@ -114,8 +124,10 @@ def explain(sample_or_ids, spec: RoleSpanSpec, labels=None, start_index: Optiona
             lines.append("labels: identical to the spec's labels")
         else:
             extra = sum(given[i] != IGNORE and computed[i] == IGNORE for i in diff)
-            lines.append(f"labels: {len(diff)} mismatch(es): {extra} learned in the given labels but masked by the "
-                         f"spec, {len(diff) - extra} the other way (or a different value)")
+            lines.append(
+                f"labels: {len(diff)} mismatch(es): {extra} learned in the given labels but masked by the "
+                f"spec, {len(diff) - extra} the other way (or a different value)"
+            )
             lines.append(f"  {'pos':>5} {'id':>8} {'given':>8} {'spec':>8}")
             for i in diff[:MAX_MISMATCHES_SHOWN]:
                 lines.append(f"  {i:>5} {ids[i]:>8} {given[i]:>8} {computed[i]:>8}")

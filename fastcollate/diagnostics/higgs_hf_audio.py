@@ -18,18 +18,20 @@ from ..common.labels import IGNORE
 
 @dataclass
 class SampleAudio:
-    frames: int                    # valid audio frames
-    codebook_learned: List[int]    # learned audio labels per codebook
+    frames: int  # valid audio frames
+    codebook_learned: List[int]  # learned audio labels per codebook
     clips: int
-    clips_learned: int             # clips with at least one learned label
-    clips_without_eos: int         # learned clips whose stream EOS is not learned in every codebook
+    clips_learned: int  # clips with at least one learned label
+    clips_without_eos: int  # learned clips whose stream EOS is not learned in every codebook
 
 
 def sample_audio(batch: dict, stream_bos: int = 1024, stream_eos: int = 1025) -> List[SampleAudio]:
     ids, labels, mask = batch["audio_input_ids"], batch["audio_labels"], batch["audio_input_ids_mask"]
     if ids.shape != labels.shape or ids.dim() != 3 or mask.shape != ids.shape[:2]:
-        raise ValueError(f"batch: audio_input_ids {tuple(ids.shape)}, audio_labels {tuple(labels.shape)} and "
-                         f"audio_input_ids_mask {tuple(mask.shape)}: expected (B, T, K), (B, T, K) and (B, T)")
+        raise ValueError(
+            f"batch: audio_input_ids {tuple(ids.shape)}, audio_labels {tuple(labels.shape)} and "
+            f"audio_input_ids_mask {tuple(mask.shape)}: expected (B, T, K), (B, T, K) and (B, T)"
+        )
     k_count = ids.shape[2]
     out = []
     for b in range(ids.shape[0]):

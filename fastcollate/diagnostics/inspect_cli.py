@@ -61,12 +61,12 @@ import dataclasses
 import sys
 from typing import List
 
-from ..rolespan import presets
 from ..common.checks import check_start_index
-from .explain import explain
-from .inspect_files import InputError, Sample, load_higgs_hf_audio, load_samples
+from ..rolespan import presets
 from ..rolespan.reference import IGNORE, empty_reason, mask_labels_with_turns
 from ..rolespan.spec import TURNS, RoleSpanSpec
+from .explain import explain
+from .inspect_files import InputError, Sample, load_higgs_hf_audio, load_samples
 
 EXIT_OK, EXIT_MISMATCH, EXIT_BAD_INPUT, EXIT_LEARNS_NOTHING = 0, 1, 2, 3
 HIGGS_V2_PLACEHOLDERS = (128016, 128014)  # transformers' <|AUDIO_OUT|> and delay token
@@ -80,8 +80,9 @@ def _parse_ids(text: str, what: str) -> tuple:
     try:
         ids = tuple(int(p) for p in text.replace(" ", "").split(",") if p != "")
     except ValueError:
-        raise InputError(f"{what}: expected comma-separated token ids like 128006,78191,128007,271, "
-                         f"got {text!r}") from None
+        raise InputError(
+            f"{what}: expected comma-separated token ids like 128006,78191,128007,271, got {text!r}"
+        ) from None
     if not ids:
         raise InputError(f"{what}: expected at least one token id, got {text!r}")
     return ids
@@ -93,18 +94,22 @@ def build_spec(args) -> tuple:
     shown = "" if args.turns is None else f"turns={args.turns!r}"
     if args.response_template is not None:
         if args.spec is not None:
-            raise InputError("--spec and --response-template: choose one (a preset, or completion-only "
-                             "templates)")
+            raise InputError("--spec and --response-template: choose one (a preset, or completion-only templates)")
         response = _parse_ids(args.response_template, "--response-template")
-        instruction = (None if args.instruction_template is None
-                       else _parse_ids(args.instruction_template, "--instruction-template"))
+        instruction = (
+            None
+            if args.instruction_template is None
+            else _parse_ids(args.instruction_template, "--instruction-template")
+        )
         try:
             spec = presets.completion_only(response, instruction, **turns)
         except ValueError as e:
             raise InputError(str(e)) from None
-        return spec, (f"completion_only(response_template={list(response)}, "
-                      f"instruction_template={None if instruction is None else list(instruction)}"
-                      f"{', ' + shown if shown else ''})")
+        return spec, (
+            f"completion_only(response_template={list(response)}, "
+            f"instruction_template={None if instruction is None else list(instruction)}"
+            f"{', ' + shown if shown else ''})"
+        )
     if args.instruction_template is not None:
         raise InputError("--instruction-template needs --response-template")
     name = args.spec or "llama3"
@@ -118,8 +123,11 @@ def check_start_indices(samples, chosen, spec) -> None:
         try:
             check_start_index(i, samples[i].start_index, reason)
         except ValueError as e:
-            hint = ("use --spec instead of the templates, or leave out start_index" if spec.mode == "completion"
-                    else "leave out --turns, or leave out start_index")
+            hint = (
+                "use --spec instead of the templates, or leave out start_index"
+                if spec.mode == "completion"
+                else "leave out --turns, or leave out start_index"
+            )
             raise InputError(f"{e} [on the command line: {hint}]") from None
 
 
@@ -129,20 +137,37 @@ def check_start_indices(samples, chosen, spec) -> None:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", metavar="FILE", help="a .jsonl, .pt or .npz file of samples (formats below)")
     parser.add_argument("--spec", choices=SPECS, default=None, help="chat template preset (default: llama3)")
-    parser.add_argument("--response-template", metavar="IDS", default=None,
-                        help="comma-separated ids; selects presets.completion_only instead of --spec")
-    parser.add_argument("--instruction-template", metavar="IDS", default=None,
-                        help="comma-separated ids (with --response-template)")
-    parser.add_argument("--turns", choices=TURNS, default=None,
-                        help="which learned turns count (default: from_start_index, which reads each sample's "
-                             "start_index; all/last reject samples that carry one)")
+    parser.add_argument(
+        "--response-template",
+        metavar="IDS",
+        default=None,
+        help="comma-separated ids; selects presets.completion_only instead of --spec",
+    )
+    parser.add_argument(
+        "--instruction-template", metavar="IDS", default=None, help="comma-separated ids (with --response-template)"
+    )
+    parser.add_argument(
+        "--turns",
+        choices=TURNS,
+        default=None,
+        help="which learned turns count (default: from_start_index, which reads each sample's "
+        "start_index; all/last reject samples that carry one)",
+    )
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--sample", metavar="N", type=int, default=None, help="inspect only sample N (0-based)")
     which.add_argument("--all", action="store_true", help="inspect every sample (the default)")
-    parser.add_argument("--start-index", metavar="K", type=int, default=None,
-                        help="start_index for every chosen sample (overrides the file's)")
-    parser.add_argument("--allow-empty", action="store_true",
-                        help="exit 0/1 even when the spec learns nothing in some sample (default: exit 3)")
+    parser.add_argument(
+        "--start-index",
+        metavar="K",
+        type=int,
+        default=None,
+        help="start_index for every chosen sample (overrides the file's)",
+    )
+    parser.add_argument(
+        "--allow-empty",
+        action="store_true",
+        help="exit 0/1 even when the spec learns nothing in some sample (default: exit 3)",
+    )
 
 
 def _plural(n: int, word: str) -> str:
@@ -169,16 +194,22 @@ def _inspect_one(i: int, sample: Sample, spec: RoleSpanSpec, out) -> dict:
         n_diff = sum(g != c for g, c in zip(sample.labels, computed))
         if n_given == 0 and n_spec > 0:
             status = "all_masked"
-            line = (f"sample {i}: given labels are ALL -100 (0 learned), the spec learns "
-                    f"{_plural(n_spec, 'token')}  <-- NOTHING IS TRAINED ON THIS SAMPLE")
+            line = (
+                f"sample {i}: given labels are ALL -100 (0 learned), the spec learns "
+                f"{_plural(n_spec, 'token')}  <-- NOTHING IS TRAINED ON THIS SAMPLE"
+            )
         elif n_diff:
             status = "differ"
-            line = (f"sample {i}: MISMATCH at {_plural(n_diff, 'token')}: given labels learn {n_given}, "
-                    f"the spec learns {n_spec}{spec_note}")
+            line = (
+                f"sample {i}: MISMATCH at {_plural(n_diff, 'token')}: given labels learn {n_given}, "
+                f"the spec learns {n_spec}{spec_note}"
+            )
         elif n_spec == 0:
             status = "both_empty"
-            line = (f"sample {i}: given labels are ALL -100 (0 learned) and so are the spec's{spec_note}  "
-                    f"<-- NOTHING IS TRAINED ON THIS SAMPLE")
+            line = (
+                f"sample {i}: given labels are ALL -100 (0 learned) and so are the spec's{spec_note}  "
+                f"<-- NOTHING IS TRAINED ON THIS SAMPLE"
+            )
         else:
             status = "ok"
             line = f"sample {i}: OK, given labels match the spec ({n_spec} learned)"
@@ -199,8 +230,10 @@ def run(args, out=None, err=None) -> int:
         samples = load_samples(args.file)
         if args.sample is not None:
             if not -len(samples) <= args.sample < len(samples):
-                raise InputError(f"--sample: {args.sample} is out of range; {args.file} has "
-                                 f"{_plural(len(samples), 'sample')} (0 .. {len(samples) - 1})")
+                raise InputError(
+                    f"--sample: {args.sample} is out of range; {args.file} has "
+                    f"{_plural(len(samples), 'sample')} (0 .. {len(samples) - 1})"
+                )
             chosen = [args.sample % len(samples)]
         else:
             chosen = list(range(len(samples)))
@@ -233,21 +266,29 @@ def run(args, out=None, err=None) -> int:
         parts.append(f"{len(by['no_labels'])} without labels")
     print(", ".join(parts), file=out)
     if by.get("all_masked"):
-        print(f"!! {_plural(len(by['all_masked']), 'sample')} with given labels ALL -100 where the spec learns "
-              f"tokens (nothing is trained on them): {_list(by['all_masked'])}", file=out)
+        print(
+            f"!! {_plural(len(by['all_masked']), 'sample')} with given labels ALL -100 where the spec learns "
+            f"tokens (nothing is trained on them): {_list(by['all_masked'])}",
+            file=out,
+        )
     if by.get("differ"):
-        print(f"!! {_plural(len(by['differ']), 'sample')} whose given labels differ from the spec: "
-              f"{_list(by['differ'])}", file=out)
+        print(
+            f"!! {_plural(len(by['differ']), 'sample')} whose given labels differ from the spec: {_list(by['differ'])}",
+            file=out,
+        )
     nothing = sorted(i for i, r in results.items() if r["n_spec"] == 0)
     if nothing:
         print(f"!! {_plural(len(nothing), 'sample')} where the spec learns nothing: {_list(nothing)}", file=out)
     mismatch = bool(by.get("all_masked") or by.get("differ"))
     if audio is not None:
         mismatch = _audio_summary([audio[i] for i in chosen], chosen, out) or mismatch
-    verdict = ("given labels DIFFER from the spec" if mismatch else "given labels agree with the spec")
+    verdict = "given labels DIFFER from the spec" if mismatch else "given labels agree with the spec"
     if nothing and not args.allow_empty:
-        print(f"result: the spec learns NOTHING in {_plural(len(nothing), 'sample')}; {verdict} (exit 3; "
-              "--allow-empty accepts such samples)", file=out)
+        print(
+            f"result: the spec learns NOTHING in {_plural(len(nothing), 'sample')}; {verdict} (exit 3; "
+            "--allow-empty accepts such samples)",
+            file=out,
+        )
         return EXIT_LEARNS_NOTHING
     print(f"result: {verdict} (exit {EXIT_MISMATCH if mismatch else EXIT_OK})", file=out)
     return EXIT_MISMATCH if mismatch else EXIT_OK
@@ -255,21 +296,27 @@ def run(args, out=None, err=None) -> int:
 
 def _audio_summary(audio, chosen, out) -> bool:
     """The audio labels of a Higgs Audio v2 batch; True when a learned clip does not learn its stream EOS."""
-    print("audio labels (Higgs Audio v2 batch): per sample, learned per codebook; clips; learned clips without "
-          "their stream EOS", file=out)
+    print(
+        "audio labels (Higgs Audio v2 batch): per sample, learned per codebook; clips; learned clips without "
+        "their stream EOS",
+        file=out,
+    )
     for i, a in zip(chosen, audio):
         print(f"  sample {i}: {a.codebook_learned}; {a.clips} clip(s); {a.clips_without_eos} without EOS", file=out)
     missing = [i for i, a in zip(chosen, audio) if a.clips_without_eos]
     if missing:
-        print(f"!! {_plural(len(missing), 'sample')} with learned clips that never learn their stream EOS (generation "
-              f"stops on it; HiggsAudioV2Collator(label_mode='correct') learns it): {_list(missing)}", file=out)
+        print(
+            f"!! {_plural(len(missing), 'sample')} with learned clips that never learn their stream EOS (generation "
+            f"stops on it; HiggsAudioV2Collator(label_mode='correct') learns it): {_list(missing)}",
+            file=out,
+        )
     return bool(missing)
 
 
 PARSER_KWARGS = dict(
     help="compare a dataset's labels with a RoleSpanSpec's (why are my labels all -100?)",
     description="Print each sample's spans (role, learned or masked) and compare its given labels with the labels\n"
-                "the spec gives; samples whose given labels are all -100 are flagged.",
-    epilog=__doc__[__doc__.index("Exit status:"):],
+    "the spec gives; samples whose given labels are all -100 are flagged.",
+    epilog=__doc__[__doc__.index("Exit status:") :],
     formatter_class=argparse.RawDescriptionHelpFormatter,
 )

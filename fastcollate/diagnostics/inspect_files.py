@@ -94,8 +94,7 @@ def _label_key(d, where: str):
 def _check_lengths(samples: List[Sample], where: str) -> List[Sample]:
     for i, s in enumerate(samples):
         if s.labels is not None and len(s.labels) != len(s.input_ids):
-            raise InputError(f"{where}sample {i}: labels has {len(s.labels)} tokens, input_ids has "
-                             f"{len(s.input_ids)}")
+            raise InputError(f"{where}sample {i}: labels has {len(s.labels)} tokens, input_ids has {len(s.input_ids)}")
     return samples
 
 
@@ -120,11 +119,13 @@ def _from_batch(ids, labels, mask, start, where: str) -> List[Sample]:
             raise InputError(f"{where}attention_mask: {len(mask_rows)} row(s), input_ids has {n}")
         for i, m in enumerate(mask_rows):
             if len(m) != len(id_rows[i]):
-                raise InputError(f"{where}attention_mask[{i}]: length {len(m)} != input_ids[{i}] length "
-                                 f"{len(id_rows[i])}")
+                raise InputError(
+                    f"{where}attention_mask[{i}]: length {len(m)} != input_ids[{i}] length {len(id_rows[i])}"
+                )
             if label_rows is not None and len(label_rows[i]) != len(m):
-                raise InputError(f"{where}labels[{i}]: length {len(label_rows[i])} != attention_mask[{i}] "
-                                 f"length {len(m)}")
+                raise InputError(
+                    f"{where}labels[{i}]: length {len(label_rows[i])} != attention_mask[{i}] length {len(m)}"
+                )
             keep = [j for j, v in enumerate(m) if v != 0]
             id_rows[i] = [id_rows[i][j] for j in keep]
             if label_rows is not None:
@@ -169,8 +170,10 @@ def _load_pt(path: Path) -> List[Sample]:
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # torch raises many types (UnpicklingError, RuntimeError, EOFError); keep its message
-        raise InputError(f"{path}: torch.load(weights_only=True) failed: {type(e).__name__}: "
-                         f"{str(e).splitlines()[0] if str(e) else ''}") from None
+        raise InputError(
+            f"{path}: torch.load(weights_only=True) failed: {type(e).__name__}: "
+            f"{str(e).splitlines()[0] if str(e) else ''}"
+        ) from None
     if isinstance(obj, dict):
         return _from_dict(obj, f"{path}: ")
     if isinstance(obj, (list, tuple)):
@@ -183,16 +186,18 @@ def _load_pt(path: Path) -> List[Sample]:
                 raise InputError(f"{path}: [{i}] input_ids: expected one sample (1-D), got {len(one)} rows")
             samples += one
         return samples
-    raise InputError(f"{path}: expected a dict with 'input_ids' or a list of per-sample dicts, got "
-                     f"{type(obj).__name__}")
+    raise InputError(
+        f"{path}: expected a dict with 'input_ids' or a list of per-sample dicts, got {type(obj).__name__}"
+    )
 
 
 def _from_dict(d: dict, where: str) -> List[Sample]:
     if "input_ids" not in d:
         raise InputError(f"{where}missing 'input_ids' (keys: {sorted(map(str, d))})")
     key = _label_key(d, where.rstrip(": "))
-    return _from_batch(d["input_ids"], None if key is None else d[key], d.get("attention_mask"),
-                       d.get("start_index"), where)
+    return _from_batch(
+        d["input_ids"], None if key is None else d[key], d.get("attention_mask"), d.get("start_index"), where
+    )
 
 
 def _load_npz(path: Path) -> List[Sample]:
@@ -216,8 +221,10 @@ def _load_npz(path: Path) -> List[Sample]:
     flat = _int_row(ids, f"{where}input_ids")
     off = _int_row(offsets, f"{where}offsets")
     if len(off) < 1 or off[0] != 0 or off[-1] != len(flat) or any(b < a for a, b in zip(off, off[1:])):
-        raise InputError(f"{where}offsets: expected B+1 non-decreasing ints from 0 to len(input_ids)={len(flat)},"
-                         f" got {off[:4]}{' ...' if len(off) > 4 else ''} (last {off[-1] if off else None})")
+        raise InputError(
+            f"{where}offsets: expected B+1 non-decreasing ints from 0 to len(input_ids)={len(flat)},"
+            f" got {off[:4]}{' ...' if len(off) > 4 else ''} (last {off[-1] if off else None})"
+        )
     flat_labels = None
     if labels is not None:
         if labels.shape != ids.shape:
@@ -225,8 +232,10 @@ def _load_npz(path: Path) -> List[Sample]:
         flat_labels = _int_row(labels, f"{where}{key}")
     n = len(off) - 1
     starts = _start_indices(arrays.get("start_index"), n, f"{where}start_index")
-    return [Sample(flat[a:b], None if flat_labels is None else flat_labels[a:b], starts[i])
-            for i, (a, b) in enumerate(zip(off, off[1:]))]
+    return [
+        Sample(flat[a:b], None if flat_labels is None else flat_labels[a:b], starts[i])
+        for i, (a, b) in enumerate(zip(off, off[1:]))
+    ]
 
 
 LOADERS = {".jsonl": _load_jsonl, ".pt": _load_pt, ".npz": _load_npz}
@@ -263,5 +272,7 @@ def load_higgs_hf_audio(path):
     try:
         return sample_audio(obj)
     except (KeyError, ValueError) as e:
-        raise InputError(f"{path}: a Higgs Audio v2 batch needs audio_input_ids, audio_input_ids_mask and "
-                         f"audio_labels of shapes (B, T, K), (B, T), (B, T, K): {e}") from None
+        raise InputError(
+            f"{path}: a Higgs Audio v2 batch needs audio_input_ids, audio_input_ids_mask and "
+            f"audio_labels of shapes (B, T, K), (B, T), (B, T, K): {e}"
+        ) from None

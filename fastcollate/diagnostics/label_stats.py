@@ -18,10 +18,10 @@ from .higgs_hf_audio import sample_audio
 class LabelStats:
     """label_stats()'s counts: plain Python ints, per sample and in total (print it for a table)."""
 
-    tokens: List[int]                 # per sample: real (non-padding) tokens
-    learned: List[int]                # per sample: labels != -100
-    audio_learned: Optional[List[int]] = None   # per codebook stream of label_audio_ids
-    audio_frames: int = 0                       # columns of label_audio_ids
+    tokens: List[int]  # per sample: real (non-padding) tokens
+    learned: List[int]  # per sample: labels != -100
+    audio_learned: Optional[List[int]] = None  # per codebook stream of label_audio_ids
+    audio_frames: int = 0  # columns of label_audio_ids
     audio_segment_learned: List[int] = field(default_factory=list)  # per audio-out segment, all codebooks
     # Per sample, audio-out labels (all codebooks) learned / total; only when audio_out_token_id was given.
     sample_audio_learned: Optional[List[int]] = None
@@ -67,8 +67,10 @@ class LabelStats:
         audio = (sum(self.sample_audio_learned), sum(self.sample_audio_labels)) if per_sample_audio else ()
         lines.append(row("total", self.total_tokens, self.total_learned, *audio))
         if per_sample_audio:
-            lines.append("(audio columns count label entries of the sample's audio-out segments: frames x codebooks, "
-                         "the delay-pattern fills and stream BOS masked)")
+            lines.append(
+                "(audio columns count label entries of the sample's audio-out segments: frames x codebooks, "
+                "the delay-pattern fills and stream BOS masked)"
+            )
         if self.sample_clips is not None:
             lines += _clip_lines(self)
         if self.audio_learned is not None:
@@ -80,18 +82,22 @@ class LabelStats:
 
 def _clip_lines(stats: LabelStats) -> List[str]:
     lines = ["audio per sample (learned labels per codebook; clips; learned clips without a learned stream EOS):"]
-    for i, (per_k, clips, no_eos) in enumerate(zip(stats.sample_codebook_learned, stats.sample_clips,
-                                                   stats.sample_clips_without_eos)):
+    for i, (per_k, clips, no_eos) in enumerate(
+        zip(stats.sample_codebook_learned, stats.sample_clips, stats.sample_clips_without_eos)
+    ):
         lines.append(f"{i:>6} {per_k}; {clips} clip(s); {no_eos} without EOS")
     missing = sum(stats.sample_clips_without_eos)
     if missing:
-        lines.append(f"!! {missing} learned clip(s) never learn their stream EOS: generation stops only when the model "
-                     "emits it (HiggsAudioV2Collator(label_mode='correct') learns it)")
+        lines.append(
+            f"!! {missing} learned clip(s) never learn their stream EOS: generation stops only when the model "
+            "emits it (HiggsAudioV2Collator(label_mode='correct') learns it)"
+        )
     return lines
 
 
-def label_stats(batch, audio_out_token_id: Optional[int] = None, *, audio_stream_bos_id: int = 1024,
-                audio_stream_eos_id: int = 1025) -> LabelStats:
+def label_stats(
+    batch, audio_out_token_id: Optional[int] = None, *, audio_stream_bos_id: int = 1024, audio_stream_eos_id: int = 1025
+) -> LabelStats:
     """For a ChatCollator dict batch, a transformers Higgs Audio v2 dict batch (HiggsAudioV2Collator or
     HiggsAudioV2Processor: `audio_labels` (B, T, K), counted per sample, codebook and clip; the stream ids
     find the clips) or a HiggsAudioBatchInput-like object (label_ids / label_audio_ids).
@@ -107,7 +113,9 @@ def label_stats(batch, audio_out_token_id: Optional[int] = None, *, audio_stream
             _higgs_hf_audio(stats, batch, audio_stream_bos_id, audio_stream_eos_id)
         return stats
     if not hasattr(batch, "label_ids"):
-        raise ValueError(f"batch: expected a dict with 'labels' or an object with label_ids, got {type(batch).__name__}")
+        raise ValueError(
+            f"batch: expected a dict with 'labels' or an object with label_ids, got {type(batch).__name__}"
+        )
     if batch.label_ids is None:
         raise ValueError("batch: label_ids: is None (collated without labels)")
     tokens, learned = text_counts(batch.label_ids, batch.attention_mask, None)
@@ -120,7 +128,8 @@ def label_stats(batch, audio_out_token_id: Optional[int] = None, *, audio_stream
         stats.audio_segment_learned = segment_learned(audio, bounds)
         if audio_out_token_id is not None:
             stats.sample_audio_learned, stats.sample_audio_labels = sample_audio_out(
-                batch.input_ids, audio_out_token_id, stats.audio_segment_learned, bounds, audio.shape[0])
+                batch.input_ids, audio_out_token_id, stats.audio_segment_learned, bounds, audio.shape[0]
+            )
     return stats
 
 

@@ -7,10 +7,10 @@ import operator
 from ..common.checks import check_batch
 from ..common.empty_policy import check_on_empty, handle_empty
 from ..common.learned import learned_text_and_audio_out
+from ..rolespan.reference import empty_reason
 from ..runtime.backend import collator_device, resolve_backend
 from .config import HiggsCollateConfig
 from .reference import IGNORE, collate_reference
-from ..rolespan.reference import empty_reason
 from .sample_fields import SAMPLE_FIELDS, read_sample
 from .samples import HiggsAudioBatchInput
 from .whisper_audio import prepare_whisper_audio

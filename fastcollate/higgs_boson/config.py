@@ -29,27 +29,35 @@ class HiggsCollateConfig:
     ignore_keys: frozenset = frozenset()  # Mapping sample keys to skip (any other unknown key is an error)
 
     def __post_init__(self):
-        for name in ("audio_in_token_id", "audio_out_token_id", "pad_token_id",
-                     "audio_stream_bos_id", "audio_stream_eos_id"):
+        for name in (
+            "audio_in_token_id",
+            "audio_out_token_id",
+            "pad_token_id",
+            "audio_stream_bos_id",
+            "audio_stream_eos_id",
+        ):
             if not _is_int(getattr(self, name)):
                 raise ValueError(f"{name}: expected an int, got {getattr(self, name)!r}")
             if out_of_int64(getattr(self, name)):  # the compiled path stores token ids as int64
                 raise ValueError(f"{name}: expected an int64, got {getattr(self, name)}")
         if self.audio_in_token_id == self.audio_out_token_id:
-            raise ValueError("audio_in_token_id and audio_out_token_id must differ "
-                             f"(both are {self.audio_in_token_id})")
+            raise ValueError(
+                f"audio_in_token_id and audio_out_token_id must differ (both are {self.audio_in_token_id})"
+            )
         if not _is_int(self.round_to) or self.round_to < 1:
             raise ValueError(f"round_to: expected an int >= 1, got {self.round_to!r}")
         if out_of_int64(self.round_to):
             raise ValueError(f"round_to: expected an int >= 1 that fits in int64, got {self.round_to}")
         if self.audio_num_codebooks is not None and (
-                not _is_int(self.audio_num_codebooks) or self.audio_num_codebooks < 1):
+            not _is_int(self.audio_num_codebooks) or self.audio_num_codebooks < 1
+        ):
             raise ValueError(f"audio_num_codebooks: expected None or an int >= 1, got {self.audio_num_codebooks!r}")
         if self.audio_num_codebooks is not None and out_of_int64(self.audio_num_codebooks):
             raise ValueError(f"audio_num_codebooks: expected an int that fits in int64, got {self.audio_num_codebooks}")
         if self.label_spec is not None and not isinstance(self.label_spec, RoleSpanSpec):
-            raise ValueError(f"label_spec: expected a fastcollate.RoleSpanSpec or None, got "
-                             f"{type(self.label_spec).__name__}")
+            raise ValueError(
+                f"label_spec: expected a fastcollate.RoleSpanSpec or None, got {type(self.label_spec).__name__}"
+            )
         if not isinstance(self.ignore_keys, frozenset) or not all(isinstance(k, str) for k in self.ignore_keys):
             raise ValueError(f"ignore_keys: expected a collection of key names, got {self.ignore_keys!r}")
         if self.chunk_size_samples is not None and self.chunk_size_samples < 1:
@@ -58,9 +66,11 @@ class HiggsCollateConfig:
     def unread_start_index_reason(self) -> Optional[str]:
         """Why a sample's start_index would not be read (None: it is); a given one is then an error."""
         if self.label_spec is None:
-            return ("label_spec is None, so labels are read from label_ids and start_index is not used; pass "
-                    "label_spec=fastcollate.presets.llama3() to derive labels from input_ids and start_index, or "
-                    "drop start_index")
+            return (
+                "label_spec is None, so labels are read from label_ids and start_index is not used; pass "
+                "label_spec=fastcollate.presets.llama3() to derive labels from input_ids and start_index, or "
+                "drop start_index"
+            )
         return self.label_spec.unread_start_index_reason()
 
     def kept_codebooks(self, num_codebooks: int) -> int:

@@ -6,9 +6,9 @@ from typing import Optional
 
 import torch
 
+from ..rolespan.native import native_spec
 from ..runtime.backend import core, kernel_target
 from .config import HiggsCollateConfig
-from ..rolespan.native import native_spec
 from .sample_fields import SAMPLE_FIELDS, UNKNOWN_KEY_PROBLEM
 from .samples import HiggsAudioBatchInput
 from .whisper_audio import WhisperAudio
@@ -52,8 +52,19 @@ def collate_native(batch, options, whisper: Optional[WhisperAudio] = None, devic
             out = core().higgs_boson.kernel_collate(batch, options, chunk_counts, **kernel_target(device))
         if whisper:
             features, feature_mask = features.to(device), feature_mask.to(device)
-    (input_ids, attention_mask, label_ids, audio_in_ids, audio_in_start, audio_out_ids, audio_out_start,
-     label_audio_ids, group_loc, rewards, rows_without_learned_text) = out
+    (
+        input_ids,
+        attention_mask,
+        label_ids,
+        audio_in_ids,
+        audio_in_start,
+        audio_out_ids,
+        audio_out_start,
+        label_audio_ids,
+        group_loc,
+        rewards,
+        rows_without_learned_text,
+    ) = out
     return HiggsAudioBatchInput(
         input_ids=input_ids,
         attention_mask=attention_mask,

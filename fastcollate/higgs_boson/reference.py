@@ -14,15 +14,14 @@ import torch
 
 from ..common.checks import batch_has_labels, check_batch, check_reward, check_start_index, sample_error
 from ..common.int_input import int_tensor
-from ..delay.delay_pattern_reference import apply_delay_pattern
-from .config import HiggsCollateConfig
-from ..rolespan.reference import mask_labels_reference
 from ..common.labels import IGNORE
 from ..common.sizes import fits, padded_width, stream_too_big
+from ..delay.delay_pattern_reference import apply_delay_pattern
+from ..rolespan.reference import mask_labels_reference
+from .config import HiggsCollateConfig
 from .sample_fields import read_sample
 from .samples import HiggsAudioBatchInput
 from .whisper_audio import WhisperAudio
-
 
 
 @dataclass
@@ -122,8 +121,9 @@ def _prepare_sample(i, sample, cfg, with_labels, chunk_counts) -> _Sample:
         prepared.label_ids = labels
 
     if chunk_counts and max(chunk_counts) > 1:
-        prepared.input_ids, prepared.label_ids = _repeat_long_audio_triples(ids, prepared.label_ids, is_in,
-                                                                           chunk_counts)
+        prepared.input_ids, prepared.label_ids = _repeat_long_audio_triples(
+            ids, prepared.label_ids, is_in, chunk_counts
+        )
     return prepared
 
 
@@ -131,8 +131,12 @@ def _read_segments(i, sample, cfg, kinds, with_labels) -> List[_Segment]:
     codes = int_tensor(i, "audio_ids_concat", sample.audio_ids_concat, 2)
     starts = int_tensor(i, "audio_ids_start", sample.audio_ids_start, 1).tolist()
     if len(starts) != len(kinds):
-        raise sample_error(i, "audio_ids_start", f"{len(starts)} audio segments for {len(kinds)} audio placeholder "
-                                                 f"tokens ({kinds.count('in')} audio-in, {kinds.count('out')} audio-out)")
+        raise sample_error(
+            i,
+            "audio_ids_start",
+            f"{len(starts)} audio segments for {len(kinds)} audio placeholder "
+            f"tokens ({kinds.count('in')} audio-in, {kinds.count('out')} audio-out)",
+        )
     total = codes.shape[1]
     for j, start in enumerate(starts):
         if not 0 <= start <= total:
@@ -144,12 +148,16 @@ def _read_segments(i, sample, cfg, kinds, with_labels) -> List[_Segment]:
     if cfg.disable_audio_codes_transform and with_labels and "out" in kinds:
         label_codes = sample.audio_label_ids_concat
         if label_codes is None:
-            raise sample_error(i, "audio_label_ids_concat",
-                               "is None, but disable_audio_codes_transform=True with labels needs it")
+            raise sample_error(
+                i, "audio_label_ids_concat", "is None, but disable_audio_codes_transform=True with labels needs it"
+            )
         label_codes = int_tensor(i, "audio_label_ids_concat", label_codes, 2)
         if label_codes.shape != codes.shape:
-            raise sample_error(i, "audio_label_ids_concat", f"shape {tuple(label_codes.shape)} does not match "
-                                                            f"audio_ids_concat shape {tuple(codes.shape)}")
+            raise sample_error(
+                i,
+                "audio_label_ids_concat",
+                f"shape {tuple(label_codes.shape)} does not match audio_ids_concat shape {tuple(codes.shape)}",
+            )
 
     keep = cfg.kept_codebooks(codes.shape[0])
     ends = starts[1:] + [total]
@@ -173,8 +181,12 @@ def _check_streams(samples, cfg):
                 if first is None:
                     first = k
                 elif k != first:
-                    raise sample_error(i, "audio_ids_concat", f"{k} codebooks in an {stream.replace('_', '-')} "
-                                                              f"segment, but earlier ones in the batch have {first}")
+                    raise sample_error(
+                        i,
+                        "audio_ids_concat",
+                        f"{k} codebooks in an {stream.replace('_', '-')} "
+                        f"segment, but earlier ones in the batch have {first}",
+                    )
                 width += _segment_width(seg.codes.shape[1], k, cfg)
                 if not fits(k, width):
                     raise stream_too_big(i, stream.replace("_", "-"), k)
@@ -194,9 +206,9 @@ def _repeat_long_audio_triples(ids, labels, is_in, chunk_counts):
     for pos, count in zip(torch.nonzero(is_in).flatten().tolist(), chunk_counts):
         if count == 1:
             continue
-        pieces_ids += [ids[prev:pos - 1], ids[pos - 1:pos + 2].repeat(count)]
+        pieces_ids += [ids[prev : pos - 1], ids[pos - 1 : pos + 2].repeat(count)]
         if labels is not None:
-            pieces_labels += [labels[prev:pos - 1], labels[pos - 1:pos + 2].repeat(count)]
+            pieces_labels += [labels[prev : pos - 1], labels[pos - 1 : pos + 2].repeat(count)]
         prev = pos + 2
     new_ids = torch.cat(pieces_ids + [ids[prev:]])
     new_labels = torch.cat(pieces_labels + [labels[prev:]]) if labels is not None else None

@@ -15,15 +15,27 @@ from types import SimpleNamespace
 from ..common.checks import Missing
 
 # Upstream's ChatMLDatasetSample fields, then fastcollate's own start_index.
-SAMPLE_FIELDS = ("input_ids", "label_ids", "audio_ids_concat", "audio_ids_start", "audio_waveforms_concat",
-                 "audio_waveforms_start", "audio_sample_rate", "audio_speaker_indices", "audio_label_ids_concat",
-                 "reward", "start_index")
+SAMPLE_FIELDS = (
+    "input_ids",
+    "label_ids",
+    "audio_ids_concat",
+    "audio_ids_start",
+    "audio_waveforms_concat",
+    "audio_waveforms_start",
+    "audio_sample_rate",
+    "audio_speaker_indices",
+    "audio_label_ids_concat",
+    "reward",
+    "start_index",
+)
 # None is their meaning when absent (upstream's dataclass defaults them, or None is a valid value).
 OPTIONAL_FIELDS = frozenset({"label_ids", "audio_label_ids_concat", "reward", "start_index"})
 
 
-UNKNOWN_KEY_PROBLEM = (f"is not a ChatMLDatasetSample field ({', '.join(SAMPLE_FIELDS)}); drop it from the "
-                       "samples (e.g. dataset.remove_columns) or name it in ignore_keys=")
+UNKNOWN_KEY_PROBLEM = (
+    f"is not a ChatMLDatasetSample field ({', '.join(SAMPLE_FIELDS)}); drop it from the "
+    "samples (e.g. dataset.remove_columns) or name it in ignore_keys="
+)
 
 
 def read_sample(i: int, sample, ignore_keys: frozenset = frozenset()) -> SimpleNamespace:
@@ -40,8 +52,9 @@ def read_sample(i: int, sample, ignore_keys: frozenset = frozenset()) -> SimpleN
         fields = SimpleNamespace(**{f: sample.get(f, None if f in OPTIONAL_FIELDS else absent) for f in SAMPLE_FIELDS})
     else:
         absent = Missing(f"missing: the sample (a {type(sample).__name__}) has no such attribute")
-        fields = SimpleNamespace(**{f: getattr(sample, f, None if f in OPTIONAL_FIELDS else absent)
-                                    for f in SAMPLE_FIELDS})
+        fields = SimpleNamespace(
+            **{f: getattr(sample, f, None if f in OPTIONAL_FIELDS else absent) for f in SAMPLE_FIELDS}
+        )
     if fields.input_ids is absent:  # not a sample at all: say so before its neighbours' fields are read
         raise ValueError(f"sample {i}: input_ids: {absent.problem}")
     return fields

@@ -37,7 +37,7 @@ def prepare_whisper_audio(batch, cfg, feature_extractor) -> WhisperAudio:
             wave = _resample_like_upstream(wave, rate, target_sr)
             n = max(1, math.ceil(len(wave) / cfg.chunk_size_samples))
             counts.append(n)
-            chunks.extend(wave[c * cfg.chunk_size_samples:(c + 1) * cfg.chunk_size_samples] for c in range(n))
+            chunks.extend(wave[c * cfg.chunk_size_samples : (c + 1) * cfg.chunk_size_samples] for c in range(n))
         _check_long_audio(i, ids, cfg, counts, in_pos, out_pos)
         chunk_counts.append(counts)
 
@@ -58,12 +58,15 @@ def _audio_in_waveforms(i, sample, in_pos, out_pos):
     if not in_pos:
         return []
     if out_pos and out_pos[0] < in_pos[-1]:
-        raise sample_error(i, "input_ids", f"audio-out token at position {out_pos[0]} precedes an audio-in token; "
-                                           "the whisper path pairs waveforms by position and cannot collate this")
+        raise sample_error(
+            i,
+            "input_ids",
+            f"audio-out token at position {out_pos[0]} precedes an audio-in token; "
+            "the whisper path pairs waveforms by position and cannot collate this",
+        )
     starts = require(i, "audio_waveforms_start", sample.audio_waveforms_start)
     if len(starts) < len(in_pos):
-        raise sample_error(i, "audio_waveforms_start",
-                           f"{len(starts)} waveforms for {len(in_pos)} audio-in tokens")
+        raise sample_error(i, "audio_waveforms_start", f"{len(starts)} waveforms for {len(in_pos)} audio-in tokens")
     # Lists and arrays too (a datasets row): one float tensor, as a tensor sample would give.
     concat = torch.as_tensor(require(i, "audio_waveforms_concat", sample.audio_waveforms_concat))
     waves = []
@@ -71,8 +74,11 @@ def _audio_in_waveforms(i, sample, in_pos, out_pos):
         begin = int(starts[j])
         end = int(starts[j + 1]) if j + 1 < len(starts) else concat.shape[-1]
         if not 0 <= begin < end <= concat.shape[-1]:
-            raise sample_error(i, "audio_waveforms_concat",
-                               f"waveform {j} spans [{begin}, {end}) of {concat.shape[-1]} samples (empty or out of range)")
+            raise sample_error(
+                i,
+                "audio_waveforms_concat",
+                f"waveform {j} spans [{begin}, {end}) of {concat.shape[-1]} samples (empty or out of range)",
+            )
         waves.append(concat[begin:end])
     return waves
 
@@ -93,14 +99,24 @@ def _check_long_audio(i, ids, cfg, counts, in_pos, out_pos):
             continue
         where = f"waveform {j} is longer than chunk_size_seconds ({n} chunks)"
         if cfg.return_audio_in_tokens:
-            raise sample_error(i, "audio_waveforms_concat",
-                               f"{where}: return_audio_in_tokens=True cannot pair its repeated <|AUDIO|> tokens "
-                               "with audio codes; set return_audio_in_tokens=False or shorten the audio")
+            raise sample_error(
+                i,
+                "audio_waveforms_concat",
+                f"{where}: return_audio_in_tokens=True cannot pair its repeated <|AUDIO|> tokens "
+                "with audio codes; set return_audio_in_tokens=False or shorten the audio",
+            )
         if out_pos:
-            raise sample_error(i, "audio_waveforms_concat",
-                               f"{where} and an audio-out token follows it: its audio codes would be misindexed")
+            raise sample_error(
+                i,
+                "audio_waveforms_concat",
+                f"{where} and an audio-out token follows it: its audio codes would be misindexed",
+            )
         p = in_pos[j]
         audio = (cfg.audio_in_token_id, cfg.audio_out_token_id)
         if p == 0 or p == len(ids) - 1 or int(ids[p - 1]) in audio or int(ids[p + 1]) in audio:
-            raise sample_error(i, "input_ids", f"audio-in token at position {p} needs a non-audio token on each "
-                                               "side (<|audio_bos|>, <|audio_eos|>) to be repeated for long audio")
+            raise sample_error(
+                i,
+                "input_ids",
+                f"audio-in token at position {p} needs a non-audio token on each "
+                "side (<|audio_bos|>, <|audio_eos|>) to be repeated for long audio",
+            )

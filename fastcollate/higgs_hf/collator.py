@@ -6,10 +6,10 @@ from typing import Iterable, Optional
 
 import torch
 
-from ..runtime.backend import resolve_backend
 from ..common.empty_policy import handle_empty
 from ..rolespan.reference import empty_reason
 from ..rolespan.spec import RoleSpanSpec
+from ..runtime.backend import resolve_backend
 from .config import HIGGS_HF_IDS, HiggsHfConfig, make_config
 from .features import check_feature, read_feature
 from .native import collate_native, learned_counts, native_options
@@ -52,22 +52,44 @@ class HiggsAudioV2Collator:
     backend: "auto" (compiled when built), "cpu" (compiled, or ImportError) or "python" (the reference twin).
     """
 
-    def __init__(self, pad_token_id: int, *, label_mode: str = "processor", label_spec: Optional[RoleSpanSpec] = None,
-                 audio_token_id: int = HIGGS_HF_IDS["audio_token_id"], audio_bos_token_id: Optional[int] = None,
-                 audio_delay_token_id: int = HIGGS_HF_IDS["audio_delay_token_id"],
-                 audio_stream_bos_id: int = HIGGS_HF_IDS["audio_stream_bos_id"],
-                 audio_stream_eos_id: int = HIGGS_HF_IDS["audio_stream_eos_id"], padding_side: str = "left",
-                 pad_to_multiple_of: Optional[int] = None, num_codebooks: Optional[int] = None,
-                 on_empty: str = "warn", backend: str = "auto", ignore_keys: Iterable[str] = ()):
+    def __init__(
+        self,
+        pad_token_id: int,
+        *,
+        label_mode: str = "processor",
+        label_spec: Optional[RoleSpanSpec] = None,
+        audio_token_id: int = HIGGS_HF_IDS["audio_token_id"],
+        audio_bos_token_id: Optional[int] = None,
+        audio_delay_token_id: int = HIGGS_HF_IDS["audio_delay_token_id"],
+        audio_stream_bos_id: int = HIGGS_HF_IDS["audio_stream_bos_id"],
+        audio_stream_eos_id: int = HIGGS_HF_IDS["audio_stream_eos_id"],
+        padding_side: str = "left",
+        pad_to_multiple_of: Optional[int] = None,
+        num_codebooks: Optional[int] = None,
+        on_empty: str = "warn",
+        backend: str = "auto",
+        ignore_keys: Iterable[str] = (),
+    ):
         self.config: HiggsHfConfig = make_config(
-            pad_token_id, label_mode=label_mode, label_spec=label_spec, audio_token_id=audio_token_id,
-            audio_bos_token_id=audio_bos_token_id, audio_delay_token_id=audio_delay_token_id,
-            audio_stream_bos_id=audio_stream_bos_id, audio_stream_eos_id=audio_stream_eos_id,
-            padding_side=padding_side, pad_to_multiple_of=pad_to_multiple_of, num_codebooks=num_codebooks,
-            on_empty=on_empty, ignore_keys=ignore_keys)
+            pad_token_id,
+            label_mode=label_mode,
+            label_spec=label_spec,
+            audio_token_id=audio_token_id,
+            audio_bos_token_id=audio_bos_token_id,
+            audio_delay_token_id=audio_delay_token_id,
+            audio_stream_bos_id=audio_stream_bos_id,
+            audio_stream_eos_id=audio_stream_eos_id,
+            padding_side=padding_side,
+            pad_to_multiple_of=pad_to_multiple_of,
+            num_codebooks=num_codebooks,
+            on_empty=on_empty,
+            ignore_keys=ignore_keys,
+        )
         if backend == "cuda":  # never a silent fallback to another path
-            raise ValueError("backend: 'cuda' has no kernels for HiggsAudioV2Collator yet; use 'cpu' (or 'auto') "
-                             "and move the batch to the GPU")
+            raise ValueError(
+                "backend: 'cuda' has no kernels for HiggsAudioV2Collator yet; use 'cpu' (or 'auto') "
+                "and move the batch to the GPU"
+            )
         self.backend = resolve_backend(backend)
         self._native = None
         if self.backend == "cpu":
@@ -77,9 +99,13 @@ class HiggsAudioV2Collator:
     def from_processor(cls, processor, **kwargs) -> "HiggsAudioV2Collator":
         """The token ids of a `HiggsAudioV2Processor` (its tokenizer's pad token included); other options by
         keyword. Under label_mode "correct" the default label_spec reads its ids from the processor's tokenizer."""
-        ids = dict(pad_token_id=processor.tokenizer.pad_token_id, audio_token_id=processor.audio_token_id,
-                   audio_delay_token_id=processor.audio_delay_token_id,
-                   audio_stream_bos_id=processor.audio_stream_bos_id, audio_stream_eos_id=processor.audio_stream_eos_id)
+        ids = dict(
+            pad_token_id=processor.tokenizer.pad_token_id,
+            audio_token_id=processor.audio_token_id,
+            audio_delay_token_id=processor.audio_delay_token_id,
+            audio_stream_bos_id=processor.audio_stream_bos_id,
+            audio_stream_eos_id=processor.audio_stream_eos_id,
+        )
         if kwargs.get("label_mode", "processor") == "processor":
             ids["audio_bos_token_id"] = processor.audio_bos_token_id
         elif kwargs.get("label_spec") is None:
@@ -104,8 +130,9 @@ class HiggsAudioV2Collator:
             if isinstance(learned, int):  # the compiled path: the counts come from a second look
                 learned = self._collate_counts(features)
             empty = torch.nonzero(learned == 0).flatten().tolist()
-            keep = handle_empty(self.config.on_empty, {i: self._empty_reason(features[i], i) for i in empty},
-                                len(features))
+            keep = handle_empty(
+                self.config.on_empty, {i: self._empty_reason(features[i], i) for i in empty}, len(features)
+            )
             if keep is not None:
                 batch, _ = self._collate([features[i] for i in keep])
         return batch
@@ -125,8 +152,10 @@ class HiggsAudioV2Collator:
         clips = f" and its {len(f.clips)} clip(s) are no-train" if f.clips else " and it has no clip"
         if cfg.correct:
             return f"{empty_reason(f.input_ids, cfg.label_spec, f.start_index)}{clips}"
-        return ("every token is the audio token, the pad token or <|audio_out_bos|>, which the processor's labels "
-                f"mask,{' and it has no clip' if not f.clips else ' and its clips hold no code'}")
+        return (
+            "every token is the audio token, the pad token or <|audio_out_bos|>, which the processor's labels "
+            f"mask,{' and it has no clip' if not f.clips else ' and its clips hold no code'}"
+        )
 
 
 __all__ = ["HiggsAudioV2Collator"]

@@ -23,8 +23,10 @@ from ..common.checks import Missing, check_start_index, sample_error
 from ..common.int_input import int_tensor
 
 FEATURE_KEYS = ("input_ids", "audio_codes", "start_index", "audio_no_train")
-UNKNOWN_KEY_PROBLEM = (f"is not a feature HiggsAudioV2Collator reads ({', '.join(FEATURE_KEYS)}); drop it from the "
-                       "features (e.g. dataset.remove_columns) or name it in ignore_keys=")
+UNKNOWN_KEY_PROBLEM = (
+    f"is not a feature HiggsAudioV2Collator reads ({', '.join(FEATURE_KEYS)}); drop it from the "
+    "features (e.g. dataset.remove_columns) or name it in ignore_keys="
+)
 CODES_KIND = "a list of (K, L) code arrays, one per audio placeholder"
 NO_TRAIN_KIND = "a list of bools, one per clip"
 
@@ -32,6 +34,7 @@ NO_TRAIN_KIND = "a list of bools, one per clip"
 @dataclass
 class RawFeature:
     """The values a feature carries, as given (absent optional ones are None)."""
+
     input_ids: object
     audio_codes: object
     start_index: object
@@ -41,11 +44,12 @@ class RawFeature:
 @dataclass
 class Feature:
     """One checked feature."""
-    input_ids: torch.Tensor        # (n,) int32/int64, one placeholder per clip
-    clips: List[torch.Tensor]      # (K, L) int32/int64 each, in placeholder order
-    placeholders: List[int]        # positions of the placeholders in input_ids
+
+    input_ids: torch.Tensor  # (n,) int32/int64, one placeholder per clip
+    clips: List[torch.Tensor]  # (K, L) int32/int64 each, in placeholder order
+    placeholders: List[int]  # positions of the placeholders in input_ids
     start_index: Optional[int]
-    no_train: List[bool]           # one per clip (all False when not given)
+    no_train: List[bool]  # one per clip (all False when not given)
 
 
 def read_feature(i: int, feature, ignore_keys: frozenset) -> RawFeature:
@@ -54,12 +58,16 @@ def read_feature(i: int, feature, ignore_keys: frozenset) -> RawFeature:
             if key not in FEATURE_KEYS and key not in ignore_keys:
                 raise sample_error(i, str(key), UNKNOWN_KEY_PROBLEM)
         get = lambda k: None if k in ignore_keys else feature.get(k)  # noqa: E731
-        ids = feature["input_ids"] if "input_ids" in feature else Missing("missing: the feature (a Mapping) has no "
-                                                                          "such key")
+        ids = (
+            feature["input_ids"]
+            if "input_ids" in feature
+            else Missing("missing: the feature (a Mapping) has no such key")
+        )
     else:
         get = lambda k: None if k in ignore_keys else getattr(feature, k, None)  # noqa: E731
-        ids = getattr(feature, "input_ids", Missing(f"missing: the feature (a {type(feature).__name__}) has no "
-                                                    "such attribute"))
+        ids = getattr(
+            feature, "input_ids", Missing(f"missing: the feature (a {type(feature).__name__}) has no such attribute")
+        )
     return RawFeature(ids, get("audio_codes"), get("start_index"), get("audio_no_train"))
 
 
@@ -70,9 +78,13 @@ def check_feature(i: int, raw: RawFeature, cfg, batch_codebooks: Optional[int]) 
     values = ids.tolist()
     if cfg.audio_delay_token_id in values:
         p = values.index(cfg.audio_delay_token_id)
-        raise sample_error(i, "input_ids", f"holds the audio delay token {cfg.audio_delay_token_id} at position {p}; "
-                                           f"give one audio token ({cfg.audio_token_id}) per clip: the collator "
-                                           "writes each clip's placeholders and delay tokens itself")
+        raise sample_error(
+            i,
+            "input_ids",
+            f"holds the audio delay token {cfg.audio_delay_token_id} at position {p}; "
+            f"give one audio token ({cfg.audio_token_id}) per clip: the collator "
+            "writes each clip's placeholders and delay tokens itself",
+        )
     placeholders = [p for p, v in enumerate(values) if v == cfg.audio_token_id]
 
     codes = raw.audio_codes
@@ -81,8 +93,11 @@ def check_feature(i: int, raw: RawFeature, cfg, batch_codebooks: Optional[int]) 
     if not isinstance(codes, (list, tuple)):
         raise sample_error(i, "audio_codes", f"expected {CODES_KIND}, got {type(codes).__name__}")
     if len(codes) != len(placeholders):
-        raise sample_error(i, "audio_codes", f"{len(codes)} clip(s) for {len(placeholders)} audio placeholder(s) "
-                                             f"({cfg.audio_token_id}) in input_ids")
+        raise sample_error(
+            i,
+            "audio_codes",
+            f"{len(codes)} clip(s) for {len(placeholders)} audio placeholder(s) ({cfg.audio_token_id}) in input_ids",
+        )
     clips = []
     for j, clip in enumerate(codes):
         field = f"audio_codes[{j}]"

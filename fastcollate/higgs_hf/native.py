@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from ..runtime.backend import core
 from ..rolespan.native import native_spec
+from ..runtime.backend import core
 from .config import HiggsHfConfig
 from .features import FEATURE_KEYS, UNKNOWN_KEY_PROBLEM, parse_no_train
 from .reference import OUTPUT_KEYS

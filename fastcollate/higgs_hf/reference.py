@@ -25,9 +25,9 @@ from typing import List, Optional
 
 import torch
 
-from ..common.sizes import padded_width
 from ..common.checks import check_batch
 from ..common.labels import IGNORE
+from ..common.sizes import padded_width
 from ..delay.delay_pattern_reference import apply_delay_pattern_ragged
 from ..rolespan.reference import mask_labels_with_turns
 from .config import HiggsHfConfig
@@ -76,9 +76,9 @@ def collate_reference(features, cfg: HiggsHfConfig):
         audio_mask = torch.zeros((len(rows), frames), dtype=torch.bool)
         audio_labels = torch.full((len(rows), frames, codebooks), IGNORE, dtype=torch.int64)
         for r, (_, _, ids, audio_label_rows) in enumerate(rows):
-            audio[r, :ids.shape[0]] = ids
-            audio_mask[r, :ids.shape[0]] = True
-            audio_labels[r, :ids.shape[0]] = audio_label_rows
+            audio[r, : ids.shape[0]] = ids
+            audio_mask[r, : ids.shape[0]] = True
+            audio_labels[r, : ids.shape[0]] = audio_label_rows
         if not cfg.correct:
             audio_labels = _processor_audio_labels(audio, cfg)
         learned = learned + (audio_labels != IGNORE).flatten(1).sum(1)
@@ -93,8 +93,7 @@ def _one_feature(s: Feature, cfg: HiggsHfConfig, codebooks: Optional[int]):
     """(expanded ids, their text labels, audio ids (T, K), audio labels (T, K)) of one feature; the labels are
     the correct mode's (the processor's are computed on the padded batch)."""
     ids = s.input_ids.tolist()
-    spec_labels = (mask_labels_with_turns(ids, cfg.label_spec, s.start_index)[0] if cfg.correct
-                   else [IGNORE] * len(ids))
+    spec_labels = mask_labels_with_turns(ids, cfg.label_spec, s.start_index)[0] if cfg.correct else [IGNORE] * len(ids)
     # A clip is learned where the spec learns its placeholder, unless the feature flags it no-train.
     no_train = [spec_labels[p] == IGNORE or flag for p, flag in zip(s.placeholders, s.no_train)]
 
@@ -114,9 +113,16 @@ def _one_feature(s: Feature, cfg: HiggsHfConfig, codebooks: Optional[int]):
         return out_ids, out_labels, empty, empty.clone()
     codes = torch.cat([c.T.long() for c in s.clips])  # (sum L, K): the "BTK" layout of the output
     offsets = torch.tensor([0] + [c.shape[1] for c in s.clips]).cumsum(0)
-    delayed = apply_delay_pattern_ragged(codes, offsets, cfg.audio_stream_bos_id, cfg.audio_stream_eos_id,
-                                         layout="BTK", stream_bos_eos=True, return_labels=True,
-                                         no_train=torch.tensor(no_train, dtype=torch.bool))
+    delayed = apply_delay_pattern_ragged(
+        codes,
+        offsets,
+        cfg.audio_stream_bos_id,
+        cfg.audio_stream_eos_id,
+        layout="BTK",
+        stream_bos_eos=True,
+        return_labels=True,
+        no_train=torch.tensor(no_train, dtype=torch.bool),
+    )
     return out_ids, out_labels, delayed.codes, delayed.labels
 
 

@@ -7,9 +7,22 @@ its argument checks, the compiled glue (CPU and CUDA) and its torch.library regi
 tensors: `torch.ops.fastcollate.*`).
 """
 
-from ..delay.delay_pattern import (RaggedCodes, RaggedDelayed, apply_delay_pattern, apply_delay_pattern_ragged,
-                                   revert_delay_pattern, revert_delay_pattern_ragged)
+from ..delay.delay_pattern import (
+    RaggedCodes,
+    RaggedDelayed,
+    apply_delay_pattern,
+    apply_delay_pattern_ragged,
+    revert_delay_pattern,
+    revert_delay_pattern_ragged,
+)
 from ..rolespan.role_span_labels import role_span_labels
 
-__all__ = ["RaggedCodes", "RaggedDelayed", "apply_delay_pattern", "apply_delay_pattern_ragged",
-           "revert_delay_pattern", "revert_delay_pattern_ragged", "role_span_labels"]
+__all__ = [
+    "RaggedCodes",
+    "RaggedDelayed",
+    "apply_delay_pattern",
+    "apply_delay_pattern_ragged",
+    "revert_delay_pattern",
+    "revert_delay_pattern_ragged",
+    "role_span_labels",
+]

@@ -50,13 +50,16 @@ def arrow_batch(obj, unread_reason: Optional[str], ignore_keys=frozenset()):
     if isinstance(obj, (pa.Table, pa.RecordBatch)):
         for name in obj.column_names:
             if name not in FEATURE_COLUMNS and name not in ignore_keys:
-                raise ValueError(f"{name}: is not a feature ChatCollator reads ({', '.join(FEATURE_COLUMNS)}): "
-                                 "drop the column or name it in ignore_keys=")
+                raise ValueError(
+                    f"{name}: is not a feature ChatCollator reads ({', '.join(FEATURE_COLUMNS)}): "
+                    "drop the column or name it in ignore_keys="
+                )
         if "input_ids" not in obj.column_names:
             raise ValueError("input_ids: missing from the Arrow batch's columns")
         if "start_index" in obj.column_names and "start_index" not in ignore_keys:
-            starts = [check_start_index(i, v, unread_reason)
-                      for i, v in enumerate(obj.column("start_index").to_pylist())]
+            starts = [
+                check_start_index(i, v, unread_reason) for i, v in enumerate(obj.column("start_index").to_pylist())
+            ]
         obj = obj.column("input_ids")
     chunks: List = obj.chunks if isinstance(obj, pa.ChunkedArray) else [obj]
     out, base = [], 0
@@ -68,4 +71,4 @@ def arrow_batch(obj, unread_reason: Optional[str], ignore_keys=frozenset()):
 
 def rows_of(chunks) -> list:
     """Every row as a numpy view (the Python twin's and the on_empty policy's per-sample form)."""
-    return [values[offsets[k]:offsets[k + 1]] for values, offsets in chunks for k in range(len(offsets) - 1)]
+    return [values[offsets[k] : offsets[k + 1]] for values, offsets in chunks for k in range(len(offsets) - 1)]

@@ -20,7 +20,6 @@ from .packed import block_causal_mask, check_block_mask_dtype
 from .reference import collate_text_reference, empty_reason
 from .spec import RoleSpanSpec
 
-
 FEATURE_KEYS = ("input_ids", "start_index")
 
 
@@ -29,9 +28,13 @@ def _read_feature(i: int, feature, unread_reason: Optional[str], ignore_keys: fr
     if isinstance(feature, Mapping):
         for key in feature:
             if key not in FEATURE_KEYS and key not in ignore_keys:
-                raise sample_error(i, str(key), f"is not a feature ChatCollator reads ({', '.join(FEATURE_KEYS)}): "
-                                                "labels and attention_mask are computed from input_ids; drop the "
-                                                "key from the features or name it in ignore_keys=")
+                raise sample_error(
+                    i,
+                    str(key),
+                    f"is not a feature ChatCollator reads ({', '.join(FEATURE_KEYS)}): "
+                    "labels and attention_mask are computed from input_ids; drop the "
+                    "key from the features or name it in ignore_keys=",
+                )
         if "input_ids" not in feature:
             raise sample_error(i, "input_ids", "missing from the feature")
         ids, start = feature["input_ids"], None if "start_index" in ignore_keys else feature.get("start_index")
@@ -75,19 +78,34 @@ class ChatCollator:
     collator skip the features' start_index on purpose).
     """
 
-    def __init__(self, spec: RoleSpanSpec, pad_token_id: int, *, pad_left: bool = False,
-                 pad_to_multiple_of: Optional[int] = None, packed: bool = False, on_empty: str = "error",
-                 backend: str = "auto", return_num_learned: bool = False, ignore_keys: Iterable[str] = (),
-                 block_mask_dtype: Optional[torch.dtype] = None, device=None):
+    def __init__(
+        self,
+        spec: RoleSpanSpec,
+        pad_token_id: int,
+        *,
+        pad_left: bool = False,
+        pad_to_multiple_of: Optional[int] = None,
+        packed: bool = False,
+        on_empty: str = "error",
+        backend: str = "auto",
+        return_num_learned: bool = False,
+        ignore_keys: Iterable[str] = (),
+        block_mask_dtype: Optional[torch.dtype] = None,
+        device=None,
+    ):
         if not isinstance(spec, RoleSpanSpec):
             raise ValueError(f"spec: expected a RoleSpanSpec, got {type(spec).__name__}")
         check_on_empty(on_empty)
         multiple = 1 if pad_to_multiple_of is None else pad_to_multiple_of
         if not isinstance(multiple, int) or isinstance(multiple, bool) or not 1 <= multiple <= INT64_MAX:
-            raise ValueError(f"pad_to_multiple_of: expected an int >= 1 that fits in int64, or None, got "
-                             f"{pad_to_multiple_of!r}")
-        if isinstance(pad_token_id, bool) or not isinstance(pad_token_id, numbers.Integral) or \
-                out_of_int64(int(pad_token_id)):
+            raise ValueError(
+                f"pad_to_multiple_of: expected an int >= 1 that fits in int64, or None, got {pad_to_multiple_of!r}"
+            )
+        if (
+            isinstance(pad_token_id, bool)
+            or not isinstance(pad_token_id, numbers.Integral)
+            or out_of_int64(int(pad_token_id))
+        ):
             raise ValueError(f"pad_token_id: expected an int64, got {pad_token_id!r}")
         if packed and multiple != 1:
             raise ValueError("pad_to_multiple_of: packed batches are not padded; leave it None")
@@ -105,8 +123,9 @@ class ChatCollator:
         self._unread_start_index = spec.unread_start_index_reason()
 
     def _collate(self, rows, starts) -> dict:
-        kwargs = dict(pad_left=self.pad_left, pad_to_multiple_of=self.pad_to_multiple_of, packed=self.packed,
-                      start_indices=starts)
+        kwargs = dict(
+            pad_left=self.pad_left, pad_to_multiple_of=self.pad_to_multiple_of, packed=self.packed, start_indices=starts
+        )
         if self.backend == "python":
             return collate_text_reference(rows, self.spec, self.pad_token_id, **kwargs)
         from .native import collate_text_native
@@ -117,8 +136,9 @@ class ChatCollator:
         if is_arrow(features):
             return self._collate_arrow(features)
         if not isinstance(features, (list, tuple)):
-            raise ValueError(f"batch: expected a list of features or an Arrow column/table, got "
-                             f"{type(features).__name__}")
+            raise ValueError(
+                f"batch: expected a list of features or an Arrow column/table, got {type(features).__name__}"
+            )
         if len(features) == 0:
             raise ValueError("batch: is empty, nothing to collate")
         read = [_read_feature(i, f, self._unread_start_index, self.ignore_keys) for i, f in enumerate(features)]
@@ -135,9 +155,15 @@ class ChatCollator:
             return self._finish(self._collate(rows, starts), rows, starts)
         from .native import collate_text_chunks_native
 
-        batch = collate_text_chunks_native(chunks, self.spec, self.pad_token_id, pad_left=self.pad_left,
-                                           pad_to_multiple_of=self.pad_to_multiple_of, packed=self.packed,
-                                           start_indices=starts)
+        batch = collate_text_chunks_native(
+            chunks,
+            self.spec,
+            self.pad_token_id,
+            pad_left=self.pad_left,
+            pad_to_multiple_of=self.pad_to_multiple_of,
+            packed=self.packed,
+            start_indices=starts,
+        )
         return self._finish(batch, rows, starts if starts is not None else [None] * len(rows))
 
     def _finish(self, batch, rows, starts) -> dict:

@@ -22,8 +22,12 @@ def varlen_fields(cu_seq_lens: torch.Tensor, max_length: int) -> dict:
     Self-attention: queries and keys are the same tokens, so `_q` and `_k` are one int32 tensor of B + 1
     entries and one int (the longest sample), as in transformers' DataCollatorWithFlattening.
     """
-    return {"cu_seq_lens_q": cu_seq_lens, "cu_seq_lens_k": cu_seq_lens,
-            "max_length_q": max_length, "max_length_k": max_length}
+    return {
+        "cu_seq_lens_q": cu_seq_lens,
+        "cu_seq_lens_k": cu_seq_lens,
+        "max_length_q": max_length,
+        "max_length_k": max_length,
+    }
 
 
 def block_causal_mask(cu_seq_lens: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
@@ -51,9 +55,13 @@ def check_block_mask_dtype(dtype, packed: bool):
     if dtype is None:
         return None
     if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
-        raise ValueError(f"block_mask_dtype: expected a floating torch.dtype (the dtype attention runs in, e.g. "
-                         f"torch.bfloat16) or None, got {dtype!r}")
+        raise ValueError(
+            f"block_mask_dtype: expected a floating torch.dtype (the dtype attention runs in, e.g. "
+            f"torch.bfloat16) or None, got {dtype!r}"
+        )
     if not packed:
-        raise ValueError("block_mask_dtype: only packed batches get a block-diagonal mask (a padded batch's "
-                         "attention_mask already keeps samples apart); pass packed=True or leave it None")
+        raise ValueError(
+            "block_mask_dtype: only packed batches get a block-diagonal mask (a padded batch's "
+            "attention_mask already keeps samples apart); pass packed=True or leave it None"
+        )
     return dtype

@@ -11,12 +11,12 @@ from typing import List, Optional
 
 import torch
 
-from .packed import varlen_fields
-from .spec import RoleSpanSpec
 from ..common.int_input import int_tensor
 from ..common.labels import IGNORE
 from ..common.learned import to_int_list
 from ..common.sizes import padded_width
+from .packed import varlen_fields
+from .spec import RoleSpanSpec
 
 OUTSIDE, HEADER, CONTENT = "outside", "header", "content"  # in completion mode: prompt / -, response
 
@@ -24,13 +24,14 @@ OUTSIDE, HEADER, CONTENT = "outside", "header", "content"  # in completion mode:
 @dataclass
 class Turn:
     """One turn found by the state machine (completion mode: one response span)."""
-    index: int               # turn index: completed headers before this one (completion: response spans)
-    role: Optional[str]      # None = role tokens match no entry of spec.roles
-    learned_role: bool       # the role is in spec.learned_roles
-    selected: bool           # learned_role and chosen by spec.turns (for "last": still the last one)
+
+    index: int  # turn index: completed headers before this one (completion: response spans)
+    role: Optional[str]  # None = role tokens match no entry of spec.roles
+    learned_role: bool  # the role is in spec.learned_roles
+    selected: bool  # learned_role and chosen by spec.turns (for "last": still the last one)
     header_begin: int
     content_begin: int
-    end: int                 # one past the last token (end-of-turn included), or where the row/turn was cut
+    end: int  # one past the last token (end-of-turn included), or where the row/turn was cut
 
 
 def _ends_with(ids, i: int, region_begin: int, pattern) -> bool:
@@ -92,7 +93,7 @@ def mask_labels_with_turns(ids, spec: RoleSpanSpec, start_index: Optional[int] =
             continue
         if state == HEADER:
             if _ends_with(ids, i, region, closer):
-                role_tokens = tuple(ids[region:i - len(closer) + 1])
+                role_tokens = tuple(ids[region : i - len(closer) + 1])
                 role = next((name for name, rt in roles.items() if rt == role_tokens), None)
                 learned = start_turn(header_begin, i + 1, role, role in spec.learned_roles)
                 if learned and spec.learn_header:
@@ -139,8 +140,15 @@ def empty_reason(ids, spec: RoleSpanSpec, start_index: Optional[int] = None) -> 
     return "learned turns were truncated away (no learnable token left)"
 
 
-def collate_text_reference(rows, spec: RoleSpanSpec, pad_token_id: int, pad_left: bool = False,
-                           pad_to_multiple_of: int = 1, packed: bool = False, start_indices=None) -> dict:
+def collate_text_reference(
+    rows,
+    spec: RoleSpanSpec,
+    pad_token_id: int,
+    pad_left: bool = False,
+    pad_to_multiple_of: int = 1,
+    packed: bool = False,
+    start_indices=None,
+) -> dict:
     """Mask and pad (or pack) a batch of 1-D id sequences; see ChatCollator for the output fields."""
     rows = [int_tensor(i, "input_ids", r, 1).tolist() for i, r in enumerate(rows)]
     starts = start_indices if start_indices is not None else [None] * len(rows)
@@ -160,8 +168,7 @@ def collate_text_reference(rows, spec: RoleSpanSpec, pad_token_id: int, pad_left
             **varlen_fields(torch.tensor(cu, dtype=torch.int32), max(lengths, default=0)),
             "num_learned": num_learned,
         }
-    width = padded_width(len(rows), max((len(r) for r in rows), default=0), pad_to_multiple_of,
-                         "pad_to_multiple_of")
+    width = padded_width(len(rows), max((len(r) for r in rows), default=0), pad_to_multiple_of, "pad_to_multiple_of")
     input_ids, out_labels, attention = [], [], []
     for r, lab in zip(rows, labels):
         pad = width - len(r)

@@ -26,25 +26,31 @@ def check_role_span_labels(input_ids, spec, attention_mask, start_index) -> Opti
     if attention_mask is not None:
         check_tensor("attention_mask", attention_mask, (2,), MASK_DTYPES)
         if attention_mask.shape != input_ids.shape:
-            raise ValueError(f"attention_mask: expected the shape of input_ids {tuple(input_ids.shape)}, "
-                             f"got {tuple(attention_mask.shape)}")
+            raise ValueError(
+                f"attention_mask: expected the shape of input_ids {tuple(input_ids.shape)}, "
+                f"got {tuple(attention_mask.shape)}"
+            )
         check_same_device("attention_mask", attention_mask, "input_ids", input_ids)
     if start_index is None:
         return None
     reason = spec.unread_start_index_reason()  # as in every collator: a start_index is never silently ignored
-    if reason is not None and (isinstance(start_index, torch.Tensor) or
-                               (isinstance(start_index, (list, tuple)) and any(v is not None for v in start_index))):
+    if reason is not None and (
+        isinstance(start_index, torch.Tensor)
+        or (isinstance(start_index, (list, tuple)) and any(v is not None for v in start_index))
+    ):
         raise ValueError(f"start_index: is given, but {reason}")
     if isinstance(start_index, torch.Tensor):
         check_tensor("start_index", start_index, (1,), ID_DTYPES)
         check_same_device("start_index", start_index, "input_ids", input_ids)
     elif isinstance(start_index, (list, tuple)):
         # None: every turn, as ChatCollator reads a feature without start_index (the state machine's 0).
-        start_index = values_on([0 if v is None else check_int(f"start_index: entry {j}", v)
-                                 for j, v in enumerate(start_index)], input_ids).long()
+        start_index = values_on(
+            [0 if v is None else check_int(f"start_index: entry {j}", v) for j, v in enumerate(start_index)], input_ids
+        ).long()
     else:
-        raise ValueError(f"start_index: expected a 1-D int tensor or a list (one entry per row), "
-                         f"got {type(start_index).__name__}")
+        raise ValueError(
+            f"start_index: expected a 1-D int tensor or a list (one entry per row), got {type(start_index).__name__}"
+        )
     if start_index.shape[0] != rows:
         raise ValueError(f"start_index: expected {rows} entries (one per row), got {start_index.shape[0]}")
     return start_index
@@ -61,6 +67,7 @@ def row_span(row: int, mask: Sequence[int]) -> Tuple[int, int]:
         return 0, 0
     begin, end = ones[0], ones[-1] + 1
     if len(ones) != end - begin or (begin != 0 and end != len(mask)):
-        raise ValueError(f"attention_mask: row {row} is not one run of 1s at the start (right padding) or the end "
-                         "(left padding)")
+        raise ValueError(
+            f"attention_mask: row {row} is not one run of 1s at the start (right padding) or the end (left padding)"
+        )
     return begin, end

@@ -20,12 +20,35 @@ from . import role_span_labels_native as native
 
 # The spec travels as its flat fields (spec_fields.py), in FIELDS order (`mode` named spec_mode).
 @_op("role_span_labels")
-def role_span_labels(input_ids: Tensor, attention_mask: Optional[Tensor], start_index: Optional[Tensor],
-                     spec_mode: int, turns: int, learn_end_of_turn: bool, learn_header: bool, turn_start: List[int],
-                     header_end: List[int], role_ids: List[int], role_offsets: List[int], role_learned: List[bool],
-                     end_of_turn: List[int], always_masked: List[int]) -> Tensor:
-    fields = (spec_mode, turns, learn_end_of_turn, learn_header, turn_start, header_end, role_ids, role_offsets,
-              role_learned, end_of_turn, always_masked)
+def role_span_labels(
+    input_ids: Tensor,
+    attention_mask: Optional[Tensor],
+    start_index: Optional[Tensor],
+    spec_mode: int,
+    turns: int,
+    learn_end_of_turn: bool,
+    learn_header: bool,
+    turn_start: List[int],
+    header_end: List[int],
+    role_ids: List[int],
+    role_offsets: List[int],
+    role_learned: List[bool],
+    end_of_turn: List[int],
+    always_masked: List[int],
+) -> Tensor:
+    fields = (
+        spec_mode,
+        turns,
+        learn_end_of_turn,
+        learn_header,
+        turn_start,
+        header_end,
+        role_ids,
+        role_offsets,
+        role_learned,
+        end_of_turn,
+        always_masked,
+    )
     out = torch.empty(input_ids.shape, dtype=torch.int64, device=input_ids.device)
     native.role_span_labels_into(input_ids, attention_mask, start_index, fields, out)
     return out
@@ -37,13 +60,36 @@ def _(input_ids, attention_mask, start_index, *fields):
 
 
 @_op("role_span_labels_out", mutates_args=("out",))
-def role_span_labels_out(input_ids: Tensor, attention_mask: Optional[Tensor], start_index: Optional[Tensor],
-                         spec_mode: int, turns: int, learn_end_of_turn: bool, learn_header: bool, turn_start: List[int],
-                         header_end: List[int], role_ids: List[int], role_offsets: List[int],
-                         role_learned: List[bool], end_of_turn: List[int], always_masked: List[int],
-                         out: Tensor) -> None:
-    fields = (spec_mode, turns, learn_end_of_turn, learn_header, turn_start, header_end, role_ids, role_offsets,
-              role_learned, end_of_turn, always_masked)
+def role_span_labels_out(
+    input_ids: Tensor,
+    attention_mask: Optional[Tensor],
+    start_index: Optional[Tensor],
+    spec_mode: int,
+    turns: int,
+    learn_end_of_turn: bool,
+    learn_header: bool,
+    turn_start: List[int],
+    header_end: List[int],
+    role_ids: List[int],
+    role_offsets: List[int],
+    role_learned: List[bool],
+    end_of_turn: List[int],
+    always_masked: List[int],
+    out: Tensor,
+) -> None:
+    fields = (
+        spec_mode,
+        turns,
+        learn_end_of_turn,
+        learn_header,
+        turn_start,
+        header_end,
+        role_ids,
+        role_offsets,
+        role_learned,
+        end_of_turn,
+        always_masked,
+    )
     native.role_span_labels_into(input_ids, attention_mask, start_index, fields, out)
 
 

@@ -141,11 +141,15 @@ class RoleSpanSpec:
         """Why this spec does not read a sample's start_index (None: it does). A given start_index under such a
         spec is an error: silently learning the turns the dataset marked as context is what this prevents."""
         if self.mode == "completion":
-            return ("completion-only templates cannot count chat turns (start_index counts a chat's messages, as "
-                    "in prepare_chatml_sample); use a chat preset such as presets.llama3(), or drop start_index")
+            return (
+                "completion-only templates cannot count chat turns (start_index counts a chat's messages, as "
+                "in prepare_chatml_sample); use a chat preset such as presets.llama3(), or drop start_index"
+            )
         if self.turns != "from_start_index":
-            return (f"the spec selects turns={self.turns!r}, which does not read start_index; use the default "
-                    "turns='from_start_index' to learn only the turns from start_index on, or drop start_index")
+            return (
+                f"the spec selects turns={self.turns!r}, which does not read start_index; use the default "
+                "turns='from_start_index' to learn only the turns from start_index on, or drop start_index"
+            )
         return None
 
     def empty_reason_hint(self) -> str:
@@ -154,8 +158,13 @@ class RoleSpanSpec:
         return f"no {'/'.join(self.learned_roles)} turn found"
 
 
-def completion_only(response_template: Sequence[int], instruction_template: Optional[Sequence[int]] = None,
-                    *, turns: str = "from_start_index", always_masked: Sequence[int] = ()) -> RoleSpanSpec:
+def completion_only(
+    response_template: Sequence[int],
+    instruction_template: Optional[Sequence[int]] = None,
+    *,
+    turns: str = "from_start_index",
+    always_masked: Sequence[int] = (),
+) -> RoleSpanSpec:
     """TRL DataCollatorForCompletionOnlyLM semantics, on ids.
 
     Learned: every token after a response_template occurrence, up to (not including) the next
@@ -169,6 +178,11 @@ def completion_only(response_template: Sequence[int], instruction_template: Opti
         the mask, never from comparing with pad.
       * overlapping template occurrences count once (markers never straddle a state change).
     """
-    return RoleSpanSpec(mode="completion", response_template=tuple(response_template),
-                        instruction_template=None if instruction_template is None else tuple(instruction_template),
-                        turns=turns, always_masked=tuple(always_masked), learned_roles=())
+    return RoleSpanSpec(
+        mode="completion",
+        response_template=tuple(response_template),
+        instruction_template=None if instruction_template is None else tuple(instruction_template),
+        turns=turns,
+        always_masked=tuple(always_masked),
+        learned_roles=(),
+    )

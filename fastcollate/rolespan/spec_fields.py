@@ -14,8 +14,19 @@ from ..runtime.backend import core
 from .spec import MODES, TURNS, RoleSpanSpec
 
 # The order of the op's spec arguments (RoleSpanSpec.to_native() keys).
-FIELDS = ("mode", "turns", "learn_end_of_turn", "learn_header", "turn_start", "header_end", "role_ids",
-          "role_offsets", "role_learned", "end_of_turn", "always_masked")
+FIELDS = (
+    "mode",
+    "turns",
+    "learn_end_of_turn",
+    "learn_header",
+    "turn_start",
+    "header_end",
+    "role_ids",
+    "role_offsets",
+    "role_learned",
+    "end_of_turn",
+    "always_masked",
+)
 
 
 def spec_fields(spec: RoleSpanSpec) -> Tuple:
@@ -28,14 +39,26 @@ def _spec_from_hashable(fields: Tuple) -> RoleSpanSpec:
     f = dict(zip(FIELDS, fields))
     common = dict(turns=TURNS[f["turns"]], always_masked=f["always_masked"])
     if MODES[f["mode"]] == "completion":
-        return RoleSpanSpec(mode="completion", response_template=f["turn_start"],
-                            instruction_template=f["header_end"] or None, learned_roles=(), **common)
+        return RoleSpanSpec(
+            mode="completion",
+            response_template=f["turn_start"],
+            instruction_template=f["header_end"] or None,
+            learned_roles=(),
+            **common,
+        )
     offsets = f["role_offsets"]
-    roles = {f"role{r}": f["role_ids"][offsets[r]:offsets[r + 1]] for r in range(len(offsets) - 1)}
+    roles = {f"role{r}": f["role_ids"][offsets[r] : offsets[r + 1]] for r in range(len(offsets) - 1)}
     learned = tuple(name for name, flag in zip(roles, f["role_learned"]) if flag)
-    return RoleSpanSpec(turn_start=f["turn_start"], header_end=f["header_end"], roles=roles, learned_roles=learned,
-                        end_of_turn=f["end_of_turn"], learn_end_of_turn=f["learn_end_of_turn"],
-                        learn_header=f["learn_header"], **common)
+    return RoleSpanSpec(
+        turn_start=f["turn_start"],
+        header_end=f["header_end"],
+        roles=roles,
+        learned_roles=learned,
+        end_of_turn=f["end_of_turn"],
+        learn_end_of_turn=f["learn_end_of_turn"],
+        learn_header=f["learn_header"],
+        **common,
+    )
 
 
 def spec_from_fields(*fields) -> RoleSpanSpec:
@@ -44,7 +67,9 @@ def spec_from_fields(*fields) -> RoleSpanSpec:
 
 @functools.lru_cache(maxsize=64)
 def _native_from_hashable(fields: Tuple):
-    return core().rolespan.RoleSpanSpecNative(**{name: list(v) if isinstance(v, tuple) else v for name, v in zip(FIELDS, fields)})
+    return core().rolespan.RoleSpanSpecNative(
+        **{name: list(v) if isinstance(v, tuple) else v for name, v in zip(FIELDS, fields)}
+    )
 
 
 def native_spec_from_fields(*fields):

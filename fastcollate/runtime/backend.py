@@ -23,6 +23,7 @@ BACKENDS = ("auto", "python", "cpu", "cuda")
 
 try:
     from .. import _core
+
     if getattr(_core, "__file__", None) is None:  # only the stubs' folder, fastcollate/_core/ (a namespace package)
         raise ImportError("cannot import name '_core' from 'fastcollate': the compiled extension is not built")
     _CORE_ERROR = None
@@ -31,8 +32,10 @@ except ImportError as exc:  # a broken or missing build: keep the reason
     _CORE_ERROR = exc
     if (Path(__file__).resolve().parents[2] / "CMakeLists.txt").is_file():
         # `python -m ...` from the repository root imports this source tree, not the installed package.
-        _CORE_ERROR = ImportError(f"{exc} [this is fastcollate's source tree, which has no built extension: "
-                                  "install it with `pip install -e .`, or run from another directory]")
+        _CORE_ERROR = ImportError(
+            f"{exc} [this is fastcollate's source tree, which has no built extension: "
+            "install it with `pip install -e .`, or run from another directory]"
+        )
 
 _warned = False
 
@@ -67,12 +70,16 @@ def resolve_backend(backend: str) -> str:
         return "cpu"
     if backend == "auto":
         if not _warned:
-            warnings.warn(f"fastcollate: compiled extension unavailable ({_CORE_ERROR!r}); "
-                          "using the pure-Python fallback", RuntimeWarning, stacklevel=3)
+            warnings.warn(
+                f"fastcollate: compiled extension unavailable ({_CORE_ERROR!r}); using the pure-Python fallback",
+                RuntimeWarning,
+                stacklevel=3,
+            )
             _warned = True
         return "python"
-    raise ImportError(f"fastcollate: backend={backend!r} needs the compiled extension, which failed to import: "
-                      f"{_CORE_ERROR!r}") from _CORE_ERROR
+    raise ImportError(
+        f"fastcollate: backend={backend!r} needs the compiled extension, which failed to import: {_CORE_ERROR!r}"
+    ) from _CORE_ERROR
 
 
 def core():
@@ -82,6 +89,7 @@ def core():
 
 
 # CUDA: what was built, whether a device is usable, and where a call launches.
+
 
 def built() -> bool:
     """The extension was compiled with its CUDA kernels."""
@@ -96,8 +104,10 @@ def cuda_info() -> dict:
     if _core is None:
         reason = "the compiled extension is not available (see backend_info()['import_error'])"
     elif not compiled:
-        reason = ("fastcollate was built without its CUDA kernels (no nvcc when it was built, or "
-                  "FASTCOLLATE_CUDA=OFF); rebuild with nvcc on PATH")
+        reason = (
+            "fastcollate was built without its CUDA kernels (no nvcc when it was built, or "
+            "FASTCOLLATE_CUDA=OFF); rebuild with nvcc on PATH"
+        )
     else:
         devices, why_not = _core.runtime.cuda_device_count()
         if devices == 0:
@@ -125,8 +135,9 @@ def require_device(device=None) -> torch.device:
     try:
         resolved = torch.device(device)
     except (TypeError, RuntimeError):
-        raise ValueError(f"device: expected a CUDA device (an index, 'cuda:N' or a torch.device), got {device!r}") \
-            from None
+        raise ValueError(
+            f"device: expected a CUDA device (an index, 'cuda:N' or a torch.device), got {device!r}"
+        ) from None
     if resolved.type != "cuda":
         raise ValueError(f"device: expected a CUDA device, got {resolved}")
     index = torch.cuda.current_device() if resolved.index is None else resolved.index
@@ -167,16 +178,20 @@ def collator_device(backend: str, device) -> Optional[torch.device]:
     if backend == "cuda":
         return require_device(device)
     if device is not None:
-        raise ValueError(f"device: is only read with backend='cuda' (which builds the batch on that device); got "
-                         f"device={device!r} with the {backend!r} backend")
+        raise ValueError(
+            f"device: is only read with backend='cuda' (which builds the batch on that device); got "
+            f"device={device!r} with the {backend!r} backend"
+        )
     return None
 
 
 def require_cuda_built(t: torch.Tensor) -> None:
     """The tensors are on a CUDA device: the extension must have been built with its CUDA kernels."""
     if not built():
-        raise RuntimeError(f"fastcollate: the tensors are on {t.device}, but fastcollate was built without its CUDA "
-                           "kernels (no nvcc when it was built, or FASTCOLLATE_CUDA=OFF); see backend_info()['cuda']")
+        raise RuntimeError(
+            f"fastcollate: the tensors are on {t.device}, but fastcollate was built without its CUDA "
+            "kernels (no nvcc when it was built, or FASTCOLLATE_CUDA=OFF); see backend_info()['cuda']"
+        )
 
 
 # The ops' one switch between the compiled code and the pure-Python twins (the tests turn it off to run the twins
@@ -191,5 +206,8 @@ def eager(*tensors) -> bool:
     plain CPU tensor (or CUDA tensor, with the CUDA kernels built; the op's checks have put them on one device).
     Anything else (meta and fake tensors, torch.compile, subclasses, the fallback) goes through the registered
     torch.library op, whose dispatch costs more per call than the direct one."""
-    return COMPILED and not torch.compiler.is_compiling() and all(
-        t is None or (type(t) is torch.Tensor and t.device.type in _EAGER_DEVICES) for t in tensors)
+    return (
+        COMPILED
+        and not torch.compiler.is_compiling()
+        and all(t is None or (type(t) is torch.Tensor and t.device.type in _EAGER_DEVICES) for t in tensors)
+    )

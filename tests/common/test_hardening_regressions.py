@@ -14,12 +14,11 @@ import textwrap
 import numpy as np
 import pytest
 import torch
-
-import fastcollate
-from fastcollate import ChatCollator, HiggsAudioSampleCollator, presets
-from fastcollate.synthetic import higgs_collator_kwargs, synthetic_text_batch, synthetic_tts_batch
 from conftest import COMPILED, backends
 from higgs_samples import assert_batches_equal
+
+from fastcollate import ChatCollator, HiggsAudioSampleCollator, presets
+from fastcollate.synthetic import higgs_collator_kwargs, synthetic_text_batch, synthetic_tts_batch
 
 needs_compiled = pytest.mark.skipif(not COMPILED, reason="compiled extension not built")
 LLAMA_CHAT = [128000, 128006, 78191, 128007, 271, 5, 6, 128009]
@@ -59,31 +58,40 @@ def in_subprocess(code: str, timeout=60):
     """Runs code in a fresh interpreter, outside the checkout (whose source tree would shadow the installed
     package): (returncode, stdout, stderr)."""
     with tempfile.TemporaryDirectory() as where:
-        p = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
-                           timeout=timeout, cwd=where)
+        p = subprocess.run(
+            [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=timeout, cwd=where
+        )
     return p.returncode, p.stdout, p.stderr
 
 
 # ------------------------------------------------------------------------------------------ size arithmetic
 
+
 @pytest.mark.parametrize("round_to", [2**62, 2**63 - 1])
 def test_round_to_past_addressable_memory(round_to):
     got = same_everywhere(lambda b: lambda: higgs(b, round_to=round_to)(tts()))
-    assert got[0] is ValueError and got[1].startswith(f"round_to: padding 4 rows of up to ")
+    assert got[0] is ValueError and got[1].startswith("round_to: padding 4 rows of up to ")
     assert got[1].endswith("int64 values, more than a process can address")
 
 
 @pytest.mark.parametrize("multiple", [2**62, 2**63 - 1])
 def test_pad_to_multiple_of_past_addressable_memory(multiple):
     rows = [s.input_ids for s in synthetic_text_batch(2, 100, seed=0)]
-    got = same_everywhere(lambda b: lambda: ChatCollator(presets.llama3(), 0, pad_to_multiple_of=multiple, backend=b)(rows))
-    assert got == (ValueError, f"pad_to_multiple_of: padding 2 rows of up to 100 tokens to a multiple of {multiple} "
-                               f"needs 2 x {multiple} int64 values, more than a process can address")
+    got = same_everywhere(
+        lambda b: lambda: ChatCollator(presets.llama3(), 0, pad_to_multiple_of=multiple, backend=b)(rows)
+    )
+    assert got == (
+        ValueError,
+        f"pad_to_multiple_of: padding 2 rows of up to 100 tokens to a multiple of {multiple} "
+        f"needs 2 x {multiple} int64 values, more than a process can address",
+    )
 
 
 def test_options_past_int64_are_rejected_at_construction():
     for backend in backends():
-        with pytest.raises(ValueError, match=r"^round_to: expected an int >= 1 that fits in int64, got 9223372036854775808$"):
+        with pytest.raises(
+            ValueError, match=r"^round_to: expected an int >= 1 that fits in int64, got 9223372036854775808$"
+        ):
             higgs(backend, round_to=2**63)
         with pytest.raises(ValueError, match=r"^pad_token_id: expected an int64, got 9223372036854775808$"):
             higgs(backend, pad_token_id=2**63)
@@ -94,18 +102,24 @@ def test_options_past_int64_are_rejected_at_construction():
 
 
 def test_spec_ids_past_int64_are_rejected():
-    with pytest.raises(ValueError, match=r"^end_of_turn: token ids must be < 2\*\*63 \(int64\), got \(9223372036854775808,\)$"):
+    with pytest.raises(
+        ValueError, match=r"^end_of_turn: token ids must be < 2\*\*63 \(int64\), got \(9223372036854775808,\)$"
+    ):
         presets.llama3(end_of_turn=(2**63,))
 
 
 # ------------------------------------------------------------------------------------------ views that repeat memory
 
+
 def test_expanded_input_ids_do_not_hang():
     """2**40 copies of one id: once a native loop over 2**40 elements with the GIL released."""
     ids = torch.tensor([5]).expand(2**40)
     got = same_everywhere(lambda b: lambda: ChatCollator(presets.llama3(), 0, backend=b, on_empty="keep")([ids]))
-    assert got == (ValueError, "sample 0: input_ids: expected a view whose elements stay within its storage: "
-                               "1099511627776 elements over 1 stored (an expanded tensor?); pass a contiguous copy")
+    assert got == (
+        ValueError,
+        "sample 0: input_ids: expected a view whose elements stay within its storage: "
+        "1099511627776 elements over 1 stored (an expanded tensor?); pass a contiguous copy",
+    )
 
 
 def test_expanded_codes_are_rejected():
@@ -113,8 +127,9 @@ def test_expanded_codes_are_rejected():
     width = batch[1].audio_ids_concat.shape[1]
     batch[1].audio_ids_concat = torch.zeros(1, width, dtype=torch.long).expand(2**40, width)
     got = same_everywhere(lambda b: lambda: higgs(b)(batch))
-    assert got[0] is ValueError and got[1].startswith("sample 1: audio_ids_concat: expected a view whose elements "
-                                                      "stay within its storage: ")
+    assert got[0] is ValueError and got[1].startswith(
+        "sample 1: audio_ids_concat: expected a view whose elements stay within its storage: "
+    )
 
 
 def test_small_expanded_views_within_their_storage_are_read():
@@ -129,11 +144,15 @@ def test_small_expanded_views_within_their_storage_are_read():
 def test_broadcast_numpy_rows_are_rejected():
     row = np.broadcast_to(np.int64(7), (2**20,))
     got = same_everywhere(lambda b: lambda: ChatCollator(presets.llama3(), 0, backend=b, on_empty="keep")([row]))
-    assert got == (ValueError, "sample 0: input_ids: expected an array whose elements do not overlap: 1048576 "
-                               "elements over 1 distinct ones (np.broadcast_to?); pass a contiguous copy")
+    assert got == (
+        ValueError,
+        "sample 0: input_ids: expected an array whose elements do not overlap: 1048576 "
+        "elements over 1 distinct ones (np.broadcast_to?); pass a contiguous copy",
+    )
 
 
 # ------------------------------------------------------------------------------------------ unaligned memory
+
 
 @pytest.mark.parametrize("dtype", [torch.int64, torch.int32])
 def test_unaligned_tensors_read_the_same_values(dtype):
@@ -165,6 +184,7 @@ def test_unaligned_numpy_and_higgs_fields():
 
 # ------------------------------------------------------------------------------------------ compiled != fallback
 
+
 def test_zero_codebooks_with_the_delay_pattern_match_upstream(upstream):
     batch = tts(2)
     for s in batch:
@@ -177,11 +197,16 @@ def test_zero_codebooks_with_the_delay_pattern_match_upstream(upstream):
 
 def test_an_id_equal_to_minus_100_is_not_counted_as_learned():
     ids = LLAMA_CHAT[:6] + [-100] + LLAMA_CHAT[6:]
-    got = same_everywhere(lambda b: lambda: ChatCollator(presets.llama3(), 0, backend=b, return_num_learned=True)([ids]))
+    got = same_everywhere(
+        lambda b: lambda: ChatCollator(presets.llama3(), 0, backend=b, return_num_learned=True)([ids])
+    )
     assert got["num_learned"].tolist() == [3]  # 5, 6 and <|eot_id|>; the -100 is a masked label
     only = LLAMA_CHAT[:5] + [-100, 128009]
-    dropped = same_everywhere(lambda b: lambda: ChatCollator(presets.llama3(), 0, backend=b, on_empty="drop",
-                                                             return_num_learned=True)([only, ids]))
+    dropped = same_everywhere(
+        lambda b: (
+            lambda: ChatCollator(presets.llama3(), 0, backend=b, on_empty="drop", return_num_learned=True)([only, ids])
+        )
+    )
     assert dropped["num_learned"].tolist() == [1, 3]
 
 
@@ -192,8 +217,13 @@ def test_big_endian_rows():
 
 
 def test_start_index_past_int64():
-    got = same_everywhere(lambda b: lambda: ChatCollator(presets.llama3(), 0, backend=b, on_empty="keep")(
-        [{"input_ids": LLAMA_CHAT, "start_index": 2**63}, {"input_ids": LLAMA_CHAT, "start_index": -(2**70)}]))
+    got = same_everywhere(
+        lambda b: (
+            lambda: ChatCollator(presets.llama3(), 0, backend=b, on_empty="keep")(
+                [{"input_ids": LLAMA_CHAT, "start_index": 2**63}, {"input_ids": LLAMA_CHAT, "start_index": -(2**70)}]
+            )
+        )
+    )
     assert got["labels"][0].eq(-100).all() and got["labels"][1].ne(-100).sum() == 3
 
 
@@ -211,10 +241,14 @@ def test_negative_views_read_their_values():
 
 # ------------------------------------------------------------------------------------------ errors that name the sample
 
-@pytest.mark.parametrize("bad, message", [
-    (None, "sample 1: input_ids: missing: the sample (a NoneType) has no such attribute"),
-    (7, "sample 1: input_ids: missing: the sample (a int) has no such attribute"),
-])
+
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (None, "sample 1: input_ids: missing: the sample (a NoneType) has no such attribute"),
+        (7, "sample 1: input_ids: missing: the sample (a int) has no such attribute"),
+    ],
+)
 def test_a_non_sample_is_named(bad, message):
     batch = tts(2)
     batch[1] = bad
@@ -225,7 +259,9 @@ def test_a_huge_reward_is_named():
     batch = tts(2)
     batch[1].reward = 10**400
     assert same_everywhere(lambda b: lambda: higgs(b)(batch)) == (
-        ValueError, "sample 1: reward: is too large to convert to a float")
+        ValueError,
+        "sample 1: reward: is too large to convert to a float",
+    )
 
 
 def test_an_int_past_int64_in_a_row_is_named():
@@ -244,13 +280,17 @@ def test_errors_come_in_sample_order():
 
 # ------------------------------------------------------------------------------------------ private entry points
 
+
 @needs_compiled
-@pytest.mark.parametrize("counts, message", [
-    ("[-5, 1]", "chunk_counts: entry 0 is -5, expected >= 1"),
-    ("[0, 1]", "chunk_counts: entry 0 is 0, expected >= 1"),
-    ("[1, 1, 1]", "chunk_counts: 3 counts for 2 audio-in tokens"),
-    ("[2**40, 1]", "more than a process can address"),
-])
+@pytest.mark.parametrize(
+    "counts, message",
+    [
+        ("[-5, 1]", "chunk_counts: entry 0 is -5, expected >= 1"),
+        ("[0, 1]", "chunk_counts: entry 0 is 0, expected >= 1"),
+        ("[1, 1, 1]", "chunk_counts: 3 counts for 2 audio-in tokens"),
+        ("[2**40, 1]", "more than a process can address"),
+    ],
+)
 def test_collate_higgs_does_not_trust_chunk_counts(counts, message):
     code = f"""
         import fastcollate
@@ -295,18 +335,21 @@ def test_collate_higgs_rejects_repeating_an_audio_token_at_the_row_edge():
 
 def test_a_bytes_row_is_read_as_its_buffer():
     """Found by the fuzzer: bytes are a buffer of uint8; the fallback once parsed them as a string."""
-    got = same_everywhere(lambda b: lambda: ChatCollator(presets.llama3(), 0, backend=b, on_empty="keep")([b"\x01\x02"]))
+    got = same_everywhere(
+        lambda b: lambda: ChatCollator(presets.llama3(), 0, backend=b, on_empty="keep")([b"\x01\x02"])
+    )
     assert got["input_ids"].tolist() == [[1, 2]]
 
 
 # ------------------------------------------------------------------------------------------ found by the long fuzz runs
+
 
 def each_ops_backend(fn):
     """fn()'s outcome with the compiled ops and with their pure-Python twins, checked equal."""
     from fastcollate.runtime import backend
 
     results = []
-    for compiled in ([True, False] if backend.COMPILED else [False]):
+    for compiled in [True, False] if backend.COMPILED else [False]:
         saved, backend.COMPILED = backend.COMPILED, compiled
         try:
             results.append(outcome(fn))
@@ -356,8 +399,9 @@ def test_ops_read_negative_and_unaligned_views_as_their_values(view, shape):
     flat = codes.reshape(-1, shape[-1]) if shape[1] else codes[0]  # (K, N)
     offsets = torch.tensor([0, flat.shape[1] // 2, flat.shape[1]])
     want = ops.apply_delay_pattern_ragged(flat, offsets, 1024, 1025, stream_bos_eos=True)
-    got = each_ops_backend(lambda: ops.apply_delay_pattern_ragged(view(flat), view(offsets), 1024, 1025,
-                                                                  stream_bos_eos=True))
+    got = each_ops_backend(
+        lambda: ops.apply_delay_pattern_ragged(view(flat), view(offsets), 1024, 1025, stream_bos_eos=True)
+    )
     assert all(same_tensor(a, b) for a, b in zip(as_list(got), as_list(want), strict=True))
 
 
@@ -387,8 +431,9 @@ def test_role_span_labels_reads_negative_and_unaligned_views(view):
     got = each_ops_backend(lambda: ops.role_span_labels(view(ids), presets.llama3(), attention_mask=view(mask)))
     assert torch.equal(got, want)
     out_view = lambda: view(torch.zeros_like(want))  # noqa: E731
-    got = each_ops_backend(lambda: (lambda o: (ops.role_span_labels(ids, presets.llama3(), attention_mask=mask, out=o),
-                                               o)[1])(out_view()))
+    got = each_ops_backend(
+        lambda: (lambda o: (ops.role_span_labels(ids, presets.llama3(), attention_mask=mask, out=o), o)[1])(out_view())
+    )
     assert torch.equal(got, want)
 
 
@@ -398,7 +443,6 @@ def test_revert_start_index_past_int64_is_named():
 
     got = each_ops_backend(lambda: ops.revert_delay_pattern(torch.zeros(1, 2, 5, dtype=torch.long), start_index=2**63))
     assert got == (ValueError, f"start_index: {2**63} does not fit int64")
-
 
 
 def test_an_out_tensor_overlapping_negative_codes_is_still_named():

@@ -17,8 +17,10 @@ RANKS = {
     "_core": 0,  # the compiled extension
     "common": 1,
     "runtime": 2,
-    "delay": 3, "rolespan": 3,
-    "higgs_boson": 4, "higgs_hf": 4,
+    "delay": 3,
+    "rolespan": 3,
+    "higgs_boson": 4,
+    "higgs_hf": 4,
     "diagnostics": 5,
     "ops": 6,
     "top": 7,  # fastcollate/__init__.py, __main__.py, demo.py, info.py, synthetic.py
@@ -54,7 +56,7 @@ def _imported(module: str, path: Path, node) -> list:
             return []
     else:
         anchor = module.split(".") if path.name == "__init__.py" else module.split(".")[:-1]
-        anchor = anchor[:len(anchor) - (node.level - 1)]
+        anchor = anchor[: len(anchor) - (node.level - 1)]
         base = ".".join(anchor + ([node.module] if node.module else []))
     return [f"{base}.{a.name}" if f"{base}.{a.name}" in KNOWN else base for a in node.names]
 
@@ -90,7 +92,7 @@ def loops(graph: dict) -> list:
         stack.append(node)
         for nxt in sorted(graph.get(node, ())):
             if state.get(nxt) == "open":
-                found.append(" -> ".join(stack[stack.index(nxt):] + [nxt]))
+                found.append(" -> ".join(stack[stack.index(nxt) :] + [nxt]))
             elif nxt not in state:
                 visit(nxt)
         stack.pop()
@@ -119,9 +121,14 @@ def test_no_import_loop():
 
 
 def test_collators_and_diagnostics_are_imported_only_from_above():
-    wrong = [f"{m} imports {t}" for m, targets in import_graph().items() for t in sorted(targets)
-             if (t in COLLATORS or capability(t) == "diagnostics") and capability(m) != capability(t)
-             and RANKS[capability(m)] <= RANKS["diagnostics"]]
+    wrong = [
+        f"{m} imports {t}"
+        for m, targets in import_graph().items()
+        for t in sorted(targets)
+        if (t in COLLATORS or capability(t) == "diagnostics")
+        and capability(m) != capability(t)
+        and RANKS[capability(m)] <= RANKS["diagnostics"]
+    ]
     assert not wrong, "\n".join(wrong)
 
 
@@ -132,8 +139,10 @@ def test_the_checks_catch_an_upward_import_and_a_loop(tmp_path):
     a, b = tmp_path / "a.py", tmp_path / "b.py"
     a.write_text("def f():\n    from .b import g\n")
     b.write_text("from .a import f\n")
-    graph = import_graph({"fastcollate.higgs_boson.collator": up, "fastcollate.runtime.a": a,
-                          "fastcollate.runtime.b": b})
-    assert wrong_way(graph) == ["fastcollate.higgs_boson.collator (higgs_boson) imports "
-                                "fastcollate.diagnostics.label_stats (diagnostics)"]
+    graph = import_graph(
+        {"fastcollate.higgs_boson.collator": up, "fastcollate.runtime.a": a, "fastcollate.runtime.b": b}
+    )
+    assert wrong_way(graph) == [
+        "fastcollate.higgs_boson.collator (higgs_boson) imports fastcollate.diagnostics.label_stats (diagnostics)"
+    ]
     assert loops(graph) == ["fastcollate.runtime.a -> fastcollate.runtime.b -> fastcollate.runtime.a"]

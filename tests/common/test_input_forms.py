@@ -8,11 +8,11 @@ import random
 import numpy as np
 import pytest
 import torch
+from conftest import backends
+from higgs_samples import KW, assert_batches_equal, random_batch, whisper_setup
 
 from fastcollate import ChatCollator, HiggsAudioSampleCollator, presets
 from fastcollate.synthetic import synthetic_text_batch, synthetic_tts_batch
-from conftest import backends
-from higgs_samples import KW, assert_batches_equal, random_batch, whisper_setup
 
 DTYPES = [np.int64, np.int32, np.int16, np.uint16, np.uint32, np.uint64, ">i8", ">i4", "<i8", ">u4"]
 
@@ -20,8 +20,12 @@ DTYPES = [np.int64, np.int32, np.int16, np.uint16, np.uint32, np.uint64, ">i8", 
 def forms_1d(values, rng: random.Random):
     """The same ids in every form the collators accept."""
     small = max(values, default=0) < 2**15 and min(values, default=0) >= 0
-    out = {"list": list(values), "tuple": tuple(values), "tensor64": torch.tensor(values, dtype=torch.int64),
-           "numpy scalars": [np.int64(v) for v in values]}
+    out = {
+        "list": list(values),
+        "tuple": tuple(values),
+        "tensor64": torch.tensor(values, dtype=torch.int64),
+        "numpy scalars": [np.int64(v) for v in values],
+    }
     for dtype in DTYPES:
         if np.dtype(dtype).itemsize >= 4 or small:
             out[f"numpy {np.dtype(dtype).str}"] = np.array(values, dtype=dtype)
@@ -53,8 +57,9 @@ def test_chat_collator_every_form_equals_tensors(backend, packed):
     for name in names:
         got = collate([{"input_ids": forms_1d(r, rng)[name]} for r in rows])
         tensor_batch_equal(got, want)
-    mixed = collate([list(rows[0]), np.array(rows[1], dtype=">i4"), torch.tensor(rows[2], dtype=torch.int32),
-                     tuple(rows[3])])
+    mixed = collate(
+        [list(rows[0]), np.array(rows[1], dtype=">i4"), torch.tensor(rows[2], dtype=torch.int32), tuple(rows[3])]
+    )
     tensor_batch_equal(mixed, want)
 
 
@@ -89,8 +94,13 @@ def as_lists(sample, rng: random.Random):
 @pytest.mark.parametrize("seed", range(25))
 def test_higgs_lists_and_arrays_equal_tensors(backend, seed):
     rng = random.Random(seed)
-    flags = dict(whisper_processor=None, **KW, encode_whisper_embed=False, use_delay_pattern=seed % 2 == 0,
-                 disable_audio_codes_transform=seed % 5 == 4)
+    flags = dict(
+        whisper_processor=None,
+        **KW,
+        encode_whisper_embed=False,
+        use_delay_pattern=seed % 2 == 0,
+        disable_audio_codes_transform=seed % 5 == 4,
+    )
     batch = random_batch(seed, with_labels=seed % 3 != 0, with_audio_labels=True)
     collate = HiggsAudioSampleCollator(**flags, backend=backend, on_empty="keep")
     assert_batches_equal(collate([as_lists(s, rng) for s in batch]), collate(batch))
@@ -100,8 +110,15 @@ def test_higgs_lists_and_arrays_equal_tensors(backend, seed):
 def test_datasets_formats(backend):
     datasets = pytest.importorskip("datasets")
     batch = synthetic_tts_batch(3, seed=2, audio_seconds=(1, 2))
-    rows = [{f.name: (getattr(s, f.name).tolist() if isinstance(getattr(s, f.name), torch.Tensor)
-                      else getattr(s, f.name)) for f in dataclasses.fields(s)} for s in batch]
+    rows = [
+        {
+            f.name: (
+                getattr(s, f.name).tolist() if isinstance(getattr(s, f.name), torch.Tensor) else getattr(s, f.name)
+            )
+            for f in dataclasses.fields(s)
+        }
+        for s in batch
+    ]
     flags = dict(whisper_processor=None, **KW, encode_whisper_embed=False, use_delay_pattern=True)
     collate = HiggsAudioSampleCollator(**flags, backend=backend)
     want = collate(batch)
@@ -124,6 +141,13 @@ def test_higgs_whisper_path_from_lists(backend):
     processor, batch = whisper_setup()
     flags = dict(whisper_processor=processor, **KW, encode_whisper_embed=True, use_delay_pattern=True)
     collate = HiggsAudioSampleCollator(**flags, backend=backend)
-    rows = [{f.name: (getattr(s, f.name).tolist() if isinstance(getattr(s, f.name), torch.Tensor)
-                      else getattr(s, f.name)) for f in dataclasses.fields(s)} for s in batch]
+    rows = [
+        {
+            f.name: (
+                getattr(s, f.name).tolist() if isinstance(getattr(s, f.name), torch.Tensor) else getattr(s, f.name)
+            )
+            for f in dataclasses.fields(s)
+        }
+        for s in batch
+    ]
     assert_batches_equal(collate(rows), collate(batch))

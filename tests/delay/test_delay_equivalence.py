@@ -6,13 +6,12 @@ kernels run for every index (the CUDA form)."""
 
 import pytest
 import torch
+from conftest import COMPILED
 from hypothesis import given, settings
+from ops_inputs import divisor_padded_cases, divisor_ragged_cases, padded_cases, ragged_cases
 
 import fastcollate
 from fastcollate.delay import delay_pattern_reference as twin
-from ops_inputs import divisor_padded_cases, divisor_ragged_cases, padded_cases, ragged_cases
-
-from conftest import COMPILED
 
 pytestmark = pytest.mark.skipif(not COMPILED, reason="compiled extension not built")
 SETTINGS = settings(derandomize=True, max_examples=300, deadline=None)
@@ -33,6 +32,7 @@ def delays_of(case_delays, tensor, layout, ragged=False):
 
 def core():
     from fastcollate import _core
+
     return _core
 
 
@@ -96,8 +96,9 @@ def test_apply_ragged_equals_twin(case):
         assert_equal(op[2], want.labels, case)
     per_element = torch.full_like(want.codes, 77), torch.empty_like(want.offsets)
     labels = torch.full_like(want.labels, 77) if return_labels else None
-    core().delay.apply_ragged(codes, offsets, bos, pad, d, layout == "BTK", wrap, *per_element, labels, no_train,
-                              per_element=True)
+    core().delay.apply_ragged(
+        codes, offsets, bos, pad, d, layout == "BTK", wrap, *per_element, labels, no_train, per_element=True
+    )
     assert_equal(per_element[0], want.codes, case)
     assert_equal(per_element[1], want.offsets, case)
     if return_labels:
@@ -108,12 +109,15 @@ def test_apply_ragged_equals_twin(case):
 @given(ragged_cases())
 def test_revert_ragged_equals_twin_and_undoes_apply(case):
     codes, offsets, bos, pad, delays, layout, wrap, _, _ = case
-    delayed = fastcollate.apply_delay_pattern_ragged(codes, offsets, bos, pad, delays=delays, layout=layout,
-                                                     stream_bos_eos=wrap)
-    want = twin.revert_delay_pattern_ragged(delayed.codes, delayed.offsets, delays=delays, layout=layout,
-                                            stream_bos_eos=wrap)
-    got = fastcollate.revert_delay_pattern_ragged(delayed.codes, delayed.offsets, delays=delays, layout=layout,
-                                                  stream_bos_eos=wrap)
+    delayed = fastcollate.apply_delay_pattern_ragged(
+        codes, offsets, bos, pad, delays=delays, layout=layout, stream_bos_eos=wrap
+    )
+    want = twin.revert_delay_pattern_ragged(
+        delayed.codes, delayed.offsets, delays=delays, layout=layout, stream_bos_eos=wrap
+    )
+    got = fastcollate.revert_delay_pattern_ragged(
+        delayed.codes, delayed.offsets, delays=delays, layout=layout, stream_bos_eos=wrap
+    )
     assert_equal(got.codes, want.codes, case)
     assert_equal(got.offsets, want.offsets, case)
     assert_equal(got.codes, codes.contiguous(), case)  # the round trip
@@ -122,8 +126,7 @@ def test_revert_ragged_equals_twin_and_undoes_apply(case):
     op = ops.revert_delay_pattern_ragged(delayed.codes, delayed.offsets, d, layout, wrap)
     assert_equal(op[0], want.codes, case)
     per_element = torch.full_like(want.codes, 77), torch.empty_like(want.offsets)
-    core().delay.revert_ragged(delayed.codes, delayed.offsets, d, layout == "BTK", wrap, *per_element,
-                               per_element=True)
+    core().delay.revert_ragged(delayed.codes, delayed.offsets, d, layout == "BTK", wrap, *per_element, per_element=True)
     assert_equal(per_element[0], want.codes, case)
     assert_equal(per_element[1], want.offsets, case)
 
@@ -149,12 +152,14 @@ def test_one_element_kernels_divide_by_any_size(case):
 @given(divisor_ragged_cases())
 def test_one_element_ragged_kernels_divide_by_any_size(case):
     codes, offsets, bos, pad, delays, layout, wrap, return_labels, _ = case
-    want = twin.apply_delay_pattern_ragged(codes, offsets, bos, pad, delays=delays, layout=layout,
-                                           stream_bos_eos=wrap, return_labels=return_labels)
+    want = twin.apply_delay_pattern_ragged(
+        codes, offsets, bos, pad, delays=delays, layout=layout, stream_bos_eos=wrap, return_labels=return_labels
+    )
     per_element = torch.full_like(want.codes, 77), torch.empty_like(want.offsets)
     labels = torch.full_like(want.labels, 77) if return_labels else None
-    core().delay.apply_ragged(codes, offsets, bos, pad, delays, layout == "BTK", wrap, *per_element, labels, None,
-                              per_element=True)
+    core().delay.apply_ragged(
+        codes, offsets, bos, pad, delays, layout == "BTK", wrap, *per_element, labels, None, per_element=True
+    )
     assert_equal(per_element[0], want.codes, case)
     if return_labels:
         assert_equal(labels, want.labels, case)
@@ -166,6 +171,7 @@ def test_one_element_ragged_kernels_divide_by_any_size(case):
 
 def test_fill_releases_the_gil_and_is_thread_safe():
     from concurrent.futures import ThreadPoolExecutor
+
     codes = torch.randint(0, 1024, (16, 8, 750))
     want = fastcollate.apply_delay_pattern(codes, 1024, 1025)
     with ThreadPoolExecutor(4) as pool:

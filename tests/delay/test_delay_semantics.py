@@ -6,13 +6,12 @@ elements on meta tensors (nothing allocated)."""
 
 import pytest
 import torch
+from conftest import COMPILED, backends
+from higgs_samples import AUDIO_IN, AUDIO_OUT, BOS, EOS, random_batch
 
 import fastcollate
 from fastcollate.delay import delay_pattern_reference as twin
 from fastcollate.synthetic import higgs_collator_kwargs, synthetic_tts_batch
-from higgs_samples import AUDIO_IN, AUDIO_OUT, BOS, EOS, random_batch
-
-from conftest import COMPILED, backends
 
 IMPLEMENTATIONS = {"public": fastcollate.apply_delay_pattern, "twin": twin.apply_delay_pattern}
 REVERTS = {"public": fastcollate.revert_delay_pattern, "twin": twin.revert_delay_pattern}
@@ -50,8 +49,10 @@ def transformers_build_delay_pattern(codes_bkt, bos, eos):
     b, k, t = codes_bkt.shape
     wrapped = [[[bos] + codes_bkt[i, j].tolist() + [eos] for j in range(k)] for i in range(b)]
     width = t + 2 + k - 1
-    out = [[[bos if c < j else wrapped[i][j][c - j] if c - j < t + 2 else eos for j in range(k)]
-            for c in range(width)] for i in range(b)]
+    out = [
+        [[bos if c < j else wrapped[i][j][c - j] if c - j < t + 2 else eos for j in range(k)] for c in range(width)]
+        for i in range(b)
+    ]
     return torch.tensor(out, dtype=torch.int64).reshape(b, width, k)
 
 
@@ -72,7 +73,7 @@ def test_preserve_shifts_each_codebook_right_with_bos_in_front(impl, delays):
     delayed, generation_mask = IMPLEMENTATIONS[impl](codes, 1024, 1025, delays=delays, mode="preserve")
     want = torch.full_like(codes, 1024)
     for k, d in enumerate(delays):
-        want[:, k, d:] = codes[:, k, :max(0, 6 - d)]
+        want[:, k, d:] = codes[:, k, : max(0, 6 - d)]
     assert torch.equal(delayed, want)
     assert torch.equal(generation_mask, want)  # nothing follows the codes: no position to generate
 
@@ -85,8 +86,12 @@ def test_extend_with_any_delays_by_definition(impl):
     assert delayed.shape == (2, 3, 9) and delayed.dtype == torch.int16
     for k, d in enumerate(delays):
         row = delayed[:, k]
-        assert (row[:, :d] == -5).all() and torch.equal(row[:, d:d + 4], codes[:, k]) and (row[:, d + 4:] == -6).all()
-        assert (generation_mask[:, k, d + 4:] == -1).all() and torch.equal(generation_mask[:, k, :d + 4], row[:, :d + 4])
+        assert (
+            (row[:, :d] == -5).all() and torch.equal(row[:, d : d + 4], codes[:, k]) and (row[:, d + 4 :] == -6).all()
+        )
+        assert (generation_mask[:, k, d + 4 :] == -1).all() and torch.equal(
+            generation_mask[:, k, : d + 4], row[:, : d + 4]
+        )
 
 
 @pytest.mark.parametrize("impl", IMPLEMENTATIONS)
@@ -123,7 +128,7 @@ def audio_segments(batch, token_id, kw):
                 flags.append(s.label_ids is not None and int(s.label_ids[out_positions[out_index]]) < 0)
                 out_index += 1
             if kind == token_id:
-                pieces.append(s.audio_ids_concat[:, starts[j]:starts[j + 1]].long())
+                pieces.append(s.audio_ids_concat[:, starts[j] : starts[j + 1]].long())
     lengths = [p.shape[1] for p in pieces]
     offsets = torch.tensor([0] + lengths).cumsum(0)
     codes = torch.cat(pieces, dim=1)
@@ -139,11 +144,14 @@ def test_ragged_form_reproduces_the_higgs_collator(backend, source):
             s.audio_ids_concat = s.audio_ids_concat[:1]
     kw = higgs_collator_kwargs()
     collated = fastcollate.HiggsAudioSampleCollator(**kw, backend=backend)(batch)
-    for token_id, ids, starts in [(AUDIO_OUT, collated.audio_out_ids, collated.audio_out_ids_start),
-                                  (AUDIO_IN, collated.audio_in_ids, collated.audio_in_ids_start)]:
+    for token_id, ids, starts in [
+        (AUDIO_OUT, collated.audio_out_ids, collated.audio_out_ids_start),
+        (AUDIO_IN, collated.audio_in_ids, collated.audio_in_ids_start),
+    ]:
         codes, offsets, no_train = audio_segments(batch, token_id, kw)
-        got = fastcollate.apply_delay_pattern_ragged(codes, offsets, BOS, EOS, stream_bos_eos=True, return_labels=True,
-                                                     no_train=no_train)
+        got = fastcollate.apply_delay_pattern_ragged(
+            codes, offsets, BOS, EOS, stream_bos_eos=True, return_labels=True, no_train=no_train
+        )
         assert torch.equal(got.codes, ids) and torch.equal(got.offsets[:-1], starts)
         if token_id == AUDIO_OUT:
             assert torch.equal(got.labels, collated.label_audio_ids)
@@ -172,6 +180,7 @@ def test_sizes_past_2_31_elements_on_meta_tensors():
 @pytest.mark.skipif(not COMPILED, reason="compiled extension not built")
 def test_native_size_arithmetic_past_2_31_and_overflow():
     from fastcollate import _core
+
     assert _core.delay.apply_sizes(2**16, 8, 2**16, list(range(8)), True) == (2**16 + 7, 2**19 * (2**16 + 7))
     assert _core.delay.apply_sizes(2**20, 2**10, 2**20, [2**31] * 2**10, False) == (2**20, 2**50)
     with pytest.raises(ValueError, match=r"^codes: the output size overflows int64$"):

@@ -27,8 +27,10 @@ INSTRUCTION = f"{T.start_header},{T.user},{T.end_header},{T.double_newline}"
 
 def chats(n=3, seq_len=48, exchanges=1, seed=0):
     """(input_ids, labels) lists of Llama-3 chats whose labels are the llama3 spec's."""
-    return [(s.input_ids.tolist(), s.label_ids.tolist())
-            for s in synthetic_text_batch(n, seq_len, exchanges=exchanges, seed=seed)]
+    return [
+        (s.input_ids.tolist(), s.label_ids.tolist())
+        for s in synthetic_text_batch(n, seq_len, exchanges=exchanges, seed=seed)
+    ]
 
 
 def learned(labels):
@@ -50,9 +52,9 @@ def pad(rows, length, value, left=False):
     out = torch.full((len(rows), length), value, dtype=torch.long)
     for i, r in enumerate(rows):
         if left:
-            out[i, length - len(r):] = torch.tensor(r)
+            out[i, length - len(r) :] = torch.tensor(r)
         else:
-            out[i, :len(r)] = torch.tensor(r)
+            out[i, : len(r)] = torch.tensor(r)
     return out
 
 
@@ -72,7 +74,7 @@ def test_jsonl_matching_labels_exit_0(tmp_path, capsys):
     rc, out, err = inspect(capsys, write_jsonl(tmp_path / "a.jsonl", rows))
     assert rc == 0 and err == ""
     assert "spec: presets.llama3()" in out
-    for i, (ids, labels) in enumerate(rows):
+    for i, (_ids, labels) in enumerate(rows):
         assert f"=== sample {i} ===" in out
         assert f"sample {i}: OK, given labels match the spec ({learned(labels)} learned)" in out
     assert out.count("labels: identical to the spec's labels") == 3
@@ -86,8 +88,10 @@ def test_jsonl_all_masked_flagged_exit_1(tmp_path, capsys):
     rows[3] = (rows[3][0], [IGNORE] * len(rows[3][0]))
     rc, out, _ = inspect(capsys, write_jsonl(tmp_path / "a.jsonl", rows))
     assert rc == 1
-    assert (f"sample 3: given labels are ALL -100 (0 learned), the spec learns {n} tokens  "
-            "<-- NOTHING IS TRAINED ON THIS SAMPLE") in out
+    assert (
+        f"sample 3: given labels are ALL -100 (0 learned), the spec learns {n} tokens  "
+        "<-- NOTHING IS TRAINED ON THIS SAMPLE"
+    ) in out
     assert "!! 1 sample with given labels ALL -100 where the spec learns tokens (nothing is trained on them): 3" in out
     assert "3 of 4 with labels match the spec" in out
     assert "result: given labels DIFFER from the spec (exit 1)" in out
@@ -102,8 +106,9 @@ def test_jsonl_one_token_differs_exit_1(tmp_path, capsys):
     rows[1] = (ids, labels)
     rc, out, _ = inspect(capsys, write_jsonl(tmp_path / "a.jsonl", rows))
     assert rc == 1
-    assert (f"sample 1: MISMATCH at 1 token: given labels learn {learned(labels)}, "
-            f"the spec learns {learned(labels) + 1}") in out
+    assert (
+        f"sample 1: MISMATCH at 1 token: given labels learn {learned(labels)}, the spec learns {learned(labels) + 1}"
+    ) in out
     assert f"  {last:>5} {T.eot:>8} {IGNORE:>8} {T.eot:>8}" in out  # explain's comparison table row
     assert "!! 1 sample whose given labels differ from the spec: 1" in out
 
@@ -131,7 +136,7 @@ def test_sample_selects_one(tmp_path, capsys):
 
 def test_start_index_selects_turns(tmp_path, capsys):
     # Turns: 0 system, 1 user, 2 assistant, 3 user, 4 assistant. start_index=3 -> only turn 4 is learned.
-    (ids, all_turns), = chats(1, seq_len=80, exchanges=2)
+    ((ids, all_turns),) = chats(1, seq_len=80, exchanges=2)
     spec = presets.llama3()
     from_3 = mask_labels_reference(ids, spec, 3).tolist()
     assert 0 < learned(from_3) < learned(all_turns)
@@ -145,8 +150,9 @@ def test_start_index_selects_turns(tmp_path, capsys):
     assert rc == 1
     assert f"given labels learn {learned(from_3)}, the spec learns {learned(all_turns)}" in out
     # --turns all does not read start_index: a sample carrying one is an input error, never ignored.
-    rc, out, _ = inspect(capsys, write_jsonl(tmp_path / "b.jsonl", [(ids, all_turns)], extra={0: {"start_index": 3}}),
-                         "--turns", "all")
+    rc, out, _ = inspect(
+        capsys, write_jsonl(tmp_path / "b.jsonl", [(ids, all_turns)], extra={0: {"start_index": 3}}), "--turns", "all"
+    )
     assert rc == 2
 
 
@@ -157,10 +163,11 @@ def test_start_index_selects_turns(tmp_path, capsys):
 def test_pt_padded_batch_attention_mask_strips_padding(tmp_path, capsys, left):
     rows = chats(3, seq_len=40) + chats(1, seq_len=56, seed=1)
     length = max(len(r[0]) for r in rows) + 5
-    batch = dict(input_ids=pad([r[0] for r in rows], length, T.pad, left),
-                 labels=pad([r[1] for r in rows], length, IGNORE, left),
-                 attention_mask=pad([[1] * len(r[0]) for r in rows], length, 0, left).to(torch.bool if left
-                                                                                           else torch.long))
+    batch = dict(
+        input_ids=pad([r[0] for r in rows], length, T.pad, left),
+        labels=pad([r[1] for r in rows], length, IGNORE, left),
+        attention_mask=pad([[1] * len(r[0]) for r in rows], length, 0, left).to(torch.bool if left else torch.long),
+    )
     torch.save(batch, tmp_path / "b.pt")
     rc, out, _ = inspect(capsys, tmp_path / "b.pt")
     assert rc == 0, out
@@ -173,8 +180,10 @@ def test_pt_padded_batch_attention_mask_strips_padding(tmp_path, capsys, left):
 def test_pt_padded_batch_without_attention_mask_keeps_padding(tmp_path, capsys):
     rows = chats(2, seq_len=40)
     length = len(rows[0][0]) + 7
-    torch.save(dict(input_ids=pad([r[0] for r in rows], length, T.pad),
-                    label_ids=pad([r[1] for r in rows], length, IGNORE)), tmp_path / "b.pt")
+    torch.save(
+        dict(input_ids=pad([r[0] for r in rows], length, T.pad), label_ids=pad([r[1] for r in rows], length, IGNORE)),
+        tmp_path / "b.pt",
+    )
     rc, out, _ = inspect(capsys, tmp_path / "b.pt")
     assert rc == 0  # trailing padding is outside every turn: masked by the spec too
     assert out.count(f"{length} tokens, ") == 2
@@ -193,7 +202,7 @@ def test_pt_list_of_dicts_and_ragged_dict(tmp_path, capsys):
 
 
 def test_pt_single_sample_1d(tmp_path, capsys):
-    (ids, labels), = chats(1)
+    ((ids, labels),) = chats(1)
     torch.save(dict(input_ids=torch.tensor(ids), labels=torch.tensor(labels), start_index=0), tmp_path / "one.pt")
     rc, out, _ = inspect(capsys, tmp_path / "one.pt")
     assert rc == 0 and "1 sample;" in out and "start_index=0" in out
@@ -205,9 +214,12 @@ def test_pt_single_sample_1d(tmp_path, capsys):
 def test_npz_padded_with_attention_mask(tmp_path, capsys):
     rows = chats(2, seq_len=40) + chats(1, seq_len=60, seed=2)
     length = max(len(r[0]) for r in rows) + 3
-    np.savez(tmp_path / "b.npz", input_ids=pad([r[0] for r in rows], length, T.pad).numpy(),
-             labels=pad([r[1] for r in rows], length, IGNORE).numpy(),
-             attention_mask=pad([[1] * len(r[0]) for r in rows], length, 0).numpy())
+    np.savez(
+        tmp_path / "b.npz",
+        input_ids=pad([r[0] for r in rows], length, T.pad).numpy(),
+        labels=pad([r[1] for r in rows], length, IGNORE).numpy(),
+        attention_mask=pad([[1] * len(r[0]) for r in rows], length, 0).numpy(),
+    )
     rc, out, _ = inspect(capsys, tmp_path / "b.npz")
     assert rc == 0, out
     for ids, labels in rows:
@@ -218,8 +230,12 @@ def test_npz_ragged_offsets(tmp_path, capsys):
     rows = chats(2, seq_len=40) + chats(1, seq_len=70, seed=3)
     rows[2] = (rows[2][0], [IGNORE] * len(rows[2][0]))
     offsets = np.cumsum([0] + [len(r[0]) for r in rows]).astype(np.int64)
-    np.savez(tmp_path / "r.npz", input_ids=np.concatenate([r[0] for r in rows]).astype(np.int32),
-             labels=np.concatenate([r[1] for r in rows]).astype(np.int64), offsets=offsets)
+    np.savez(
+        tmp_path / "r.npz",
+        input_ids=np.concatenate([r[0] for r in rows]).astype(np.int32),
+        labels=np.concatenate([r[1] for r in rows]).astype(np.int64),
+        offsets=offsets,
+    )
     rc, out, _ = inspect(capsys, tmp_path / "r.npz")
     assert rc == 1
     assert "r.npz: 3 samples;" in out
@@ -244,8 +260,7 @@ def test_completion_only_templates(tmp_path, capsys):
     rc, out, _ = inspect(capsys, path, "--response-template", TEMPLATE_WITH_BOS, "--allow-empty")
     assert rc == 0 and "result: given labels agree with the spec (exit 0)" in out
     assert "spec: completion_only(response_template=[128000, 128006, 78191, 128007, 271]" in out
-    assert ("sample 0: given labels are ALL -100 (0 learned) and so are the spec's (no response template found)"
-            in out)
+    assert "sample 0: given labels are ALL -100 (0 learned) and so are the spec's (no response template found)" in out
     assert "!! 2 samples where the spec learns nothing: 0, 1" in out
     # Without the BOS, response/instruction templates learn exactly what presets.llama3 learns here.
     path = write_jsonl(tmp_path / "good.jsonl", rows)
@@ -271,7 +286,7 @@ def test_chatml_spec_on_llama3_data_differs(tmp_path, capsys):
 
 
 def _bad_files(tmp_path):
-    (ids, labels), = chats(1)
+    ((ids, labels),) = chats(1)
 
     def jsonl(name, text):
         (tmp_path / name).write_text(text)
@@ -290,28 +305,51 @@ def _bad_files(tmp_path):
         "missing": (tmp_path / "missing.jsonl", "missing.jsonl: no such file"),
         "extension": (jsonl("data.csv", "x"), "unknown file type '.csv'; expected one of ['.jsonl', '.npz', '.pt']"),
         "json": (jsonl("bad.jsonl", '{"input_ids": [1, 2]}\n{"input_ids": [1,\n'), "bad.jsonl:2: invalid JSON"),
-        "no_ids": (jsonl("noids.jsonl", '{"labels": [1]}\n'),
-                   "noids.jsonl:1: missing 'input_ids' (keys: ['labels'])"),
-        "not_ints": (jsonl("str.jsonl", '{"input_ids": [1, "x"]}\n'),
-                     "input_ids: expected a list of ints, found 'x' (str)"),
-        "length": (jsonl("len.jsonl", json.dumps({"input_ids": ids, "labels": labels[:-1]}) + "\n"),
-                   f"len.jsonl:1: labels has {len(ids) - 1} tokens, input_ids has {len(ids)}"),
+        "no_ids": (jsonl("noids.jsonl", '{"labels": [1]}\n'), "noids.jsonl:1: missing 'input_ids' (keys: ['labels'])"),
+        "not_ints": (
+            jsonl("str.jsonl", '{"input_ids": [1, "x"]}\n'),
+            "input_ids: expected a list of ints, found 'x' (str)",
+        ),
+        "length": (
+            jsonl("len.jsonl", json.dumps({"input_ids": ids, "labels": labels[:-1]}) + "\n"),
+            f"len.jsonl:1: labels has {len(ids) - 1} tokens, input_ids has {len(ids)}",
+        ),
         "empty": (jsonl("empty.jsonl", "\n\n"), "empty.jsonl: no samples found"),
         "npz_no_ids": (tmp_path / "noids.npz", "noids.npz: missing array 'input_ids' (arrays: ['labels'])"),
         "offsets": (tmp_path / "offsets.npz", "offsets: expected B+1 non-decreasing ints from 0 to len(input_ids)"),
         "float": (tmp_path / "float.npz", "input_ids[0]: expected integer ids, got a float64 array"),
-        "mask": (save(dict(mask, attention_mask=torch.ones(2, 5, dtype=torch.long)), "mask.pt"),
-                 "attention_mask[0]: length 5 != input_ids[0] length 4"),
-        "floatmask": (save(dict(mask, attention_mask=torch.ones(2, 4)), "floatmask.pt"),
-                      "attention_mask: expected an integer or bool mask, got torch.float32"),
-        "3d": (save(dict(input_ids=torch.zeros(2, 3, 4, dtype=torch.long)), "3d.pt"),
-               "input_ids: expected 1-D (one sample) or 2-D (batch, tokens), got shape (2, 3, 4)"),
+        "mask": (
+            save(dict(mask, attention_mask=torch.ones(2, 5, dtype=torch.long)), "mask.pt"),
+            "attention_mask[0]: length 5 != input_ids[0] length 4",
+        ),
+        "floatmask": (
+            save(dict(mask, attention_mask=torch.ones(2, 4)), "floatmask.pt"),
+            "attention_mask: expected an integer or bool mask, got torch.float32",
+        ),
+        "3d": (
+            save(dict(input_ids=torch.zeros(2, 3, 4, dtype=torch.long)), "3d.pt"),
+            "input_ids: expected 1-D (one sample) or 2-D (batch, tokens), got shape (2, 3, 4)",
+        ),
         "torch": (jsonl("garbage.pt", "not a torch file"), "garbage.pt: torch.load(weights_only=True) failed"),
     }
 
 
-BAD = ["missing", "extension", "json", "no_ids", "not_ints", "length", "empty", "npz_no_ids", "offsets", "float",
-       "mask", "floatmask", "3d", "torch"]
+BAD = [
+    "missing",
+    "extension",
+    "json",
+    "no_ids",
+    "not_ints",
+    "length",
+    "empty",
+    "npz_no_ids",
+    "offsets",
+    "float",
+    "mask",
+    "floatmask",
+    "3d",
+    "torch",
+]
 
 
 @pytest.mark.parametrize("case", BAD)
@@ -324,14 +362,17 @@ def test_bad_file_exit_2(tmp_path, capsys, case):
     assert message in err, err
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--response-template", "128006,x"], "--response-template: expected comma-separated token ids"),
-    (["--response-template", " , "], "--response-template: expected at least one token id"),
-    (["--response-template", "-5"], r"response_template: token ids must be >= 0, got \(-5,\)"),
-    (["--instruction-template", "1,2"], "--instruction-template needs --response-template"),
-    (["--spec", "llama3", "--response-template", "1"], "--spec and --response-template: choose one"),
-    (["--sample", "3"], r"--sample: 3 is out of range; .* has 1 sample \(0 .. 0\)"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--response-template", "128006,x"], "--response-template: expected comma-separated token ids"),
+        (["--response-template", " , "], "--response-template: expected at least one token id"),
+        (["--response-template", "-5"], r"response_template: token ids must be >= 0, got \(-5,\)"),
+        (["--instruction-template", "1,2"], "--instruction-template needs --response-template"),
+        (["--spec", "llama3", "--response-template", "1"], "--spec and --response-template: choose one"),
+        (["--sample", "3"], r"--sample: 3 is out of range; .* has 1 sample \(0 .. 0\)"),
+    ],
+)
 def test_bad_arguments_exit_2(tmp_path, capsys, argv, message):
     rc, out, err = inspect(capsys, write_jsonl(tmp_path / "a.jsonl", chats(1)), *argv)
     assert rc == 2 and out == ""
@@ -349,8 +390,12 @@ def test_python_m_exit_codes(tmp_path):
     rows = chats(2)
     rows[0] = (rows[0][0], [IGNORE] * len(rows[0][0]))
     path = write_jsonl(tmp_path / "a.jsonl", rows)
-    run = lambda *a: subprocess.run([sys.executable, "-m", "fastcollate", "inspect", *map(str, a)],  # noqa: E731
-                                    capture_output=True, text=True)
+
+    def run(*a):
+        return subprocess.run(
+            [sys.executable, "-m", "fastcollate", "inspect", *map(str, a)], capture_output=True, text=True
+        )
+
     p = run(path)
     assert p.returncode == 1 and "sample 0: given labels are ALL -100 (0 learned)" in p.stdout
     assert run(path, "--sample", 1).returncode == 0
@@ -393,13 +438,16 @@ def test_exit_3_when_the_spec_learns_nothing(tmp_path, capsys):
 # ------------------------------------------------------------------------------------------------ start_index
 
 
-@pytest.mark.parametrize("argv, hint", [
-    (["--turns", "all"], "leave out --turns, or leave out start_index"),
-    (["--turns", "last"], "leave out --turns, or leave out start_index"),
-    (["--response-template", RESPONSE], "use --spec instead of the templates, or leave out start_index"),
-])
+@pytest.mark.parametrize(
+    "argv, hint",
+    [
+        (["--turns", "all"], "leave out --turns, or leave out start_index"),
+        (["--turns", "last"], "leave out --turns, or leave out start_index"),
+        (["--response-template", RESPONSE], "use --spec instead of the templates, or leave out start_index"),
+    ],
+)
 def test_start_index_under_turns_that_do_not_read_it_exit_2(tmp_path, capsys, argv, hint):
-    (ids, labels), = chats(1, seq_len=80, exchanges=2)
+    ((ids, labels),) = chats(1, seq_len=80, exchanges=2)
     path = write_jsonl(tmp_path / "a.jsonl", [(ids, labels), (ids, labels)], extra={1: {"start_index": 3}})
     rc, out, err = inspect(capsys, path, *argv)
     assert rc == 2 and out == ""

@@ -16,12 +16,12 @@ from unittest import mock
 
 import pytest
 import torch
-
-from fastcollate import ChatCollator, presets
-from fastcollate.__main__ import main
 from chatml_chats import higgs_sample, prepared, random_chat
 from doc_blocks import block, blocks, doc_files, tagged
 from higgs_samples import assert_batches_equal
+
+from fastcollate import ChatCollator, presets
+from fastcollate.__main__ import main
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -69,12 +69,21 @@ def test_trainer_example_trains_on_prepare_chatml_sample_labels(tmp_path, monkey
     monkeypatch.chdir(tmp_path)  # the example writes to ./out
     data = chats(2, n=8)
     torch.manual_seed(0)
-    model = transformers.LlamaForCausalLM(transformers.LlamaConfig(
-        vocab_size=128256, hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2,
-        num_key_value_heads=2, max_position_embeddings=512))
+    model = transformers.LlamaForCausalLM(
+        transformers.LlamaConfig(
+            vocab_size=128256,
+            hidden_size=16,
+            intermediate_size=32,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            num_key_value_heads=2,
+            max_position_embeddings=512,
+        )
+    )
     seen = []
-    model.register_forward_pre_hook(lambda m, a, kw: seen.append((kw["input_ids"], kw["attention_mask"],
-                                                                    kw["labels"])), with_kwargs=True)
+    model.register_forward_pre_hook(
+        lambda m, a, kw: seen.append((kw["input_ids"], kw["attention_mask"], kw["labels"])), with_kwargs=True
+    )
     ns = {"model": model, "train_dataset": datasets.Dataset.from_list(features_of(data))}
     exec(block("trainer"), ns)
     ns["trainer"].args.max_steps = 2  # the example as written trains 3 epochs; two steps prove the point
@@ -99,8 +108,9 @@ def test_dataloader_example_trains_on_prepare_chatml_sample_labels():
 
     data = chats(4, n=8)
     model, seen = tiny_llama(), []
-    model.register_forward_pre_hook(lambda m, a, kw: seen.append((kw["input_ids"], kw["attention_mask"],
-                                                                    kw["labels"])), with_kwargs=True)
+    model.register_forward_pre_hook(
+        lambda m, a, kw: seen.append((kw["input_ids"], kw["attention_mask"], kw["labels"])), with_kwargs=True
+    )
     exec(block("dataloader"), {"model": model, "train_dataset": datasets.Dataset.from_list(features_of(data))})
     want = {tuple(prepared(c)[0]): prepared(c)[1] for c in data}
     assert sum(ids.shape[0] for ids, _, _ in seen) == len(data)  # every row, once
@@ -131,10 +141,15 @@ def data_namespace():
     return data, {
         "features": features_of(data),
         "samples": [higgs_sample(c, random.Random(i), labels=True, start_index=False) for i, c in enumerate(data)],
-        "ids": prepared(data[0])[0], "dataset_labels": prepared(data[0])[1],
-        "response_ids": [128006, 78191, 128007, 271], "instruction_ids": [128006, 882, 128007, 271],
-        "model": transformers.LlamaForCausalLM(transformers.LlamaConfig(
-            vocab_size=128256, hidden_size=8, intermediate_size=8, num_hidden_layers=1, num_attention_heads=1)),
+        "ids": prepared(data[0])[0],
+        "dataset_labels": prepared(data[0])[1],
+        "response_ids": [128006, 78191, 128007, 271],
+        "instruction_ids": [128006, 882, 128007, 271],
+        "model": transformers.LlamaForCausalLM(
+            transformers.LlamaConfig(
+                vocab_size=128256, hidden_size=8, intermediate_size=8, num_hidden_layers=1, num_attention_heads=1
+            )
+        ),
         "train_dataset": datasets.Dataset.from_list(features_of(data)),
     }
 
@@ -152,11 +167,12 @@ def test_every_python_block_runs(page, tmp_path, monkeypatch):
     data, ns = data_namespace()
     ran = []
     for tag, code in blocks("python", page):
-        if tag in RUN_AS_SCRIPT or tag == "hf_higgs_training":  # hf_higgs_training needs transformers 5.x:
+        if tag in RUN_AS_SCRIPT or tag == "higgs_hf_training":  # higgs_hf_training needs transformers 5.x:
             continue  # the transformers 5.x tests (tests/higgs_hf/transformers/) run it
         if tag == "higgs_label_spec":  # its samples carry start_index instead of labels
-            ns["samples"] = [higgs_sample(c, random.Random(i), labels=False, start_index=True)
-                             for i, c in enumerate(data)]
+            ns["samples"] = [
+                higgs_sample(c, random.Random(i), labels=False, start_index=True) for i, c in enumerate(data)
+            ]
         exec(code, ns)
         ran.append(code)
     if any("example.jsonl" in code for code in ran):
@@ -167,16 +183,33 @@ def test_every_tag_names_one_block():
     """Tests find blocks by tag, wherever they live: a tag used twice would test one block and not the other."""
     for tag, found in tagged().items():
         assert len(found) == 1, f"{tag!r} tags blocks in {[str(p.relative_to(ROOT)) for p, _ in found]}"
-    assert {"dataloader", "trainer", "higgs", "hf_higgs_training", "chat_collator", "packed_attention",
-            "offline_datasets", "higgs_label_spec", "higgs_v2", "ops", "cuda"} <= tagged().keys()
+    assert {
+        "dataloader",
+        "trainer",
+        "higgs",
+        "higgs_hf_training",
+        "chat_collator",
+        "packed_attention",
+        "offline_datasets",
+        "higgs_label_spec",
+        "higgs_hf",
+        "ops",
+        "cuda",
+    } <= tagged().keys()
 
 
-def test_higgs_v2_example_shapes_and_correct_labels():
+def test_higgs_hf_example_shapes_and_correct_labels():
     ns = {}
-    exec(block("higgs_v2"), ns)  # the block asserts the audio shape and the EOS count itself
+    exec(block("higgs_hf"), ns)  # the block asserts the audio shape and the EOS count itself
     batch, correct = ns["batch"], ns["correct"]
-    assert set(batch) == {"input_ids", "attention_mask", "audio_input_ids", "audio_input_ids_mask", "labels",
-                          "audio_labels"}
+    assert set(batch) == {
+        "input_ids",
+        "attention_mask",
+        "audio_input_ids",
+        "audio_input_ids_mask",
+        "labels",
+        "audio_labels",
+    }
     width = 16 - 1 + (250 + 2) + (8 - 1)  # <|AUDIO_OUT|> -> L + 2 audio tokens, then K - 1 delay tokens
     assert batch["input_ids"].shape == (2, width)
     assert batch["attention_mask"][1].tolist() == [0] * (width - 7) + [1] * 7  # text padded on the left
@@ -196,8 +229,10 @@ def test_ops_example_shapes():
 
 def test_cuda_example_puts_the_batch_on_the_device():
     data = chats(6)
-    ns = {"features": features_of(data),
-          "samples": [higgs_sample(c, random.Random(i), labels=True, start_index=False) for i, c in enumerate(data)]}
+    ns = {
+        "features": features_of(data),
+        "samples": [higgs_sample(c, random.Random(i), labels=True, start_index=False) for i, c in enumerate(data)],
+    }
     exec(block("cuda"), ns)
     if not ns["cuda"]["usable"]:
         assert "batch" not in ns  # without a usable device the block does nothing
@@ -218,7 +253,7 @@ def transcripts():
                 command, _, comment = line[2:].partition("#")
                 status = re.search(r"exit status (\d)", comment)
                 shown = []
-                for later in lines[k + 1:]:
+                for later in lines[k + 1 :]:
                     if later.startswith("$ "):
                         break
                     if later.strip() not in ("...", ""):

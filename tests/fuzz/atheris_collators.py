@@ -11,7 +11,6 @@ Not collected by pytest (its own main); README "Malformed input" gives the runs 
 import sys
 
 import atheris
-
 import numpy as np
 import torch
 
@@ -33,9 +32,12 @@ def same(a, b):
         return a == b
     if isinstance(a, dict):
         return a.keys() == b.keys() and all(
-            torch.equal(a[k], b[k]) if isinstance(a[k], torch.Tensor) else a[k] == b[k] for k in a)
-    return all((x is None and y is None) or (x is not None and y is not None and torch.equal(x, y))
-               for x, y in zip(vars(a).values(), vars(b).values()))
+            torch.equal(a[k], b[k]) if isinstance(a[k], torch.Tensor) else a[k] == b[k] for k in a
+        )
+    return all(
+        (x is None and y is None) or (x is not None and y is not None and torch.equal(x, y))
+        for x, y in zip(vars(a).values(), vars(b).values())
+    )
 
 
 def an_id(fdp):
@@ -46,9 +48,9 @@ def a_row(fdp):
     ids = [an_id(fdp) for _ in range(fdp.ConsumeIntInRange(0, 40))]
     form = fdp.ConsumeIntInRange(0, 5)
     if form == 1:
-        return torch.tensor([v for v in ids if -2**63 <= v < 2**63], dtype=torch.int64)
+        return torch.tensor([v for v in ids if -(2**63) <= v < 2**63], dtype=torch.int64)
     if form == 2:
-        return np.array([v for v in ids if -2**31 <= v < 2**31], dtype=">i4")
+        return np.array([v for v in ids if -(2**31) <= v < 2**31], dtype=">i4")
     if form == 3:
         return tuple(ids)
     if form == 4:
@@ -64,10 +66,19 @@ def fuzz_chat(fdp):
             f["start_index"] = fdp.ConsumeIntInRange(-3, 6) if fdp.ConsumeBool() else fdp.ConsumeInt(9)
         features.append(f)
     packed = fdp.ConsumeBool()
-    spec = [presets.llama3(), presets.llama3(turns="last"),
-            presets.completion_only([128006, 78191, 128007, 271], [128006, 882, 128007, 271])][fdp.ConsumeIntInRange(0, 2)]
-    results = [outcome(lambda b=b: ChatCollator(spec, 128001, packed=packed, on_empty="keep", backend=b,
-                                                return_num_learned=True)(features)) for b in ("python", "cpu")]
+    spec = [
+        presets.llama3(),
+        presets.llama3(turns="last"),
+        presets.completion_only([128006, 78191, 128007, 271], [128006, 882, 128007, 271]),
+    ][fdp.ConsumeIntInRange(0, 2)]
+    results = [
+        outcome(
+            lambda b=b: ChatCollator(spec, 128001, packed=packed, on_empty="keep", backend=b, return_num_learned=True)(
+                features
+            )
+        )
+        for b in ("python", "cpu")
+    ]
     assert same(*results), (features, results)
 
 
@@ -83,9 +94,14 @@ def fuzz_higgs(fdp):
             sample["label_ids"] = a_row(fdp)
         samples.append(sample)
     delay = fdp.ConsumeBool()
-    results = [outcome(lambda b=b: HiggsAudioSampleCollator(**higgs_collator_kwargs(use_delay_pattern=delay),
-                                                            on_empty="keep", backend=b)(samples))
-               for b in ("python", "cpu")]
+    results = [
+        outcome(
+            lambda b=b: HiggsAudioSampleCollator(
+                **higgs_collator_kwargs(use_delay_pattern=delay), on_empty="keep", backend=b
+            )(samples)
+        )
+        for b in ("python", "cpu")
+    ]
     assert same(*results), (samples, results)
 
 

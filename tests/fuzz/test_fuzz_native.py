@@ -18,19 +18,20 @@ from typing import NamedTuple
 import numpy as np
 import pytest
 import torch
+from conftest import COMPILED
+from higgs_samples import KW, assert_batches_equal, random_batch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import fastcollate
 from fastcollate import ChatCollator, HiggsAudioSampleCollator, ops, presets
-from conftest import COMPILED
-from higgs_samples import KW, assert_batches_equal, random_batch
 
 pytestmark = pytest.mark.skipif(not COMPILED, reason="compiled extension not built: nothing to compare")
 
 EXAMPLES = int(os.environ.get("FASTCOLLATE_FUZZ_EXAMPLES", "150"))
-FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
-                suppress_health_check=list(HealthCheck))
+FUZZ = settings(
+    max_examples=EXAMPLES, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck)
+)
 WATCHDOG_SECONDS = 60
 LLAMA = [128000, 128006, 78191, 128007, 271, 5, 6, 128009, 128006, 882, 128007, 271, 7, 128009]
 
@@ -81,8 +82,26 @@ HUGE = [2**63, -(2**63) - 1, 2**64, 10**30]
 def rows(draw):
     """A row in a valid or malformed form: every form users pass, and what a hostile dataset would."""
     base = draw(st.lists(st.sampled_from(LLAMA + [0, 1, -100, -1, 2**31, 2**62]), max_size=30))
-    kind = draw(st.sampled_from(["list", "tuple", "tensor", "numpy", "strided", "expanded", "neg", "unaligned",
-                                 "bad_element", "huge", "bad_dtype", "bad_dim", "bad_type", "broadcast"]))
+    kind = draw(
+        st.sampled_from(
+            [
+                "list",
+                "tuple",
+                "tensor",
+                "numpy",
+                "strided",
+                "expanded",
+                "neg",
+                "unaligned",
+                "bad_element",
+                "huge",
+                "bad_dtype",
+                "bad_dim",
+                "bad_type",
+                "broadcast",
+            ]
+        )
+    )
     if kind == "list":
         return base
     if kind == "tuple":
@@ -93,17 +112,31 @@ def rows(draw):
         return base + [draw(st.sampled_from(HUGE))]
     if kind == "bad_type":
         return draw(st.sampled_from(["abc", None, 3, {"a": 1}, b"\x01\x02", object()]))
-    small = [v for v in base if -2**31 <= v < 2**31]
+    small = [v for v in base if -(2**31) <= v < 2**31]
     if kind == "numpy":
         dtype = draw(st.sampled_from([np.int64, np.int32, np.int16, np.uint32, np.uint64, ">i8", ">i4", "<u2"]))
         info = np.iinfo(np.dtype(dtype))
         return np.array([v for v in small if info.min <= v <= info.max], dtype=dtype)
     if kind == "bad_dtype":
-        return draw(st.sampled_from([np.zeros(3), np.zeros(3, dtype=bool), torch.zeros(3), torch.zeros(3, dtype=torch.bool),
-                                     torch.zeros(3, dtype=torch.int16), np.array(["a"]), np.zeros(2, dtype=object)]))
+        return draw(
+            st.sampled_from(
+                [
+                    np.zeros(3),
+                    np.zeros(3, dtype=bool),
+                    torch.zeros(3),
+                    torch.zeros(3, dtype=torch.bool),
+                    torch.zeros(3, dtype=torch.int16),
+                    np.array(["a"]),
+                    np.zeros(2, dtype=object),
+                ]
+            )
+        )
     if kind == "bad_dim":
-        return draw(st.sampled_from([torch.zeros(2, 2, dtype=torch.long), np.zeros((2, 2), dtype=np.int64),
-                                     torch.tensor(5), np.int64(5)]))
+        return draw(
+            st.sampled_from(
+                [torch.zeros(2, 2, dtype=torch.long), np.zeros((2, 2), dtype=np.int64), torch.tensor(5), np.int64(5)]
+            )
+        )
     t = torch.tensor(small, dtype=draw(st.sampled_from([torch.int64, torch.int32])))
     if kind == "tensor":
         return t
@@ -140,28 +173,75 @@ def features(draw):
 
 
 @FUZZ
-@given(batch=st.lists(features(), min_size=0, max_size=5), packed=st.booleans(), pad_left=st.booleans(),
-       multiple=st.sampled_from([None, 1, 8, 2**62, 2**63 - 1]),
-       spec=st.sampled_from([presets.llama3(), presets.llama3(turns="last"), presets.chatml(),
-                             presets.completion_only([128006, 78191, 128007, 271], [128006, 882, 128007, 271])]),
-       on_empty=st.sampled_from(["keep", "drop", "error"]))
+@given(
+    batch=st.lists(features(), min_size=0, max_size=5),
+    packed=st.booleans(),
+    pad_left=st.booleans(),
+    multiple=st.sampled_from([None, 1, 8, 2**62, 2**63 - 1]),
+    spec=st.sampled_from(
+        [
+            presets.llama3(),
+            presets.llama3(turns="last"),
+            presets.chatml(),
+            presets.completion_only([128006, 78191, 128007, 271], [128006, 882, 128007, 271]),
+        ]
+    ),
+    on_empty=st.sampled_from(["keep", "drop", "error"]),
+)
 def test_fuzz_chat_collator(batch, packed, pad_left, multiple, spec, on_empty):
     if packed:
         multiple = None
-    results = [outcome(lambda b=b: ChatCollator(spec, 128001, pad_left=pad_left, pad_to_multiple_of=multiple,
-                                                packed=packed, on_empty=on_empty, backend=b,
-                                                return_num_learned=True)(batch)) for b in ("python", "cpu")]
+    results = [
+        outcome(
+            lambda b=b: ChatCollator(
+                spec,
+                128001,
+                pad_left=pad_left,
+                pad_to_multiple_of=multiple,
+                packed=packed,
+                on_empty=on_empty,
+                backend=b,
+                return_num_learned=True,
+            )(batch)
+        )
+        for b in ("python", "cpu")
+    ]
     assert_same(*results)
 
 
 # ------------------------------------------------------------------------------------------ Higgs batches
 
-MUTATIONS = ["none", "starts_decreasing", "starts_negative", "starts_past_end", "starts_extra", "starts_missing",
-             "no_placeholder", "extra_placeholder", "codes_1d", "codes_float", "codes_expanded", "codes_neg",
-             "codes_transposed", "codes_zero_rows", "codes_lists", "codes_ragged_lists", "ids_lists_huge",
-             "labels_short", "labels_none_mixed", "reward_bad", "reward_huge", "start_index", "mapping",
-             "mapping_missing", "mapping_extra", "not_a_sample", "ids_unaligned", "labels_numpy_be",
-             "audio_labels_shape"]
+MUTATIONS = [
+    "none",
+    "starts_decreasing",
+    "starts_negative",
+    "starts_past_end",
+    "starts_extra",
+    "starts_missing",
+    "no_placeholder",
+    "extra_placeholder",
+    "codes_1d",
+    "codes_float",
+    "codes_expanded",
+    "codes_neg",
+    "codes_transposed",
+    "codes_zero_rows",
+    "codes_lists",
+    "codes_ragged_lists",
+    "ids_lists_huge",
+    "labels_short",
+    "labels_none_mixed",
+    "reward_bad",
+    "reward_huge",
+    "start_index",
+    "mapping",
+    "mapping_missing",
+    "mapping_extra",
+    "not_a_sample",
+    "ids_unaligned",
+    "labels_numpy_be",
+    "audio_labels_shape",
+]
 
 
 # Mutations that build a new tensor or list from the codes.
@@ -242,13 +322,27 @@ def mutate(batch, name, rng):
 
 
 @FUZZ
-@given(seed=st.integers(0, 2**32 - 1), mutations=st.lists(st.sampled_from(MUTATIONS), max_size=3),
-       delay=st.booleans(), transform_off=st.booleans(), round_to=st.sampled_from([1, 8, 2**62]),
-       label_spec=st.booleans(), codebooks=st.sampled_from([None, 1, 4]))
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    mutations=st.lists(st.sampled_from(MUTATIONS), max_size=3),
+    delay=st.booleans(),
+    transform_off=st.booleans(),
+    round_to=st.sampled_from([1, 8, 2**62]),
+    label_spec=st.booleans(),
+    codebooks=st.sampled_from([None, 1, 4]),
+)
 def test_fuzz_higgs_collator(seed, mutations, delay, transform_off, round_to, label_spec, codebooks):
-    kwargs = dict(whisper_processor=None, **KW, encode_whisper_embed=False, use_delay_pattern=delay,
-                  disable_audio_codes_transform=transform_off, round_to=round_to, audio_num_codebooks=codebooks,
-                  label_spec=presets.llama3() if label_spec else None, on_empty="keep")
+    kwargs = dict(
+        whisper_processor=None,
+        **KW,
+        encode_whisper_embed=False,
+        use_delay_pattern=delay,
+        disable_audio_codes_transform=transform_off,
+        round_to=round_to,
+        audio_num_codebooks=codebooks,
+        label_spec=presets.llama3() if label_spec else None,
+        on_empty="keep",
+    )
 
     def make():
         batch = random_batch(seed, with_labels=seed % 3 != 0, with_audio_labels=True)
@@ -266,10 +360,14 @@ def test_fuzz_higgs_collator(seed, mutations, delay, transform_off, round_to, la
 
 # ------------------------------------------------------------------------------------------ ops (public)
 
+
 @st.composite
 def op_codes(draw):
-    kind = draw(st.sampled_from(["ok", "ok", "ok", "float", "bool", "1d", "4d", "list", "neg", "unaligned",
-                                 "expanded", "empty"]))
+    kind = draw(
+        st.sampled_from(
+            ["ok", "ok", "ok", "float", "bool", "1d", "4d", "list", "neg", "unaligned", "expanded", "empty"]
+        )
+    )
     shape = (draw(st.integers(0, 3)), draw(st.integers(0, 5)), draw(st.integers(0, 9)))
     t = torch.randint(-5, 1030, shape, generator=torch.Generator().manual_seed(draw(st.integers(0, 99))))
     t = t.to(draw(st.sampled_from([torch.int16, torch.int32, torch.int64])))
@@ -298,13 +396,15 @@ def op_codes(draw):
 
 
 @FUZZ
-@given(codes=op_codes(), bos=st.sampled_from([1024, -1, 2**40, 2**63, 1.5, "1"]),
-       delays=st.one_of(st.none(), st.lists(st.sampled_from([0, 1, 3, 40, -1, 2**40, 2**63]), max_size=6)),
-       layout=st.sampled_from(["BKT", "BTK", "KT"]), mode=st.sampled_from(["extend", "preserve", "x"]),
-       start=st.sampled_from([0, 1, 5, -1, 2**63]))
+@given(
+    codes=op_codes(),
+    bos=st.sampled_from([1024, -1, 2**40, 2**63, 1.5, "1"]),
+    delays=st.one_of(st.none(), st.lists(st.sampled_from([0, 1, 3, 40, -1, 2**40, 2**63]), max_size=6)),
+    layout=st.sampled_from(["BKT", "BTK", "KT"]),
+    mode=st.sampled_from(["extend", "preserve", "x"]),
+    start=st.sampled_from([0, 1, 5, -1, 2**63]),
+)
 def test_fuzz_delay_ops(codes, bos, delays, layout, mode, start):
-    from fastcollate.delay import delay_pattern_reference as twin
-
     compiled = outcome(lambda: ops.apply_delay_pattern(codes, bos, 1025, delays=delays, layout=layout, mode=mode))
     checked = outcome(lambda: twin_apply(codes, bos, delays, layout, mode))
     if isinstance(compiled, Rejected) or isinstance(checked, Rejected):  # by the shared checks, on every path
@@ -321,8 +421,8 @@ def test_fuzz_delay_ops(codes, bos, delays, layout, mode, start):
 
 def twin_apply(codes, bos, delays, layout, mode):
     """The twin behind the same boundary checks as the public op."""
-    from fastcollate.runtime import backend
     from fastcollate.delay.delay_pattern import apply_delay_pattern
+    from fastcollate.runtime import backend
 
     saved, backend.COMPILED = backend.COMPILED, False
     try:
@@ -332,8 +432,8 @@ def twin_apply(codes, bos, delays, layout, mode):
 
 
 def twin_revert(delayed, delays, layout, start):
-    from fastcollate.runtime import backend
     from fastcollate.delay.delay_pattern import revert_delay_pattern
+    from fastcollate.runtime import backend
 
     saved, backend.COMPILED = backend.COMPILED, False
     try:
@@ -344,15 +444,27 @@ def twin_revert(delayed, delays, layout, start):
 
 # ------------------------------------------------------------------------------------------ _core, directly
 
+
 def tensor_like(draw):
     shape = draw(st.lists(st.integers(0, 4), min_size=0, max_size=4))
     dtype = draw(st.sampled_from([torch.int64, torch.int32, torch.int16, torch.bool, torch.float32]))
     t = torch.zeros(shape, dtype=dtype)
     unaligned = torch.frombuffer(bytearray(8 * 4 + 1), dtype=torch.int64, offset=1, count=4)
-    return draw(st.sampled_from([t, None, [1, 2], "x", torch.zeros(3, dtype=torch.int64)[::2],
-                                 torch.zeros(2, 3, dtype=torch.int64).t(), unaligned,
-                                 torch._neg_view(torch.zeros(2, 3, dtype=torch.int64)),
-                                 torch.zeros(1, dtype=torch.int64).expand(2, 3)]))
+    return draw(
+        st.sampled_from(
+            [
+                t,
+                None,
+                [1, 2],
+                "x",
+                torch.zeros(3, dtype=torch.int64)[::2],
+                torch.zeros(2, 3, dtype=torch.int64).t(),
+                unaligned,
+                torch._neg_view(torch.zeros(2, 3, dtype=torch.int64)),
+                torch.zeros(1, dtype=torch.int64).expand(2, 3),
+            ]
+        )
+    )
 
 
 @FUZZ
@@ -363,44 +475,91 @@ def test_fuzz_core_entry_points_never_crash(data):
 
     draw = data.draw
     ints = st.sampled_from([0, 1, -1, 3, 2**31, 2**63 - 1, -(2**63)])
-    name = draw(st.sampled_from(["delay_apply", "delay_revert", "delay_apply_ragged", "delay_revert_ragged",
-                                 "delay_apply_sizes", "role_span_labels", "collate_rolespan_flat",
-                                 "collate_rolespan_chunks", "collate_higgs"]))
+    name = draw(
+        st.sampled_from(
+            [
+                "delay_apply",
+                "delay_revert",
+                "delay_apply_ragged",
+                "delay_revert_ragged",
+                "delay_apply_sizes",
+                "role_span_labels",
+                "collate_rolespan_flat",
+                "collate_rolespan_chunks",
+                "collate_higgs",
+            ]
+        )
+    )
     t = lambda: tensor_like(draw)  # noqa: E731
     delays = draw(st.lists(ints, max_size=4))
     spec = fastcollate.rolespan.native.native_spec(presets.llama3())
     calls = {
-        "delay_apply": lambda: _core.delay.apply(t(), draw(ints), draw(ints), delays, draw(st.booleans()),
-                                                 draw(st.booleans()), t(), t(), draw(st.booleans())),
-        "delay_revert": lambda: _core.delay.revert(t(), delays, draw(st.booleans()), draw(ints), t(),
-                                                   draw(st.booleans())),
-        "delay_apply_ragged": lambda: _core.delay.apply_ragged(t(), t(), draw(ints), draw(ints), delays,
-                                                               draw(st.booleans()), draw(st.booleans()), t(), t(),
-                                                               t(), t(), draw(st.booleans())),
-        "delay_revert_ragged": lambda: _core.delay.revert_ragged(t(), t(), delays, draw(st.booleans()),
-                                                                 draw(st.booleans()), t(), t(), draw(st.booleans())),
-        "delay_apply_sizes": lambda: _core.delay.apply_sizes(draw(ints), draw(ints), draw(ints), delays,
-                                                             draw(st.booleans())),
+        "delay_apply": lambda: _core.delay.apply(
+            t(), draw(ints), draw(ints), delays, draw(st.booleans()), draw(st.booleans()), t(), t(), draw(st.booleans())
+        ),
+        "delay_revert": lambda: _core.delay.revert(
+            t(), delays, draw(st.booleans()), draw(ints), t(), draw(st.booleans())
+        ),
+        "delay_apply_ragged": lambda: _core.delay.apply_ragged(
+            t(),
+            t(),
+            draw(ints),
+            draw(ints),
+            delays,
+            draw(st.booleans()),
+            draw(st.booleans()),
+            t(),
+            t(),
+            t(),
+            t(),
+            draw(st.booleans()),
+        ),
+        "delay_revert_ragged": lambda: _core.delay.revert_ragged(
+            t(), t(), delays, draw(st.booleans()), draw(st.booleans()), t(), t(), draw(st.booleans())
+        ),
+        "delay_apply_sizes": lambda: _core.delay.apply_sizes(
+            draw(ints), draw(ints), draw(ints), delays, draw(st.booleans())
+        ),
         "role_span_labels": lambda: _core.rolespan.labels(t(), t(), t(), spec, t()),
-        "collate_rolespan_flat": lambda: _core.rolespan.collate_flat(t(), t(), spec, 0, draw(st.booleans()),
-                                                                     draw(st.sampled_from([1, 8])),
-                                                                     draw(st.booleans()), None),
-        "collate_rolespan_chunks": lambda: _core.rolespan.collate_chunks([(t(), t())], spec, 0, False, 1,
-                                                                         draw(st.booleans()), None),
+        "collate_rolespan_flat": lambda: _core.rolespan.collate_flat(
+            t(), t(), spec, 0, draw(st.booleans()), draw(st.sampled_from([1, 8])), draw(st.booleans()), None
+        ),
+        "collate_rolespan_chunks": lambda: _core.rolespan.collate_chunks(
+            [(t(), t())], spec, 0, False, 1, draw(st.booleans()), None
+        ),
         "collate_higgs": lambda: _core.higgs_boson.collate(
             random_batch(draw(st.integers(0, 99))),
-            HiggsAudioSampleCollator(whisper_processor=None, **KW, encode_whisper_embed=False,
-                                     backend="cpu")._native_options,
-            draw(st.one_of(st.none(), st.lists(ints, max_size=6)))),
+            HiggsAudioSampleCollator(
+                whisper_processor=None, **KW, encode_whisper_embed=False, backend="cpu"
+            )._native_options,
+            draw(st.one_of(st.none(), st.lists(ints, max_size=6))),
+        ),
     }
     outcome(calls[name])  # returns (outputs written, or a tuple) or is Rejected; a crash ends the run
 
 
 # ------------------------------------------------------------------------------------------ HiggsAudioV2Collator
 
-V2_MUTATIONS = ["none", "clip_missing", "clip_extra", "codebooks_differ", "clip_1d", "clip_float", "clip_expanded",
-                "clip_neg", "clip_ragged_list", "ids_huge", "ids_float", "delay_token_in_ids", "not_a_feature",
-                "extra_key", "start_index_bad", "no_train_wrong_length", "codes_not_a_list", "empty_clip"]
+V2_MUTATIONS = [
+    "none",
+    "clip_missing",
+    "clip_extra",
+    "codebooks_differ",
+    "clip_1d",
+    "clip_float",
+    "clip_expanded",
+    "clip_neg",
+    "clip_ragged_list",
+    "ids_huge",
+    "ids_float",
+    "delay_token_in_ids",
+    "not_a_feature",
+    "extra_key",
+    "start_index_bad",
+    "no_train_wrong_length",
+    "codes_not_a_list",
+    "empty_clip",
+]
 
 
 def mutate_v2(features, name, rng):
@@ -451,11 +610,17 @@ def mutate_v2(features, name, rng):
 
 
 @FUZZ
-@given(seed=st.integers(0, 2**32 - 1), mutations=st.lists(st.sampled_from(V2_MUTATIONS), max_size=3),
-       correct=st.booleans(), left=st.booleans(), multiple=st.sampled_from([None, 8, 2**62]))
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    mutations=st.lists(st.sampled_from(V2_MUTATIONS), max_size=3),
+    correct=st.booleans(),
+    left=st.booleans(),
+    multiple=st.sampled_from([None, 8, 2**62]),
+)
 def test_fuzz_higgs_hf_collator(seed, mutations, correct, left, multiple):
-    from fastcollate import HiggsAudioV2Collator
     from higgs_hf_features import random_features
+
+    from fastcollate import HiggsAudioV2Collator
 
     def make():
         features = random_features(seed, correct=correct, objects=False)
@@ -468,8 +633,13 @@ def test_fuzz_higgs_hf_collator(seed, mutations, correct, left, multiple):
         return features
 
     def collate(backend):
-        return HiggsAudioV2Collator(128001, label_mode="correct" if correct else "processor",
-                                    padding_side="left" if left else "right", pad_to_multiple_of=multiple,
-                                    on_empty="keep", backend=backend)(make())
+        return HiggsAudioV2Collator(
+            128001,
+            label_mode="correct" if correct else "processor",
+            padding_side="left" if left else "right",
+            pad_to_multiple_of=multiple,
+            on_empty="keep",
+            backend=backend,
+        )(make())
 
     assert_same(outcome(lambda: collate("python")), outcome(lambda: collate("cpu")))

@@ -2,24 +2,26 @@
 
 import pytest
 import torch
+from conftest import COMPILED
+from higgs_samples import KW, assert_batches_equal, random_batch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import fastcollate
-from higgs_samples import KW, assert_batches_equal, random_batch
 
-from conftest import COMPILED
-
-pytestmark = [pytest.mark.skipif(not COMPILED, reason="compiled extension not built"),
-              pytest.mark.filterwarnings("ignore::fastcollate.EmptySampleWarning")]
+pytestmark = [
+    pytest.mark.skipif(not COMPILED, reason="compiled extension not built"),
+    pytest.mark.filterwarnings("ignore::fastcollate.EmptySampleWarning"),
+]
 
 
 def collate_both(batch, backends=("python", "cpu"), **flags):
     """Each backend's batch, or its ValueError."""
     outcomes = []
     for backend in backends:
-        collator = fastcollate.HiggsAudioSampleCollator(None, **KW, encode_whisper_embed=False, backend=backend,
-                                                        **flags)
+        collator = fastcollate.HiggsAudioSampleCollator(
+            None, **KW, encode_whisper_embed=False, backend=backend, **flags
+        )
         try:
             outcomes.append(collator(batch))
         except ValueError as exc:
@@ -27,22 +29,28 @@ def collate_both(batch, backends=("python", "cpu"), **flags):
     return outcomes
 
 
-FLAGS = st.fixed_dictionaries({
-    "round_to": st.sampled_from([1, 2, 8]),
-    "pad_left": st.booleans(),
-    "return_audio_in_tokens": st.booleans(),
-    "audio_num_codebooks": st.sampled_from([None, 1, 4, 8]),
-    "use_delay_pattern": st.booleans(),
-    "disable_audio_codes_transform": st.booleans(),
-    "mask_audio_out_token_label": st.booleans(),
-})
+FLAGS = st.fixed_dictionaries(
+    {
+        "round_to": st.sampled_from([1, 2, 8]),
+        "pad_left": st.booleans(),
+        "return_audio_in_tokens": st.booleans(),
+        "audio_num_codebooks": st.sampled_from([None, 1, 4, 8]),
+        "use_delay_pattern": st.booleans(),
+        "disable_audio_codes_transform": st.booleans(),
+        "mask_audio_out_token_label": st.booleans(),
+    }
+)
 
 
 @settings(max_examples=400, deadline=None, derandomize=True)
 @given(seed=st.integers(0, 2**32 - 1), flags=FLAGS, with_labels=st.booleans(), with_audio_labels=st.booleans())
 def test_compiled_equals_reference(seed, flags, with_labels, with_audio_labels):
-    batch = random_batch(seed, audio_num_codebooks=flags["audio_num_codebooks"], with_labels=with_labels,
-                         with_audio_labels=with_audio_labels)
+    batch = random_batch(
+        seed,
+        audio_num_codebooks=flags["audio_num_codebooks"],
+        with_labels=with_labels,
+        with_audio_labels=with_audio_labels,
+    )
     ref, cpu = collate_both(batch, **flags)
     if isinstance(ref, ValueError) or isinstance(cpu, ValueError):
         assert str(ref) == str(cpu), f"reference: {ref!r}\ncompiled: {cpu!r}"

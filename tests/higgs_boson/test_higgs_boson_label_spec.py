@@ -5,6 +5,8 @@ import warnings
 
 import pytest
 import torch
+from conftest import COMPILED, backends
+from higgs_samples import KW, assert_batches_equal, maybe_strided, random_batch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -12,9 +14,6 @@ import fastcollate
 from fastcollate import presets
 from fastcollate.synthetic import LLAMA3_IDS as T
 from fastcollate.synthetic import synthetic_tts_batch
-from higgs_samples import KW, assert_batches_equal, maybe_strided, random_batch
-
-from conftest import COMPILED, backends
 
 FLAGS = dict(whisper_processor=None, **KW, encode_whisper_embed=False, use_delay_pattern=True)
 
@@ -38,9 +37,11 @@ def test_llama3_spec_reproduces_prepared_labels(backend):
 def test_start_index_past_the_assistant_turn_learns_nothing(backend):
     batch = synthetic_tts_batch(3, seed=4, audio_seconds=(0, 1))
     batch[1].start_index = 3  # turns: system 0, user 1, assistant 2
-    with pytest.warns(fastcollate.EmptySampleWarning,
-                      match=r"^fastcollate: 1 sample\(s\) with no learned token: sample 1: all learned turns are "
-                            r"before start_index$"):
+    with pytest.warns(
+        fastcollate.EmptySampleWarning,
+        match=r"^fastcollate: 1 sample\(s\) with no learned token: sample 1: all learned turns are "
+        r"before start_index$",
+    ):
         out = collator(backend, label_spec=presets.llama3(turns="from_start_index"))(batch)
     assert (out.label_ids[1] == -100).all()
     segment = slice(int(out.audio_out_ids_start[1]), int(out.audio_out_ids_start[2]))
@@ -55,7 +56,9 @@ def llama3_soup(seed):
     batch = random_batch(seed, with_labels=rng.random() < 0.5)
     markers = [T.start_header, T.end_header, T.double_newline, T.eot, T.eom]
     for s in batch:
-        placeholders = [int(t) for t in s.input_ids.tolist() if t in (KW["audio_in_token_id"], KW["audio_out_token_id"])]
+        placeholders = [
+            int(t) for t in s.input_ids.tolist() if t in (KW["audio_in_token_id"], KW["audio_out_token_id"])
+        ]
         ids = [T.begin_of_text] if rng.random() < 0.7 else []
         for _ in range(rng.randint(0, 4)):
             role = rng.choice([T.system, T.user, T.assistant, T.assistant, 42])
@@ -72,7 +75,7 @@ def llama3_soup(seed):
                 ids.insert(rng.randint(0, len(ids)), rng.choice(markers))
         if rng.random() < 0.2:  # truncation after the last placeholder
             last = max([j for j, t in enumerate(ids) if t in audio], default=-1)
-            ids = ids[:rng.randint(last + 1, len(ids))]
+            ids = ids[: rng.randint(last + 1, len(ids))]
         s.input_ids = maybe_strided(torch.tensor(ids, dtype=rng.choice([torch.int32, torch.int64])), rng)
         s.label_ids = None
         s.start_index = rng.choice([None, 0, 1, 2, 5])
@@ -82,8 +85,12 @@ def llama3_soup(seed):
 @pytest.mark.skipif(not COMPILED, reason="compiled extension not built")
 @pytest.mark.filterwarnings("ignore::fastcollate.EmptySampleWarning")
 @settings(max_examples=200, deadline=None, derandomize=True)
-@given(seed=st.integers(0, 2**32 - 1), turns=st.sampled_from(["all", "last", "from_start_index"]),
-       mask_audio_out=st.booleans(), always_masked=st.booleans())
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    turns=st.sampled_from(["all", "last", "from_start_index"]),
+    mask_audio_out=st.booleans(),
+    always_masked=st.booleans(),
+)
 def test_compiled_equals_reference_with_label_spec(seed, turns, mask_audio_out, always_masked):
     spec = presets.llama3(turns=turns, always_masked=(KW["audio_out_token_id"],) if always_masked else ())
     batch = llama3_soup(seed)
@@ -127,17 +134,22 @@ def silent_batch():
 @pytest.mark.parametrize("backend", backends())
 def test_on_empty_warn_is_the_default_and_keeps_the_batch(backend):
     batch = silent_batch()
-    with pytest.warns(fastcollate.EmptySampleWarning,
-                      match=r"^fastcollate: 1 sample\(s\) with no learned token: sample 1: label_ids are all -100, "
-                            r"so its audio-out segments are no-train too$"):
+    with pytest.warns(
+        fastcollate.EmptySampleWarning,
+        match=r"^fastcollate: 1 sample\(s\) with no learned token: sample 1: label_ids are all -100, "
+        r"so its audio-out segments are no-train too$",
+    ):
         warned = collator(backend)(batch)
     assert_batches_equal(warned, collator(backend, on_empty="keep")(batch))
 
 
 @pytest.mark.parametrize("backend", backends())
 def test_on_empty_error(backend):
-    with pytest.raises(ValueError, match=r"^sample 1: labels: no learned token: label_ids are all -100, so its "
-                                         r"audio-out segments are no-train too \(on_empty='error'; 1 such sample"):
+    with pytest.raises(
+        ValueError,
+        match=r"^sample 1: labels: no learned token: label_ids are all -100, so its "
+        r"audio-out segments are no-train too \(on_empty='error'; 1 such sample",
+    ):
         collator(backend, on_empty="error")(silent_batch())
 
 

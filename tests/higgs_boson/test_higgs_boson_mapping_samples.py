@@ -9,12 +9,12 @@ from types import MappingProxyType, SimpleNamespace
 
 import pytest
 import torch
+from conftest import backends
+from higgs_samples import KW, assert_batches_equal, random_batch, whisper_setup
 
 import fastcollate
 from fastcollate import presets
 from fastcollate.synthetic import synthetic_tts_batch
-from conftest import backends
-from higgs_samples import KW, assert_batches_equal, random_batch, whisper_setup
 
 FLAGS = dict(whisper_processor=None, **KW, encode_whisper_embed=False)
 
@@ -31,8 +31,12 @@ def collate(batch, backend, **flags):
 @pytest.mark.parametrize("seed", range(30))
 def test_dict_samples_equal_object_samples(backend, seed):
     rng = random.Random(seed)
-    flags = dict(use_delay_pattern=rng.random() < 0.5, round_to=rng.choice([1, 8]), pad_left=rng.random() < 0.5,
-                 disable_audio_codes_transform=rng.random() < 0.2)
+    flags = dict(
+        use_delay_pattern=rng.random() < 0.5,
+        round_to=rng.choice([1, 8]),
+        pad_left=rng.random() < 0.5,
+        disable_audio_codes_transform=rng.random() < 0.2,
+    )
     batch = random_batch(seed, with_labels=rng.random() < 0.7, with_audio_labels=True)
     want = collate(batch, backend, **flags)
     form = rng.choice([as_dict, lambda s: MappingProxyType(as_dict(s))])  # dicts and other Mappings
@@ -58,11 +62,19 @@ def test_minimal_dicts_need_only_the_fields_read(backend):
     text_only = {"input_ids": torch.tensor([128000, 5, 6, 7])}
     dicts = [as_dict(batch[0]), text_only]
     del dicts[0]["label_ids"], dicts[0]["reward"], dicts[0]["start_index"], dicts[0]["audio_speaker_indices"]
-    objects = [batch[0], fastcollate.ChatMLDatasetSample(
-        input_ids=text_only["input_ids"], label_ids=None, audio_ids_concat=torch.zeros(0, 0, dtype=torch.long),
-        audio_ids_start=torch.zeros(0, dtype=torch.long), audio_waveforms_concat=torch.zeros(0),
-        audio_waveforms_start=torch.zeros(0, dtype=torch.long), audio_sample_rate=torch.zeros(0),
-        audio_speaker_indices=torch.zeros(0, dtype=torch.long))]
+    objects = [
+        batch[0],
+        fastcollate.ChatMLDatasetSample(
+            input_ids=text_only["input_ids"],
+            label_ids=None,
+            audio_ids_concat=torch.zeros(0, 0, dtype=torch.long),
+            audio_ids_start=torch.zeros(0, dtype=torch.long),
+            audio_waveforms_concat=torch.zeros(0),
+            audio_waveforms_start=torch.zeros(0, dtype=torch.long),
+            audio_sample_rate=torch.zeros(0),
+            audio_speaker_indices=torch.zeros(0, dtype=torch.long),
+        ),
+    ]
     objects[0] = dataclasses.replace(objects[0], label_ids=None, reward=None)
     assert_batches_equal(collate(dicts, backend), collate(objects, backend))
 
@@ -82,11 +94,14 @@ MISSING_KEY = re.escape("missing: the sample (a Mapping) has no such key")
 
 
 @pytest.mark.parametrize("backend", backends())
-@pytest.mark.parametrize("drop, message", [
-    ("input_ids", rf"^sample 1: input_ids: {MISSING_KEY}$"),
-    ("audio_ids_concat", rf"^sample 1: audio_ids_concat: {MISSING_KEY}$"),
-    ("audio_ids_start", rf"^sample 1: audio_ids_start: {MISSING_KEY}$"),
-])
+@pytest.mark.parametrize(
+    "drop, message",
+    [
+        ("input_ids", rf"^sample 1: input_ids: {MISSING_KEY}$"),
+        ("audio_ids_concat", rf"^sample 1: audio_ids_concat: {MISSING_KEY}$"),
+        ("audio_ids_start", rf"^sample 1: audio_ids_start: {MISSING_KEY}$"),
+    ],
+)
 def test_missing_key_names_sample_and_key(backend, drop, message):
     dicts = [as_dict(s) for s in synthetic_tts_batch(2, seed=1, audio_seconds=(0, 1))]
     del dicts[1][drop]
@@ -98,17 +113,24 @@ def test_missing_key_names_sample_and_key(backend, drop, message):
 def test_missing_label_ids_key_in_a_labeled_batch(backend):
     dicts = [as_dict(s) for s in synthetic_tts_batch(2, seed=1, audio_seconds=(0, 1))]
     del dicts[1]["label_ids"]  # absent = None, which cannot mix with labels
-    with pytest.raises(ValueError, match=r"^sample 1: label_ids: is None while other samples in the batch have labels$"):
+    with pytest.raises(
+        ValueError, match=r"^sample 1: label_ids: is None while other samples in the batch have labels$"
+    ):
         collate(dicts, backend)
 
 
 @pytest.mark.parametrize("backend", backends())
-@pytest.mark.parametrize("sample, message", [
-    (None, r"^sample 1: input_ids: missing: the sample \(a NoneType\) has no such attribute$"),
-    (5, r"^sample 1: input_ids: missing: the sample \(a int\) has no such attribute$"),
-    (SimpleNamespace(input_ids=torch.tensor([1, 128016]), label_ids=None),
-     r"^sample 1: audio_ids_concat: missing: the sample \(a SimpleNamespace\) has no such attribute$"),
-])
+@pytest.mark.parametrize(
+    "sample, message",
+    [
+        (None, r"^sample 1: input_ids: missing: the sample \(a NoneType\) has no such attribute$"),
+        (5, r"^sample 1: input_ids: missing: the sample \(a int\) has no such attribute$"),
+        (
+            SimpleNamespace(input_ids=torch.tensor([1, 128016]), label_ids=None),
+            r"^sample 1: audio_ids_concat: missing: the sample \(a SimpleNamespace\) has no such attribute$",
+        ),
+    ],
+)
 def test_objects_without_the_fields(backend, sample, message):
     batch = synthetic_tts_batch(2, seed=1, audio_seconds=(0, 1))
     for s in batch:
@@ -122,9 +144,12 @@ def test_unknown_key_raises_unless_ignored(backend):
     batch = synthetic_tts_batch(2, seed=1, audio_seconds=(0, 1))
     dicts = [as_dict(s) for s in batch]
     dicts[1]["speaker_name"] = "alice"
-    with pytest.raises(ValueError, match=r"^sample 1: speaker_name: is not a ChatMLDatasetSample field \(input_ids, "
-                                         r"label_ids, .*, start_index\); drop it from the samples \(e.g. "
-                                         r"dataset.remove_columns\) or name it in ignore_keys=$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^sample 1: speaker_name: is not a ChatMLDatasetSample field \(input_ids, "
+        r"label_ids, .*, start_index\); drop it from the samples \(e.g. "
+        r"dataset.remove_columns\) or name it in ignore_keys=$",
+    ):
         collate(dicts, backend)
     got = collate(dicts, backend, ignore_keys=("speaker_name",))
     assert_batches_equal(got, collate(batch, backend))

@@ -4,12 +4,11 @@ import threading
 
 import pytest
 import torch
+from conftest import COMPILED, backends
+from higgs_samples import KW, assert_batches_equal, random_batch, snapshot
 
 import fastcollate
 from fastcollate.synthetic import synthetic_tts_batch
-from higgs_samples import KW, assert_batches_equal, random_batch, snapshot
-
-from conftest import COMPILED, backends
 
 # Random samples may learn nothing; the on_empty warning is tested in test_higgs_boson_label_spec.py.
 pytestmark = pytest.mark.filterwarnings("ignore::fastcollate.EmptySampleWarning")
@@ -31,8 +30,9 @@ def test_inputs_unchanged_and_second_call_equal(backend, flags):
     batch = random_batch(11, with_audio_labels=True, size=6)
     batch[0].label_ids[batch[0].input_ids == KW["audio_out_token_id"]] = -100  # no-train segment
     before = snapshot(batch)
-    collator = fastcollate.HiggsAudioSampleCollator(None, **KW, encode_whisper_embed=False, use_delay_pattern=True,
-                                                    backend=backend, **flags)
+    collator = fastcollate.HiggsAudioSampleCollator(
+        None, **KW, encode_whisper_embed=False, use_delay_pattern=True, backend=backend, **flags
+    )
     first = collator(batch)
     assert_unchanged(batch, before)
     assert_batches_equal(collator(batch), first)
@@ -55,8 +55,9 @@ def test_upstream_mutates_where_we_do_not(upstream):
 def test_threads_share_one_collator():
     """The GIL is released while filling; concurrent calls must not interfere."""
     batches = [synthetic_tts_batch(8, seed=s, audio_seconds=(1, 4)) for s in range(4)]
-    collator = fastcollate.HiggsAudioSampleCollator(None, **KW, encode_whisper_embed=False, use_delay_pattern=True,
-                                                    backend="cpu")
+    collator = fastcollate.HiggsAudioSampleCollator(
+        None, **KW, encode_whisper_embed=False, use_delay_pattern=True, backend="cpu"
+    )
     want = [collator(b) for b in batches]
     results = {}
 
@@ -80,8 +81,9 @@ def test_collator_pickles_for_spawned_dataloader_workers(backend):
     from fastcollate import presets
 
     batch = synthetic_tts_batch(3, seed=6, audio_seconds=(0, 1))
-    collator = fastcollate.HiggsAudioSampleCollator(None, **KW, encode_whisper_embed=False, use_delay_pattern=True,
-                                                    backend=backend, label_spec=presets.llama3())
+    collator = fastcollate.HiggsAudioSampleCollator(
+        None, **KW, encode_whisper_embed=False, use_delay_pattern=True, backend=backend, label_spec=presets.llama3()
+    )
     clone = pickle.loads(pickle.dumps(collator))
     assert clone.backend == backend
     assert_batches_equal(clone(batch), collator(batch))

@@ -6,21 +6,33 @@ from types import SimpleNamespace
 
 import pytest
 import torch
+from conftest import backends
+from higgs_samples import KW, assert_batches_equal, random_batch
 
 import fastcollate
 from fastcollate.synthetic import synthetic_text_batch, synthetic_tts_batch
-from higgs_samples import KW, assert_batches_equal, random_batch
-
-from conftest import backends
 
 # Random samples may learn nothing; the on_empty warning is tested in test_higgs_boson_label_spec.py.
 pytestmark = pytest.mark.filterwarnings("ignore::fastcollate.EmptySampleWarning")
 
 FLAG_GRID = [
-    dict(zip(("round_to", "pad_left", "return_audio_in_tokens", "use_delay_pattern", "disable_audio_codes_transform",
-              "mask_audio_out_token_label", "audio_num_codebooks"), values))
-    for values in itertools.product([1, 8], [False, True], [False, True], [False, True], [False, True],
-                                    [False, True], [None, 4])
+    dict(
+        zip(
+            (
+                "round_to",
+                "pad_left",
+                "return_audio_in_tokens",
+                "use_delay_pattern",
+                "disable_audio_codes_transform",
+                "mask_audio_out_token_label",
+                "audio_num_codebooks",
+            ),
+            values,
+        )
+    )
+    for values in itertools.product(
+        [1, 8], [False, True], [False, True], [False, True], [False, True], [False, True], [None, 4]
+    )
 ]
 
 
@@ -57,8 +69,14 @@ def test_random_batches_match_upstream(upstream, backend, seed):
         s.input_ids = s.input_ids.long()  # upstream cannot take int32 input_ids (it fails in an index_put)
         if s.label_ids is not None:  # and returns int32 label_ids for int32 labels; fastcollate always int64
             s.label_ids = s.label_ids.long()
-    common = dict(whisper_processor=None, **KW, encode_whisper_embed=False, use_delay_pattern=seed % 2 == 0,
-                  round_to=1 + seed % 4, pad_left=seed % 5 == 0)
+    common = dict(
+        whisper_processor=None,
+        **KW,
+        encode_whisper_embed=False,
+        use_delay_pattern=seed % 2 == 0,
+        round_to=1 + seed % 4,
+        pad_left=seed % 5 == 0,
+    )
     want = upstream_collate(upstream, batch, **common)
     got = fastcollate.HiggsAudioSampleCollator(**common, backend=backend)(batch)
     assert_batches_equal(got, want)
@@ -68,8 +86,10 @@ def test_random_batches_match_upstream(upstream, backend, seed):
 def test_text_only_batch_matches_upstream(upstream, backend):
     batch = synthetic_text_batch(4, 64, seed=3)
     common = dict(whisper_processor=None, **KW, encode_whisper_embed=False, use_delay_pattern=True)
-    assert_batches_equal(fastcollate.HiggsAudioSampleCollator(**common, backend=backend)(batch),
-                         upstream_collate(upstream, batch, **common))
+    assert_batches_equal(
+        fastcollate.HiggsAudioSampleCollator(**common, backend=backend)(batch),
+        upstream_collate(upstream, batch, **common),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -99,10 +119,20 @@ def whisper_batch(seconds_per_sample, sample_rate=16000, seed=0, audio_out=False
 @pytest.mark.parametrize("backend", backends())
 @pytest.mark.parametrize("case", ["short", "long_chunks", "resampled", "with_audio_out"])
 def test_whisper_path_matches_upstream(upstream, whisper_processor, backend, case):
-    flags = dict(whisper_processor=whisper_processor, **KW, encode_whisper_embed=True, use_delay_pattern=True,
-                 chunk_size_seconds=1, return_audio_in_tokens=case in ("short", "with_audio_out"))
-    seconds, rate = {"short": ([0.5, 0.3], 16000), "long_chunks": ([2.5, 0.4], 16000),
-                     "resampled": ([0.6, 1.7], 24000), "with_audio_out": ([0.5, 0.9], 16000)}[case]
+    flags = dict(
+        whisper_processor=whisper_processor,
+        **KW,
+        encode_whisper_embed=True,
+        use_delay_pattern=True,
+        chunk_size_seconds=1,
+        return_audio_in_tokens=case in ("short", "with_audio_out"),
+    )
+    seconds, rate = {
+        "short": ([0.5, 0.3], 16000),
+        "long_chunks": ([2.5, 0.4], 16000),
+        "resampled": ([0.6, 1.7], 24000),
+        "with_audio_out": ([0.5, 0.9], 16000),
+    }[case]
     batch = whisper_batch(seconds, sample_rate=rate, audio_out=case == "with_audio_out")
     want = upstream_collate(upstream, batch, **flags)
     got = fastcollate.HiggsAudioSampleCollator(**flags, backend=backend)(batch)
@@ -110,4 +140,3 @@ def test_whisper_path_matches_upstream(upstream, whisper_processor, backend, cas
     if case == "long_chunks":  # 3 chunks + 1: the triple repeated, one feature row per chunk
         assert got.audio_features.shape[0] == 4
         assert int((got.input_ids == KW["audio_in_token_id"]).sum()) == 4
-

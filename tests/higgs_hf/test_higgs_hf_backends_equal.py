@@ -5,22 +5,25 @@ import random
 
 import pytest
 import torch
+from conftest import COMPILED
+from higgs_hf_features import assert_batches_equal, random_features
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import fastcollate
-from higgs_hf_features import assert_batches_equal, random_features
 
-from conftest import COMPILED
+pytestmark = [
+    pytest.mark.skipif(not COMPILED, reason="compiled extension not built"),
+    pytest.mark.filterwarnings("ignore::fastcollate.EmptySampleWarning"),
+]
 
-pytestmark = [pytest.mark.skipif(not COMPILED, reason="compiled extension not built"),
-              pytest.mark.filterwarnings("ignore::fastcollate.EmptySampleWarning")]
-
-OPTIONS = st.fixed_dictionaries({
-    "padding_side": st.sampled_from(["left", "right"]),
-    "pad_to_multiple_of": st.sampled_from([None, 1, 8]),
-    "label_mode": st.sampled_from(["processor", "correct"]),
-})
+OPTIONS = st.fixed_dictionaries(
+    {
+        "padding_side": st.sampled_from(["left", "right"]),
+        "pad_to_multiple_of": st.sampled_from([None, 1, 8]),
+        "label_mode": st.sampled_from(["processor", "correct"]),
+    }
+)
 
 
 def collate_both(features, **options):
@@ -67,8 +70,9 @@ def test_long_clips_in_both_transpose_paths(simd, seed, codebooks):
     """Clips long enough for many 4-frame blocks of the SIMD transpose and their leftover frames (L from 1 to
     300), K a multiple of 4 (SIMD) or not (scalar), codes as int32, int64, strided or numpy, in both modes."""
     for mode in ("processor", "correct"):
-        features = random_features(seed, codebooks=codebooks, max_len=300, max_clips=2, size=3,
-                                   correct=mode == "correct")
+        features = random_features(
+            seed, codebooks=codebooks, max_len=300, max_clips=2, size=3, correct=mode == "correct"
+        )
         with transpose_path(simd):
             python, cpu = collate_both(features, label_mode=mode)
         assert_batches_equal(cpu[0], python[0])
@@ -86,7 +90,7 @@ def test_codes_equal_to_the_stream_ids_in_both_transpose_paths(simd, seed, codeb
     features = random_features(seed, codebooks=codebooks, max_len=40, max_clips=2, size=3, mixed=False)
     for f in features:
         clips = f["audio_codes"] if isinstance(f, dict) else f.audio_codes
-        for j, clip in enumerate(clips):
+        for j in range(len(clips)):
             clips[j] = torch.randint(1022, 1028, (codebooks, rng.randint(1, 40)), generator=g).to(dtype)
     for mode in ("processor", "correct"):
         with transpose_path(simd):
@@ -101,8 +105,9 @@ def test_codes_equal_to_the_stream_ids_in_both_transpose_paths(simd, seed, codeb
 
 @BOTH_PATHS
 @settings(max_examples=60, deadline=None, derandomize=True)
-@given(seed=st.integers(0, 2**31 - 1), codebooks=st.sampled_from([1, 4, 5, 8]),
-       form=st.sampled_from(["int64", "int32"]))
+@given(
+    seed=st.integers(0, 2**31 - 1), codebooks=st.sampled_from([1, 4, 5, 8]), form=st.sampled_from(["int64", "int32"])
+)
 def test_codes_of_minus_100_count_as_not_learned(simd, seed, codebooks, form):
     """A code that is -100 itself is a label of -100: the learned counts (what on_empty reads) skip it in both
     label modes and both transpose paths, as the twin's (labels != -100).sum() does."""
@@ -113,8 +118,9 @@ def test_codes_of_minus_100_count_as_not_learned(simd, seed, codebooks, form):
         clips = f["audio_codes"] if isinstance(f, dict) else f.audio_codes
         for j, _ in enumerate(clips):
             length = rng.randint(1, 40)
-            clips[j] = torch.tensor([rng.choice([-100, -100, 7, 1024, 1025]) for _ in range(codebooks * length)],
-                                    dtype=dtype).reshape(codebooks, length)
+            clips[j] = torch.tensor(
+                [rng.choice([-100, -100, 7, 1024, 1025]) for _ in range(codebooks * length)], dtype=dtype
+            ).reshape(codebooks, length)
     for mode in ("processor", "correct"):
         with transpose_path(simd):
             python, cpu = collate_both(features, label_mode=mode)

@@ -8,11 +8,10 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
-
-import fastcollate
+from conftest import backends
 from higgs_hf_features import AUDIO, PAD, assert_batches_equal, assert_same_value, random_features, snapshot
 
-from conftest import backends
+import fastcollate
 
 
 @pytest.mark.parametrize("backend", backends())
@@ -48,8 +47,10 @@ def test_every_input_form_gives_the_same_batch(backend):
 
 
 NOTHING = {"input_ids": [128000, 128006, 882, 128007, 271, 5, 128009]}  # a user turn only
-SOMETHING = {"input_ids": [128000, 128006, 78191, 128007, 271, 128013, AUDIO, 128012, 128009],
-             "audio_codes": [torch.zeros((2, 3), dtype=torch.long)]}
+SOMETHING = {
+    "input_ids": [128000, 128006, 78191, 128007, 271, 128013, AUDIO, 128012, 128009],
+    "audio_codes": [torch.zeros((2, 3), dtype=torch.long)],
+}
 
 
 @pytest.mark.parametrize("backend", backends())
@@ -61,21 +62,35 @@ def test_on_empty(backend):
     with pytest.warns(fastcollate.EmptySampleWarning, match=re.escape(f"1 sample(s) with no learned token: {why}")):
         warned = make("warn")([SOMETHING, NOTHING])
     assert_batches_equal(make("keep")([SOMETHING, NOTHING]), warned)
-    with pytest.raises(ValueError, match=re.escape("sample 1: labels: no learned token: no assistant turn found and it "
-                                                   "has no clip (on_empty='error'; 1 such sample(s) in this batch)")):
+    with pytest.raises(
+        ValueError,
+        match=re.escape(
+            "sample 1: labels: no learned token: no assistant turn found and it "
+            "has no clip (on_empty='error'; 1 such sample(s) in this batch)"
+        ),
+    ):
         make("error")([SOMETHING, NOTHING])
     assert_batches_equal(make("drop")([SOMETHING, NOTHING]), make("keep")([SOMETHING]))
     voice_only = {**SOMETHING, "audio_no_train": [True], "start_index": 1}
-    with pytest.raises(ValueError, match=re.escape("sample 0: labels: no learned token: all learned turns are before "
-                                                   "start_index and its 1 clip(s) are no-train")):
+    with pytest.raises(
+        ValueError,
+        match=re.escape(
+            "sample 0: labels: no learned token: all learned turns are before "
+            "start_index and its 1 clip(s) are no-train"
+        ),
+    ):
         make("error")([voice_only])
 
 
 @pytest.mark.parametrize("backend", backends())
 def test_processor_mode_flags_a_sample_of_padding_only(backend):
     collator = fastcollate.HiggsAudioV2Collator(PAD, on_empty="error", backend=backend)
-    with pytest.raises(ValueError, match=re.escape("sample 0: labels: no learned token: every token is the audio "
-                                                   "token, the pad token or <|audio_out_bos|>")):
+    with pytest.raises(
+        ValueError,
+        match=re.escape(
+            "sample 0: labels: no learned token: every token is the audio token, the pad token or <|audio_out_bos|>"
+        ),
+    ):
         collator([{"input_ids": [PAD, 128013]}])
 
 
@@ -88,11 +103,23 @@ def test_pickles(backend):
 
 def test_from_processor_reads_the_ids():
     tokenizer = SimpleNamespace(pad_token_id=7, convert_tokens_to_ids=None)
-    proc = SimpleNamespace(tokenizer=tokenizer, audio_token_id=11, audio_bos_token_id=12, audio_delay_token_id=13,
-                           audio_stream_bos_id=2048, audio_stream_eos_id=2049)
+    proc = SimpleNamespace(
+        tokenizer=tokenizer,
+        audio_token_id=11,
+        audio_bos_token_id=12,
+        audio_delay_token_id=13,
+        audio_stream_bos_id=2048,
+        audio_stream_eos_id=2049,
+    )
     config = fastcollate.HiggsAudioV2Collator.from_processor(proc, backend="python").config
-    assert (config.pad_token_id, config.audio_token_id, config.audio_bos_token_id, config.audio_delay_token_id,
-            config.audio_stream_bos_id, config.audio_stream_eos_id) == (7, 11, 12, 13, 2048, 2049)
+    assert (
+        config.pad_token_id,
+        config.audio_token_id,
+        config.audio_bos_token_id,
+        config.audio_delay_token_id,
+        config.audio_stream_bos_id,
+        config.audio_stream_eos_id,
+    ) == (7, 11, 12, 13, 2048, 2049)
     spec = fastcollate.presets.llama3()
     config = fastcollate.HiggsAudioV2Collator.from_processor(proc, label_mode="correct", label_spec=spec).config
     assert config.audio_bos_token_id is None and config.label_spec is spec

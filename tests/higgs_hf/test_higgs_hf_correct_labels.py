@@ -4,23 +4,22 @@
 import numpy as np
 import pytest
 import torch
+from conftest import backends
+from higgs_hf_features import AUDIO, AUDIO_BOS, AUDIO_EOS, DELAY, PAD, random_features
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import fastcollate
 from fastcollate import presets
 from fastcollate.rolespan.reference import mask_labels_reference
-from higgs_hf_features import AUDIO, AUDIO_BOS, AUDIO_EOS, DELAY, PAD, random_features
-
-from conftest import backends
 
 X = -100
 SYSTEM = [128006, 9125, 128007, 271, 5, 128009]
 USER_WITH_VOICE = [128006, 882, 128007, 271, 6, AUDIO_BOS, AUDIO, AUDIO_EOS, 128009]  # a reference voice
 ASSISTANT_SPEECH = [128006, 78191, 128007, 271, AUDIO_BOS, AUDIO, AUDIO_EOS, 128009]
 IDS = [128000] + SYSTEM + USER_WITH_VOICE + ASSISTANT_SPEECH
-VOICE = torch.tensor([[1], [2]])            # K = 2, L = 1
-SPEECH = torch.tensor([[3, 4], [5, 6]])     # K = 2, L = 2
+VOICE = torch.tensor([[1], [2]])  # K = 2, L = 1
+SPEECH = torch.tensor([[3, 4], [5, 6]])  # K = 2, L = 2
 
 
 def collate(backend, features, **options):
@@ -38,7 +37,7 @@ def test_hand_made_chat(backend):
     assistant_labels = [X] * 4 + [AUDIO_BOS] + [X] * 5 + [AUDIO_EOS, 128009]
     assert batch["labels"].tolist() == [[X] * (1 + len(SYSTEM) + len(user)) + assistant_labels]
     B, E = 1024, 1025  # stream BOS / EOS
-    voice = [[B, B], [1, B], [E, 2], [E, E]]              # frames of the voice: codebook 1 delayed by one
+    voice = [[B, B], [1, B], [E, 2], [E, E]]  # frames of the voice: codebook 1 delayed by one
     speech = [[B, B], [3, B], [4, 5], [E, 6], [E, E]]
     assert batch["audio_input_ids"].tolist() == [voice + speech]
     assert batch["audio_input_ids_mask"].tolist() == [[True] * 9]
@@ -114,8 +113,7 @@ def test_random_features_follow_the_definition(seed, backend):
         assert batch["labels"][r, :n].tolist() == text
         assert batch["labels"][r, n:].eq(X).all()
         if "audio_labels" in batch:
-            assert batch["audio_labels"][r, :len(audio)].tolist() == audio
-            assert batch["audio_labels"][r, len(audio):].eq(X).all()
+            assert batch["audio_labels"][r, : len(audio)].tolist() == audio
+            assert batch["audio_labels"][r, len(audio) :].eq(X).all()
             frames = batch["audio_labels"].shape[1]
             assert batch["audio_input_ids_mask"][r].tolist() == [t < len(audio) for t in range(frames)]
-

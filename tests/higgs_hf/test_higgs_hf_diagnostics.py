@@ -5,14 +5,16 @@ from unittest import mock
 
 import pytest
 import torch
+from higgs_hf_features import AUDIO, PAD
 
 import fastcollate
 from fastcollate.__main__ import main
-from higgs_hf_features import AUDIO, PAD
 
 ASSISTANT = [128006, 78191, 128007, 271, 128013, AUDIO, 128012, 128009]
-FEATURES = [{"input_ids": [128000] + ASSISTANT, "audio_codes": [torch.arange(6).reshape(2, 3)]},  # K=2, L=3
-            {"input_ids": [128000, 128006, 882, 128007, 271, 5, 128009]}]
+FEATURES = [
+    {"input_ids": [128000] + ASSISTANT, "audio_codes": [torch.arange(6).reshape(2, 3)]},  # K=2, L=3
+    {"input_ids": [128000, 128006, 882, 128007, 271, 5, 128009]},
+]
 
 
 def batch(label_mode):
@@ -36,8 +38,10 @@ def test_label_stats_counts_per_sample_codebook_and_clip():
 
 
 def test_explain_says_which_clip_is_learned():
-    feature = {"input_ids": [128000, 128006, 882, 128007, 271, AUDIO, 128009] + ASSISTANT,
-               "audio_codes": [torch.zeros((8, 40), dtype=torch.long), torch.zeros((8, 2), dtype=torch.long)]}
+    feature = {
+        "input_ids": [128000, 128006, 882, 128007, 271, AUDIO, 128009] + ASSISTANT,
+        "audio_codes": [torch.zeros((8, 40), dtype=torch.long), torch.zeros((8, 2), dtype=torch.long)],
+    }
     text = fastcollate.explain(feature, fastcollate.presets.llama3())
     assert "clip 0 at position 5: 8 codebooks x 40 codes, no-train (its placeholder is not in a learned turn)" in text
     assert "clip 1 at position 12: 8 codebooks x 2 codes, learned: its codes and stream EOS" in text
@@ -45,8 +49,10 @@ def test_explain_says_which_clip_is_learned():
     assert "clip 1 at position 12: 8 codebooks x 2 codes, no-train (audio_no_train)" in flagged
 
 
-@pytest.mark.parametrize("label_mode, status, audio", [("processor", 1, "[3, 3]; 1 clip(s); 1 without EOS"),
-                                                       ("correct", 0, "[4, 4]; 1 clip(s); 0 without EOS")])
+@pytest.mark.parametrize(
+    "label_mode, status, audio",
+    [("processor", 1, "[3, 3]; 1 clip(s); 1 without EOS"), ("correct", 0, "[4, 4]; 1 clip(s); 0 without EOS")],
+)
 def test_inspect_a_saved_batch(tmp_path, capsys, label_mode, status, audio):
     path = tmp_path / "batch.pt"
     torch.save(dict(batch(label_mode)), path)

@@ -22,7 +22,7 @@ def counts(mode):
     learned = (b["labels"] != -100) & mask
     prompt = torch.zeros_like(mask)  # everything before the last assistant turn's content
     for r in range(ids.shape[0]):
-        prompt[r, :(ids[r] == 78191).nonzero().flatten()[-1] + 3] = True
+        prompt[r, : (ids[r] == 78191).nonzero().flatten()[-1] + 3] = True
     labels, audio = b["audio_labels"], b["audio_input_ids"]
     voice = target = 0
     for r in range(ids.shape[0]):  # clip 0 is the reference voice, clip 1 the target speech
@@ -30,19 +30,29 @@ def counts(mode):
         end = int(b["audio_input_ids_mask"][r].sum())
         voice += int((labels[r, first:second] != -100).sum())
         target += int((labels[r, second:end] != -100).sum())
-    return [int(mask.sum()), int(learned.sum()), int((learned & prompt).sum()), int((learned & (ids == 128014)).sum()),
-            voice, target, int((labels == 1025).sum()), sum(s.clips_without_eos for s in sample_audio(b))]
+    return [
+        int(mask.sum()),
+        int(learned.sum()),
+        int((learned & prompt).sum()),
+        int((learned & (ids == 128014)).sum()),
+        voice,
+        target,
+        int((labels == 1025).sum()),
+        sum(s.clips_without_eos for s in sample_audio(b)),
+    ]
 
 
 def test_readme_table_counts():
     processor, correct = counts("processor"), counts("correct")
     assert processor[0] == correct[0]
-    rows = [f"| text labels learned, of {processor[0]:,} real tokens | {processor[1]:,} | {correct[1]:,} |",
-            f"| ... in the prompt (system, user, the reference voice's turn, headers) | {processor[2]:,} | {correct[2]:,} |",
-            f"| ... of them delay tokens (audio frames, not text) | {processor[3]:,} | {correct[3]:,} |",
-            f"| audio labels of the 16 reference voices | {processor[4]:,} | {correct[4]:,} |",
-            f"| audio labels of the 16 target clips | {processor[5]:,} | {correct[5]:,} |",
-            f"| ... of them stream EOS (16 clips x 8 codebooks: where generation stops) | {processor[6]:,} | {correct[6]:,} |",
-            f"| learned clips that never learn their stream EOS | {processor[7]:,} | {correct[7]:,} |"]
+    rows = [
+        f"| text labels learned, of {processor[0]:,} real tokens | {processor[1]:,} | {correct[1]:,} |",
+        f"| ... in the prompt (system, user, the reference voice's turn, headers) | {processor[2]:,} | {correct[2]:,} |",
+        f"| ... of them delay tokens (audio frames, not text) | {processor[3]:,} | {correct[3]:,} |",
+        f"| audio labels of the 16 reference voices | {processor[4]:,} | {correct[4]:,} |",
+        f"| audio labels of the 16 target clips | {processor[5]:,} | {correct[5]:,} |",
+        f"| ... of them stream EOS (16 clips x 8 codebooks: where generation stops) | {processor[6]:,} | {correct[6]:,} |",
+        f"| learned clips that never learn their stream EOS | {processor[7]:,} | {correct[7]:,} |",
+    ]
     for row in rows:
         assert row in README, row

@@ -8,11 +8,11 @@ import weakref
 
 import pytest
 import torch
+from conftest import backends
+from higgs_samples import assert_batches_equal
 
 from fastcollate import ChatCollator, HiggsAudioSampleCollator, presets
 from fastcollate.synthetic import higgs_collator_kwargs, synthetic_text_batch, synthetic_tts_batch
-from conftest import backends
-from higgs_samples import assert_batches_equal
 
 LLAMA = [128000, 128006, 78191, 128007, 271, 5, 6, 128009]
 
@@ -88,8 +88,7 @@ def test_no_reference_to_inputs_is_kept(backend):
     sample = synthetic_tts_batch(1, seed=2, audio_seconds=(0, 1))[0]
     refs = [weakref.ref(ids), weakref.ref(sample.input_ids), weakref.ref(sample.audio_ids_concat)]
     out = ChatCollator(presets.llama3(), 0, backend=backend)([ids])
-    higgs = HiggsAudioSampleCollator(**higgs_collator_kwargs(), backend=backend)(
-        [sample])
+    higgs = HiggsAudioSampleCollator(**higgs_collator_kwargs(), backend=backend)([sample])
     del ids, sample
     gc.collect()
     assert all(r() is None for r in refs)

@@ -3,13 +3,13 @@ pin_memory=True: every batch equals the one collated in the main process (num_wo
 
 import pytest
 import torch
+from conftest import backends
+from higgs_hf_features import random_features
+from higgs_samples import assert_batches_equal
 from torch.utils.data import DataLoader
 
 from fastcollate import ChatCollator, HiggsAudioSampleCollator, HiggsAudioV2Collator, presets
 from fastcollate.synthetic import higgs_collator_kwargs, synthetic_text_batch, synthetic_tts_batch
-from conftest import backends
-from higgs_samples import assert_batches_equal
-from higgs_hf_features import random_features
 
 # On a machine without an accelerator torch warns that pinning does nothing; that is this machine, not a bug.
 pytestmark = pytest.mark.filterwarnings("ignore:'pin_memory' argument is set as true but no accelerator:UserWarning")
@@ -20,8 +20,14 @@ def chat_features():
 
 
 def loader(dataset, collate_fn, workers: int, context=None):
-    return DataLoader(dataset, batch_size=4, collate_fn=collate_fn, num_workers=workers, pin_memory=True,
-                      multiprocessing_context=context if workers else None)
+    return DataLoader(
+        dataset,
+        batch_size=4,
+        collate_fn=collate_fn,
+        num_workers=workers,
+        pin_memory=True,
+        multiprocessing_context=context if workers else None,
+    )
 
 
 def assert_same_dicts(got, want):
@@ -35,8 +41,9 @@ def assert_same_dicts(got, want):
 @pytest.mark.parametrize("context", ["fork", "spawn"])
 @pytest.mark.parametrize("backend", backends())
 def test_chat_collator_in_workers(context, backend):
-    collate = ChatCollator(presets.llama3(), pad_token_id=128001, packed=True, backend=backend,
-                           block_mask_dtype=torch.bfloat16)
+    collate = ChatCollator(
+        presets.llama3(), pad_token_id=128001, packed=True, backend=backend, block_mask_dtype=torch.bfloat16
+    )
     data = chat_features()
     want = list(loader(data, collate, 0))
     assert len(want) == 3 and want[0]["attention_mask"].shape == (1, 1, 320, 320)

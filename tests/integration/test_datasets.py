@@ -8,20 +8,20 @@ import sys
 
 import pytest
 import torch
-
-from fastcollate import ChatCollator, presets
 from chatml_chats import prepared, random_chat
 from doc_blocks import block
 
+from fastcollate import ChatCollator, presets
+
 pytest.importorskip("datasets")
 
-SCRIPT = '''
+SCRIPT = """
 import json, sys
 import datasets, torch
 dataset = datasets.Dataset.from_list(json.load(open(sys.argv[1])))
 {block}
 torch.save([unpack(row) for row in packed], sys.argv[2])  # in order, one batch per stored row
-'''
+"""
 
 
 def rows():
@@ -43,8 +43,13 @@ def test_offline_pre_collation_equals_the_online_batches(tmp_path):
     data = rows()
     (tmp_path / "rows.json").write_text(json.dumps(data))
     (tmp_path / "offline.py").write_text(SCRIPT.format(block=block("offline_datasets")))
-    done = subprocess.run([sys.executable, "offline.py", "rows.json", "batches.pt"], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "offline.py", "rows.json", "batches.pt"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "Map (num_proc=2)" in done.stderr  # datasets' progress bar: two worker processes did the map
     stored = torch.load(tmp_path / "batches.pt", weights_only=False)
@@ -53,7 +58,7 @@ def test_offline_pre_collation_equals_the_online_batches(tmp_path):
     consumed = 0
     for batch in stored:
         n = len(batch["cu_seq_lens_q"]) - 1  # the stored batch says how many rows it packed
-        want = online(data[consumed:consumed + n])
+        want = online(data[consumed : consumed + n])
         consumed += n
         assert batch.keys() == want.keys()
         for k, v in want.items():

@@ -1,10 +1,10 @@
 """`python -m fastcollate demo` tells the truth: a comparison only when the compiled path exists."""
 
 import pytest
-
-from fastcollate.runtime import backend as _backend
-from fastcollate.demo import run_demo
 from conftest import COMPILED
+
+from fastcollate.demo import run_demo
+from fastcollate.runtime import backend as _backend
 
 COLUMNS = "sample  tokens text learned text masked learned% audio learned audio masked"
 

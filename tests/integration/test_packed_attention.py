@@ -10,20 +10,22 @@ import random
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import backends
+from tiny_llama import tiny_llama, transformers
 
 from fastcollate import ChatCollator, presets
 from fastcollate.rolespan.packed import block_causal_mask
 from fastcollate.synthetic import IGNORE, synthetic_text_batch
-from conftest import backends
-from tiny_llama import tiny_llama, transformers
 
 PAD = 128001
 LENGTHS = (30, 47, 64, 41)
 
 
 def features(lengths=LENGTHS, seed=0):
-    return [{"input_ids": synthetic_text_batch(1, n, seed=seed + k, exchanges=1)[0].input_ids.tolist()}
-            for k, n in enumerate(lengths)]
+    return [
+        {"input_ids": synthetic_text_batch(1, n, seed=seed + k, exchanges=1)[0].input_ids.tolist()}
+        for k, n in enumerate(lengths)
+    ]
 
 
 @pytest.mark.parametrize("backend", backends())
@@ -72,8 +74,10 @@ def test_matches_what_transformers_derives_and_flattens():
     assert batch["max_length_q"] == int(max_q) == int(max_k)
 
     padded = ChatCollator(presets.llama3(), PAD)(feats)
-    labeled = [{"input_ids": f["input_ids"], "labels": padded["labels"][i][: len(f["input_ids"])].tolist()}
-               for i, f in enumerate(feats)]
+    labeled = [
+        {"input_ids": f["input_ids"], "labels": padded["labels"][i][: len(f["input_ids"])].tolist()}
+        for i, f in enumerate(feats)
+    ]
     with pytest.warns(UserWarning, match="flatten the entire mini batch"):
         hf = transformers.DataCollatorWithFlattening()(labeled)
     for key in ("input_ids", "labels", "position_ids"):
@@ -152,16 +156,28 @@ def test_bfloat16_model_with_bfloat16_mask():
     assert torch.isfinite(loss)
 
 
-@pytest.mark.parametrize("kwargs,message", [
-    (dict(block_mask_dtype=torch.float32), r"^block_mask_dtype: only packed batches get a block-diagonal mask "
-                                           r"\(a padded batch's attention_mask already keeps samples apart\); "
-                                           r"pass packed=True or leave it None$"),
-    (dict(packed=True, block_mask_dtype=torch.int64), r"^block_mask_dtype: expected a floating torch.dtype \(the "
-                                                      r"dtype attention runs in, e.g. torch.bfloat16\) or None, got "
-                                                      r"torch.int64$"),
-    (dict(packed=True, block_mask_dtype="float32"), r"block_mask_dtype: expected a floating torch.dtype .* got "
-                                                    r"'float32'$"),
-])
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        (
+            dict(block_mask_dtype=torch.float32),
+            r"^block_mask_dtype: only packed batches get a block-diagonal mask "
+            r"\(a padded batch's attention_mask already keeps samples apart\); "
+            r"pass packed=True or leave it None$",
+        ),
+        (
+            dict(packed=True, block_mask_dtype=torch.int64),
+            r"^block_mask_dtype: expected a floating torch.dtype \(the "
+            r"dtype attention runs in, e.g. torch.bfloat16\) or None, got "
+            r"torch.int64$",
+        ),
+        (
+            dict(packed=True, block_mask_dtype="float32"),
+            r"block_mask_dtype: expected a floating torch.dtype .* got "
+            r"'float32'$",
+        ),
+    ],
+)
 def test_block_mask_dtype_errors(kwargs, message):
     with pytest.raises(ValueError, match=message):
         ChatCollator(presets.llama3(), PAD, **kwargs)

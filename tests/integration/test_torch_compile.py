@@ -3,24 +3,37 @@ Python fake implementation) match eager; meta tensors get every output's shape. 
 covers all the ops, so inductor compiles once (CI time)."""
 
 import torch
+from fastcollate.presets import llama3
 
 import fastcollate
-from fastcollate.presets import llama3
 
 
 def pipeline(codes, packed, offsets, ids, mask, starts, out_pair, out_labels):
     delayed, generation_mask = fastcollate.apply_delay_pattern(codes, 1024, 1025, delays=[0, 2, 1, 3])
     reverted = fastcollate.revert_delay_pattern(delayed, delays=[0, 2, 1, 3], start_index=1)
-    btk = fastcollate.apply_delay_pattern(codes.transpose(1, 2), 1024, 1025, layout="BTK", mode="preserve",
-                                          out=out_pair)
-    ragged = fastcollate.apply_delay_pattern_ragged(packed, offsets, 1024, 1025, stream_bos_eos=True,
-                                                    return_labels=True)
+    btk = fastcollate.apply_delay_pattern(
+        codes.transpose(1, 2), 1024, 1025, layout="BTK", mode="preserve", out=out_pair
+    )
+    ragged = fastcollate.apply_delay_pattern_ragged(
+        packed, offsets, 1024, 1025, stream_bos_eos=True, return_labels=True
+    )
     back = fastcollate.revert_delay_pattern_ragged(ragged.codes, ragged.offsets, stream_bos_eos=True)
     labels = fastcollate.role_span_labels(ids, llama3(), attention_mask=mask, start_index=starts)
     fastcollate.role_span_labels(ids, llama3(), attention_mask=mask, out=out_labels)
     # Torch ops around them, so the graph is more than the custom ops.
-    return (delayed + 1, generation_mask, reverted * 2, btk[0].sum(), ragged.codes, ragged.offsets, ragged.labels,
-            back.codes, back.offsets, labels.clamp(min=0), out_labels.sum())
+    return (
+        delayed + 1,
+        generation_mask,
+        reverted * 2,
+        btk[0].sum(),
+        ragged.codes,
+        ragged.offsets,
+        ragged.labels,
+        back.codes,
+        back.offsets,
+        labels.clamp(min=0),
+        out_labels.sum(),
+    )
 
 
 def inputs():
@@ -28,8 +41,12 @@ def inputs():
     codes = torch.randint(0, 1024, (2, 4, 9), generator=g)
     packed = torch.randint(0, 1024, (4, 11), generator=g, dtype=torch.int64).to(torch.int32)
     offsets = torch.tensor([0, 3, 3, 11])
-    ids = torch.tensor([[128000, 128006, 78191, 128007, 271, 5, 6, 128009, 128001],
-                        [128001, 128001, 128000, 128006, 78191, 128007, 271, 8, 128009]])
+    ids = torch.tensor(
+        [
+            [128000, 128006, 78191, 128007, 271, 5, 6, 128009, 128001],
+            [128001, 128001, 128000, 128006, 78191, 128007, 271, 8, 128009],
+        ]
+    )
     mask = (ids != 128001).long()
     starts = torch.tensor([0, 1])
     out_pair = (torch.empty((2, 9, 4), dtype=torch.int64), torch.empty((2, 9, 4), dtype=torch.int64))

@@ -7,11 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import ddp_shards  # this folder is on sys.path (tests/conftest.py)
 import pytest
 import torch
 
 from fastcollate import ChatCollator, presets
-import ddp_shards  # this folder is on sys.path (tests/conftest.py)
 
 HERE = Path(__file__).resolve().parent
 pytest.importorskip("transformers")
@@ -22,8 +22,13 @@ def test_two_ranks_collate_their_shards(tmp_path):
     # The ranks import tests/tiny_llama.py, a helper module of the tests/ root.
     path = os.pathsep.join(filter(None, [str(HERE.parent), os.environ.get("PYTHONPATH")]))
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": path}
-    done = subprocess.run([str(torchrun), "--standalone", "--nproc_per_node=2", str(HERE / "ddp_shards.py"),
-                           str(tmp_path)], env=env, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [str(torchrun), "--standalone", "--nproc_per_node=2", str(HERE / "ddp_shards.py"), str(tmp_path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     ranks = [torch.load(tmp_path / f"rank{r}.pt", weights_only=False) for r in range(2)]
     assert all(r["world_size"] == 2 for r in ranks)

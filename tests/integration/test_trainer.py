@@ -3,10 +3,10 @@ labels (a small dataset repeated, so it can fit it) and its loss goes down, padd
 
 import pytest
 import torch
+from tiny_llama import tiny_llama, transformers
 
 from fastcollate import ChatCollator, label_stats, presets
 from fastcollate.synthetic import synthetic_text_batch
-from tiny_llama import tiny_llama, transformers
 
 datasets = pytest.importorskip("datasets")
 pytest.importorskip("accelerate")
@@ -30,11 +30,26 @@ def train(tmp_path, collator, attn):
     assert 0 < stats.total_learned < stats.total_tokens  # assistant turns only
     log = LossLog()
     args = transformers.TrainingArguments(
-        output_dir=str(tmp_path), per_device_train_batch_size=4, max_steps=12, learning_rate=1e-2, use_cpu=True,
-        report_to=[], save_strategy="no", logging_steps=1, disable_tqdm=True, remove_unused_columns=False,
-        dataloader_pin_memory=False, seed=0)
-    trainer = transformers.Trainer(model=tiny_llama(attn), args=args, callbacks=[log], data_collator=collator,
-                                   train_dataset=datasets.Dataset.from_list(rows))
+        output_dir=str(tmp_path),
+        per_device_train_batch_size=4,
+        max_steps=12,
+        learning_rate=1e-2,
+        use_cpu=True,
+        report_to=[],
+        save_strategy="no",
+        logging_steps=1,
+        disable_tqdm=True,
+        remove_unused_columns=False,
+        dataloader_pin_memory=False,
+        seed=0,
+    )
+    trainer = transformers.Trainer(
+        model=tiny_llama(attn),
+        args=args,
+        callbacks=[log],
+        data_collator=collator,
+        train_dataset=datasets.Dataset.from_list(rows),
+    )
     trainer.train()
     return log.losses
 

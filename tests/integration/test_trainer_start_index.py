@@ -5,10 +5,10 @@ Trainer's default the column is dropped before the collator, which then learns e
 import random
 
 import pytest
-
-from fastcollate import ChatCollator, presets
 from chatml_chats import prepared, random_chat
 from tiny_llama import tiny_llama
+
+from fastcollate import ChatCollator, presets
 
 transformers = pytest.importorskip("transformers")
 datasets = pytest.importorskip("datasets")
@@ -42,11 +42,24 @@ def train_and_record(tmp_path, rows, **args):
     model.register_forward_pre_hook(record, with_kwargs=True)
     dataset = datasets.Dataset.from_list([{"input_ids": ids, "start_index": start} for ids, start, _ in rows])
     training = transformers.TrainingArguments(
-        output_dir=str(tmp_path), per_device_train_batch_size=4, max_steps=2, learning_rate=1e-3, use_cpu=True,
-        report_to=[], save_strategy="no", logging_strategy="no", disable_tqdm=True, dataloader_num_workers=0,
-        **args)
-    trainer = transformers.Trainer(model=model, args=training, train_dataset=dataset,
-                                   data_collator=ChatCollator(presets.llama3(), pad_token_id=PAD, on_empty="keep"))
+        output_dir=str(tmp_path),
+        per_device_train_batch_size=4,
+        max_steps=2,
+        learning_rate=1e-3,
+        use_cpu=True,
+        report_to=[],
+        save_strategy="no",
+        logging_strategy="no",
+        disable_tqdm=True,
+        dataloader_num_workers=0,
+        **args,
+    )
+    trainer = transformers.Trainer(
+        model=model,
+        args=training,
+        train_dataset=dataset,
+        data_collator=ChatCollator(presets.llama3(), pad_token_id=PAD, on_empty="keep"),
+    )
     trainer.train()
     return seen
 
@@ -72,6 +85,9 @@ def test_trainer_default_drops_start_index(tmp_path):
     seen = train_and_record(tmp_path, rows)
     want = expected_labels(rows)
     learned = sum(int((labels != -100).sum()) for _, _, labels in seen)
-    should = sum(sum(v != -100 for v in want[tuple(ids[i][m[i].bool()].tolist())])
-                 for ids, m, _ in seen for i in range(ids.shape[0]))
+    should = sum(
+        sum(v != -100 for v in want[tuple(ids[i][m[i].bool()].tolist())])
+        for ids, m, _ in seen
+        for i in range(ids.shape[0])
+    )
     assert learned > should

@@ -5,11 +5,11 @@ to the same rows given as lists, on every backend."""
 import numpy as np
 import pytest
 import torch
+from conftest import backends
 
 from fastcollate import ChatCollator, presets
 from fastcollate.rolespan.arrow_input import arrow_batch
 from fastcollate.synthetic import synthetic_text_batch
-from conftest import backends
 
 pa = pytest.importorskip("pyarrow")
 
@@ -64,20 +64,27 @@ def test_datasets_arrow_format(backend):
 
 
 @pytest.mark.parametrize("backend", backends())
-@pytest.mark.parametrize("make, message", [
-    (lambda: pa.table({"input_ids": [[1, 2]], "text": ["hi"]}),
-     r"^text: is not a feature ChatCollator reads \(input_ids, start_index\): drop the column or name it in "
-     r"ignore_keys=$"),
-    (lambda: pa.table({"ids": [[1, 2]]}), r"^ids: is not a feature ChatCollator reads"),
-    (lambda: pa.table({"start_index": [1]}), r"^start_index: is not|^input_ids: missing from the Arrow batch"),
-    (lambda: pa.array([[1, 2], None, [3]]), r"^sample 1: input_ids: is null$"),
-    (lambda: pa.array([[1, 2], [3, None, 4]]), r"^sample 1: input_ids: null id at position 1$"),
-    (lambda: pa.array([[1.5, 2.0]]), r"^input_ids: expected integer ids, got Arrow type double$"),
-    (lambda: pa.array([1, 2]), r"^input_ids: expected an Arrow list<int> column, got int64$"),
-    (lambda: pa.table({"input_ids": [[5, 6]], "start_index": ["x"]}),
-     r"^sample 0: start_index: expected an int or None, got str$"),
-    (lambda: pa.array([[]], type=pa.list_(pa.int64())).slice(0, 0), r"^batch: is empty, nothing to collate$"),
-])
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (
+            lambda: pa.table({"input_ids": [[1, 2]], "text": ["hi"]}),
+            r"^text: is not a feature ChatCollator reads \(input_ids, start_index\): drop the column or name it in "
+            r"ignore_keys=$",
+        ),
+        (lambda: pa.table({"ids": [[1, 2]]}), r"^ids: is not a feature ChatCollator reads"),
+        (lambda: pa.table({"start_index": [1]}), r"^start_index: is not|^input_ids: missing from the Arrow batch"),
+        (lambda: pa.array([[1, 2], None, [3]]), r"^sample 1: input_ids: is null$"),
+        (lambda: pa.array([[1, 2], [3, None, 4]]), r"^sample 1: input_ids: null id at position 1$"),
+        (lambda: pa.array([[1.5, 2.0]]), r"^input_ids: expected integer ids, got Arrow type double$"),
+        (lambda: pa.array([1, 2]), r"^input_ids: expected an Arrow list<int> column, got int64$"),
+        (
+            lambda: pa.table({"input_ids": [[5, 6]], "start_index": ["x"]}),
+            r"^sample 0: start_index: expected an int or None, got str$",
+        ),
+        (lambda: pa.array([[]], type=pa.list_(pa.int64())).slice(0, 0), r"^batch: is empty, nothing to collate$"),
+    ],
+)
 def test_arrow_errors(backend, make, message):
     with pytest.raises(ValueError, match=message):
         ChatCollator(presets.llama3(), 0, backend=backend, on_empty="keep")(make())

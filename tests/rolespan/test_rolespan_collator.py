@@ -3,16 +3,17 @@
 import numpy as np
 import pytest
 import torch
+from fastcollate.presets import chatml, llama3
 
-from fastcollate.runtime.backend import core
 from fastcollate import EmptySampleWarning
-from fastcollate.rolespan.chat_collator import ChatCollator
 from fastcollate.diagnostics.explain import explain
 from fastcollate.diagnostics.label_stats import label_stats
-from fastcollate.presets import chatml, llama3
+from fastcollate.rolespan.chat_collator import ChatCollator
 from fastcollate.rolespan.native import collate_text_flat_native, collate_text_native
 from fastcollate.rolespan.spec import RoleSpanSpec, completion_only
-from fastcollate.synthetic import IGNORE, LLAMA3_IDS as t, _Builder, synthetic_text_batch
+from fastcollate.runtime.backend import core
+from fastcollate.synthetic import IGNORE, _Builder, synthetic_text_batch
+from fastcollate.synthetic import LLAMA3_IDS as t
 
 BACKENDS = ["python", "cpu"]
 
@@ -31,8 +32,9 @@ def chat(assistant_turns=1, start=None, truncate=None):
 def test_packed_and_padded_learn_the_same_tokens(backend):
     rows = [s.input_ids for s in synthetic_text_batch(5, 97, seed=2)] + [torch.tensor(chat(2)["input_ids"])]
     spec = llama3()
-    padded = ChatCollator(spec, t.pad, pad_left=True, pad_to_multiple_of=16, backend=backend,
-                          return_num_learned=True)(rows)
+    padded = ChatCollator(spec, t.pad, pad_left=True, pad_to_multiple_of=16, backend=backend, return_num_learned=True)(
+        rows
+    )
     packed = ChatCollator(spec, t.pad, packed=True, backend=backend, return_num_learned=True)(rows)
     learned_padded = padded["labels"][padded["attention_mask"].bool()]
     assert torch.equal(learned_padded, packed["labels"][0])
@@ -90,8 +92,13 @@ def test_feature_forms_and_dtypes(backend):
     collate = ChatCollator(llama3(), t.pad, backend=backend)
     ref = collate([ids])
     strided = torch.tensor([v for v in ids for _ in range(2)])[::2]  # non-contiguous
-    for form in (torch.tensor(ids, dtype=torch.int32), np.array(ids, dtype=np.int64), {"input_ids": ids},
-                 strided, np.array(ids, dtype=np.int32)[::-1][::-1]):
+    for form in (
+        torch.tensor(ids, dtype=torch.int32),
+        np.array(ids, dtype=np.int64),
+        {"input_ids": ids},
+        strided,
+        np.array(ids, dtype=np.int32)[::-1][::-1],
+    ):
         got = collate([form])
         assert all(torch.equal(ref[k], got[k]) for k in ref)
 
@@ -106,12 +113,17 @@ ROW_ERRORS = [
     ([1, True], r"^sample 0: input_ids: expected a list of ints, got bool at position 1$"),
     ([1, 2**64], r"^sample 0: input_ids: value 18446744073709551616 at position 1 does not fit in int64$"),
     ([-(2**63) - 1], r"^sample 0: input_ids: value -9223372036854775809 at position 0 does not fit in int64$"),
-    (np.array([1, 2**64 - 1], dtype=np.uint64),
-     r"^sample 0: input_ids: value 18446744073709551615 at position 1 does not fit in int64$"),
+    (
+        np.array([1, 2**64 - 1], dtype=np.uint64),
+        r"^sample 0: input_ids: value 18446744073709551615 at position 1 does not fit in int64$",
+    ),
     ({}, r"sample 0: input_ids: missing from the feature"),
-    ({"ids": [1]}, r"^sample 0: ids: is not a feature ChatCollator reads \(input_ids, start_index\): labels and "
-                   r"attention_mask are computed from input_ids; drop the key from the features or name it in "
-                   r"ignore_keys=$"),
+    (
+        {"ids": [1]},
+        r"^sample 0: ids: is not a feature ChatCollator reads \(input_ids, start_index\): labels and "
+        r"attention_mask are computed from input_ids; drop the key from the features or name it in "
+        r"ignore_keys=$",
+    ),
     ({"input_ids": [1], "labels": [1]}, r"^sample 0: labels: is not a feature ChatCollator reads"),
     ({"input_ids": [1], "start_index": "2"}, r"sample 0: start_index: expected an int or None, got str"),
 ]
@@ -129,7 +141,8 @@ def test_ignore_keys(backend):
     ids = chat(1)["input_ids"]
     want = ChatCollator(llama3(), t.pad, backend=backend)([{"input_ids": ids}])
     got = ChatCollator(llama3(), t.pad, backend=backend, ignore_keys=("messages", "attention_mask"))(
-        [{"input_ids": ids, "messages": "hi", "attention_mask": [1] * len(ids)}])
+        [{"input_ids": ids, "messages": "hi", "attention_mask": [1] * len(ids)}]
+    )
     assert all(torch.equal(want[k], got[k]) for k in want)
     with pytest.raises(ValueError, match=r"^ignore_keys: expected a collection of key names, got the string 'ab'$"):
         ChatCollator(llama3(), t.pad, ignore_keys="ab")
@@ -137,7 +150,8 @@ def test_ignore_keys(backend):
         ChatCollator(llama3(), t.pad, ignore_keys=("input_ids",))
     # Naming start_index skips it on purpose, e.g. under turns="all".
     skipped = ChatCollator(llama3(turns="all"), t.pad, backend=backend, ignore_keys=("start_index",))(
-        [{"input_ids": ids, "start_index": 99}])
+        [{"input_ids": ids, "start_index": 99}]
+    )
     assert all(torch.equal(want[k], skipped[k]) for k in want)
 
 
@@ -151,8 +165,11 @@ def test_native_boundary_messages_match(value, message):
 def test_native_flat_and_option_errors():
     spec = llama3()
     ids = torch.arange(6)
-    with pytest.raises(ValueError, match=r"offsets: entries 0, 1 = 0, 9 are not a non-decreasing range inside "
-                                         r"input_ids of length 6"):
+    with pytest.raises(
+        ValueError,
+        match=r"offsets: entries 0, 1 = 0, 9 are not a non-decreasing range inside "
+        r"input_ids of length 6",
+    ):
         collate_text_flat_native(ids, np.array([0, 9]), spec, 0)
     with pytest.raises(ValueError, match=r"offsets: expected at least one entry"):
         collate_text_flat_native(ids, np.array([], dtype=np.int64), spec, 0)
@@ -168,13 +185,16 @@ def test_native_flat_and_option_errors():
         core().rolespan.RoleSpanSpecNative(**native)
 
 
-@pytest.mark.parametrize("kwargs,message", [
-    (dict(spec="llama3"), r"spec: expected a RoleSpanSpec, got str"),
-    (dict(on_empty="skip"), r"on_empty: expected one of \('error', 'warn', 'drop', 'keep'\), got 'skip'"),
-    (dict(pad_to_multiple_of=0), r"pad_to_multiple_of: expected an int >= 1 that fits in int64, or None, got 0"),
-    (dict(packed=True, pad_to_multiple_of=8), r"pad_to_multiple_of: packed batches are not padded"),
-    (dict(backend="gpu"), r"backend: expected one of"),
-])
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        (dict(spec="llama3"), r"spec: expected a RoleSpanSpec, got str"),
+        (dict(on_empty="skip"), r"on_empty: expected one of \('error', 'warn', 'drop', 'keep'\), got 'skip'"),
+        (dict(pad_to_multiple_of=0), r"pad_to_multiple_of: expected an int >= 1 that fits in int64, or None, got 0"),
+        (dict(packed=True, pad_to_multiple_of=8), r"pad_to_multiple_of: packed batches are not padded"),
+        (dict(backend="gpu"), r"backend: expected one of"),
+    ],
+)
 def test_collator_option_errors(kwargs, message):
     args = dict(spec=llama3(), pad_token_id=0)
     args.update(kwargs)
@@ -182,21 +202,29 @@ def test_collator_option_errors(kwargs, message):
         ChatCollator(**args)
 
 
-@pytest.mark.parametrize("batch,message", [(chat(1), r"batch: expected a list of features or an Arrow column/table, got dict"),
-                                           ([], r"batch: is empty, nothing to collate")])
+@pytest.mark.parametrize(
+    "batch,message",
+    [
+        (chat(1), r"batch: expected a list of features or an Arrow column/table, got dict"),
+        ([], r"batch: is empty, nothing to collate"),
+    ],
+)
 def test_batch_errors(batch, message):
     with pytest.raises(ValueError, match=message):
         ChatCollator(llama3(), 0)(batch)
 
 
-@pytest.mark.parametrize("kwargs,message", [
-    (dict(mode="x"), r"mode: expected one of \('roles', 'completion'\), got 'x'"),
-    (dict(turns="first"), r"turns: expected one of \('all', 'last', 'from_start_index'\), got 'first'"),
-    (dict(turn_start=()), r"turn_start: expected at least one token id, got none"),
-    (dict(header_end=None), r"header_end: expected a sequence of token ids, got NoneType"),
-    (dict(end_of_turn=(-1,)), r"end_of_turn: token ids must be >= 0, got \(-1,\)"),
-    (dict(learned_roles=("bot",)), r"learned_roles: \['bot'\] not in roles \['assistant', 'user'\]"),
-])
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        (dict(mode="x"), r"mode: expected one of \('roles', 'completion'\), got 'x'"),
+        (dict(turns="first"), r"turns: expected one of \('all', 'last', 'from_start_index'\), got 'first'"),
+        (dict(turn_start=()), r"turn_start: expected at least one token id, got none"),
+        (dict(header_end=None), r"header_end: expected a sequence of token ids, got NoneType"),
+        (dict(end_of_turn=(-1,)), r"end_of_turn: token ids must be >= 0, got \(-1,\)"),
+        (dict(learned_roles=("bot",)), r"learned_roles: \['bot'\] not in roles \['assistant', 'user'\]"),
+    ],
+)
 def test_spec_errors(kwargs, message):
     args = dict(turn_start=(1,), header_end=(2,), roles={"user": (3,), "assistant": (4,)}, end_of_turn=(5,))
     args.update(kwargs)
@@ -207,17 +235,40 @@ def test_spec_errors(kwargs, message):
 
 
 def test_chatml_preset_and_tokenizer_ids():
-    ids = [151644, 8948, 198, 1, 2, 151645, 198, 151644, 872, 198, 3, 151645, 198,
-           151644, 77091, 198, 4, 5, 151645, 198]
+    ids = [
+        151644,
+        8948,
+        198,
+        1,
+        2,
+        151645,
+        198,
+        151644,
+        872,
+        198,
+        3,
+        151645,
+        198,
+        151644,
+        77091,
+        198,
+        4,
+        5,
+        151645,
+        198,
+    ]
     labels = collate_text_native([torch.tensor(ids)], chatml(), 0)["labels"][0]
     assert [v for v in labels.tolist() if v != IGNORE] == [4, 5, 151645]
 
     class Tok:  # the two methods presets read
         vocab = {"<|start_header_id|>": 7, "<|end_header_id|>": 8, "<|eot_id|>": 9, "<|eom_id|>": 10}
+
         def convert_tokens_to_ids(self, token):
             return self.vocab[token]
+
         def encode(self, text, add_special_tokens=False):
             return {"\n\n": [11], "system": [12], "user": [13], "assistant": [14, 15], "ipython": [16]}[text]
+
     spec = llama3(Tok(), turns="last")
     assert spec.turn_start == (7,) and spec.header_end == (8, 11) and spec.end_of_turn == (9, 10)
     assert spec.role_table["assistant"] == (14, 15) and spec.turns == "last"
@@ -247,13 +298,22 @@ def _builder_labels(ids):
 
 def test_label_stats_on_higgs_batch():
     from fastcollate.higgs_boson.samples import HiggsAudioBatchInput
+
     labels = torch.tensor([[IGNORE, 5, 6, IGNORE]])
     audio = torch.tensor([[IGNORE, 1, 2, 3], [IGNORE, IGNORE, 2, 3]])
-    batch = HiggsAudioBatchInput(input_ids=labels.clamp(min=0), attention_mask=torch.tensor([[1, 1, 1, 0]]),
-                                 audio_features=None, audio_feature_attention_mask=None, audio_out_ids=audio,
-                                 audio_out_ids_start=torch.tensor([0, 2]), audio_out_ids_start_group_loc=None,
-                                 audio_in_ids=None, audio_in_ids_start=None, label_ids=labels,
-                                 label_audio_ids=audio)
+    batch = HiggsAudioBatchInput(
+        input_ids=labels.clamp(min=0),
+        attention_mask=torch.tensor([[1, 1, 1, 0]]),
+        audio_features=None,
+        audio_feature_attention_mask=None,
+        audio_out_ids=audio,
+        audio_out_ids_start=torch.tensor([0, 2]),
+        audio_out_ids_start_group_loc=None,
+        audio_in_ids=None,
+        audio_in_ids_start=None,
+        label_ids=labels,
+        label_audio_ids=audio,
+    )
     stats = label_stats(batch)
     assert stats.learned == [2] and stats.tokens == [3]
     assert stats.audio_learned == [3, 2] and stats.audio_segment_learned == [1, 4] and "audio" in str(stats)

@@ -23,7 +23,7 @@ def trl_labels(ids, response, instruction=None):
     if instruction is None:
         start = None
         for idx in np.where(labels == response[0])[0]:
-            if response == labels[idx: idx + len(response)].tolist():
+            if response == labels[idx : idx + len(response)].tolist():
                 start = idx  # no break: the LAST occurrence wins
         if start is None:
             labels[:] = IGNORE
@@ -32,12 +32,12 @@ def trl_labels(ids, response, instruction=None):
         return labels.tolist()
     response_idxs, human_idxs = [], []
     for idx in np.where(labels == response[0])[0]:
-        if response == labels[idx: idx + len(response)].tolist():
+        if response == labels[idx : idx + len(response)].tolist():
             response_idxs.append(idx + len(response))
     if not response_idxs:
         labels[:] = IGNORE
     for idx in np.where(labels == instruction[0])[0]:
-        if instruction == labels[idx: idx + len(instruction)].tolist():
+        if instruction == labels[idx : idx + len(instruction)].tolist():
             human_idxs.append(idx)
     if not human_idxs:
         labels[:] = IGNORE
@@ -49,7 +49,7 @@ def trl_labels(ids, response, instruction=None):
         else:
             labels[:end] = IGNORE
     if len(response_idxs) < len(human_idxs):
-        labels[human_idxs[-1]:] = IGNORE
+        labels[human_idxs[-1] :] = IGNORE
     return labels.tolist()
 
 
@@ -73,9 +73,16 @@ def test_single_turn_learns_the_answer_only():
     assert both(SINGLE, completion_only(ASSISTANT)) == [IGNORE] * 5 + [20, 21, EOS]
 
 
-@pytest.mark.parametrize("ids", [MULTI, MULTI[:-4], [1] + ASSISTANT + [20] + HUMAN + [12] + ASSISTANT + [22],
-                                 [1] + HUMAN + [10] + ASSISTANT + [20] + HUMAN + [12, 13]],
-                         ids=["multi", "cut", "response-first", "trailing-human"])
+@pytest.mark.parametrize(
+    "ids",
+    [
+        MULTI,
+        MULTI[:-4],
+        [1] + ASSISTANT + [20] + HUMAN + [12] + ASSISTANT + [22],
+        [1] + HUMAN + [10] + ASSISTANT + [20] + HUMAN + [12, 13],
+    ],
+    ids=["multi", "cut", "response-first", "trailing-human"],
+)
 def test_instruction_template_matches_trl(ids):
     assert both(ids, completion_only(ASSISTANT, HUMAN)) == trl_labels(ids, ASSISTANT, HUMAN)
 
@@ -115,7 +122,7 @@ def test_always_masked_ids_stay_masked():
 
 # The README's "Differences from TRL" (templates: response 10 11, instruction 20 21). TRL's side comes from
 # the transcription above; benchmarks/peers/test_bench_trl.py checks it against TRL 0.19.1 itself.
-R, I = [10, 11], [20, 21]
+RESPONSE, INSTRUCTION = [10, 11], [20, 21]
 NO_INSTRUCTION = [1, 5, 6, 10, 11, 30, 31, EOS]
 EMPTY_FIRST_RESPONSE = [1, 10, 11, 20, 21, 5, 10, 11, 30, EOS]
 
@@ -126,12 +133,12 @@ def learned(labels):
 
 def test_instruction_template_absent_from_a_sample():
     """TRL masks the whole sample; the rules learn the response (it runs to the end: no instruction follows)."""
-    assert learned(trl_labels(NO_INSTRUCTION, R, I)) == []
-    assert learned(both(NO_INSTRUCTION, completion_only(R, I))) == [30, 31, EOS]
+    assert learned(trl_labels(NO_INSTRUCTION, RESPONSE, INSTRUCTION)) == []
+    assert learned(both(NO_INSTRUCTION, completion_only(RESPONSE, INSTRUCTION))) == [30, 31, EOS]
 
 
 def test_empty_response_right_before_the_instruction():
     """TRL pairs the first instruction with the first (empty) response and learns the user turn; the rules end
     the empty response at the instruction template and learn only the real answer."""
-    assert learned(trl_labels(EMPTY_FIRST_RESPONSE, R, I)) == [20, 21, 5, 10, 11, 30, EOS]
-    assert learned(both(EMPTY_FIRST_RESPONSE, completion_only(R, I))) == [30, EOS]
+    assert learned(trl_labels(EMPTY_FIRST_RESPONSE, RESPONSE, INSTRUCTION)) == [20, 21, 5, 10, 11, 30, EOS]
+    assert learned(both(EMPTY_FIRST_RESPONSE, completion_only(RESPONSE, INSTRUCTION))) == [30, EOS]

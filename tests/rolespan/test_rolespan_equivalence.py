@@ -7,7 +7,8 @@ overlap and get truncated; int32/int64 and strided (non-contiguous) inputs; ever
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fastcollate.rolespan.native import collate_text_flat_native, collate_text_native
 from fastcollate.rolespan.reference import collate_text_reference
@@ -25,17 +26,27 @@ def role_specs(draw):
     roles = {n: draw(st.lists(st.integers(0, ALPHABET - 1), min_size=0, max_size=2).map(tuple)) for n in names}
     learned = tuple(n for n in names if draw(st.booleans())) or (names[-1],)
     return RoleSpanSpec(
-        turn_start=draw(pattern), header_end=draw(pattern), roles=roles, learned_roles=learned,
+        turn_start=draw(pattern),
+        header_end=draw(pattern),
+        roles=roles,
+        learned_roles=learned,
         end_of_turn=tuple(draw(st.lists(st.integers(0, ALPHABET - 1), max_size=2))),
-        learn_end_of_turn=draw(st.booleans()), learn_header=draw(st.booleans()),
-        turns=draw(st.sampled_from(TURNS)), always_masked=tuple(draw(st.lists(st.integers(0, ALPHABET - 1), max_size=2))))
+        learn_end_of_turn=draw(st.booleans()),
+        learn_header=draw(st.booleans()),
+        turns=draw(st.sampled_from(TURNS)),
+        always_masked=tuple(draw(st.lists(st.integers(0, ALPHABET - 1), max_size=2))),
+    )
 
 
 @st.composite
 def completion_specs(draw):
     instruction = draw(st.one_of(st.none(), pattern))
-    return completion_only(draw(pattern), instruction, turns=draw(st.sampled_from(TURNS)),
-                           always_masked=tuple(draw(st.lists(st.integers(0, ALPHABET - 1), max_size=1))))
+    return completion_only(
+        draw(pattern),
+        instruction,
+        turns=draw(st.sampled_from(TURNS)),
+        always_masked=tuple(draw(st.lists(st.integers(0, ALPHABET - 1), max_size=1))),
+    )
 
 
 @st.composite
@@ -61,10 +72,15 @@ def conversation(draw, spec):
 def batches(draw):
     spec = draw(st.one_of(role_specs(), completion_specs()))
     rows = draw(st.lists(conversation(spec), min_size=1, max_size=5))
-    starts = draw(st.one_of(st.none(), st.lists(st.one_of(st.none(), st.integers(-1, 4)),
-                                                min_size=len(rows), max_size=len(rows))))
-    layout = dict(pad_token_id=draw(st.integers(0, ALPHABET - 1)), pad_left=draw(st.booleans()),
-                  pad_to_multiple_of=draw(st.sampled_from([1, 3, 8])), packed=draw(st.booleans()))
+    starts = draw(
+        st.one_of(st.none(), st.lists(st.one_of(st.none(), st.integers(-1, 4)), min_size=len(rows), max_size=len(rows)))
+    )
+    layout = dict(
+        pad_token_id=draw(st.integers(0, ALPHABET - 1)),
+        pad_left=draw(st.booleans()),
+        pad_to_multiple_of=draw(st.sampled_from([1, 3, 8])),
+        packed=draw(st.booleans()),
+    )
     if layout["packed"]:
         layout["pad_to_multiple_of"] = 1
     return spec, rows, starts, layout, draw(st.sampled_from([torch.int32, torch.int64])), draw(st.booleans())
@@ -105,8 +121,11 @@ def test_flat_and_numpy_inputs_equal_reference(case):
     flat = np.array([v for r in rows for v in r], dtype=np_dtype)
     offsets = np.cumsum([0] + [len(r) for r in rows]).astype(np.int64)
     assert_same(ref, collate_text_flat_native(flat, offsets, spec, start_indices=starts, **layout), "flat")
-    assert_same(ref, collate_text_native([np.array(r, dtype=np_dtype) for r in rows], spec,
-                                         start_indices=starts, **layout), "numpy rows")
+    assert_same(
+        ref,
+        collate_text_native([np.array(r, dtype=np_dtype) for r in rows], spec, start_indices=starts, **layout),
+        "numpy rows",
+    )
 
 
 @pytest.mark.parametrize("packed", [False, True])
@@ -114,14 +133,18 @@ def test_empty_rows_and_empty_batch(packed):
     spec = completion_only((1,))
     for rows in ([], [[]], [[], [2, 1, 3], []]):
         ref = collate_text_reference(rows, spec, 0, packed=packed)
-        assert_same(ref, collate_text_native([torch.tensor(r, dtype=torch.int64) for r in rows], spec, 0,
-                                             packed=packed), rows)
+        assert_same(
+            ref, collate_text_native([torch.tensor(r, dtype=torch.int64) for r in rows], spec, 0, packed=packed), rows
+        )
 
 
 def test_fill_releases_the_gil_and_is_thread_safe():
     from concurrent.futures import ThreadPoolExecutor
+
     from fastcollate.presets import llama3
+
     from fastcollate.synthetic import synthetic_text_batch
+
     rows = [s.input_ids for s in synthetic_text_batch(8, 512, seed=3)]
     spec = llama3()
     ref = collate_text_native(rows, spec, 0)

@@ -6,15 +6,15 @@ import random
 
 import pytest
 import torch
-from hypothesis import given, settings, strategies as st
+from conftest import backends
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from ops_inputs import VIEWS, as_view
+from test_rolespan_equivalence import ALPHABET, completion_specs, conversation, role_specs
 
 import fastcollate
 from fastcollate import ChatCollator, presets
 from fastcollate.rolespan import role_span_labels_reference as twin
-from ops_inputs import VIEWS, as_view
-from test_rolespan_equivalence import ALPHABET, completion_specs, conversation, role_specs
-
-from conftest import backends
 
 LLAMA3 = presets.llama3()
 CHATML = presets.chatml()
@@ -26,8 +26,10 @@ PRESETS = {
     "chatml": (CHATML, CHATML),
     "chatml-from_start_index": (presets.chatml(turns="from_start_index"), CHATML),
     "completion": (presets.completion_only((128006, 78191, 128007, 271)), LLAMA3),
-    "completion-instruction": (presets.completion_only((128006, 78191, 128007, 271), (128006, 882, 128007, 271)),
-                               LLAMA3),
+    "completion-instruction": (
+        presets.completion_only((128006, 78191, 128007, 271), (128006, 882, 128007, 271)),
+        LLAMA3,
+    ),
 }
 PAD = 128001
 
@@ -40,7 +42,7 @@ def chat(template, rng: random.Random):
         content = [rng.randrange(200, 10000) for _ in range(rng.randint(0, 9))]
         ids += list(template.turn_start) + list(rng.choice(roles)) + list(template.header_end) + content
         ids += [template.end_of_turn[rng.randrange(len(template.end_of_turn))]]
-    return ids[:rng.randint(0, len(ids))] if rng.random() < 0.3 else ids
+    return ids[: rng.randint(0, len(ids))] if rng.random() < 0.3 else ids
 
 
 def reads_start_index(spec) -> bool:
@@ -57,14 +59,20 @@ def test_equals_chat_collator_labels(preset, pad_left, backend):
     for _ in range(10):
         rows = [chat(template, rng) for _ in range(rng.randint(1, 6))]
         starts = [rng.choice([None, 0, 1, 2, 3, 5]) for _ in rows] if reads_start_index(spec) else None
-        features = [{"input_ids": r} if starts is None else {"input_ids": r, "start_index": s}
-                    for r, s in zip(rows, starts or rows)]
-        batch = ChatCollator(spec, PAD, pad_left=pad_left, on_empty="keep", backend=backend,
-                             pad_to_multiple_of=rng.choice([1, 8]))(features)
+        features = [
+            {"input_ids": r} if starts is None else {"input_ids": r, "start_index": s}
+            for r, s in zip(rows, starts or rows)
+        ]
+        batch = ChatCollator(
+            spec, PAD, pad_left=pad_left, on_empty="keep", backend=backend, pad_to_multiple_of=rng.choice([1, 8])
+        )(features)
         for ids_dtype, mask_dtype in [(torch.int64, torch.int64), (torch.int32, torch.bool)]:
-            got = fastcollate.role_span_labels(batch["input_ids"].to(ids_dtype), spec,
-                                               attention_mask=batch["attention_mask"].to(mask_dtype),
-                                               start_index=starts)
+            got = fastcollate.role_span_labels(
+                batch["input_ids"].to(ids_dtype),
+                spec,
+                attention_mask=batch["attention_mask"].to(mask_dtype),
+                start_index=starts,
+            )
             assert got.dtype == torch.int64 and torch.equal(got, batch["labels"]), (rows, starts)
 
 
@@ -92,8 +100,10 @@ def padded_batches(draw):
         cols = slice(width - len(r), width) if pad_left else slice(0, len(r))
         ids[i, cols], mask[i, cols] = torch.tensor(r, dtype=torch.int64), 1
     ids = as_view(ids.to(draw(st.sampled_from([torch.int32, torch.int64]))), draw(st.sampled_from(VIEWS)))
-    mask = as_view(mask.to(draw(st.sampled_from([torch.bool, torch.int32, torch.int64]))),
-                   draw(st.sampled_from(["contiguous", "strided"])))
+    mask = as_view(
+        mask.to(draw(st.sampled_from([torch.bool, torch.int32, torch.int64]))),
+        draw(st.sampled_from(["contiguous", "strided"])),
+    )
     starts = None
     if reads_start_index(spec) and draw(st.booleans()):  # any other spec rejects a start_index
         starts = draw(st.lists(st.one_of(st.none(), st.integers(-1, 4)), min_size=len(rows), max_size=len(rows)))
@@ -130,8 +140,11 @@ def test_out_with_row_stride_and_empty_shapes():
 def test_start_index_under_a_spec_that_does_not_read_it_raises():
     """As in every collator: a start_index is never silently ignored."""
     ids = torch.tensor([[128000, 128006, 78191, 128007, 271, 5, 128009]])
-    with pytest.raises(ValueError, match=r"^start_index: is given, but the spec selects turns='all', which does not "
-                                         r"read start_index"):
+    with pytest.raises(
+        ValueError,
+        match=r"^start_index: is given, but the spec selects turns='all', which does not "
+        r"read start_index",
+    ):
         fastcollate.ops.role_span_labels(ids, presets.llama3(turns="all"), start_index=[2])
     with pytest.raises(ValueError, match=r"^start_index: is given, but completion-only templates cannot count"):
         fastcollate.ops.role_span_labels(ids, presets.completion_only([5]), start_index=torch.tensor([0]))

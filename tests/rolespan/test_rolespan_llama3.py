@@ -5,12 +5,12 @@ import random
 
 import pytest
 import torch
-
+from chatml_chats import ChatMLSample, Message, StandInTokenizer, chatml_dataset, random_chat
 from fastcollate.presets import llama3
+
 from fastcollate.rolespan.native import collate_text_native
 from fastcollate.rolespan.reference import mask_labels_reference
 from fastcollate.synthetic import IGNORE, LLAMA3_IDS, _Builder, synthetic_text_batch
-from chatml_chats import ChatMLSample, Message, StandInTokenizer, chatml_dataset, random_chat
 
 t = LLAMA3_IDS
 
@@ -24,8 +24,10 @@ def test_llama3_preset_reproduces_prepare_chatml_sample(seed):
     assert torch.equal(mask_labels_reference(ids, spec, sample.start_index), expected)
     out = collate_text_native([torch.tensor(ids)], spec, 0, start_indices=[sample.start_index])
     assert torch.equal(out["labels"][0], expected)
-    if any(m.role == "assistant" and i + 1 < len(sample.messages) and sample.messages[i + 1].role == "assistant"
-           for i, m in enumerate(sample.messages)):
+    if any(
+        m.role == "assistant" and i + 1 < len(sample.messages) and sample.messages[i + 1].role == "assistant"
+        for i, m in enumerate(sample.messages)
+    ):
         assert t.eom in ids
 
 
@@ -33,15 +35,17 @@ def test_recipient_prefix_is_not_reproducible_from_ids():
     """prepare_chatml_sample labels an assistant `recipient` prefix even before start_index; the rules here
     cannot (nothing in the ids says the turn is before start_index but its prefix should be learned), so the
     spec masks it like the rest of the turn. Documented difference, pinned here."""
-    sample = ChatMLSample(messages=[Message("user", "w1 w2"), Message("assistant", "w3 w4", recipient="w9")],
-                          start_index=2)
+    sample = ChatMLSample(
+        messages=[Message("user", "w1 w2"), Message("assistant", "w3 w4", recipient="w9")], start_index=2
+    )
     ids, labels, _, _ = chatml_dataset.prepare_chatml_sample(sample, StandInTokenizer())
     got = mask_labels_reference(ids, llama3(), 2)
     differ = (got != torch.tensor(labels)).nonzero().flatten().tolist()
     assert [ids[i] for i in differ] == [1009, 128020]  # "w9<|recipient|>": learned upstream, masked here
     # From start_index on, the prefix is just content of a learned turn: identical.
     ids, labels, _, _ = chatml_dataset.prepare_chatml_sample(
-        ChatMLSample(messages=sample.messages, start_index=1), StandInTokenizer())
+        ChatMLSample(messages=sample.messages, start_index=1), StandInTokenizer()
+    )
     assert torch.equal(mask_labels_reference(ids, llama3(), 1), torch.tensor(labels))
 
 
@@ -52,13 +56,13 @@ def test_llama3_preset_reproduces_synthetic_builder():
 
 def test_builder_start_index_and_eom_between_assistant_turns():
     b = _Builder()
-    b.turn(t.system, [[5, 6]], learned=False, first=True)   # turn 0
-    b.turn(t.user, [[7]], learned=False)                     # turn 1
-    b.turn(t.assistant, [[8, 9]], learned=False)             # turn 2: before start_index
-    b.turn(t.user, [[10]], learned=False)                    # turn 3
+    b.turn(t.system, [[5, 6]], learned=False, first=True)  # turn 0
+    b.turn(t.user, [[7]], learned=False)  # turn 1
+    b.turn(t.assistant, [[8, 9]], learned=False)  # turn 2: before start_index
+    b.turn(t.user, [[10]], learned=False)  # turn 3
     b.add([t.start_header, t.assistant, t.end_header, t.double_newline], False)  # turn 4, ends with eom
     b.add([11, 12, t.eom], True)
-    b.turn(t.assistant, [[13]], learned=True)                # turn 5
+    b.turn(t.assistant, [[13]], learned=True)  # turn 5
     got = collate_text_native([torch.tensor(b.ids)], llama3(), 0, start_indices=[4])
     assert torch.equal(got["labels"][0], torch.tensor(b.labels))
     assert got["num_learned"].item() == sum(v != IGNORE for v in b.labels) == 5

@@ -6,13 +6,13 @@ import random
 
 import pytest
 import torch
+from chatml_chats import higgs_sample, prepared, random_chat
+from conftest import backends
+from higgs_samples import KW, assert_batches_equal
 
 import fastcollate
 from fastcollate import ChatCollator, HiggsAudioSampleCollator, explain, presets
 from fastcollate.synthetic import IGNORE
-from chatml_chats import higgs_sample, prepared, random_chat
-from conftest import backends
-from higgs_samples import KW, assert_batches_equal
 
 SEEDS = range(12)
 HIGGS = dict(whisper_processor=None, **KW, encode_whisper_embed=False, use_delay_pattern=True)
@@ -49,9 +49,11 @@ def test_the_issue_reproducer_learns_less_with_start_index():
     rng = random.Random(5)
     chat = random_chat(rng, start_choices=[4])
     with_start = ChatCollator(presets.llama3(), 128001, return_num_learned=True)(
-        [{"input_ids": prepared(chat)[0], "start_index": 4}])
+        [{"input_ids": prepared(chat)[0], "start_index": 4}]
+    )
     without = ChatCollator(presets.llama3(), 128001, return_num_learned=True, on_empty="keep")(
-        [{"input_ids": prepared(chat)[0]}])
+        [{"input_ids": prepared(chat)[0]}]
+    )
     assert with_start["labels"][0].tolist() == prepared(chat)[1]
     assert with_start["num_learned"].item() < without["num_learned"].item()
 
@@ -63,10 +65,12 @@ def test_higgs_label_spec_default_equals_prepare_chatml_sample(backend, seed):
     prepare_chatml_sample give, bit for bit (text labels, audio labels, no-train audio segments)."""
     chats = chats_with_start_index(seed)
     # Seeded per sample, so both forms of sample i get the same codes.
-    derived = [higgs_sample(c, random.Random(seed * 100 + i), labels=False, start_index=True)
-               for i, c in enumerate(chats)]
-    given = [higgs_sample(c, random.Random(seed * 100 + i), labels=True, start_index=False)
-             for i, c in enumerate(chats)]
+    derived = [
+        higgs_sample(c, random.Random(seed * 100 + i), labels=False, start_index=True) for i, c in enumerate(chats)
+    ]
+    given = [
+        higgs_sample(c, random.Random(seed * 100 + i), labels=True, start_index=False) for i, c in enumerate(chats)
+    ]
     want = HiggsAudioSampleCollator(**HIGGS, backend=backend, on_empty="keep")(given)
     got = HiggsAudioSampleCollator(**HIGGS, label_spec=presets.llama3(), backend=backend, on_empty="keep")(derived)
     assert_batches_equal(got, want)
@@ -82,19 +86,24 @@ def test_explain_default_preset_equals_prepare_chatml_sample(seed):
 
 # ------------------------------------------------------------------------------------------------ conflicts
 
-NOT_READ = r"sample 1: start_index: is 2, but the spec selects turns='{}', which does not read start_index; use " \
-           r"the default turns='from_start_index' to learn only the turns from start_index on, or drop start_index"
+NOT_READ = (
+    r"sample 1: start_index: is 2, but the spec selects turns='{}', which does not read start_index; use "
+    r"the default turns='from_start_index' to learn only the turns from start_index on, or drop start_index"
+)
 COMPLETION = r"sample 1: start_index: is 2, but completion-only templates cannot count chat turns"
 
 
 @pytest.mark.parametrize("backend", backends())
-@pytest.mark.parametrize("spec, message", [
-    (presets.llama3(turns="all"), NOT_READ.format("all")),
-    (presets.llama3(turns="last"), NOT_READ.format("last")),
-    (presets.chatml(turns="all"), NOT_READ.format("all")),
-    (presets.completion_only([128006, 78191, 128007, 271], turns="all"), COMPLETION),
-    (presets.completion_only([128006, 78191, 128007, 271]), COMPLETION),
-])
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        (presets.llama3(turns="all"), NOT_READ.format("all")),
+        (presets.llama3(turns="last"), NOT_READ.format("last")),
+        (presets.chatml(turns="all"), NOT_READ.format("all")),
+        (presets.completion_only([128006, 78191, 128007, 271], turns="all"), COMPLETION),
+        (presets.completion_only([128006, 78191, 128007, 271]), COMPLETION),
+    ],
+)
 def test_start_index_under_a_spec_that_does_not_read_it_raises(backend, spec, message):
     chat = random_chat(random.Random(1))
     ids = prepared(chat)[0]
@@ -117,9 +126,12 @@ def test_higgs_start_index_without_label_spec_raises(backend):
     chat = random_chat(random.Random(3))
     samples = [higgs_sample(chat, random.Random(4), labels=True, start_index=False) for _ in range(2)]
     samples[1].start_index = 2
-    with pytest.raises(ValueError, match=r"^sample 1: start_index: is 2, but label_spec is None, so labels are read "
-                                         r"from label_ids and start_index is not used; pass label_spec="
-                                         r"fastcollate.presets.llama3\(\) to derive labels"):
+    with pytest.raises(
+        ValueError,
+        match=r"^sample 1: start_index: is 2, but label_spec is None, so labels are read "
+        r"from label_ids and start_index is not used; pass label_spec="
+        r"fastcollate.presets.llama3\(\) to derive labels",
+    ):
         HiggsAudioSampleCollator(**HIGGS, backend=backend)(samples)
 
 
@@ -135,8 +147,10 @@ def test_start_index_errors_come_in_sample_order(backend):
 
 
 def test_specs_default_to_reading_start_index():
-    assert fastcollate.RoleSpanSpec(turn_start=(1,), header_end=(2,), roles={"assistant": (3,)}).turns == \
-        "from_start_index"
+    assert (
+        fastcollate.RoleSpanSpec(turn_start=(1,), header_end=(2,), roles={"assistant": (3,)}).turns
+        == "from_start_index"
+    )
     for spec in (presets.llama3(), presets.chatml(), presets.completion_only([5])):
         assert spec.turns == "from_start_index"
     assert presets.llama3().unread_start_index_reason() is None

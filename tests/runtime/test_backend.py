@@ -4,12 +4,11 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import COMPILED
+from higgs_samples import KW
 
 import fastcollate
 from fastcollate.runtime import backend as _backend
-from higgs_samples import KW
-
-from conftest import COMPILED
 
 
 def test_backend_info_reports_the_build():
@@ -53,18 +52,22 @@ def test_ci_builds_the_cuda_kernels_for_every_architecture():
 @pytest.mark.skipif(fastcollate.backend_info()["cuda"]["usable"], reason="a CUDA device is usable here")
 def test_cuda_backend_without_a_device_says_why():
     reason = fastcollate.backend_info()["cuda"]["reason"]
-    for make in (lambda: fastcollate.HiggsAudioSampleCollator(None, **KW, encode_whisper_embed=False, backend="cuda"),
-                 lambda: fastcollate.ChatCollator(fastcollate.presets.llama3(), 0, backend="cuda")):
+    for make in (
+        lambda: fastcollate.HiggsAudioSampleCollator(None, **KW, encode_whisper_embed=False, backend="cuda"),
+        lambda: fastcollate.ChatCollator(fastcollate.presets.llama3(), 0, backend="cuda"),
+    ):
         with pytest.raises(RuntimeError, match=r"^backend='cuda': no CUDA device is usable: ") as info:
             make()
         assert reason in str(info.value)
 
 
 def test_device_without_the_cuda_backend_is_an_error():
-    with pytest.raises(ValueError, match=r"^device: is only read with backend='cuda' \(which builds the batch on "
-                                         r"that device\); got device='cuda:0' with the 'python' backend$"):
-        fastcollate.HiggsAudioSampleCollator(None, **KW, encode_whisper_embed=False, backend="python",
-                                             device="cuda:0")
+    with pytest.raises(
+        ValueError,
+        match=r"^device: is only read with backend='cuda' \(which builds the batch on "
+        r"that device\); got device='cuda:0' with the 'python' backend$",
+    ):
+        fastcollate.HiggsAudioSampleCollator(None, **KW, encode_whisper_embed=False, backend="python", device="cuda:0")
     with pytest.raises(ValueError, match=r"^device: is only read with backend='cuda'"):
         fastcollate.ChatCollator(fastcollate.presets.llama3(), 0, device=0)
 
@@ -91,8 +94,10 @@ def test_forcing_a_missing_backend_keeps_the_import_error(monkeypatch):
 SOURCE_PACKAGE = Path(__file__).resolve().parents[2] / "fastcollate"
 
 
-@pytest.mark.skipif(not (SOURCE_PACKAGE / "_core").is_dir() or any(SOURCE_PACKAGE.glob("_core*.so")),
-                    reason="needs a source tree without a built extension in it")
+@pytest.mark.skipif(
+    not (SOURCE_PACKAGE / "_core").is_dir() or any(SOURCE_PACKAGE.glob("_core*.so")),
+    reason="needs a source tree without a built extension in it",
+)
 def test_the_stubs_folder_alone_is_not_the_extension():
     """fastcollate/_core/ holds only type stubs: a tree without the built extension imports it as an empty
     namespace package, which must count as a missing build (the Python fallback, the reason kept)."""
@@ -100,9 +105,11 @@ def test_the_stubs_folder_alone_is_not_the_extension():
     import sys
 
     root = SOURCE_PACKAGE.parent
-    code = ("import sys; sys.path.insert(0, sys.argv[1]); import fastcollate; info = fastcollate.backend_info(); "
-            "assert fastcollate.__file__.startswith(sys.argv[1]), fastcollate.__file__; "
-            "print(info['compiled'], info['import_error'])")
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]); import fastcollate; info = fastcollate.backend_info(); "
+        "assert fastcollate.__file__.startswith(sys.argv[1]), fastcollate.__file__; "
+        "print(info['compiled'], info['import_error'])"
+    )
     out = subprocess.run([sys.executable, "-c", code, str(root)], capture_output=True, text=True, check=True)
     assert out.stdout.startswith("False ImportError("), out.stdout + out.stderr
     assert "the compiled extension is not built" in out.stdout

@@ -15,21 +15,23 @@ from pathlib import Path
 
 import pytest
 import torch
+from higgs_samples import random_batch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from ops_inputs import padded_cases, ragged_cases
+from test_higgs_boson_backends_equal import FLAGS, collate_both
+from test_output_tensors import assert_no_overlap, tensors
+from test_rolespan_equivalence import batches
+from test_rolespan_labels_op import padded_batches
 
 import fastcollate
 from fastcollate.delay import delay_pattern_reference as twin
-from higgs_samples import random_batch
-from ops_inputs import padded_cases, ragged_cases
-from test_higgs_boson_backends_equal import FLAGS, collate_both
-from test_rolespan_labels_op import padded_batches
-from test_output_tensors import assert_no_overlap, tensors
-from test_rolespan_equivalence import batches
 
 CUDA = fastcollate.backend_info()["cuda"]
-pytestmark = [pytest.mark.cuda,
-              pytest.mark.skipif(not CUDA["usable"], reason=f"no usable CUDA device: {CUDA['reason']}")]
+pytestmark = [
+    pytest.mark.cuda,
+    pytest.mark.skipif(not CUDA["usable"], reason=f"no usable CUDA device: {CUDA['reason']}"),
+]
 SETTINGS = settings(derandomize=True, max_examples=120, deadline=None)
 
 
@@ -59,8 +61,11 @@ def test_delay_pattern_on_gpu_equals_cpu(case):
     assert_same(out[0], want[0], case)
     for start in (0, 1):
         back = fastcollate.revert_delay_pattern(want[0], delays=delays, layout=layout, start_index=start)
-        assert_same(fastcollate.revert_delay_pattern(on_gpu(want[0]), delays=delays, layout=layout,
-                                                     start_index=start), back, case)
+        assert_same(
+            fastcollate.revert_delay_pattern(on_gpu(want[0]), delays=delays, layout=layout, start_index=start),
+            back,
+            case,
+        )
 
 
 @SETTINGS
@@ -69,16 +74,19 @@ def test_ragged_delay_pattern_on_gpu_equals_cpu(case):
     codes, offsets, bos, pad, delays, layout, wrap, return_labels, no_train = case
     kwargs = dict(delays=delays, layout=layout, stream_bos_eos=wrap, return_labels=return_labels)
     want = fastcollate.apply_delay_pattern_ragged(codes, offsets, bos, pad, no_train=no_train, **kwargs)
-    got = fastcollate.apply_delay_pattern_ragged(on_gpu(codes), on_gpu(offsets), bos, pad, no_train=on_gpu(no_train),
-                                                 **kwargs)
+    got = fastcollate.apply_delay_pattern_ragged(
+        on_gpu(codes), on_gpu(offsets), bos, pad, no_train=on_gpu(no_train), **kwargs
+    )
     assert_same(got.codes, want.codes, case)
     assert_same(got.offsets, want.offsets, case)
     if return_labels:
         assert_same(got.labels, want.labels, case)
-    back = fastcollate.revert_delay_pattern_ragged(want.codes, want.offsets, delays=delays, layout=layout,
-                                                   stream_bos_eos=wrap)
-    got_back = fastcollate.revert_delay_pattern_ragged(on_gpu(want.codes), on_gpu(want.offsets), delays=delays,
-                                                       layout=layout, stream_bos_eos=wrap)
+    back = fastcollate.revert_delay_pattern_ragged(
+        want.codes, want.offsets, delays=delays, layout=layout, stream_bos_eos=wrap
+    )
+    got_back = fastcollate.revert_delay_pattern_ragged(
+        on_gpu(want.codes), on_gpu(want.offsets), delays=delays, layout=layout, stream_bos_eos=wrap
+    )
     assert_same(got_back.codes, back.codes, case)
     assert_same(got_back.offsets, back.offsets, case)
 
@@ -97,12 +105,16 @@ def test_value_errors_found_on_the_gpu_raise_the_cpu_message():
     with pytest.raises(ValueError, match=r"^offsets: decreases at entry 2 \(4 > 3\)$"):
         fastcollate.apply_delay_pattern_ragged(codes, torch.tensor([0, 4, 3, 6], device="cuda"), 1024, 1025)
     with pytest.raises(ValueError, match=r"^offsets: segment 0 has 2 columns, fewer than the 3 its delays"):
-        fastcollate.revert_delay_pattern_ragged(torch.zeros((2, 10), dtype=torch.int64, device="cuda"),
-                                                torch.tensor([0, 2, 10], device="cuda"), stream_bos_eos=True)
+        fastcollate.revert_delay_pattern_ragged(
+            torch.zeros((2, 10), dtype=torch.int64, device="cuda"),
+            torch.tensor([0, 2, 10], device="cuda"),
+            stream_bos_eos=True,
+        )
     ids = torch.zeros((2, 3), dtype=torch.int64, device="cuda")
     with pytest.raises(ValueError, match=r"^attention_mask: row 1 has 2 at column 2, expected 0 or 1$"):
-        fastcollate.role_span_labels(ids, fastcollate.presets.llama3(),
-                                     attention_mask=torch.tensor([[1, 1, 0], [0, 1, 2]], device="cuda"))
+        fastcollate.role_span_labels(
+            ids, fastcollate.presets.llama3(), attention_mask=torch.tensor([[1, 1, 0], [0, 1, 2]], device="cuda")
+        )
 
 
 def test_tensors_on_two_devices_are_a_value_error():
@@ -113,8 +125,12 @@ def test_tensors_on_two_devices_are_a_value_error():
     with pytest.raises(ValueError, match=r"^attention_mask: expected a tensor on cuda:0 like input_ids, got one on "):
         fastcollate.role_span_labels(ids, fastcollate.presets.llama3(), attention_mask=torch.ones((1, 3)).long())
     with pytest.raises(ValueError, match=r"^out\[0\]: expected a tensor on cuda:0 like the inputs, got cpu$"):
-        fastcollate.apply_delay_pattern(torch.zeros((2, 3, 4), dtype=torch.int64, device="cuda"), 1, 2,
-                                        out=(torch.empty((2, 3, 6), dtype=torch.int64),) * 2)
+        fastcollate.apply_delay_pattern(
+            torch.zeros((2, 3, 4), dtype=torch.int64, device="cuda"),
+            1,
+            2,
+            out=(torch.empty((2, 3, 6), dtype=torch.int64),) * 2,
+        )
 
 
 def test_ops_run_on_the_current_stream():
@@ -146,16 +162,16 @@ def test_cuda_graph_capture_of_the_ops():
     with torch.cuda.stream(side):  # warm up outside the capture (allocator, lazy module loading)
         for _ in range(2):
             fastcollate.apply_delay_pattern(codes, 1024, 1025)
-            fastcollate.apply_delay_pattern_ragged(packed, offsets, 1024, 1025, stream_bos_eos=True,
-                                                   return_labels=True)
+            fastcollate.apply_delay_pattern_ragged(packed, offsets, 1024, 1025, stream_bos_eos=True, return_labels=True)
             fastcollate.role_span_labels(ids, llama3())
             fastcollate.role_span_labels(ids, llama3(), attention_mask=attention)
     torch.cuda.current_stream().wait_stream(side)
     graph = torch.cuda.CUDAGraph()
     with torch.cuda.graph(graph):
         delayed, mask = fastcollate.apply_delay_pattern(codes, 1024, 1025)
-        ragged = fastcollate.apply_delay_pattern_ragged(packed, offsets, 1024, 1025, stream_bos_eos=True,
-                                                        return_labels=True)
+        ragged = fastcollate.apply_delay_pattern_ragged(
+            packed, offsets, 1024, 1025, stream_bos_eos=True, return_labels=True
+        )
         labels = fastcollate.role_span_labels(ids, llama3())
         labels_masked = fastcollate.role_span_labels(ids, llama3(), attention_mask=attention)
     for seed in range(3):
@@ -167,8 +183,9 @@ def test_cuda_graph_capture_of_the_ops():
         torch.cuda.synchronize()
         want = twin.apply_delay_pattern(codes.cpu(), 1024, 1025)
         assert torch.equal(delayed.cpu(), want[0]) and torch.equal(mask.cpu(), want[1])
-        want_ragged = twin.apply_delay_pattern_ragged(packed.cpu(), offsets.cpu(), 1024, 1025, stream_bos_eos=True,
-                                                      return_labels=True)
+        want_ragged = twin.apply_delay_pattern_ragged(
+            packed.cpu(), offsets.cpu(), 1024, 1025, stream_bos_eos=True, return_labels=True
+        )
         assert torch.equal(ragged.codes.cpu(), want_ragged.codes)
         assert torch.equal(ragged.labels.cpu(), want_ragged.labels)
         assert torch.equal(labels.cpu(), fastcollate.role_span_labels(ids.cpu(), llama3()))
@@ -211,8 +228,6 @@ def test_torch_compile_without_graph_breaks_on_gpu():
         assert_same(g, w)
 
 
-
-
 def assert_batches_same(got, want):
     for name, w in vars(want).items():
         g = getattr(got, name)
@@ -236,7 +251,7 @@ def test_higgs_collator_on_gpu_equals_cpu(seed, flags, with_labels):
 
 @pytest.mark.parametrize("size", [16, 64])
 def test_higgs_tts_batch_on_gpu(size):
-    from fastcollate.synthetic import synthetic_tts_batch, higgs_collator_kwargs
+    from fastcollate.synthetic import higgs_collator_kwargs, synthetic_tts_batch
 
     batch = synthetic_tts_batch(size, seed=size)
     want = fastcollate.HiggsAudioSampleCollator(**higgs_collator_kwargs(), backend="cpu")(batch)
@@ -248,12 +263,19 @@ def test_higgs_tts_batch_on_gpu(size):
 @given(batches())
 def test_chat_collator_on_gpu_equals_cpu(case):
     spec, rows, starts, layout, dtype, _ = case
-    features = [{"input_ids": torch.tensor(r, dtype=dtype), "start_index": s}
-                for r, s in zip(rows, starts or [None] * len(rows))]
+    features = [
+        {"input_ids": torch.tensor(r, dtype=dtype), "start_index": s}
+        for r, s in zip(rows, starts or [None] * len(rows))
+    ]
     if spec.unread_start_index_reason() is not None:
         features = [{"input_ids": f["input_ids"]} for f in features]
-    kwargs = dict(pad_left=layout["pad_left"], packed=layout["packed"], on_empty="keep", return_num_learned=True,
-                  pad_to_multiple_of=None if layout["packed"] else layout["pad_to_multiple_of"])
+    kwargs = dict(
+        pad_left=layout["pad_left"],
+        packed=layout["packed"],
+        on_empty="keep",
+        return_num_learned=True,
+        pad_to_multiple_of=None if layout["packed"] else layout["pad_to_multiple_of"],
+    )
     want = fastcollate.ChatCollator(spec, layout["pad_token_id"], backend="cpu", **kwargs)(features)
     got = fastcollate.ChatCollator(spec, layout["pad_token_id"], backend="cuda", **kwargs)(features)
     assert want.keys() == got.keys()
@@ -272,7 +294,8 @@ def test_device_outputs_do_not_overlap(packed):
     rows = [s.input_ids for s in synthetic_text_batch(6, 90, seed=11)]
     chat = fastcollate.ChatCollator(fastcollate.presets.llama3(), 128001, packed=packed, backend="cuda")(rows)
     higgs = fastcollate.HiggsAudioSampleCollator(**higgs_collator_kwargs(), backend="cuda", device="cuda:0")(
-        synthetic_tts_batch(5, seed=12, audio_seconds=(0, 2)))
+        synthetic_tts_batch(5, seed=12, audio_seconds=(0, 2))
+    )
     for batch in (chat, vars(higgs)):
         got = tensors(batch)
         assert all(t.is_cuda and t.is_contiguous() for t in got.values())

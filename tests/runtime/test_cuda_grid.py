@@ -5,27 +5,26 @@ and must equal the CPU path and the Python twins bit for bit over the existing h
 Each case runs its threads in ascending or descending order within a phase (`reverse`): a body that read,
 within one phase, what another thread writes in it (a race on the GPU) would differ between the two.
 The parallel role-span form (csrc/rolespan/rolespan_scan.h) is compared with the sequential state machine
-(the compiled CPU path, rs_fill_row) and the Python reference, on rows of every length: a row of under 256
+(the compiled CPU path, rolespan_fill_row) and the Python reference, on rows of every length: a row of under 256
 tokens puts one token per thread (every state crosses a chunk boundary), longer rows put many.
 """
 
 import pytest
 import torch
+from conftest import COMPILED
+from higgs_samples import KW, random_batch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from ops_inputs import divisor_padded_cases, divisor_ragged_cases, padded_cases, ragged_cases
+from test_delay_equivalence import assert_equal, delays_of
+from test_higgs_boson_backends_equal import FLAGS as HIGGS_FLAGS
+from test_rolespan_equivalence import assert_same, batches, completion_specs, conversation, role_specs
+from test_rolespan_labels_op import padded_batches
 
 import fastcollate
 from fastcollate.delay import delay_pattern_reference as twin
 from fastcollate.rolespan import role_span_labels_reference as labels_twin
 from fastcollate.rolespan.reference import collate_text_reference
-from higgs_samples import KW, random_batch
-from ops_inputs import divisor_padded_cases, divisor_ragged_cases, padded_cases, ragged_cases
-from test_higgs_boson_backends_equal import FLAGS as HIGGS_FLAGS
-from test_delay_equivalence import assert_equal, delays_of
-from test_rolespan_labels_op import padded_batches
-from test_rolespan_equivalence import assert_same, batches, completion_specs, conversation, role_specs
-
-from conftest import COMPILED
 
 pytestmark = pytest.mark.skipif(not COMPILED, reason="compiled extension not built")
 SETTINGS = settings(derandomize=True, max_examples=300, deadline=None)
@@ -34,11 +33,13 @@ GRID = dict(device=-1)  # the CPU grid runner
 
 def core():
     from fastcollate import _core
+
     return _core
 
 
 def spec_of(spec):
     from fastcollate.rolespan.native import native_spec
+
     return native_spec(spec)
 
 
@@ -47,8 +48,9 @@ def check_padded_kernels(case, reverse, index64):
     d = delays_of(delays, codes, layout)
     want = twin.apply_delay_pattern(codes, bos, pad, delays=delays, layout=layout, mode=mode)
     got = (torch.full_like(want[0], 77), torch.full_like(want[1], 77))
-    core().delay.kernel_apply(codes, bos, pad, d, layout == "BTK", mode == "extend", *got, reverse=reverse,
-                              index64=index64, **GRID)
+    core().delay.kernel_apply(
+        codes, bos, pad, d, layout == "BTK", mode == "extend", *got, reverse=reverse, index64=index64, **GRID
+    )
     assert_equal(got[0], want[0], (case, index64))
     assert_equal(got[1], want[1], (case, index64))
     for start in (0, 1):
@@ -74,29 +76,68 @@ def test_delay_kernels_divide_by_any_size(case, index64):
 
 
 def ragged_outputs(shape, dtype, segments, labels):
-    return (torch.full(shape, 77, dtype=dtype), torch.full((segments + 1,), 77, dtype=torch.int64),
-            torch.full(shape, 77, dtype=torch.int64) if labels else None, torch.zeros(1, dtype=torch.int32))
+    return (
+        torch.full(shape, 77, dtype=dtype),
+        torch.full((segments + 1,), 77, dtype=torch.int64),
+        torch.full(shape, 77, dtype=torch.int64) if labels else None,
+        torch.zeros(1, dtype=torch.int32),
+    )
 
 
 def check_ragged_kernels(case, reverse, index64):
     codes, offsets, bos, pad, delays, layout, wrap, return_labels, no_train = case
     d = delays_of(delays, codes, layout, ragged=True)
-    want = twin.apply_delay_pattern_ragged(codes, offsets, bos, pad, delays=delays, layout=layout,
-                                           stream_bos_eos=wrap, return_labels=return_labels, no_train=no_train)
-    delayed, new_offsets, labels, status = ragged_outputs(want.codes.shape, codes.dtype, len(offsets) - 1,
-                                                          return_labels)
-    core().delay.kernel_apply_ragged(codes, offsets.long(), bos, pad, d, layout == "BTK", wrap, delayed, new_offsets,
-                                     labels, no_train, status, reverse=reverse, index64=index64, **GRID)
+    want = twin.apply_delay_pattern_ragged(
+        codes,
+        offsets,
+        bos,
+        pad,
+        delays=delays,
+        layout=layout,
+        stream_bos_eos=wrap,
+        return_labels=return_labels,
+        no_train=no_train,
+    )
+    delayed, new_offsets, labels, status = ragged_outputs(
+        want.codes.shape, codes.dtype, len(offsets) - 1, return_labels
+    )
+    core().delay.kernel_apply_ragged(
+        codes,
+        offsets.long(),
+        bos,
+        pad,
+        d,
+        layout == "BTK",
+        wrap,
+        delayed,
+        new_offsets,
+        labels,
+        no_train,
+        status,
+        reverse=reverse,
+        index64=index64,
+        **GRID,
+    )
     assert status.item() == 0
     assert_equal(delayed, want.codes, (case, index64))
     assert_equal(new_offsets, want.offsets, (case, index64))
     if return_labels:
         assert_equal(labels, want.labels, (case, index64))
-    back = twin.revert_delay_pattern_ragged(want.codes, want.offsets, delays=delays, layout=layout,
-                                            stream_bos_eos=wrap)
+    back = twin.revert_delay_pattern_ragged(want.codes, want.offsets, delays=delays, layout=layout, stream_bos_eos=wrap)
     codes_out, offsets_out, _, status = ragged_outputs(back.codes.shape, codes.dtype, len(offsets) - 1, False)
-    core().delay.kernel_revert_ragged(want.codes, want.offsets, d, layout == "BTK", wrap, codes_out, offsets_out,
-                                      status, reverse=reverse, index64=index64, **GRID)
+    core().delay.kernel_revert_ragged(
+        want.codes,
+        want.offsets,
+        d,
+        layout == "BTK",
+        wrap,
+        codes_out,
+        offsets_out,
+        status,
+        reverse=reverse,
+        index64=index64,
+        **GRID,
+    )
     assert status.item() == 0
     assert_equal(codes_out, back.codes, (case, index64))
     assert_equal(offsets_out, back.offsets, (case, index64))
@@ -122,15 +163,29 @@ def test_ragged_kernel_refuses_bad_offsets_without_touching_memory(offsets):
     codes = torch.arange(12).reshape(2, 6)
     segments = len(offsets) - 1
     delayed, new_offsets, labels, status = ragged_outputs((2, 6 + segments * 3), codes.dtype, segments, True)
-    core().delay.kernel_apply_ragged(codes, torch.tensor(offsets), 1024, 1025, [0, 1], False, True, delayed,
-                                     new_offsets, labels, None, status, **GRID)
+    core().delay.kernel_apply_ragged(
+        codes,
+        torch.tensor(offsets),
+        1024,
+        1025,
+        [0, 1],
+        False,
+        True,
+        delayed,
+        new_offsets,
+        labels,
+        None,
+        status,
+        **GRID,
+    )
     assert status.item() == 1
     assert (delayed == 77).all() and (labels == 77).all()
     # Revert: a segment narrower than its delays and stream BOS/EOS is refused too.
     wide = torch.arange(20).reshape(2, 10)
     out, offsets_out, _, status = ragged_outputs((2, 10 - 2 * 4), codes.dtype, 2, False)
-    core().delay.kernel_revert_ragged(wide, torch.tensor([0, 2, 10]), [0, 2], False, True, out, offsets_out, status,
-                                      **GRID)
+    core().delay.kernel_revert_ragged(
+        wide, torch.tensor([0, 2, 10]), [0, 2], False, True, out, offsets_out, status, **GRID
+    )
     assert status.item() == 1 and (out == 77).all()
 
 
@@ -147,16 +202,18 @@ def test_role_span_labels_kernel(case, reverse, stage_limit):
     want = labels_twin.role_span_labels(ids, spec, attention_mask=mask, start_index=starts)
     assert_equal(fastcollate.role_span_labels(ids, spec, attention_mask=mask, start_index=starts), want, case)
     if isinstance(starts, list):
-        starts = torch.tensor([0 if s is None else s for s in starts])
+        starts = torch.tensor([0 if s is None else s for s in starts], dtype=torch.int64)  # [] too
     out, status = torch.full(ids.shape, 5, dtype=torch.int64), torch.zeros(1, dtype=torch.int32)
-    core().rolespan.kernel_labels(ids, mask, starts, spec_of(spec), out, status, reverse=reverse,
-                                   stage_limit=stage_limit, **GRID)
+    core().rolespan.kernel_labels(
+        ids, mask, starts, spec_of(spec), out, status, reverse=reverse, stage_limit=stage_limit, **GRID
+    )
     assert status.item() == 0
     assert_equal(out, want, case)
     out.fill_(5)
     # Without a mask nothing can be invalid: the CUDA op passes no status (and never waits for one).
-    core().rolespan.kernel_labels(ids, None, starts, spec_of(spec), out, None, reverse=reverse,
-                                   stage_limit=stage_limit, **GRID)
+    core().rolespan.kernel_labels(
+        ids, None, starts, spec_of(spec), out, None, reverse=reverse, stage_limit=stage_limit, **GRID
+    )
     assert_equal(out, labels_twin.role_span_labels(ids, spec, start_index=starts), case)
 
 
@@ -185,9 +242,18 @@ def test_role_span_labels_kernel_flags_bad_masks(row, stage_limit):
 def collate_kernel(rows, spec, starts, layout, reverse, stage_limit=-1):
     from fastcollate.rolespan.native import _result
 
-    out = core().rolespan.kernel_collate(rows, spec_of(spec), layout["pad_token_id"], layout["pad_left"],
-                                         layout["pad_to_multiple_of"], layout["packed"], starts, reverse=reverse,
-                                         stage_limit=stage_limit, **GRID)
+    out = core().rolespan.kernel_collate(
+        rows,
+        spec_of(spec),
+        layout["pad_token_id"],
+        layout["pad_left"],
+        layout["pad_to_multiple_of"],
+        layout["packed"],
+        starts,
+        reverse=reverse,
+        stage_limit=stage_limit,
+        **GRID,
+    )
     return _result(*out, packed=layout["packed"])
 
 
@@ -199,7 +265,7 @@ def test_collate_rolespan_kernel_equals_state_machine(case, reverse, stage_limit
 
     spec, rows, starts, layout, dtype, _ = case
     tensors = [torch.tensor(r, dtype=dtype) for r in rows]
-    want = collate_text_native(tensors, spec, start_indices=starts, **layout)  # rs_fill_row, row by row
+    want = collate_text_native(tensors, spec, start_indices=starts, **layout)  # rolespan_fill_row, row by row
     assert_same(want, collate_text_reference(rows, spec, start_indices=starts, **layout), case)
     assert_same(want, collate_kernel(tensors, spec, starts, layout, reverse, stage_limit), case)
 
@@ -222,8 +288,12 @@ def long_batches(draw):
     starts = None
     if spec.unread_start_index_reason() is None and draw(st.booleans()):
         starts = [rng.choice([None, -1, 0, 3, 20, 60]) for _ in rows]
-    layout = dict(pad_token_id=rng.randint(0, 9), pad_left=rng.random() < 0.5,
-                  pad_to_multiple_of=rng.choice([1, 8]), packed=rng.random() < 0.5)
+    layout = dict(
+        pad_token_id=rng.randint(0, 9),
+        pad_left=rng.random() < 0.5,
+        pad_to_multiple_of=rng.choice([1, 8]),
+        packed=rng.random() < 0.5,
+    )
     if layout["packed"]:
         layout["pad_to_multiple_of"] = 1
     return spec, rows, starts, layout
@@ -260,6 +330,7 @@ def test_role_span_labels_kernel_rows_longer_than_the_staging_area(masked):
     """Rows of more than 4096 tokens (csrc/rolespan/rolespan_scan.h kRolespanStageTokens) run from global memory;
     with a mask, the shorter rows of the same batch are staged."""
     from fastcollate.presets import llama3
+
     from fastcollate.synthetic import synthetic_text_batch
 
     spec = llama3()
@@ -289,17 +360,20 @@ def test_spec_past_the_kernel_limits_is_a_value_error():
 
     spec = RoleSpanSpec(turn_start=tuple(range(30)), header_end=(1,), roles={"assistant": (2,)})
     layout = dict(pad_token_id=0, pad_left=False, pad_to_multiple_of=1, packed=False)
-    with pytest.raises(ValueError, match=r"^spec: turn_start of 30 tokens, header_end of 1 and a role of 1: the "
-                                         r"CUDA kernels take turn_start up to 21 tokens"):
+    with pytest.raises(
+        ValueError,
+        match=r"^spec: turn_start of 30 tokens, header_end of 1 and a role of 1: the "
+        r"CUDA kernels take turn_start up to 21 tokens",
+    ):
         collate_kernel([[1, 2, 3]], spec, None, layout, False)
-
-
 
 
 def higgs_both(batch, options, chunk_counts=None, reverse=False):
     outcomes = []
-    for run in (lambda: core().higgs_boson.collate(batch, options, chunk_counts),
-                lambda: core().higgs_boson.kernel_collate(batch, options, chunk_counts, reverse=reverse, **GRID)):
+    for run in (
+        lambda: core().higgs_boson.collate(batch, options, chunk_counts),
+        lambda: core().higgs_boson.kernel_collate(batch, options, chunk_counts, reverse=reverse, **GRID),
+    ):
         try:
             outcomes.append(run())
         except ValueError as exc:
@@ -319,11 +393,20 @@ def assert_higgs_equal(want, got, context):
 
 
 @settings(derandomize=True, max_examples=300, deadline=None)
-@given(seed=st.integers(0, 2**32 - 1), flags=HIGGS_FLAGS, with_labels=st.booleans(), with_audio_labels=st.booleans(),
-       reverse=st.booleans())
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    flags=HIGGS_FLAGS,
+    with_labels=st.booleans(),
+    with_audio_labels=st.booleans(),
+    reverse=st.booleans(),
+)
 def test_higgs_kernels_equal_cpu_fill(seed, flags, with_labels, with_audio_labels, reverse):
-    batch = random_batch(seed, audio_num_codebooks=flags["audio_num_codebooks"], with_labels=with_labels,
-                         with_audio_labels=with_audio_labels)
+    batch = random_batch(
+        seed,
+        audio_num_codebooks=flags["audio_num_codebooks"],
+        with_labels=with_labels,
+        with_audio_labels=with_audio_labels,
+    )
     collator = fastcollate.HiggsAudioSampleCollator(None, **KW, encode_whisper_embed=False, backend="cpu", **flags)
     want, got = higgs_both(batch, collator._native_options, reverse=reverse)
     assert_higgs_equal(want, got, (seed, flags))
@@ -337,8 +420,14 @@ def test_higgs_kernels_tts_batch_with_long_audio_repeats(label_spec):
 
     batch = synthetic_tts_batch(16, seed=4)
     collator = fastcollate.HiggsAudioSampleCollator(
-        None, **KW, encode_whisper_embed=False, backend="cpu", use_delay_pattern=True, return_audio_in_tokens=False,
-        label_spec=presets.llama3() if label_spec else None)
+        None,
+        **KW,
+        encode_whisper_embed=False,
+        backend="cpu",
+        use_delay_pattern=True,
+        return_audio_in_tokens=False,
+        label_spec=presets.llama3() if label_spec else None,
+    )
     audio_in = [int((s.input_ids == KW["audio_in_token_id"]).sum()) for s in batch]
     chunk_counts = [1 + (i + j) % 3 for i, n in enumerate(audio_in) for j in range(n)]
     assert sum(audio_in) > 0 and max(chunk_counts) > 1
@@ -356,13 +445,13 @@ def test_tensors_on_two_devices_are_a_value_error():
     with pytest.raises(ValueError, match=r"^offsets: expected a tensor on cpu like codes, got one on meta$"):
         fastcollate.apply_delay_pattern_ragged(codes, torch.tensor([0, 6], device="meta"), 1024, 1025)
     with pytest.raises(ValueError, match=r"^no_train: expected a tensor on cpu like codes, got one on meta$"):
-        fastcollate.apply_delay_pattern_ragged(codes, [0, 6], 1024, 1025, return_labels=True,
-                                               no_train=torch.zeros(1, dtype=torch.bool, device="meta"))
+        fastcollate.apply_delay_pattern_ragged(
+            codes, [0, 6], 1024, 1025, return_labels=True, no_train=torch.zeros(1, dtype=torch.bool, device="meta")
+        )
     with pytest.raises(ValueError, match=r"^offsets: expected a tensor on cpu like delayed, got one on meta$"):
         fastcollate.revert_delay_pattern_ragged(codes, torch.tensor([0, 6], device="meta"))
     ids = torch.zeros((1, 3), dtype=torch.int64)
     with pytest.raises(ValueError, match=r"^attention_mask: expected a tensor on cpu like input_ids, got one on meta$"):
-        fastcollate.role_span_labels(ids, llama3(), attention_mask=torch.ones((1, 3), dtype=torch.int64,
-                                                                             device="meta"))
+        fastcollate.role_span_labels(ids, llama3(), attention_mask=torch.ones((1, 3), dtype=torch.int64, device="meta"))
     with pytest.raises(ValueError, match=r"^start_index: expected a tensor on cpu like input_ids, got one on meta$"):
         fastcollate.role_span_labels(ids, llama3(), start_index=torch.zeros(1, dtype=torch.int64, device="meta"))

@@ -10,11 +10,11 @@ from unittest import mock
 import numpy as np
 import pytest
 import torch
+from conftest import COMPILED
 
 import fastcollate
-from fastcollate.runtime import backend as _backend
 from fastcollate.__main__ import main
-from conftest import COMPILED
+from fastcollate.runtime import backend as _backend
 
 
 def info_output(capsys, argv0: str) -> str:
@@ -43,14 +43,19 @@ def test_versions_backends_and_cuda(capsys):
             assert line.endswith("; usable now") == kernels["usable"]
         else:
             assert "CUDA kernels: not compiled (this build has CPU kernels only)" in out
-        assert "next: `python -m fastcollate demo` compares the compiled path with the reference on a synthetic " \
-               "batch" in out
+        assert (
+            "next: `python -m fastcollate demo` compares the compiled path with the reference on a synthetic "
+            "batch" in out
+        )
 
 
 def test_program_name_is_the_one_called(capsys, monkeypatch):
     # The hint line is shown when the extension is there: stand one in, so this runs on any install.
-    monkeypatch.setattr(_backend, "_core", SimpleNamespace(__version__="0.1.0", __file__="/x/_core.so",
-                                                                higgs_hf=SimpleNamespace(simd=lambda: "none")))
+    monkeypatch.setattr(
+        _backend,
+        "_core",
+        SimpleNamespace(__version__="0.1.0", __file__="/x/_core.so", higgs_hf=SimpleNamespace(simd=lambda: "none")),
+    )
     monkeypatch.setattr(_backend, "_CORE_ERROR", None)
     assert "next: `fastcollate demo`" in info_output(capsys, "/venv/bin/fastcollate")
     assert "next: `python -m fastcollate demo`" in info_output(capsys, "/site/fastcollate/__main__.py")
@@ -63,13 +68,17 @@ def test_missing_extension_shows_the_original_import_error(capsys, monkeypatch):
     assert "  cpu     MISSING: ImportError('undefined symbol: _ZN3foo')" in out
     assert "  auto    runs python" in out
     assert "CUDA kernels: unknown (no compiled extension)" in out
-    assert out[-1].startswith("every collator runs the pure-Python reference (slow, with one RuntimeWarning); the "
-                              "error above says why the compiled extension did not load")
+    assert out[-1].startswith(
+        "every collator runs the pure-Python reference (slow, with one RuntimeWarning); the "
+        "error above says why the compiled extension did not load"
+    )
     assert not any(line.startswith("next:") for line in out)
 
 
-@pytest.mark.parametrize("command", [[sys.executable, "-m", "fastcollate", "info"],
-                                     [str(Path(sys.executable).parent / "fastcollate"), "info"]])
+@pytest.mark.parametrize(
+    "command",
+    [[sys.executable, "-m", "fastcollate", "info"], [str(Path(sys.executable).parent / "fastcollate"), "info"]],
+)
 def test_installed_commands(command, tmp_path):
     """Both ways a user runs it, from outside the source tree (so the installed package is the one imported)."""
     done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120)

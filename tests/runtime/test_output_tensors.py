@@ -10,11 +10,11 @@ import threading
 
 import pytest
 import torch
+from conftest import COMPILED
+from higgs_hf_features import random_features
 
 from fastcollate import ChatCollator, HiggsAudioSampleCollator, HiggsAudioV2Collator, presets
 from fastcollate.synthetic import higgs_collator_kwargs, synthetic_text_batch, synthetic_tts_batch
-from conftest import COMPILED
-from higgs_hf_features import random_features
 
 pytestmark = pytest.mark.skipif(not COMPILED, reason="compiled extension not built")
 

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import COMPILED
 
 import fastcollate
 from fastcollate import ChatCollator, presets
 from fastcollate.synthetic import synthetic_text_batch
-from conftest import COMPILED
 
 PACKAGE = Path(fastcollate.__file__).resolve().parent
 STUBS = PACKAGE / "_core"
@@ -36,8 +36,9 @@ def stub_api(stub: Path) -> dict:
         if isinstance(node, ast.FunctionDef):
             api[node.name] = _params(node)
         elif isinstance(node, ast.ClassDef):
-            api[node.name] = _params(next(n for n in node.body if isinstance(n, ast.FunctionDef)
-                                          and n.name == "__init__"))
+            api[node.name] = _params(
+                next(n for n in node.body if isinstance(n, ast.FunctionDef) and n.name == "__init__")
+            )
         elif isinstance(node, ast.AnnAssign):
             api[node.target.id] = None
     return api
@@ -60,7 +61,9 @@ def test_stub_matches_the_extension():
         module = getattr(_core, module_name)
         stub = stub_api(STUBS / f"{module_name}.pyi")
         runtime = {n for n in dir(module) if not n.startswith("_")}
-        assert set(stub) == runtime, f"add the new names to fastcollate/_core/{module_name}.pyi (or remove the stale ones)"
+        assert set(stub) == runtime, (
+            f"add the new names to fastcollate/_core/{module_name}.pyi (or remove the stale ones)"
+        )
         for name, params in stub.items():
             if params is not None:
                 assert params == runtime_params(getattr(module, name)), f"{module_name}.{name}"

@@ -19,16 +19,26 @@ import torch
 
 transformers = pytest.importorskip("transformers")
 if not hasattr(transformers, "HiggsAudioV2Processor"):
-    pytest.skip("transformers has no Higgs Audio v2 (5.x needed: bash tests/higgs_hf/transformers/setup_venv.sh)",
-                allow_module_level=True)
+    pytest.skip(
+        "transformers has no Higgs Audio v2 (5.x needed: bash tests/higgs_hf/transformers/setup_venv.sh)",
+        allow_module_level=True,
+    )
 import tokenizers  # noqa: E402
 from transformers import DacFeatureExtractor, DacModel, HiggsAudioV2Processor, PreTrainedTokenizerFast  # noqa: E402
 
-SPECIAL = {"<|begin_of_text|>": 128000, "<|end_of_text|>": 128001, "<|start_header_id|>": 128006,
-           "<|end_header_id|>": 128007, "<|eom_id|>": 128008, "<|eot_id|>": 128009, "<|audio_eos|>": 128012,
-           "<|audio_out_bos|>": 128013, "<|reserved_special_token_6|>": 128014, "<|AUDIO_OUT|>": 128016}
-WORDS = {"[UNK]": 0, "hello": 5, "world": 6, "again": 7, "ĊĊ": 271, "system": 9125, "user": 882,
-         "assistant": 78191}
+SPECIAL = {
+    "<|begin_of_text|>": 128000,
+    "<|end_of_text|>": 128001,
+    "<|start_header_id|>": 128006,
+    "<|end_header_id|>": 128007,
+    "<|eom_id|>": 128008,
+    "<|eot_id|>": 128009,
+    "<|audio_eos|>": 128012,
+    "<|audio_out_bos|>": 128013,
+    "<|reserved_special_token_6|>": 128014,
+    "<|AUDIO_OUT|>": 128016,
+}
+WORDS = {"[UNK]": 0, "hello": 5, "world": 6, "again": 7, "ĊĊ": 271, "system": 9125, "user": 882, "assistant": 78191}
 
 
 class StandInCodec(DacModel):
@@ -51,17 +61,30 @@ def llama3_tokenizer() -> PreTrainedTokenizerFast:
     model = tokenizers.Tokenizer(tokenizers.models.WordLevel({**WORDS, **SPECIAL}, unk_token="[UNK]"))
     model.pre_tokenizer = tokenizers.pre_tokenizers.WhitespaceSplit()
     model.post_processor = tokenizers.processors.TemplateProcessing(
-        single="<|begin_of_text|> $A", special_tokens=[("<|begin_of_text|>", SPECIAL["<|begin_of_text|>"])])
+        single="<|begin_of_text|> $A", special_tokens=[("<|begin_of_text|>", SPECIAL["<|begin_of_text|>"])]
+    )
     others = [t for t in SPECIAL if t not in ("<|begin_of_text|>", "<|end_of_text|>", "<|eot_id|>")]
-    return PreTrainedTokenizerFast(tokenizer_object=model, bos_token="<|begin_of_text|>", eos_token="<|eot_id|>",
-                                   pad_token="<|end_of_text|>", additional_special_tokens=others)
+    return PreTrainedTokenizerFast(
+        tokenizer_object=model,
+        bos_token="<|begin_of_text|>",
+        eos_token="<|eot_id|>",
+        pad_token="<|end_of_text|>",
+        additional_special_tokens=others,
+    )
 
 
 def processor(codebooks: int) -> HiggsAudioV2Processor:
-    features = DacFeatureExtractor(feature_size=1, hop_length=1, padding_side="right", padding_value=0.0,
-                                   sampling_rate=24000, return_attention_mask=True)
-    return HiggsAudioV2Processor(feature_extractor=features, tokenizer=llama3_tokenizer(),
-                                 audio_tokenizer=StandInCodec(codebooks))
+    features = DacFeatureExtractor(
+        feature_size=1,
+        hop_length=1,
+        padding_side="right",
+        padding_value=0.0,
+        sampling_rate=24000,
+        return_attention_mask=True,
+    )
+    return HiggsAudioV2Processor(
+        feature_extractor=features, tokenizer=llama3_tokenizer(), audio_tokenizer=StandInCodec(codebooks)
+    )
 
 
 def run_processor(proc: HiggsAudioV2Processor, texts, clips, **kwargs):

@@ -4,11 +4,11 @@ processor's failures the README names, observed on the real thing."""
 
 import pytest
 import torch
+from hf_reference import features_of, processor, random_case, run_processor
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import fastcollate
-from hf_reference import features_of, processor, random_case, run_processor
 
 BACKENDS = ["python", "cpu"] if fastcollate.backend_info()["compiled"] else ["python"]
 
