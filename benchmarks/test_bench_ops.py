@@ -14,7 +14,7 @@ import torch
 import fastcollate
 from fastcollate import ChatCollator, presets
 from fastcollate.delay import delay_pattern_reference as twin
-from fastcollate.rolespan import role_span_labels_reference as labels_twin
+from fastcollate.rolespan import rolespan_labels_reference as labels_twin
 from fastcollate.synthetic import LLAMA3_IDS, synthetic_text_batch
 
 BOS, EOS, IGNORE = 1024, 1025, -100

@@ -116,7 +116,7 @@ def check_batch(batch) -> None:
 
 
 # The argument checks every token-tensor op shares (fastcollate/delay/checks.py and
-# fastcollate/rolespan/role_span_labels_checks.py hold each op's own).
+# fastcollate/rolespan/rolespan_labels_checks.py hold each op's own).
 
 ID_DTYPES = INT_DTYPES  # of the id tensors the ops take
 

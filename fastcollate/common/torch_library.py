@@ -1,5 +1,5 @@
 """The torch.library namespace of fastcollate's ops (`torch.ops.fastcollate.*`), shared by every capability
-that registers one (fastcollate/delay/library.py, fastcollate/rolespan/role_span_labels_library.py)."""
+that registers one (fastcollate/delay/library.py, fastcollate/rolespan/rolespan_labels_library.py)."""
 
 from __future__ import annotations
 

@@ -3,8 +3,8 @@
 `spec.py` states the rules, `reference.py` is their Python twin (the specification the compiled state machine
 is tested against), `native.py` the glue to it, `presets.py` ready-made specs, `chat_collator.py` the text
 collator, `packed.py` packed rows. The `role_span_labels` op over an already padded batch (re-exported by
-fastcollate.ops): `role_span_labels.py`, its twin `role_span_labels_reference.py`, its checks, its compiled glue
-(`role_span_labels_native.py`, CPU and CUDA), its torch.library registration and `spec_fields.py` (the spec as
+fastcollate.ops): `rolespan_labels.py`, its twin `rolespan_labels_reference.py`, its checks, its compiled glue
+(`rolespan_labels_native.py`, CPU and CUDA), its torch.library registration and `spec_fields.py` (the spec as
 an op's flat arguments).
 """
 

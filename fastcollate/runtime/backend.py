@@ -8,7 +8,7 @@ for by name.
 The CUDA kernels are bodies of `__host__ __device__` code shared with a CPU "grid runner" that the tests run
 on every CI machine; the GPU adds only the launch. Each launch goes to torch's current stream on the tensors'
 device and never synchronises the host. The CUDA glue of each op and collator lives with its capability
-(fastcollate/delay/cuda.py, fastcollate/rolespan/role_span_labels_cuda.py, the collators' native.py).
+(fastcollate/delay/cuda.py, fastcollate/rolespan/rolespan_labels_native.py, the collators' native.py).
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from fastcollate.presets import llama3
 
 import fastcollate
 from fastcollate.delay import delay_pattern_reference as twin
-from fastcollate.rolespan import role_span_labels_reference as labels_twin
+from fastcollate.rolespan import rolespan_labels_reference as labels_twin
 
 CODES = torch.arange(2 * 3 * 4).reshape(2, 3, 4)
 RAGGED = torch.arange(3 * 6).reshape(3, 6)

@@ -14,7 +14,7 @@ from test_rolespan_equivalence import ALPHABET, completion_specs, conversation, 
 
 import fastcollate
 from fastcollate import ChatCollator, presets
-from fastcollate.rolespan import role_span_labels_reference as twin
+from fastcollate.rolespan import rolespan_labels_reference as twin
 
 LLAMA3 = presets.llama3()
 CHATML = presets.chatml()

@@ -23,7 +23,7 @@ from test_rolespan_labels_op import padded_batches
 
 import fastcollate
 from fastcollate.delay import delay_pattern_reference as twin
-from fastcollate.rolespan import role_span_labels_reference as labels_twin
+from fastcollate.rolespan import rolespan_labels_reference as labels_twin
 from fastcollate.rolespan.reference import collate_text_reference
 
 pytestmark = pytest.mark.skipif(not COMPILED, reason="compiled extension not built")

@@ -1,7 +1,7 @@
 """role_span_labels registered with torch.library (namespace `fastcollate`): custom ops whose fake
 implementations give the output's shape from the inputs' shapes alone, so a function calling the public op
 compiles under torch.compile without graph breaks, and meta tensors get shapes without any computation (the
-real implementation is role_span_labels_native.py).
+real implementation is rolespan_labels_native.py).
 
 The `*_out` op writes into a given tensor (out=). No op argument is named `mode`: it collides with torch's own
 in the functionalization of mutating ops (torch 2.13).
@@ -15,7 +15,7 @@ import torch
 from torch import Tensor
 
 from ..common.torch_library import custom_op as _op
-from . import role_span_labels_native as native
+from . import rolespan_labels_native as native
 
 
 # The spec travels as its flat fields (spec_fields.py), in FIELDS order (`mode` named spec_mode).

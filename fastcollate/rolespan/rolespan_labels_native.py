@@ -1,9 +1,9 @@
 """role_span_labels on real tensors: one compiled call fills the output (GIL released); a CUDA tensor's labels
 come from one kernel launch on torch's current stream, on its device. Without the extension the pure-Python
-twin (role_span_labels_reference.py) computes them.
+twin (rolespan_labels_reference.py) computes them.
 
-Arguments arrive checked (role_span_labels_checks.py); both the registered torch.library ops
-(role_span_labels_library.py) and the public function's eager path call role_span_labels_into. The attention
+Arguments arrive checked (rolespan_labels_checks.py); both the registered torch.library ops
+(rolespan_labels_library.py) and the public function's eager path call role_span_labels_into. The attention
 mask is the only input the kernels can find invalid; see runtime.backend.check_status for when the host waits
 for that check.
 """
@@ -14,8 +14,8 @@ import torch
 
 from ..runtime import backend
 from ..runtime.backend import _core, check_status, kernel_target, require_cuda_built
-from . import role_span_labels_reference as labels_twin
-from .role_span_labels_checks import row_span
+from . import rolespan_labels_reference as labels_twin
+from .rolespan_labels_checks import row_span
 from .spec_fields import native_spec_from_fields, spec_from_fields
 
 

@@ -1,6 +1,6 @@
 """Argument checks of the role_span_labels op: a ValueError that names the argument, never a crash inside.
 
-Shared by the public op (role_span_labels.py) and its pure-Python twin (role_span_labels_reference.py). The
+Shared by the public op (rolespan_labels.py) and its pure-Python twin (rolespan_labels_reference.py). The
 attention mask's values are checked where they are read: by the twin (row_span) and by the compiled code with
 the same messages.
 """

@@ -1,7 +1,7 @@
 """role_span_labels: role-span masking as an op over an already padded (B, T) id tensor (public API).
 
 The labels ChatCollator gives for the same rows, computed in one compiled pass by the state machine of
-csrc/rolespan/rolespan_step.h (role_span_labels_reference.py is the twin). For a batch a
+csrc/rolespan/rolespan_step.h (rolespan_labels_reference.py is the twin). For a batch a
 tokenizer padded, or one already on its way to the model.
 """
 
@@ -12,10 +12,10 @@ import torch
 from ..common.checks import check_out
 from ..common.views import readable, writable
 from ..runtime.backend import eager
-from . import role_span_labels_library as library
-from . import role_span_labels_native as native
+from . import rolespan_labels_library as library
+from . import rolespan_labels_native as native
 from .native import native_spec
-from .role_span_labels_checks import check_role_span_labels
+from .rolespan_labels_checks import check_role_span_labels
 from .spec_fields import spec_fields
 
 

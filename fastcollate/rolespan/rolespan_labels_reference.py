@@ -8,7 +8,7 @@ import torch
 
 from ..common.labels import IGNORE
 from .reference import mask_labels_reference
-from .role_span_labels_checks import check_role_span_labels, row_span
+from .rolespan_labels_checks import check_role_span_labels, row_span
 
 
 def role_span_labels(input_ids, spec, *, attention_mask=None, start_index=None) -> torch.Tensor:
