@@ -27,6 +27,7 @@ class HiggsAudioV2Collator:
     trains on: what `HiggsAudioV2Processor(text, audio, output_labels=True)` returns, without running the codec.
 
     Features: Mappings (a `datasets.Dataset`'s rows) or objects with
+
       * `input_ids`: 1-D token ids (tensor, numpy array or list) in which each clip is ONE audio token
         (`<|AUDIO_OUT|>`, `audio_token_id`), e.g. `tokenizer(text)["input_ids"]` of the processor's text;
       * `audio_codes`: one `(K, L)` integer array per audio token, in order (the codec's `audio_codes[0]`);
@@ -34,6 +35,7 @@ class HiggsAudioV2Collator:
       * `start_index` (label_mode "correct" only): turns before it are context, as in `RoleSpanSpec`;
       * `audio_no_train` (label_mode "correct" only): one bool per clip, True = not learned (e.g. a voice
         reference that sits in a learned turn).
+
     A key the collator does not read is a ValueError unless named in `ignore_keys`.
 
     Returns a dict with the processor's keys, dtypes and shapes: `input_ids`, `attention_mask` (int64, (B, W)),
@@ -42,11 +44,14 @@ class HiggsAudioV2Collator:
     has a clip (as the processor does). Every output is a fresh tensor; the features are never modified.
 
     label_mode:
-      * "processor" (default): the processor's labels, bit for bit (see README: what they do not train);
+
+      * "processor" (default): the processor's labels, bit for bit (the documentation's Higgs Audio v2 page
+        shows what they do not train);
       * "correct": text labels from `label_spec` (default `presets.llama3()`: assistant turns only, headers
         masked, start_index honoured) with every placeholder masked; audio labels learn each clip's codes AND
         its stream EOS (the frame generation stops on); a clip whose placeholder the spec does not learn, or
         flagged in `audio_no_train`, is no-train (all -100).
+
     on_empty: a feature that learns nothing (no text label, no audio label): "warn" (default: one
     EmptySampleWarning per batch, the batch unchanged), "error", "drop" (collate without it) or "keep".
     backend: "auto" (compiled when built), "cpu" (compiled, or ImportError) or "python" (the reference twin).
