@@ -10,6 +10,7 @@ Usage:
                                        [--response-template IDS [--instruction-template IDS]]
                                        [--turns from_start_index|all|last] [--sample N | --all]
                                        [--start-index K] [--allow-empty]
+                                       [--max-bytes SIZE] [--max-tokens N]
 
     --spec                  a preset of fastcollate.presets with the released vocabulary's ids (default llama3).
     --response-template     comma-separated ids, e.g. 128006,78191,128007,271: use presets.completion_only
@@ -21,21 +22,35 @@ Usage:
     --sample N / --all      one sample (0-based) or every sample (the default).
     --start-index K         overrides every chosen sample's start_index.
     --allow-empty           do not fail (exit 3) when the spec learns nothing in some sample.
+    --max-bytes SIZE        the largest file read, and the most bytes loaded from it (see Limits below).
+    --max-tokens N          the most values read from the file (see Limits below).
 
 Exit status: (a CI job can trust it)
     0  every inspected sample learns something under the spec, and every given label agrees with it (or no
        labels are given);
     1  some sample's given labels differ from the spec's (including given labels that are all -100 where the
        spec learns tokens), or, in a Higgs Audio v2 batch, a learned clip does not learn its stream EOS;
-    2  bad input: file, format or arguments (message on stderr, no traceback);
+    2  bad input: file, format or arguments, or a file over a limit below (one line on stderr naming the
+       file and the problem, never a traceback), whatever the file holds;
     3  the spec learns NOTHING in some inspected sample (no assistant turn, every learned turn before
        start_index, an empty sample, ...): training on it would learn nothing. Takes precedence over 1.
        --allow-empty turns this check off (the summary still lists those samples).
 
+Limits (a file over one is bad input, exit 2; the message names the option that raises it):
+    --max-bytes SIZE   default 64M: the file's size, and the bytes loaded from it: the declared sizes of a
+                       .pt archive's records (torch.load reads them all, compressed ones too), of the .npz
+                       arrays that are read (checked from each array's header before any of it is
+                       decompressed; the other arrays are never read). SIZE: bytes, or with K, M or G (KiB,
+                       MiB, GiB), e.g. 1G.
+    --max-tokens N     default 10000000: the values read in all: token ids, labels, attention_mask entries and
+                       start indices, plus one per sample. Counted before they are converted, so a small file
+                       that expands (one list referenced many times in a .pt, a stride-0 tensor) stops at once.
+
 FILE formats (chosen by extension):
     .jsonl  one JSON object per line: "input_ids" (list of ints), optional "labels" (or "label_ids", same
-            length), optional "start_index" (int or null). Blank lines are skipped.
-    .pt     torch.load(FILE, weights_only=True) of
+            length), optional "start_index" (int or null); ints fit in 64 bits. Blank lines are skipped.
+    .pt     torch.load(FILE, weights_only=True) (no arbitrary objects) of dense CPU integer tensors (a
+            bool attention_mask too; sparse, nested, quantized and meta tensors are bad input), as
               * a dict: "input_ids" as a 1-D tensor (one sample), a 2-D tensor (a padded batch) or a list of
                 lists/1-D tensors (ragged); optional "labels" (or "label_ids") of the same layout; optional
                 "attention_mask" (same layout; positions where it is 0 are padding and are removed from
@@ -46,7 +61,7 @@ FILE formats (chosen by extension):
             A dict that also holds "audio_labels" is a transformers Higgs Audio v2 batch (HiggsAudioV2Collator,
             HiggsAudioV2Processor): its placeholders (<|AUDIO_OUT|>, the delay token) are masked in the spec,
             and its audio labels are summed up per sample, codebook and clip.
-    .npz    numpy.load(FILE) (no pickles) with arrays "input_ids", optional "labels" (or "label_ids"),
+    .npz    numpy.savez/savez_compressed archive (no pickles; only the arrays named here are read) with arrays "input_ids", optional "labels" (or "label_ids"),
             optional "start_index" (one per sample), and either
               * 2-D padded input_ids/labels (B, T), optional "attention_mask" (B, T) as above;
               * ragged: flat 1-D input_ids/labels plus "offsets" (B+1 ints, 0 .. len(input_ids)): sample i is
@@ -66,7 +81,7 @@ from ..rolespan import presets
 from ..rolespan.reference import IGNORE, empty_reason, mask_labels_with_turns
 from ..rolespan.spec import TURNS, RoleSpanSpec
 from .explain import explain
-from .inspect_files import InputError, Sample, load_higgs_hf_audio, load_samples
+from .inspect_files import DEFAULT_MAX_BYTES, DEFAULT_MAX_TOKENS, InputError, Limits, Sample, load_file
 
 EXIT_OK, EXIT_MISMATCH, EXIT_BAD_INPUT, EXIT_LEARNS_NOTHING = 0, 1, 2, 3
 HIGGS_V2_PLACEHOLDERS = (128016, 128014)  # transformers' <|AUDIO_OUT|> and delay token
@@ -134,6 +149,30 @@ def check_start_indices(samples, chosen, spec) -> None:
 # ---------------------------------------------------------------------------------------------- main
 
 
+def _size(text: str) -> int:
+    """A byte count: an int, or with a K, M or G suffix (KiB, MiB, GiB)."""
+    units = {"K": 2**10, "M": 2**20, "G": 2**30}
+    t = text.strip().upper().removesuffix("B").removesuffix("I")
+    scale = units.get(t[-1:], 1)
+    try:
+        n = int(t[:-1] if scale > 1 else t) * scale
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a size like 1000000, 64M or 1G, got {text!r}") from None
+    if n <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive size, got {text!r}")
+    return n
+
+
+def _count(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive int, got {text!r}") from None
+    if n <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive int, got {text!r}")
+    return n
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", metavar="FILE", help="a .jsonl, .pt or .npz file of samples (formats below)")
     parser.add_argument("--spec", choices=SPECS, default=None, help="chat template preset (default: llama3)")
@@ -167,6 +206,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--allow-empty",
         action="store_true",
         help="exit 0/1 even when the spec learns nothing in some sample (default: exit 3)",
+    )
+    parser.add_argument(
+        "--max-bytes",
+        metavar="SIZE",
+        type=_size,
+        default=DEFAULT_MAX_BYTES,
+        help=f"largest file, and most bytes loaded from it, e.g. 1G (default: {DEFAULT_MAX_BYTES // 2**20}M); "
+        "over it: exit 2",
+    )
+    parser.add_argument(
+        "--max-tokens",
+        metavar="N",
+        type=_count,
+        default=DEFAULT_MAX_TOKENS,
+        help=f"most values (ids, labels, mask entries) read from the file (default: {DEFAULT_MAX_TOKENS}); "
+        "over it: exit 2",
     )
 
 
@@ -226,8 +281,18 @@ def _list(indices: List[int], limit: int = 20) -> str:
 def run(args, out=None, err=None) -> int:
     out = sys.stdout if out is None else out
     err = sys.stderr if err is None else err
+    limits = Limits(
+        max_bytes=getattr(args, "max_bytes", DEFAULT_MAX_BYTES),
+        max_tokens=getattr(args, "max_tokens", DEFAULT_MAX_TOKENS),
+    )
     try:
-        samples = load_samples(args.file)
+        try:
+            samples, audio = load_file(args.file, limits)
+        except InputError:
+            raise
+        except Exception as e:  # a malformed file is bad input (exit 2), whatever a reader raised on it
+            first = str(e).splitlines()[0][:300] if str(e) else ""
+            raise InputError(f"{args.file}: cannot read this file: {type(e).__name__}: {first}") from None
         if args.sample is not None:
             if not -len(samples) <= args.sample < len(samples):
                 raise InputError(
@@ -241,7 +306,6 @@ def run(args, out=None, err=None) -> int:
             for i in chosen:
                 samples[i].start_index = args.start_index
         spec, description = build_spec(args)
-        audio = load_higgs_hf_audio(args.file)
         if audio is not None and spec.mode == "roles":
             # A Higgs Audio v2 batch: the placeholders are audio frames, never text targets (label_mode="correct").
             spec = dataclasses.replace(spec, always_masked=spec.always_masked + HIGGS_V2_PLACEHOLDERS)
