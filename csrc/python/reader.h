@@ -40,6 +40,10 @@ struct Keep {
   int64_t* stage(size_t n) { return converted.emplace_back(n).data(); }
 };
 
+// Looks up the torch objects the reader compares against; called once while the module is imported (never on a
+// first call: see reader.cpp).
+void init_reader();
+
 bool is_torch_tensor(py::handle value);
 std::string type_name(py::handle value);  // type(value).__name__
 
