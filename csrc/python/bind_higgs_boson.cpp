@@ -21,6 +21,8 @@ struct SampleFields {
       audio_ids_start{"audio_ids_start"}, audio_label_ids_concat{"audio_label_ids_concat"}, reward{"reward"},
       start_index{"start_index"};
 };
+// Built by bind_higgs_boson() at import, never on a first call (see init_reader() in reader.h).
+const SampleFields* sample_fields = nullptr;  // leaked on purpose, like all interned names
 
 // One sample's fields by name (csrc/python/feature_reader.h), by the rules of fastcollate/higgs_boson/sample_fields.py
 // (same messages). An absent field reads as None when it is optional; an absent required field becomes a view
@@ -41,7 +43,7 @@ View required(const FeatureReader& r, const py::str& name, Keep& keep, Read read
 
 HiggsBatchIn read_batch(const py::sequence& batch, const std::optional<std::vector<int64_t>>& chunk_counts,
                         const HiggsOptions& opt, Keep& keep) {
-  static const SampleFields* names = new SampleFields();  // leaked on purpose, like all interned names
+  const SampleFields* names = sample_fields;
   HiggsBatchIn in;
   const size_t n = batch.size();
   in.samples.resize(n);
@@ -166,6 +168,7 @@ py::tuple collate_higgs_kernels(const py::sequence& batch, const HiggsOptions& o
 }  // namespace
 
 void bind_higgs_boson(py::module_& m) {
+  if (sample_fields == nullptr) sample_fields = new SampleFields();
   py::class_<HiggsOptions>(m, "Options", "Options of the compiled Higgs Audio collation (built once per collator).")
       .def(py::init([](int64_t audio_in_token_id, int64_t audio_out_token_id, int64_t pad_token_id,
                        int64_t audio_stream_bos_id, int64_t audio_stream_eos_id, int64_t round_to, bool pad_left,

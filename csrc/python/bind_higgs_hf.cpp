@@ -30,6 +30,8 @@ struct FeatureNames {
   py::str input_ids{"input_ids"}, audio_codes{"audio_codes"}, start_index{"start_index"},
       audio_no_train{"audio_no_train"};
 };
+// Built by bind_higgs_hf() at import, never on a first call (see init_reader() in reader.h).
+const FeatureNames* feature_names = nullptr;  // leaked on purpose, like all interned names
 
 void read_no_train(py::handle value, const HiggsHfBindOptions& o, HiggsHfFeatureIn& in) {
   in.has_no_train = true;
@@ -62,7 +64,10 @@ HiggsHfFeatureIn read_feature(py::handle f, const HiggsHfBindOptions& o, const F
   py::object codes = r.get(n.audio_codes);
   if (codes && !codes.is_none()) {
     if (PyList_Check(codes.ptr()) || PyTuple_Check(codes.ptr())) {
-      for (py::handle clip : codes) in.clips.push_back(read_codes(clip, keep));
+      // A tuple copy: a clip's __index__ may change the list of clips while it is read (as the twin's tuple()).
+      const auto clips = py::reinterpret_steal<py::tuple>(PySequence_Tuple(codes.ptr()));
+      if (!clips) throw py::error_already_set();
+      for (py::handle clip : clips) in.clips.push_back(read_codes(clip, keep));
     } else {
       in.codes_error = "expected a list of (K, L) code arrays, one per audio placeholder, got " + type_name(codes);
     }
@@ -75,7 +80,7 @@ HiggsHfFeatureIn read_feature(py::handle f, const HiggsHfBindOptions& o, const F
 }
 
 py::tuple collate_features(const py::sequence& features, const HiggsHfBindOptions& o, bool counts) {
-  static const FeatureNames* names = new FeatureNames();  // leaked on purpose, like all interned names
+  const FeatureNames* names = feature_names;
   Keep keep;
   std::vector<HiggsHfFeatureIn> in;
   in.reserve(features.size());
@@ -118,6 +123,7 @@ py::tuple collate_features(const py::sequence& features, const HiggsHfBindOption
 }  // namespace
 
 void bind_higgs_hf(py::module_& m) {
+  if (feature_names == nullptr) feature_names = new FeatureNames();
   py::class_<HiggsHfBindOptions>(m, "Options",
                                  "Options of the compiled HiggsAudioV2Collator (built once per collator).")
       .def(py::init([](int64_t pad_token_id, int64_t audio_token_id, int64_t audio_bos_token_id,

@@ -3,17 +3,23 @@
 namespace fastcollate {
 namespace {
 
+// Built by init_feature_reader() while the module is imported (csrc/python/module.cpp), never on a first call
+// (see TorchObjects in reader.cpp: Python run under a C++ init guard can deadlock two first callers).
 struct Interned {
   py::object mapping_type = py::module_::import("collections.abc").attr("Mapping");
   py::object absent = py::module_::import("builtins").attr("object")();  // a unique "no such key" marker
   py::str get{"get"};
-  static const Interned& instance() {
-    static const Interned* i = new Interned();  // leaked on purpose, like all interned names
-    return *i;
-  }
+  static const Interned* instance_;  // leaked on purpose, like all interned names
+  static const Interned& instance() { return *instance_; }
 };
 
+const Interned* Interned::instance_ = nullptr;
+
 }  // namespace
+
+void init_feature_reader() {
+  if (Interned::instance_ == nullptr) Interned::instance_ = new Interned();
+}
 
 FeatureReader::FeatureReader(py::handle feature, const char* noun)
     : feature_(feature),

@@ -13,6 +13,9 @@
 
 namespace fastcollate {
 
+// Builds the interned names and markers; called once while the module is imported.
+void init_feature_reader();
+
 class FeatureReader {
  public:
   // `noun` names the thing in messages: "feature" (HiggsAudioV2Collator), "sample" (HiggsAudioSampleCollator).

@@ -9,6 +9,9 @@ void bind_rolespan(py::module_& m);
 void bind_delay(py::module_& m);
 void bind_higgs_boson(py::module_& m);
 void bind_higgs_hf(py::module_& m);
+void init_reader();
+void init_output_arena();
+void init_feature_reader();
 }  // namespace fastcollate
 
 PYBIND11_MODULE(_core, m) {
@@ -16,6 +19,12 @@ PYBIND11_MODULE(_core, m) {
       "fastcollate compiled kernels (CPU, and CUDA when built). Talks to tensors through raw buffers; never "
       "links libtorch.";
   m.attr("__version__") = FASTCOLLATE_VERSION;
+  // Every Python object the native code looks up is looked up here, at import (one thread, under the import
+  // lock), never lazily on a first call: a lazy initialiser that runs Python under a C++ init guard deadlocks
+  // when a second thread, holding the GIL, waits on that guard.
+  fastcollate::init_reader();
+  fastcollate::init_output_arena();
+  fastcollate::init_feature_reader();
   const struct {
     const char* name;
     const char* doc;

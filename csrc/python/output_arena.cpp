@@ -35,25 +35,16 @@ ElemInfo info(ElemType e) {
   return {8, {dlpack::kInt, 64, 1}, "int64"};
 }
 
+// Built by init_output_arena() while the module is imported (csrc/python/module.cpp), never on a first call
+// (see TorchObjects in reader.cpp: Python run under a C++ init guard can deadlock two first callers).
 struct TorchCalls {
   py::object empty, uint8, from_dlpack;
-  py::object dtype[kElemTypes];  // by ElemType
-  static const TorchCalls& get() {
-    static const TorchCalls* t = [] {
-      py::module_ torch = py::module_::import("torch");
-      auto* c = new TorchCalls();  // leaked on purpose: destroying Python objects at exit is unsafe
-      c->empty = torch.attr("empty");
-      c->uint8 = torch.attr("uint8");
-      // The public entry point: it takes a capsule in every torch release since DLPack support (1.x).
-      c->from_dlpack = py::module_::import("torch.utils.dlpack").attr("from_dlpack");
-      for (ElemType e : {ElemType::kInt64, ElemType::kInt32, ElemType::kFloat32, ElemType::kBool}) {
-        c->dtype[static_cast<int>(e)] = torch.attr(info(e).torch_name);
-      }
-      return c;
-    }();
-    return *t;
-  }
+  py::object dtype[kElemTypes];       // by ElemType
+  static const TorchCalls* instance;  // leaked on purpose: destroying Python objects at exit is unsafe
+  static const TorchCalls& get() { return *instance; }
 };
+
+const TorchCalls* TorchCalls::instance = nullptr;
 
 // Row-major strides of `shape` (a size-0 or size-1 dimension's stride is never used to address an element).
 void row_major(const std::vector<int64_t>& shape, int64_t* strides) {
@@ -65,6 +56,20 @@ void row_major(const std::vector<int64_t>& shape, int64_t* strides) {
 }
 
 }  // namespace
+
+void init_output_arena() {
+  if (TorchCalls::instance != nullptr) return;
+  py::module_ torch = py::module_::import("torch");
+  auto* c = new TorchCalls();
+  c->empty = torch.attr("empty");
+  c->uint8 = torch.attr("uint8");
+  // The public entry point: it takes a capsule in every torch release since DLPack support (1.x).
+  c->from_dlpack = py::module_::import("torch.utils.dlpack").attr("from_dlpack");
+  for (ElemType e : {ElemType::kInt64, ElemType::kInt32, ElemType::kFloat32, ElemType::kBool}) {
+    c->dtype[static_cast<int>(e)] = torch.attr(info(e).torch_name);
+  }
+  TorchCalls::instance = c;
+}
 
 struct OutputArena::HostBlock {
   std::atomic<int64_t> refs{1};

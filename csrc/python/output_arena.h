@@ -22,6 +22,9 @@ namespace fastcollate {
 
 namespace py = pybind11;
 
+// Looks up torch.empty, the dtypes and from_dlpack; called once while the module is imported.
+void init_output_arena();
+
 class OutputArena {
  public:
   OutputArena() = default;

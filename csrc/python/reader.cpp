@@ -9,8 +9,10 @@
 namespace fastcollate {
 namespace {
 
-// Torch objects compared by identity; looked up once, on the first call (torch is imported by then).
-// Attribute names are interned once: they are looked up for every tensor of every sample.
+// Torch objects compared by identity, and attribute names interned once (they are looked up for every tensor of
+// every sample). Built by init_reader() while the module is imported (csrc/python/module.cpp), never on a first
+// call: a function-local static whose initialiser runs Python (imports, inspect.getattr_static) lets the GIL go
+// under the C++ init guard, and a second thread then waits on that guard holding the GIL the first one needs.
 struct TorchObjects {
   py::object tensor_type, bool_, int16, int32, int64, strided, real_type;
   py::str layout{"layout"}, is_cpu{"is_cpu"}, device{"device"}, dtype{"dtype"}, shape{"shape"}, stride{"stride"},
@@ -21,31 +23,11 @@ struct TorchObjects {
   // part of a batch's cost over its copy floor).
   py::object layout_get, is_cpu_get, dtype_get, shape_get, stride_method, data_ptr_method, is_neg_method,
       is_contiguous_method;
-  static const TorchObjects& get() {
-    static const TorchObjects* objects = [] {
-      py::module_ torch = py::module_::import("torch");
-      auto* o = new TorchObjects();
-      o->tensor_type = torch.attr("Tensor");
-      o->bool_ = torch.attr("bool");
-      o->int16 = torch.attr("int16");
-      o->int32 = torch.attr("int32");
-      o->int64 = torch.attr("int64");
-      o->strided = torch.attr("strided");
-      o->real_type = py::module_::import("numbers").attr("Real");
-      py::object static_attr = py::module_::import("inspect").attr("getattr_static");
-      o->layout_get = static_attr(o->tensor_type, o->layout);
-      o->is_cpu_get = static_attr(o->tensor_type, o->is_cpu);
-      o->dtype_get = static_attr(o->tensor_type, o->dtype);
-      o->shape_get = static_attr(o->tensor_type, o->shape);
-      o->stride_method = static_attr(o->tensor_type, o->stride);
-      o->data_ptr_method = static_attr(o->tensor_type, o->data_ptr);
-      o->is_neg_method = static_attr(o->tensor_type, o->is_neg);
-      o->is_contiguous_method = static_attr(o->tensor_type, o->is_contiguous);
-      return o;  // intentionally leaked: destroying Python objects at exit is unsafe
-    }();
-    return *objects;
-  }
+  static const TorchObjects* instance;  // leaked on purpose: destroying Python objects at exit is unsafe
+  static const TorchObjects& get() { return *instance; }
 };
+
+const TorchObjects* TorchObjects::instance = nullptr;
 
 // Attribute `name` of a tensor: through its C descriptor for an exact torch.Tensor (the same getter attribute
 // access would reach), else by ordinary lookup (subclasses may override it).
@@ -161,6 +143,29 @@ bool on_device(py::handle value, int device, const TorchObjects& t) {
 }
 
 }  // namespace
+
+void init_reader() {
+  if (TorchObjects::instance != nullptr) return;
+  py::module_ torch = py::module_::import("torch");
+  auto* o = new TorchObjects();
+  o->tensor_type = torch.attr("Tensor");
+  o->bool_ = torch.attr("bool");
+  o->int16 = torch.attr("int16");
+  o->int32 = torch.attr("int32");
+  o->int64 = torch.attr("int64");
+  o->strided = torch.attr("strided");
+  o->real_type = py::module_::import("numbers").attr("Real");
+  py::object static_attr = py::module_::import("inspect").attr("getattr_static");
+  o->layout_get = static_attr(o->tensor_type, o->layout);
+  o->is_cpu_get = static_attr(o->tensor_type, o->is_cpu);
+  o->dtype_get = static_attr(o->tensor_type, o->dtype);
+  o->shape_get = static_attr(o->tensor_type, o->shape);
+  o->stride_method = static_attr(o->tensor_type, o->stride);
+  o->data_ptr_method = static_attr(o->tensor_type, o->data_ptr);
+  o->is_neg_method = static_attr(o->tensor_type, o->is_neg);
+  o->is_contiguous_method = static_attr(o->tensor_type, o->is_contiguous);
+  TorchObjects::instance = o;
+}
 
 std::string type_name(py::handle value) { return py::str(py::type::handle_of(value).attr("__name__")); }
 

@@ -11,6 +11,8 @@
 //     of int32/int64 in native byte order are zero-copy views; every other integer dtype and byte order, and
 //     Python sequences (list, tuple) of ints (or of such sequences for 2-D fields), are converted once to
 //     int64, each value range-checked (an int outside int64 names its position);
+//     a list is read as it was passed: an item's __index__ runs on a snapshot of the rows not yet read, so it
+//     cannot resize or free what is being read (reader_forms.cpp, convert_rows);
 //   * op arguments (read_tensor_arg, read_output, ...): the Python layer (fastcollate/ops) checks every argument
 //     first with friendlier messages; these checks keep a direct call of the compiled functions from ever
 //     reading or writing out of bounds, raising ValueError "{name}: ..." at once.
@@ -39,6 +41,10 @@ struct Keep {
 
   int64_t* stage(size_t n) { return converted.emplace_back(n).data(); }
 };
+
+// Looks up the torch objects the reader compares against; called once while the module is imported (never on a
+// first call: see reader.cpp).
+void init_reader();
 
 bool is_torch_tensor(py::handle value);
 std::string type_name(py::handle value);  // type(value).__name__

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <limits>
 #include <string>
+#include <vector>
 
 namespace fastcollate {
 namespace {
@@ -50,24 +51,68 @@ bool to_int64(PyObject* o, const std::string& list_kind, const std::string& wher
   return true;
 }
 
-// The fast loop over one list/tuple of ints; `where(j)` only runs on an error.
-template <typename Where>
-bool convert_ints(PyObject* seq, int64_t* out, const std::string& list_kind, Where where, std::string& error) {
-  const Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
-  PyObject** items = PySequence_Fast_ITEMS(seq);
-  for (Py_ssize_t j = 0; j < n; ++j) {
+// Converts items[from, n) while each is an exact int that fits int64 (no Python code runs: no __index__);
+// returns the position of the first item that is not, or n.
+Py_ssize_t convert_exact_ints(PyObject* const* items, Py_ssize_t from, Py_ssize_t n, int64_t* out) {
+  for (Py_ssize_t j = from; j < n; ++j) {
     PyObject* o = items[j];
-    if (PyLong_CheckExact(o)) {
-      int overflow = 0;
-      const long long v = PyLong_AsLongLongAndOverflow(o, &overflow);
-      if (overflow == 0) {
-        out[j] = v;
-        continue;
-      }
-    }
-    int64_t v = 0;
-    if (!to_int64(o, list_kind, where(j), v, error)) return false;
+    if (!PyLong_CheckExact(o)) return j;
+    int overflow = 0;
+    const long long v = PyLong_AsLongLongAndOverflow(o, &overflow);
+    if (overflow != 0) return j;
     out[j] = v;
+  }
+  return n;
+}
+
+// Strong references to list items, held in C++ memory: taking them allocates no Python object, so no garbage
+// collection (and no finalizer, which is Python code) can run while they are taken.
+class ItemRefs {
+ public:
+  ItemRefs() = default;
+  ItemRefs(const ItemRefs&) = delete;
+  ItemRefs& operator=(const ItemRefs&) = delete;
+  ~ItemRefs() {
+    for (PyObject* o : refs_) Py_DECREF(o);
+  }
+  void add(PyObject* const* items, Py_ssize_t n) {
+    for (Py_ssize_t j = 0; j < n; ++j) Py_INCREF(items[j]);
+    refs_.insert(refs_.end(), items, items + n);
+  }
+  PyObject* const* at(size_t offset) const { return refs_.data() + offset; }
+
+ private:
+  std::vector<PyObject*> refs_;
+};
+
+// Rows `rows[0..)`, each a list or tuple already sized to `cols` entries, into out (row-major); `where(r, c)`
+// only runs on an error. Exact ints are read in one pass that runs no Python code. Any other item is converted
+// by its __index__, Python code that may resize or clear the lists it sits in (its own row, a later one, the
+// list of rows) and free their items: so at the first such item, before it is called, the items of every row
+// not yet read are snapshotted (nothing has changed them yet), and the rest is read from the snapshot. The
+// read sees the lists as they were passed, as the twin does (it reads tuple() copies,
+// fastcollate/common/int_input.py), and never a freed item nor a row longer than it was sized.
+template <typename Where>
+bool convert_rows(PyObject* const* rows, int64_t n_rows, int64_t cols, int64_t* out, const std::string& list_kind,
+                  Where where, std::string& error) {
+  int64_t r = 0;
+  Py_ssize_t c = 0;
+  for (; r < n_rows; ++r) {
+    c = convert_exact_ints(PySequence_Fast_ITEMS(rows[r]), 0, cols, out + r * cols);
+    if (c < cols) break;
+  }
+  if (r == n_rows) return true;
+  const int64_t first = r;
+  ItemRefs snapshot;
+  for (int64_t k = first; k < n_rows; ++k) snapshot.add(PySequence_Fast_ITEMS(rows[k]), cols);
+  for (; r < n_rows; ++r, c = 0) {
+    PyObject* const* items = snapshot.at(static_cast<size_t>((r - first) * cols));
+    int64_t* row_out = out + r * cols;
+    while ((c = convert_exact_ints(items, c, cols, row_out)) < cols) {
+      int64_t v = 0;
+      if (!to_int64(items[c], list_kind, where(r, c), v, error)) return false;
+      row_out[c++] = v;
+    }
   }
   return true;
 }
@@ -234,10 +279,12 @@ IdsView read_ids(py::handle value, Keep& keep) {
   IdsView v;
   v.present = !value.is_none();
   if (is_sequence(value)) {
-    auto seq = py::reinterpret_borrow<py::object>(value);
-    const int64_t n = PySequence_Fast_GET_SIZE(seq.ptr());
+    PyObject* seq = value.ptr();
+    const int64_t n = PySequence_Fast_GET_SIZE(seq);
     int64_t* out = keep.stage(static_cast<size_t>(n));
-    if (!convert_ints(seq.ptr(), out, "a list of ints", [](int64_t j) { return at(j); }, v.error)) return v;
+    if (!convert_rows(&seq, 1, n, out, "a list of ints", [](int64_t, int64_t j) { return at(j); }, v.error)) {
+      return v;
+    }
     v.data = out;
     v.size = n;
     return v;
@@ -279,11 +326,10 @@ CodesView read_codes(py::handle value, Keep& keep) {
       }
     }
     int64_t* out = keep.stage(static_cast<size_t>(rows * cols));
-    for (int64_t r = 0; r < rows; ++r) {
-      if (!convert_ints(
-              items[r], out + r * cols, "a list of lists of ints", [r](int64_t c) { return at(r, c); }, v.error)) {
-        return v;
-      }
+    if (!convert_rows(
+            items, rows, cols, out, "a list of lists of ints", [](int64_t r, int64_t c) { return at(r, c); },
+            v.error)) {
+      return v;
     }
     v.data = out;
     v.rows = rows;

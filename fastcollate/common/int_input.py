@@ -54,14 +54,19 @@ def _int_values(i: Optional[int], field: str, seq, kind: str, row: Optional[int]
 
 
 def _from_sequence(i, field, value, ndim: int) -> torch.Tensor:
+    # Every list is read from a tuple copy taken before any item is converted: an item's __index__ is Python code
+    # that may extend or clear the lists it sits in; what is read is the lists as they were passed.
+    value = tuple(value)
     if ndim == 1:
         return torch.tensor(_int_values(i, field, value, "a list of ints", None), dtype=torch.int64)
+    snapshots = []
     for r, row in enumerate(value):
         if not isinstance(row, (list, tuple)):
             raise sample_error(i, field, f"expected a list of lists of ints, got {type(row).__name__} at row {r}")
+        snapshots.append(tuple(row))
         if len(row) != len(value[0]):
             raise sample_error(i, field, f"row {r} has {len(row)} entries, row 0 has {len(value[0])}")
-    rows = [_int_values(i, field, row, "a list of lists of ints", r) for r, row in enumerate(value)]
+    rows = [_int_values(i, field, row, "a list of lists of ints", r) for r, row in enumerate(snapshots)]
     cols = len(rows[0]) if rows else 0
     return torch.tensor(rows, dtype=torch.int64).reshape(len(rows), cols)
 

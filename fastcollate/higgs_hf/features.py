@@ -92,6 +92,7 @@ def check_feature(i: int, raw: RawFeature, cfg, batch_codebooks: Optional[int]) 
         codes = []
     if not isinstance(codes, (list, tuple)):
         raise sample_error(i, "audio_codes", f"expected {CODES_KIND}, got {type(codes).__name__}")
+    codes = tuple(codes)  # a clip's __index__ may change the list of clips while it is read
     if len(codes) != len(placeholders):
         raise sample_error(
             i,
