@@ -3,6 +3,7 @@ packed batches against that transformers' DataCollatorWithFlattening(return_flas
 the option, the block mask on eager and sdpa on CPU and CUDA, bf16 sdpa on CUDA, pinned DataLoader workers."""
 
 import sys
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -11,6 +12,9 @@ from torch.utils.data import DataLoader
 
 from fastcollate import ChatCollator, presets
 from fastcollate.synthetic import synthetic_text_batch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from tiny_llama import tiny_llama  # noqa: E402  (the tests' tiny Llama: one definition)
 
 print("transformers", transformers.__version__, "torch", torch.__version__, "cuda", torch.cuda.is_available())
 PAD = 128001
@@ -44,21 +48,6 @@ except TypeError as exc:  # a transformers without the option (4.46)
     print("DataCollatorWithFlattening:", repr(exc))
 
 
-def tiny(attn):
-    cfg = transformers.LlamaConfig(
-        vocab_size=128256,
-        hidden_size=16,
-        intermediate_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        num_key_value_heads=2,
-        max_position_embeddings=512,
-        attn_implementation=attn,
-    )
-    torch.manual_seed(0)
-    return transformers.LlamaForCausalLM(cfg)
-
-
 def summed(model, batch):
     logits = model(**batch).logits
     return F.cross_entropy(logits[0, :-1].double(), batch["labels"][0, 1:].to(logits.device), reduction="sum")
@@ -66,7 +55,7 @@ def summed(model, batch):
 
 for attn in ("eager", "sdpa"):
     for device in ["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"]:
-        model = tiny(attn).double().to(device).eval()
+        model = tiny_llama(attn).double().to(device).eval()
 
         def mv(b, device=device):
             return {k: v.to(device) if torch.is_tensor(v) else v for k, v in b.items()}
@@ -86,7 +75,7 @@ for attn in ("eager", "sdpa"):
 
 if not torch.cuda.is_available():
     sys.exit(0)
-model = tiny("sdpa").to(torch.bfloat16).cuda().eval()
+model = tiny_llama("sdpa").to(torch.bfloat16).cuda().eval()
 b = ChatCollator(presets.llama3(), PAD, packed=True, block_mask_dtype=torch.bfloat16)(feats)
 with torch.no_grad():
     loss = float(model(**{k: v.cuda() if torch.is_tensor(v) else v for k, v in b.items()}).loss)
