@@ -45,32 +45,44 @@ HiggsBatchIn read_batch(const py::sequence& batch, const std::optional<std::vect
                         const HiggsOptions& opt, Keep& keep) {
   const SampleFields* names = sample_fields;
   HiggsBatchIn in;
-  const size_t n = batch.size();
+  const py::tuple samples = stored_items(batch);  // a list subclass's own __getitem__ is never called
+  const size_t n = samples.size();
   in.samples.resize(n);
   keep.objects.reserve(n * 4);
   for (size_t i = 0; i < n; ++i) {
-    py::object sample = batch[i];
-    const FeatureReader r(sample, "sample");
+    py::handle sample = samples[i];
+    const FeatureReader r(sample, keep, "sample");
     HiggsSampleIn& s = in.samples[i];
+    const auto at = static_cast<int64_t>(i);
     s.key_error_field = r.first_unknown_key(opt.allowed_keys);
     if (!s.key_error_field.empty()) s.key_error = opt.unknown_key_problem;
+    keep.reading(at, "input_ids");
     s.input_ids = required<IdsView>(r, names->input_ids, keep, read_ids);
     if (!s.input_ids.present && s.key_error.empty() && !r.get(names->input_ids)) {
       // Not a sample at all (None, an int): a sample-level error, reported before any field of the batch.
       s.key_error_field = "input_ids";
       s.key_error = r.missing_problem();
     }
+    keep.reading(at, "label_ids");
     s.label_ids = read_ids(optional(r, names->label_ids), keep);
+    keep.reading(at, "audio_ids_concat");
     s.audio_ids_concat = required<CodesView>(r, names->audio_ids_concat, keep, read_codes);
+    keep.reading(at, "audio_ids_start");
     s.audio_ids_start = required<IdsView>(r, names->audio_ids_start, keep, read_ids);
     if (!opt.stream.transform) {
+      keep.reading(at, "audio_label_ids_concat");
       s.audio_label_ids_concat = read_codes(optional(r, names->audio_label_ids_concat), keep);
     }
     if (!opt.drop_rewards) {
-      s.has_reward = read_reward(optional(r, names->reward), s.reward, s.reward_error);
+      py::object reward = optional(r, names->reward);
+      keep.note_scalar(reward);
+      s.has_reward = read_reward(reward, s.reward, s.reward_error);
     }
-    s.start_index = read_start_index(optional(r, names->start_index), opt.start_index_unread, s.start_index_error);
+    py::object start_index = optional(r, names->start_index);
+    keep.note_scalar(start_index);
+    s.start_index = read_start_index(start_index, opt.start_index_unread, s.start_index_error);
   }
+  check_unmoved(keep);
   if (chunk_counts) assign_chunk_counts(in, opt, *chunk_counts);
   return in;
 }

@@ -47,34 +47,40 @@ void read_no_train(py::handle value, const HiggsHfBindOptions& o, HiggsHfFeature
   for (py::handle flag : parsed[0]) in.no_train.push_back(flag.cast<bool>());
 }
 
-HiggsHfFeatureIn read_feature(py::handle f, const HiggsHfBindOptions& o, const FeatureNames& n, Keep& keep) {
+HiggsHfFeatureIn read_feature(py::handle f, int64_t i, const HiggsHfBindOptions& o, const FeatureNames& n, Keep& keep) {
   HiggsHfFeatureIn in;
-  const FeatureReader r(f);
+  const FeatureReader r(f, keep);
   in.key_error_field = r.first_unknown_key(o.allowed_keys);
   if (!in.key_error_field.empty()) in.key_error = o.unknown_key_problem;
   if (py::object ids = r.get(n.input_ids)) {
+    keep.reading(i, "input_ids");
     in.input_ids = read_ids(ids, keep);
   } else {
     in.input_ids.error = r.missing_problem();
   }
   if (o.read_start_index) {
     py::object start = r.get(n.start_index);
-    if (start) in.start_index = read_start_index(start, o.start_index_unread, in.start_index_error);
+    if (start) {
+      keep.note_scalar(start);
+      in.start_index = read_start_index(start, o.start_index_unread, in.start_index_error);
+    }
   }
   py::object codes = r.get(n.audio_codes);
   if (codes && !codes.is_none()) {
     if (PyList_Check(codes.ptr()) || PyTuple_Check(codes.ptr())) {
-      // A tuple copy: a clip's __index__ may change the list of clips while it is read (as the twin's tuple()).
-      const auto clips = py::reinterpret_steal<py::tuple>(PySequence_Tuple(codes.ptr()));
-      if (!clips) throw py::error_already_set();
-      for (py::handle clip : clips) in.clips.push_back(read_codes(clip, keep));
+      // A copy of the stored clips: a clip's __index__ may change the list of clips while it is read.
+      keep.reading(i, "audio_codes");
+      for (py::handle clip : stored_items(codes)) in.clips.push_back(read_codes(clip, keep));
     } else {
       in.codes_error = "expected a list of (K, L) code arrays, one per audio placeholder, got " + type_name(codes);
     }
   }
   if (o.read_no_train) {
     py::object flags = r.get(n.audio_no_train);
-    if (flags && !flags.is_none()) read_no_train(flags, o, in);
+    if (flags && !flags.is_none()) {
+      keep.ran_python = true;  // parse_no_train reads the flags in Python
+      read_no_train(flags, o, in);
+    }
   }
   return in;
 }
@@ -83,9 +89,11 @@ py::tuple collate_features(const py::sequence& features, const HiggsHfBindOption
   const FeatureNames* names = feature_names;
   Keep keep;
   std::vector<HiggsHfFeatureIn> in;
-  in.reserve(features.size());
-  keep.objects.reserve(features.size() * 4);
-  for (py::handle f : features) in.push_back(read_feature(f, o, *names, keep));
+  const py::tuple items = stored_items(features);  // a list subclass's own __len__/__iter__ is never called
+  in.reserve(items.size());
+  keep.objects.reserve(items.size() * 4);
+  for (py::handle f : items) in.push_back(read_feature(f, static_cast<int64_t>(in.size()), o, *names, keep));
+  check_unmoved(keep);
 
   HiggsHfPlan plan;
   {

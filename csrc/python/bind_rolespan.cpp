@@ -51,14 +51,23 @@ RolespanOptions options(int64_t pad_token_id, bool pad_left, int64_t pad_to_mult
   return RolespanOptions{pad_token_id, pad_left, pad_to_multiple_of, packed};
 }
 
+// Every row of a list (its stored items: a subclass's own __getitem__ is never called) or other sequence.
+void read_rows(const py::sequence& rows, Keep& keep, RolespanBatchIn& in) {
+  const py::tuple items = stored_items(rows);
+  in.rows.reserve(items.size());
+  for (size_t i = 0; i < items.size(); ++i) {
+    keep.reading(static_cast<int64_t>(i), "input_ids");
+    in.rows.push_back(read_ids(items[i], keep));
+  }
+  check_unmoved(keep);
+}
+
 py::tuple collate_rows(const py::sequence& rows, const RolespanSpecData& spec, int64_t pad_token_id, bool pad_left,
                        int64_t pad_to_multiple_of, bool packed,
                        const std::optional<std::vector<std::optional<int64_t>>>& start_indices) {
   Keep keep;
   RolespanBatchIn in;
-  const size_t n = rows.size();
-  in.rows.reserve(n);
-  for (size_t i = 0; i < n; ++i) in.rows.push_back(read_ids(rows[i], keep));
+  read_rows(rows, keep, in);
   return collate(in, spec, options(pad_token_id, pad_left, pad_to_multiple_of, packed), start_indices);
 }
 
@@ -66,8 +75,10 @@ py::tuple collate_rows(const py::sequence& rows, const RolespanSpecData& spec, i
 // chunks; one pair for a plain flat buffer): no per-sample Python objects at all, and no copy of int32/int64
 // ids. Rows are numbered across chunks in order.
 void add_chunk_rows(py::handle flat, py::handle offsets, Keep& keep, RolespanBatchIn& in) {
+  keep.reading(-1, "input_ids");
   const IdsView ids = read_ids(flat, keep);
   if (!ids.error.empty()) throw std::invalid_argument("input_ids: " + ids.error);
+  keep.reading(-1, "offsets");
   const IdsView off = read_ids(offsets, keep);
   if (!off.error.empty()) throw std::invalid_argument("offsets: " + off.error);
   add_flat_rows(ids, off, in);
@@ -87,11 +98,13 @@ py::tuple collate_chunks(const py::sequence& chunks, const RolespanSpecData& spe
                          const std::optional<std::vector<std::optional<int64_t>>>& start_indices) {
   Keep keep;
   RolespanBatchIn in;
+  keep.ran_python = true;  // iterating the chunks and their pairs may run Python code (a generator, __getitem__)
   for (py::handle chunk : chunks) {
-    auto pair = py::reinterpret_borrow<py::sequence>(chunk);
+    const py::tuple pair = stored_items(chunk);
     if (pair.size() != 2) throw std::invalid_argument("chunks: expected (input_ids, offsets) pairs");
     add_chunk_rows(pair[0], pair[1], keep, in);
   }
+  check_unmoved(keep);
   return collate(in, spec, options(pad_token_id, pad_left, pad_to_multiple_of, packed), start_indices);
 }
 
@@ -153,7 +166,7 @@ py::tuple kernel_collate(const py::sequence& rows, const RolespanSpecData& spec,
                          uintptr_t stream, bool reverse, int64_t stage_limit) {
   Keep keep;
   RolespanBatchIn in;
-  for (size_t i = 0; i < rows.size(); ++i) in.rows.push_back(read_ids(rows[i], keep));
+  read_rows(rows, keep, in);
   set_start_indices(in, start_indices);
   const RolespanOptions opt{pad_token_id, pad_left, pad_to_multiple_of, packed};
   const RolespanPlan plan = plan_rolespan_batch(in, opt);

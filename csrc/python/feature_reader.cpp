@@ -15,14 +15,25 @@ struct Interned {
 
 const Interned* Interned::instance_ = nullptr;
 
+// Whether reading attribute `name` of `obj` may run Python code: anything but the generic lookup of an instance
+// attribute, a plain class attribute (a dataclass default) or a C-level descriptor (a slot).
+bool attribute_runs_python(PyObject* obj, PyObject* name) {
+  PyTypeObject* type = Py_TYPE(obj);
+  if (type->tp_getattro != PyObject_GenericGetAttr) return true;  // __getattribute__ or __getattr__
+  PyObject* attr = _PyType_Lookup(type, name);                    // borrowed; runs no Python code
+  if (attr == nullptr || Py_TYPE(attr)->tp_descr_get == nullptr) return false;
+  return Py_TYPE(attr) != &PyMemberDescr_Type && Py_TYPE(attr) != &PyGetSetDescr_Type;
+}
+
 }  // namespace
 
 void init_feature_reader() {
   if (Interned::instance_ == nullptr) Interned::instance_ = new Interned();
 }
 
-FeatureReader::FeatureReader(py::handle feature, const char* noun)
+FeatureReader::FeatureReader(py::handle feature, Keep& keep, const char* noun)
     : feature_(feature),
+      keep_(keep),
       noun_(noun),
       is_dict_(PyDict_Check(feature.ptr())),
       is_mapping_(is_dict_ || py::isinstance(feature, Interned::instance().mapping_type)) {}
@@ -34,10 +45,12 @@ py::object FeatureReader::get(const py::str& name) const {
     return py::reinterpret_borrow<py::object>(v);
   }
   if (is_mapping_) {
+    keep_.ran_python = true;
     const Interned& n = Interned::instance();
     py::object v = feature_.attr(n.get)(name, n.absent);
     return v.is(n.absent) ? py::object() : v;
   }
+  if (attribute_runs_python(feature_.ptr(), name.ptr())) keep_.ran_python = true;
   PyObject* v = PyObject_GetAttr(feature_.ptr(), name.ptr());
   if (v == nullptr) {
     if (!PyErr_ExceptionMatches(PyExc_AttributeError)) throw py::error_already_set();
@@ -68,6 +81,7 @@ std::string FeatureReader::first_unknown_key(const std::unordered_set<std::strin
     }
     return "";
   }
+  keep_.ran_python = true;
   for (py::handle key : feature_) {
     if (unknown(key)) return py::str(key);
   }

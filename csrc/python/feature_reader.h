@@ -19,7 +19,9 @@ void init_feature_reader();
 class FeatureReader {
  public:
   // `noun` names the thing in messages: "feature" (HiggsAudioV2Collator), "sample" (HiggsAudioSampleCollator).
-  explicit FeatureReader(py::handle feature, const char* noun = "feature");
+  // Marks `keep` (Keep::ran_python) when a read may run the feature's own Python code: a Mapping's get or
+  // keys, a property, __getattr__.
+  FeatureReader(py::handle feature, Keep& keep, const char* noun = "feature");
 
   bool is_mapping() const { return is_mapping_; }
   // The value, or a null object when the feature has no such key or attribute.
@@ -31,6 +33,7 @@ class FeatureReader {
 
  private:
   py::handle feature_;
+  Keep& keep_;
   const char* noun_;
   bool is_dict_, is_mapping_;
 };

@@ -18,6 +18,7 @@ struct TorchObjects {
   py::str layout{"layout"}, is_cpu{"is_cpu"}, device{"device"}, dtype{"dtype"}, shape{"shape"}, stride{"stride"},
       data_ptr{"data_ptr"}, is_neg{"is_neg"}, is_contiguous{"is_contiguous"}, resolve_neg{"resolve_neg"},
       untyped_storage{"untyped_storage"}, nbytes{"nbytes"}, type{"type"}, index{"index"};
+  py::object as_subclass_method;  // TensorBase.as_subclass: a subclass's plain tensor (see plain_tensor)
   // The C-level descriptors behind those attributes (torch._C.TensorBase), called directly for plain
   // torch.Tensor objects: no attribute lookup, no bound-method object per call (metadata reads are a large
   // part of a batch's cost over its copy floor).
@@ -29,18 +30,16 @@ struct TorchObjects {
 
 const TorchObjects* TorchObjects::instance = nullptr;
 
-// Attribute `name` of a tensor: through its C descriptor for an exact torch.Tensor (the same getter attribute
-// access would reach), else by ordinary lookup (subclasses may override it).
-py::object tensor_attr(py::handle t, bool plain, const py::object& descriptor, const py::str& name) {
-  if (!plain) return t.attr(name);
+// Attribute `name` of an exact torch.Tensor, through its C descriptor (the same getter attribute access would
+// reach, without the lookup).
+py::object tensor_attr(py::handle t, const py::object& descriptor) {
   PyObject* d = descriptor.ptr();
   PyObject* r = Py_TYPE(d)->tp_descr_get(d, t.ptr(), reinterpret_cast<PyObject*>(Py_TYPE(t.ptr())));
   if (r == nullptr) throw py::error_already_set();
   return py::reinterpret_steal<py::object>(r);
 }
 
-py::object tensor_call(py::handle t, bool plain, const py::object& method, const py::str& name) {
-  if (!plain) return t.attr(name)();
+py::object tensor_call(py::handle t, const py::object& method) {
   PyObject* self = t.ptr();
   PyObject* r = PyObject_Vectorcall(method.ptr(), &self, 1, nullptr);
   if (r == nullptr) throw py::error_already_set();
@@ -67,34 +66,74 @@ std::string check_not_repeating(py::handle value, int ndim, const int64_t* sizes
          std::to_string(stored) + " stored (an expanded tensor?); pass a contiguous copy";
 }
 
+bool is_plain_tensor(py::handle value, const TorchObjects& torch) {
+  return Py_TYPE(value.ptr()) == reinterpret_cast<PyTypeObject*>(torch.tensor_type.ptr());
+}
+
+// The tensor to read for `value`, a torch.Tensor or subclass instance (its real type, not its __class__): itself,
+// or for a subclass the plain torch.Tensor over the same storage, so no attribute the subclass overrides (shape,
+// stride, data_ptr, ...) decides what is read. A subclass that torch dispatches to Python (__torch_dispatch__)
+// runs Python code here, and a wrapper subclass (FakeTensor, DTensor) comes back as itself: it has no storage
+// of its own to read, and the result is a null object. As the twin's plain_tensor (fastcollate/common/checks.py).
+py::object plain_tensor(py::handle value, Keep& keep) {
+  const TorchObjects& torch = TorchObjects::get();
+  if (is_plain_tensor(value, torch)) return py::reinterpret_borrow<py::object>(value);
+  keep.ran_python = true;
+  PyObject* args[] = {value.ptr(), torch.tensor_type.ptr()};
+  PyObject* r = PyObject_Vectorcall(torch.as_subclass_method.ptr(), args, 2, nullptr);
+  if (r == nullptr) throw py::error_already_set();
+  auto plain = py::reinterpret_steal<py::object>(r);
+  return is_plain_tensor(plain, torch) ? plain : py::object();
+}
+
+std::string wrapper_subclass_problem(py::handle value) {
+  return "expected a torch.Tensor over its own storage, got " + type_name(value) +
+         " (a tensor subclass that wraps others, as FakeTensor or DTensor); pass the tensor it wraps";
+}
+
+// Records a tensor read in place, for check_unmoved().
+void record_read(Keep& keep, py::handle tensor, const void* data, int ndim, const int64_t* sizes,
+                 const int64_t* strides, ElemType type) {
+  int64_t extent = 1;
+  for (int d = 0; d < ndim; ++d) {
+    if (sizes[d] == 0) return;  // nothing is read
+    extent += (sizes[d] - 1) * strides[d];
+  }
+  const auto begin = reinterpret_cast<uintptr_t>(data);
+  const uintptr_t bytes = static_cast<uintptr_t>(extent) * (type == ElemType::kInt64 ? 8 : 4);
+  keep.tensors.push_back(ReadTensor{tensor, begin, begin + bytes, keep.sample, keep.field});
+}
+
 // Shared checks of check_int_tensor() in fastcollate/common/checks.py, same order and messages.
 // Returns the error, or "" with dims/type/data/sizes/strides filled.
 std::string inspect_int_tensor(py::handle value_in, int ndim, ElemType& type, const void*& data, int64_t* sizes,
                                int64_t* strides, Keep& keep) {
   const TorchObjects& torch = TorchObjects::get();
-  py::object value = py::reinterpret_borrow<py::object>(value_in);
-  bool plain = Py_TYPE(value.ptr()) == reinterpret_cast<PyTypeObject*>(torch.tensor_type.ptr());
-  if (!plain && !py::isinstance(value, torch.tensor_type)) return "expected a torch.Tensor, got " + type_name(value);
-  py::object layout = tensor_attr(value, plain, torch.layout_get, torch.layout);
-  if (!layout.is(torch.strided) || !(tensor_attr(value, plain, torch.is_cpu_get, torch.is_cpu).ptr() == Py_True)) {
+  if (!PyObject_TypeCheck(value_in.ptr(), reinterpret_cast<PyTypeObject*>(torch.tensor_type.ptr()))) {
+    return "expected a torch.Tensor, got " + type_name(value_in);
+  }
+  py::object value = plain_tensor(value_in, keep);
+  if (!value) return wrapper_subclass_problem(value_in);
+  py::object layout = tensor_attr(value, torch.layout_get);
+  if (!layout.is(torch.strided) || !(tensor_attr(value, torch.is_cpu_get).ptr() == Py_True)) {
     return "expected a dense CPU tensor, got " + std::string(py::str(layout)) + " on " +
            std::string(py::str(value.attr(torch.device)));
   }
-  py::object dtype = tensor_attr(value, plain, torch.dtype_get, torch.dtype);
+  py::object dtype = tensor_attr(value, torch.dtype_get);
   if (dtype.is(torch.int64))
     type = ElemType::kInt64;
   else if (dtype.is(torch.int32))
     type = ElemType::kInt32;
   else
     return "expected dtype torch.int32 or torch.int64, got " + std::string(py::str(dtype));
-  py::object shape = tensor_attr(value, plain, torch.shape_get, torch.shape);
+  py::object shape = tensor_attr(value, torch.shape_get);
   if (PyTuple_GET_SIZE(shape.ptr()) != ndim) {
     // A plain tuple, as Python's tuple(value.shape) prints it: "(1, 177)", not "torch.Size([1, 177])".
     auto plain_tuple = py::reinterpret_steal<py::object>(PySequence_Tuple(shape.ptr()));
     return "expected a " + std::to_string(ndim) + "-D tensor, got shape " + std::string(py::str(plain_tuple));
   }
   for (int d = 0; d < ndim; ++d) sizes[d] = PyLong_AsLongLong(PyTuple_GET_ITEM(shape.ptr(), d));
-  if (tensor_call(value, plain, torch.is_contiguous_method, torch.is_contiguous).ptr() == Py_True) {
+  if (tensor_call(value, torch.is_contiguous_method).ptr() == Py_True) {
     // Row-major strides (a size-1 dimension's stride is never used to address an element): no stride tuple
     // to build and collect, the common case of every feature's tensors.
     int64_t step = 1;
@@ -103,21 +142,20 @@ std::string inspect_int_tensor(py::handle value_in, int ndim, ElemType& type, co
       step *= sizes[d] > 1 ? sizes[d] : 1;
     }
   } else {
-    py::object stride = tensor_call(value, plain, torch.stride_method, torch.stride);
+    py::object stride = tensor_call(value, torch.stride_method);
     for (int d = 0; d < ndim; ++d) strides[d] = PyLong_AsLongLong(PyTuple_GET_ITEM(stride.ptr(), d));
   }
   std::string repeating = check_not_repeating(value, ndim, sizes, strides);
   if (!repeating.empty()) return repeating;
-  if (tensor_call(value, plain, torch.is_neg_method, torch.is_neg).ptr() == Py_True) {
+  if (tensor_call(value, torch.is_neg_method).ptr() == Py_True) {
     // A negative view (torch._neg_view) stores -x and means x: read a materialised copy, as torch ops would.
     value = value.attr(torch.resolve_neg)();
-    plain = Py_TYPE(value.ptr()) == reinterpret_cast<PyTypeObject*>(torch.tensor_type.ptr());
-    py::object copy_stride = tensor_call(value, plain, torch.stride_method, torch.stride);
+    py::object copy_stride = tensor_call(value, torch.stride_method);
     for (int d = 0; d < ndim; ++d) strides[d] = PyLong_AsLongLong(PyTuple_GET_ITEM(copy_stride.ptr(), d));
   }
-  data = reinterpret_cast<const void*>(
-      PyLong_AsUnsignedLongLong(tensor_call(value, plain, torch.data_ptr_method, torch.data_ptr).ptr()));
+  data = reinterpret_cast<const void*>(PyLong_AsUnsignedLongLong(tensor_call(value, torch.data_ptr_method).ptr()));
   if (PyErr_Occurred()) throw py::error_already_set();
+  record_read(keep, value, data, ndim, sizes, strides, type);
   keep.objects.push_back(std::move(value));
   return "";
 }
@@ -164,12 +202,43 @@ void init_reader() {
   o->data_ptr_method = static_attr(o->tensor_type, o->data_ptr);
   o->is_neg_method = static_attr(o->tensor_type, o->is_neg);
   o->is_contiguous_method = static_attr(o->tensor_type, o->is_contiguous);
+  o->as_subclass_method = static_attr(o->tensor_type, "as_subclass");
   TorchObjects::instance = o;
 }
 
 std::string type_name(py::handle value) { return py::str(py::type::handle_of(value).attr("__name__")); }
 
-bool is_torch_tensor(py::handle value) { return py::isinstance(value, TorchObjects::get().tensor_type); }
+bool is_torch_tensor(py::handle value) {
+  return PyObject_TypeCheck(value.ptr(), reinterpret_cast<PyTypeObject*>(TorchObjects::get().tensor_type.ptr()));
+}
+
+void check_unmoved(const Keep& keep) {
+  if (!keep.ran_python) return;
+  const TorchObjects& torch = TorchObjects::get();
+  for (const ReadTensor& r : keep.tensors) {
+    const auto data = tensor_call(r.tensor, torch.data_ptr_method).cast<uintptr_t>();
+    py::object storage = r.tensor.attr(torch.untyped_storage)();
+    const auto first = storage.attr(torch.data_ptr)().cast<uintptr_t>();
+    const auto bytes = storage.attr(torch.nbytes)().cast<uintptr_t>();
+    if (data != r.begin || r.begin < first || r.end - first > bytes) {
+      const std::string where = r.sample >= 0 ? "sample " + std::to_string(r.sample) + ": " : "";
+      throw std::invalid_argument(
+          where + r.field +
+          ": was resized or given other storage while the batch was read, by Python code the reader ran (an "
+          "__index__, a property, a Mapping's get, a tensor subclass); collate tensors nothing changes during "
+          "the call");
+    }
+  }
+}
+
+py::tuple stored_items(py::handle sequence) {
+  PyObject* seq = sequence.ptr();
+  PyObject* items = PyList_Check(seq)    ? PyList_AsTuple(seq)
+                    : PyTuple_Check(seq) ? PyTuple_GetSlice(seq, 0, PyTuple_GET_SIZE(seq))
+                                         : PySequence_Tuple(seq);
+  if (items == nullptr) throw py::error_already_set();
+  return py::reinterpret_steal<py::tuple>(items);
+}
 
 IdsView read_ids_view(py::handle value, Keep& keep) {
   IdsView v;
@@ -242,11 +311,12 @@ std::string shape_string(const std::vector<int64_t>& shape) {
   return s + (shape.size() == 1 ? ",)" : ")");
 }
 
-TensorArg read_tensor_arg(py::handle value, const std::string& name, int min_dim, int max_dim, Keep& keep, int device) {
+TensorArg read_tensor_arg(py::handle arg_value, const std::string& name, int min_dim, int max_dim, Keep& keep,
+                          int device) {
   const TorchObjects& t = TorchObjects::get();
-  if (!py::isinstance(value, t.tensor_type)) {
-    fail(name, "expected a torch.Tensor, got " + std::string(py::str(py::type::handle_of(value).attr("__name__"))));
-  }
+  if (!is_torch_tensor(arg_value)) fail(name, "expected a torch.Tensor, got " + type_name(arg_value));
+  const py::object value = plain_tensor(arg_value, keep);  // what a subclass's overrides say is never read
+  if (!value) fail(name, wrapper_subclass_problem(arg_value));
   py::object layout = value.attr(t.layout);
   if (!layout.is(t.strided) || !on_device(value, device, t)) {
     fail(name,
@@ -275,7 +345,7 @@ TensorArg read_tensor_arg(py::handle value, const std::string& name, int min_dim
     fail(name, "expected a tensor whose data is aligned to its element size");
   }
   if (value.attr("is_neg")().cast<bool>()) fail(name, "expected a tensor without the negative bit (resolve_neg())");
-  keep.objects.push_back(py::reinterpret_borrow<py::object>(value));
+  keep.objects.push_back(value);
   return arg;
 }
 

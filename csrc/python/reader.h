@@ -12,7 +12,14 @@
 //     Python sequences (list, tuple) of ints (or of such sequences for 2-D fields), are converted once to
 //     int64, each value range-checked (an int outside int64 names its position);
 //     a list is read as it was passed: an item's __index__ runs on a snapshot of the rows not yet read, so it
-//     cannot resize or free what is being read (reader_forms.cpp, convert_rows);
+//     cannot resize or free what is being read (reader_forms.cpp, convert_rows); a list or tuple subclass is
+//     read by its stored items (its own __len__, __iter__ or __getitem__ is never called);
+//   * a tensor subclass is read as the plain torch.Tensor over the same storage (TensorBase.as_subclass, C code):
+//     its metadata is the C-level tensor's, never an overridden shape, stride or data_ptr (the twin does the
+//     same: fastcollate/common/checks.py, plain_tensor). A wrapper subclass with no storage of its own
+//     (FakeTensor, DTensor, ...) has nothing to read and is an error;
+//   * user Python code the reader runs (an __index__, a property, a Mapping's get, a reward's __float__) may
+//     resize or re-point a tensor read before it: check_unmoved() then finds it, before any fill;
 //   * op arguments (read_tensor_arg, read_output, ...): the Python layer (fastcollate/ops) checks every argument
 //     first with friendlier messages; these checks keep a direct call of the compiled functions from ever
 //     reading or writing out of bounds, raising ValueError "{name}: ..." at once.
@@ -33,14 +40,47 @@ namespace fastcollate {
 
 namespace py = pybind11;
 
+// A torch tensor a view reads in place: the bytes [begin, end) its elements span, and where it was read.
+struct ReadTensor {
+  py::handle tensor;  // owned by Keep::objects
+  uintptr_t begin, end;
+  int64_t sample;
+  const char* field;
+};
+
 // Everything the views of one call point into, alive until the call returns.
 struct Keep {
   std::vector<py::object> objects;                        // tensors and arrays
   std::vector<std::unique_ptr<py::buffer_info>> exports;  // exported buffers stay exported (not resizable)
   std::deque<std::vector<int64_t>> converted;             // stable addresses: deque never moves elements
+  std::vector<ReadTensor> tensors;                        // read in place (collator fields)
+  bool ran_python = false;  // the reader ran (or may have run) user Python code: see check_unmoved()
+  int64_t sample = -1;      // what is being read, for check_unmoved()'s message
+  const char* field = "";
 
   int64_t* stage(size_t n) { return converted.emplace_back(n).data(); }
+  // A scalar read through Python's number protocols (start_index, reward): anything but None, an exact int or an
+  // exact float runs user code (__index__, __float__).
+  void note_scalar(py::handle value) {
+    if (!value.is_none() && !PyLong_CheckExact(value.ptr()) && !PyFloat_CheckExact(value.ptr())) ran_python = true;
+  }
+  // Names what the reads that follow are for.
+  void reading(int64_t i, const char* name) {
+    sample = i;
+    field = name;
+  }
 };
+
+// Call once every field of a call is read, GIL held, before any plan or fill. Where user Python code ran while
+// reading, a tensor read before it may have been resized, set_ to other storage or had its storage shrunk
+// (its old memory freed): raises ValueError "sample {i}: {field}: ..." for the first such tensor, so no
+// view reads memory its tensor no longer holds. Costs nothing when no such code ran.
+void check_unmoved(const Keep& keep);
+
+// The items a list or tuple stores (a new tuple), read at the C level: a subclass's own __len__, __iter__ or
+// __getitem__ is never called, as in the twin (fastcollate/common/int_input.py, stored_items). Any other
+// sequence: tuple(sequence).
+py::tuple stored_items(py::handle sequence);
 
 // Looks up the torch objects the reader compares against; called once while the module is imported (never on a
 // first call: see reader.cpp).

@@ -94,7 +94,7 @@ class ItemRefs {
 // fastcollate/common/int_input.py), and never a freed item nor a row longer than it was sized.
 template <typename Where>
 bool convert_rows(PyObject* const* rows, int64_t n_rows, int64_t cols, int64_t* out, const std::string& list_kind,
-                  Where where, std::string& error) {
+                  Where where, std::string& error, Keep& keep) {
   int64_t r = 0;
   Py_ssize_t c = 0;
   for (; r < n_rows; ++r) {
@@ -102,6 +102,7 @@ bool convert_rows(PyObject* const* rows, int64_t n_rows, int64_t cols, int64_t* 
     if (c < cols) break;
   }
   if (r == n_rows) return true;
+  keep.ran_python = true;  // an __index__ runs: see check_unmoved()
   const int64_t first = r;
   ItemRefs snapshot;
   for (int64_t k = first; k < n_rows; ++k) snapshot.add(PySequence_Fast_ITEMS(rows[k]), cols);
@@ -282,7 +283,7 @@ IdsView read_ids(py::handle value, Keep& keep) {
     PyObject* seq = value.ptr();
     const int64_t n = PySequence_Fast_GET_SIZE(seq);
     int64_t* out = keep.stage(static_cast<size_t>(n));
-    if (!convert_rows(&seq, 1, n, out, "a list of ints", [](int64_t, int64_t j) { return at(j); }, v.error)) {
+    if (!convert_rows(&seq, 1, n, out, "a list of ints", [](int64_t, int64_t j) { return at(j); }, v.error, keep)) {
       return v;
     }
     v.data = out;
@@ -327,8 +328,8 @@ CodesView read_codes(py::handle value, Keep& keep) {
     }
     int64_t* out = keep.stage(static_cast<size_t>(rows * cols));
     if (!convert_rows(
-            items, rows, cols, out, "a list of lists of ints", [](int64_t r, int64_t c) { return at(r, c); },
-            v.error)) {
+            items, rows, cols, out, "a list of lists of ints", [](int64_t r, int64_t c) { return at(r, c); }, v.error,
+            keep)) {
       return v;
     }
     v.data = out;

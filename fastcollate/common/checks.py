@@ -38,11 +38,46 @@ def require(i: int, field: str, value):
     return value
 
 
+def is_tensor(value) -> bool:
+    """A torch.Tensor by its real type (an object whose __class__ claims to be one is not)."""
+    return issubclass(type(value), torch.Tensor)
+
+
+def plain_tensor(i: Optional[int], field: str, value: torch.Tensor) -> torch.Tensor:
+    """A tensor subclass read as the plain torch.Tensor over the same storage (TensorBase.as_subclass): what is
+    read is the C-level tensor, never what the subclass's overrides (shape, stride, data_ptr, ...) say. The
+    compiled reader does the same (csrc/python/reader.cpp, plain_tensor). A wrapper subclass (FakeTensor,
+    DTensor) comes back as itself: it has no storage of its own to read."""
+    if type(value) is torch.Tensor:
+        return value
+    plain = torch._C.TensorBase.as_subclass(value, torch.Tensor)
+    if type(plain) is not torch.Tensor:
+        raise sample_error(
+            i,
+            field,
+            f"expected a torch.Tensor over its own storage, got {type(value).__name__} (a tensor subclass that "
+            "wraps others, as FakeTensor or DTensor); pass the tensor it wraps",
+        )
+    return plain
+
+
+def plain_arg(value):
+    """An op's tensor argument as the plain tensor over its storage (plain_tensor), so the checks, the twin and
+    the compiled path read the same metadata; anything else (not a tensor, a wrapper subclass such as the
+    FakeTensors of torch.compile) unchanged, for the checks to judge."""
+    if type(value) is torch.Tensor or not is_tensor(value) or torch.compiler.is_compiling():
+        return value
+    plain = torch._C.TensorBase.as_subclass(value, torch.Tensor)
+    return plain if type(plain) is torch.Tensor else value
+
+
 def check_int_tensor(i: int, field: str, value, ndim: int) -> torch.Tensor:
-    """A CPU int32/int64 tensor of `ndim` dimensions, else ValueError naming sample and field."""
+    """A CPU int32/int64 tensor of `ndim` dimensions (a subclass: its plain tensor), else ValueError naming
+    sample and field."""
     require(i, field, value)
-    if not isinstance(value, torch.Tensor):
+    if not is_tensor(value):
         raise sample_error(i, field, f"expected a torch.Tensor, got {type(value).__name__}")
+    value = plain_tensor(i, field, value)
     if value.layout != torch.strided or value.device.type != "cpu":
         raise sample_error(i, field, f"expected a dense CPU tensor, got {value.layout} on {value.device}")
     if value.dtype not in INT_DTYPES:
@@ -97,6 +132,16 @@ def check_start_index(i: Optional[int], value, unread_reason: Optional[str] = No
         raise sample_error(i, "start_index", f"is {value}, but {unread_reason}")
     # Turn indices are int64 on every path: past either end, every turn (or none) counts, as before clamping.
     return min(max(value, -(2**63)), 2**63 - 1)
+
+
+def stored_items(seq) -> tuple:
+    """The items a list or tuple stores, as a new tuple: a subclass's own __len__, __iter__ or __getitem__ is never
+    called (the compiled reader reads the stored items too: csrc/python/reader.cpp, stored_items)."""
+    if isinstance(seq, list):
+        return tuple(list.copy(seq))
+    if isinstance(seq, tuple):
+        return tuple.__getitem__(seq, slice(None))  # a plain tuple of the stored items
+    return tuple(seq)
 
 
 def batch_has_labels(batch) -> bool:

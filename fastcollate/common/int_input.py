@@ -18,7 +18,7 @@ from typing import Optional
 import numpy as np
 import torch
 
-from .checks import check_int_tensor, require, sample_error
+from .checks import check_int_tensor, is_tensor, require, sample_error, stored_items
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 INT_FORMATS = set("bBhHiIlLqQ")
@@ -54,18 +54,18 @@ def _int_values(i: Optional[int], field: str, seq, kind: str, row: Optional[int]
 
 
 def _from_sequence(i, field, value, ndim: int) -> torch.Tensor:
-    # Every list is read from a tuple copy taken before any item is converted: an item's __index__ is Python code
-    # that may extend or clear the lists it sits in; what is read is the lists as they were passed.
-    value = tuple(value)
+    # Every list is read from a copy of its stored items taken before any item is converted: an item's __index__
+    # is Python code that may extend or clear the lists it sits in; what is read is the lists as they were passed.
+    value = stored_items(value)
     if ndim == 1:
         return torch.tensor(_int_values(i, field, value, "a list of ints", None), dtype=torch.int64)
     snapshots = []
     for r, row in enumerate(value):
         if not isinstance(row, (list, tuple)):
             raise sample_error(i, field, f"expected a list of lists of ints, got {type(row).__name__} at row {r}")
-        snapshots.append(tuple(row))
-        if len(row) != len(value[0]):
-            raise sample_error(i, field, f"row {r} has {len(row)} entries, row 0 has {len(value[0])}")
+        snapshots.append(stored_items(row))
+        if len(snapshots[r]) != len(snapshots[0]):
+            raise sample_error(i, field, f"row {r} has {len(snapshots[r])} entries, row 0 has {len(snapshots[0])}")
     rows = [_int_values(i, field, row, "a list of lists of ints", r) for r, row in enumerate(snapshots)]
     cols = len(rows[0]) if rows else 0
     return torch.tensor(rows, dtype=torch.int64).reshape(len(rows), cols)
@@ -107,7 +107,7 @@ def _from_buffer(i, field, value, ndim: int) -> torch.Tensor:
 def int_tensor(i: Optional[int], field: str, value, ndim: int) -> torch.Tensor:
     """The field as a CPU int32/int64 tensor of `ndim` dimensions, or ValueError naming sample and field."""
     require(i, field, value)
-    if isinstance(value, torch.Tensor):
+    if is_tensor(value):
         return check_int_tensor(i, field, value, ndim)
     if isinstance(value, (list, tuple)):
         return _from_sequence(i, field, value, ndim)

@@ -8,6 +8,7 @@ torch.library op (torch.compile, meta tensors; library.py).
 
 from __future__ import annotations
 
+from ..common.checks import plain_arg
 from ..common.views import readable, writable
 from ..runtime.backend import eager
 from . import library, native
@@ -35,6 +36,7 @@ def apply_delay_pattern(codes, bos_token_id, pad_token_id, *, delays=None, layou
     columns; "preserve": T columns, the codes pushed past them dropped. Outputs have the dtype and layout of
     codes; out=(delayed, generation_mask) writes into given tensors (which must not overlap codes).
     """
+    codes = plain_arg(codes)
     args = check_apply(codes, bos_token_id, pad_token_id, delays, layout, mode)
     if out is not None:
         delayed, generation_mask = check_apply_out(out, codes, args.shape)  # overlap with the caller's codes
@@ -63,6 +65,7 @@ def revert_delay_pattern(delayed, *, delays=None, layout="BKT", start_index=0):
     boson-multimodal's revert_delay_pattern. Streaming: on the delayed buffer generated so far, start_index
     = codes already taken skips them; only codes whose every codebook is present come back (possibly none).
     """
+    delayed = plain_arg(delayed)
     args = check_revert(delayed, delays, layout, start_index)
     delayed = readable(delayed)
     if eager(delayed):
@@ -90,6 +93,7 @@ def apply_delay_pattern_ragged(
     kept, -100 elsewhere (every delay fill and the stream BOS); no_train (S bools) makes a segment's labels
     all -100. Higgs Audio's collator is this with stream_bos_eos=True and the default delays.
     """
+    codes, offsets = plain_arg(codes), plain_arg(offsets)
     args = check_apply_ragged(
         codes, offsets, bos_token_id, pad_token_id, delays, layout, stream_bos_eos, return_labels, no_train
     )
@@ -115,6 +119,7 @@ def apply_delay_pattern_ragged(
 def revert_delay_pattern_ragged(delayed, offsets, *, delays=None, layout="BKT", stream_bos_eos=False) -> RaggedCodes:
     """Undo apply_delay_pattern_ragged (offsets: the delayed segments' S + 1 bounds): every segment reverted
     on its own, its stream BOS and EOS dropped when stream_bos_eos; returns RaggedCodes(codes, offsets)."""
+    delayed, offsets = plain_arg(delayed), plain_arg(offsets)
     args = check_revert_ragged(delayed, offsets, delays, layout, stream_bos_eos)
     delayed = readable(delayed)
     args = args._replace(offsets=readable(args.offsets))

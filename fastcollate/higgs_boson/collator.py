@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import operator
 
-from ..common.checks import check_batch
+from ..common.checks import check_batch, stored_items
 from ..common.empty_policy import check_on_empty, handle_empty
 from ..common.learned import learned_text_and_audio_out
 from ..rolespan.reference import empty_reason
@@ -120,6 +120,8 @@ class HiggsAudioSampleCollator:
         raise AttributeError(f"{type(self).__name__!s} has no attribute {name!r}")
 
     def __call__(self, batch) -> HiggsAudioBatchInput:
+        if isinstance(batch, (list, tuple)):
+            batch = stored_items(batch)  # a list subclass's own __len__/__iter__/__getitem__ never runs
         out, rows_without_learned_text = self._collate(batch)
         if self.on_empty != "keep" and rows_without_learned_text:
             keep = handle_empty(self.on_empty, self._samples_learning_nothing(batch, out), len(batch))

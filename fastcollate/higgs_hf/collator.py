@@ -6,6 +6,7 @@ from typing import Iterable, Optional
 
 import torch
 
+from ..common.checks import stored_items
 from ..common.empty_policy import handle_empty
 from ..rolespan.reference import empty_reason
 from ..rolespan.spec import RoleSpanSpec
@@ -130,6 +131,8 @@ class HiggsAudioV2Collator:
             self._native = native_options(self.config)
 
     def __call__(self, features) -> dict:
+        if isinstance(features, (list, tuple)):
+            features = stored_items(features)  # a list subclass's own __len__/__iter__/__getitem__ never runs
         batch, learned = self._collate(features)
         if self.config.on_empty != "keep" and not _all_learn(learned):
             if isinstance(learned, int):  # the compiled path: the counts come from a second look

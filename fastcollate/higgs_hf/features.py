@@ -19,7 +19,7 @@ from typing import List, Optional, Tuple
 import numpy as np
 import torch
 
-from ..common.checks import Missing, check_start_index, sample_error
+from ..common.checks import Missing, check_start_index, sample_error, stored_items
 from ..common.int_input import int_tensor
 
 FEATURE_KEYS = ("input_ids", "audio_codes", "start_index", "audio_no_train")
@@ -92,7 +92,7 @@ def check_feature(i: int, raw: RawFeature, cfg, batch_codebooks: Optional[int]) 
         codes = []
     if not isinstance(codes, (list, tuple)):
         raise sample_error(i, "audio_codes", f"expected {CODES_KIND}, got {type(codes).__name__}")
-    codes = tuple(codes)  # a clip's __index__ may change the list of clips while it is read
+    codes = stored_items(codes)  # a clip's __index__ may change the list of clips while it is read
     if len(codes) != len(placeholders):
         raise sample_error(
             i,

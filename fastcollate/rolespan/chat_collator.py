@@ -11,7 +11,7 @@ from typing import Iterable, Optional
 
 import torch
 
-from ..common.checks import check_start_index, sample_error
+from ..common.checks import check_start_index, sample_error, stored_items
 from ..common.empty_policy import check_on_empty, handle_empty
 from ..common.sizes import INT64_MAX, out_of_int64
 from ..runtime.backend import collator_device, resolve_backend
@@ -139,6 +139,7 @@ class ChatCollator:
             raise ValueError(
                 f"batch: expected a list of features or an Arrow column/table, got {type(features).__name__}"
             )
+        features = stored_items(features)  # a list subclass's own __len__/__iter__/__getitem__ never runs
         if len(features) == 0:
             raise ValueError("batch: is empty, nothing to collate")
         read = [_read_feature(i, f, self._unread_start_index, self.ignore_keys) for i, f in enumerate(features)]

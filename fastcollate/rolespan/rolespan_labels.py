@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from ..common.checks import check_out
+from ..common.checks import check_out, plain_arg
 from ..common.views import readable, writable
 from ..runtime.backend import eager
 from . import rolespan_labels_library as library
@@ -27,6 +27,7 @@ def role_span_labels(input_ids, spec, *, attention_mask=None, start_index=None, 
     row (a list, None entries meaning every turn, or a 1-D int tensor), as ChatCollator reads each feature's
     start_index. out: an int64 (B, T) tensor with rows of unit stride, written and returned.
     """
+    input_ids, attention_mask, start_index = plain_arg(input_ids), plain_arg(attention_mask), plain_arg(start_index)
     starts = check_role_span_labels(input_ids, spec, attention_mask, start_index)
     inputs = [("input_ids", input_ids), ("attention_mask", attention_mask), ("start_index", starts)]
     if out is not None:

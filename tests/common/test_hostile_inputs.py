@@ -9,23 +9,18 @@ batch also equals the one of plain ints. After each mutation the probe allocates
 read of freed memory returns other objects and shows in the normal build too (under .ci/sanitize.sh, ASan
 reports it at once)."""
 
-import json
-import os
 import subprocess
 import sys
 import textwrap
 
 import pytest
 from conftest import COMPILED
+from hostile_probes import COLLATORS, OUTCOMES, probe, run_probes
 
 pytestmark = pytest.mark.skipif(not COMPILED, reason="compiled extension not built")
 
-PROBES = textwrap.dedent(
+PROBES = COLLATORS + textwrap.dedent(
     '''
-    import dataclasses, json, sys
-    import torch
-    from fastcollate import ChatCollator, HiggsAudioSampleCollator, HiggsAudioV2Collator, presets
-    from fastcollate.synthetic import LLAMA3_IDS as IDS
 
     N = 100_000  # items a mutation adds: far past any buffer sized before it
     SCRIBBLE = []  # lists allocated after a mutation, reusing what it freed
@@ -59,17 +54,6 @@ PROBES = textwrap.dedent(
 
     # ---- the collators, each call on fresh objects (an effect runs once)
 
-    def chat(backend, rows):
-        return ChatCollator(presets.completion_only([7]), 0, backend=backend, on_empty="keep")(rows)
-
-    def hf(backend, features):
-        return HiggsAudioV2Collator(IDS.pad, backend=backend, on_empty="keep")(features)
-
-    def boson(backend, samples):
-        kw = dict(audio_in_token_id=IDS.audio_in, audio_out_token_id=IDS.audio_out, pad_token_id=IDS.pad,
-                  audio_stream_bos_id=IDS.stream_bos, audio_stream_eos_id=IDS.stream_eos)
-        return HiggsAudioSampleCollator(None, **kw, encode_whisper_embed=False, backend=backend, on_empty="keep")(
-            samples)
 
     def hf_feature(clip):
         return {"input_ids": [1, 7, IDS.audio_out, 2], "audio_codes": [clip]}
@@ -139,18 +123,6 @@ PROBES = textwrap.dedent(
 
     # ---- outcomes, as JSON
 
-    def plain(value):
-        """Tensors as (dtype, shape, values); dicts, dataclasses and sequences item by item."""
-        if isinstance(value, torch.Tensor):
-            return [str(value.dtype), list(value.shape), value.tolist()]
-        if dataclasses.is_dataclass(value):
-            return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-        if isinstance(value, dict) or hasattr(value, "keys"):
-            return {str(k): plain(value[k]) for k in value.keys()}
-        if isinstance(value, (list, tuple)):
-            return [plain(v) for v in value]
-        return value if value is None or isinstance(value, (int, float, str, bool)) else repr(value)
-
     def as_ints(value):
         """The input with every Hostile as its value, before any effect ran."""
         if isinstance(value, Hostile):
@@ -161,12 +133,10 @@ PROBES = textwrap.dedent(
             return [as_ints(v) for v in value]
         return value
 
-    def outcome(run):
-        try:
-            return ["ok", plain(run())]
-        except Exception as exc:  # the class and message are what is compared
-            return ["error", type(exc).__name__, str(exc)]
-
+    '''
+)
+PROBES += OUTCOMES + textwrap.dedent(
+    """
     for name in sys.argv[1:]:  # one JSON line per probe, written before the next probe runs
         collate, _ = PROBES[name]()
         result = {"name": name}
@@ -176,7 +146,7 @@ PROBES = textwrap.dedent(
         _, batch = PROBES[name]()
         result["ints"] = outcome(lambda: collate("python", as_ints(batch)))
         print(json.dumps(result), flush=True)
-    '''
+    """
 )
 
 PROBE_NAMES = [
@@ -197,39 +167,15 @@ PROBE_NAMES = [
 ]
 
 
-def run_probes(names, cwd):
-    """{name: outcomes} of the probes that finished, and the exit status and output of the process."""
-    # Run outside the checkout: `python -c` puts the working directory first on sys.path, and the source tree
-    # (no compiled extension) would shadow the installed package.
-    done = subprocess.run(
-        [sys.executable, "-c", PROBES, *names],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=cwd,
-        env=dict(os.environ),
-    )
-    results = {}
-    for line in done.stdout.splitlines():
-        if line.startswith('{"name"'):
-            result = json.loads(line)
-            results[result.pop("name")] = result
-    return results, f"exit {done.returncode}\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}"
-
-
 @pytest.fixture(scope="module")
 def all_probes(tmp_path_factory):
     """Every probe in one process (one import of torch); a probe that crashes it, and those after, run alone."""
-    return run_probes(PROBE_NAMES, tmp_path_factory.mktemp("probes"))[0]
+    return run_probes(PROBES, PROBE_NAMES, tmp_path_factory.mktemp("probes"))[0]
 
 
 @pytest.mark.parametrize("name", PROBE_NAMES)
 def test_hostile_index_reads_lists_as_passed(name, all_probes, tmp_path):
-    got = all_probes.get(name)
-    if got is None:
-        results, output = run_probes([name], tmp_path)
-        assert name in results, f"{name}: {output}"
-        got = results[name]
+    got = probe(PROBES, name, all_probes, tmp_path)
     assert got["cpu"] == got["python"], f"{name}: compiled {str(got['cpu'])[:600]} vs twin {str(got['python'])[:600]}"
     if name.endswith("_refuses"):
         assert got["python"][0] == "error" and got["python"][1] == "ValueError", got["python"]
