@@ -42,24 +42,39 @@ inline u128 machine_memory() {
   return bytes;
 }
 
+// "{what}: padding {rows} rows of up to {longest} tokens to a multiple of {multiple} needs {rows} x {width}
+// int64 values, more than {limit}".
+inline std::string padding_message(int64_t rows, int64_t longest, int64_t multiple, const std::string& what,
+                                   const std::string& limit) {
+  const u128 m = static_cast<u128>(multiple);
+  const u128 width = (static_cast<u128>(longest) + m - 1) / m * m;
+  return what + ": padding " + std::to_string(rows) + " rows of up to " + std::to_string(longest) +
+         " tokens to a multiple of " + std::to_string(multiple) + " needs " + std::to_string(rows) + " x " +
+         to_string(width) + " int64 values, more than " + limit;
+}
+
 // ceil(longest / multiple) * multiple, the padded row width; `what` names the parameter in the error.
-// Throws std::invalid_argument (ValueError) unless rows x width int64 values fit in kMaxTensorBytes, and
-// std::runtime_error (RuntimeError, as torch's allocator would raise) unless they fit in the machine's memory.
+// Throws unless rows x width int64 values fit in kMaxTensorBytes.
 inline int64_t padded_width(int64_t rows, int64_t longest, int64_t multiple, const std::string& what) {
   const u128 m = static_cast<u128>(multiple);
   const u128 width = (static_cast<u128>(longest) + m - 1) / m * m;
-  const u128 bytes = width * static_cast<u128>(rows) * 8;
-  auto message = [&](const std::string& limit) {
-    return what + ": padding " + std::to_string(rows) + " rows of up to " + std::to_string(longest) +
-           " tokens to a multiple of " + std::to_string(multiple) + " needs " + std::to_string(rows) + " x " +
-           to_string(width) + " int64 values, more than " + limit;
-  };
-  if (bytes > static_cast<u128>(kMaxTensorBytes)) throw std::invalid_argument(message("a process can address"));
-  const u128 memory = machine_memory();
-  if (memory != 0 && bytes > memory) {
-    throw std::runtime_error(message("this machine's memory (" + to_string(memory) + " bytes)"));
+  if (width * static_cast<u128>(rows) * 8 > static_cast<u128>(kMaxTensorBytes)) {
+    throw std::invalid_argument(padding_message(rows, longest, multiple, what, "a process can address"));
   }
   return static_cast<int64_t>(width);
+}
+
+// After every other check of a batch, before its outputs are allocated: std::runtime_error (RuntimeError, the
+// class of torch's failed allocations) unless the padded rows x width int64 values fit in the machine's memory.
+// Same arguments and message as padded_width().
+inline void check_padded_memory(int64_t rows, int64_t longest, int64_t multiple, const std::string& what) {
+  const u128 m = static_cast<u128>(multiple);
+  const u128 bytes = (static_cast<u128>(longest) + m - 1) / m * m * static_cast<u128>(rows) * 8;
+  const u128 memory = machine_memory();
+  if (memory != 0 && bytes > memory) {
+    throw std::runtime_error(
+        padding_message(rows, longest, multiple, what, "this machine's memory (" + to_string(memory) + " bytes)"));
+  }
 }
 
 // Throws message() unless rows x cols values of elem_bytes each fit in kMaxTensorBytes. (The message is a

@@ -31,22 +31,29 @@ def check_fits_memory(nbytes: int, what: str) -> None:
         raise RuntimeError(f"{what} needs {nbytes} bytes, more than this machine's memory ({MACHINE_MEMORY} bytes)")
 
 
-def padded_width(rows: int, longest: int, multiple: int, what: str) -> int:
-    """ceil(longest / multiple) * multiple; ValueError naming `what` unless rows x width int64 fit in a
-    process, RuntimeError unless they fit in the machine's memory."""
+def _padding_message(rows: int, longest: int, multiple: int, what: str, limit: str) -> str:
     width = -(-longest // multiple) * multiple
-    nbytes = width * rows * 8
-    if nbytes > MAX_TENSOR_BYTES or (MACHINE_MEMORY and nbytes > MACHINE_MEMORY):
-        error, limit = (
-            (ValueError, "a process can address")
-            if nbytes > MAX_TENSOR_BYTES
-            else (RuntimeError, f"this machine's memory ({MACHINE_MEMORY} bytes)")
-        )
-        raise error(
-            f"{what}: padding {rows} rows of up to {longest} tokens to a multiple of {multiple} needs "
-            f"{rows} x {width} int64 values, more than {limit}"
-        )
+    return (
+        f"{what}: padding {rows} rows of up to {longest} tokens to a multiple of {multiple} needs "
+        f"{rows} x {width} int64 values, more than {limit}"
+    )
+
+
+def padded_width(rows: int, longest: int, multiple: int, what: str) -> int:
+    """ceil(longest / multiple) * multiple; ValueError naming `what` unless rows x width int64 fit."""
+    width = -(-longest // multiple) * multiple
+    if width * rows * 8 > MAX_TENSOR_BYTES:
+        raise ValueError(_padding_message(rows, longest, multiple, what, "a process can address"))
     return width
+
+
+def check_padded_memory(rows: int, longest: int, multiple: int, what: str) -> None:
+    """After every other check of a batch, before its outputs are allocated: RuntimeError naming `what` unless
+    the padded rows x width int64 values fit in the machine's memory (arguments as padded_width's)."""
+    width = -(-longest // multiple) * multiple
+    if MACHINE_MEMORY and width * rows * 8 > MACHINE_MEMORY:
+        limit = f"this machine's memory ({MACHINE_MEMORY} bytes)"
+        raise RuntimeError(_padding_message(rows, longest, multiple, what, limit))
 
 
 def stream_too_big(sample: int, stream: str, codebooks: int) -> ValueError:
