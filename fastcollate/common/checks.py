@@ -79,7 +79,7 @@ def check_reward(i: int, reward):
 
 
 def index_failure(error: Exception) -> str:
-    """How an __index__ failed with something other than TypeError (a meta tensor's NotImplementedError): put
+    """How an __index__ failed with something other than TypeError (a 0-d meta tensor's RuntimeError): put
     after the field's usual "expected an int" message, so every failure of a sample's int is a ValueError naming
     the sample and the field, on every backend (csrc/python/reader.cpp: index_failure)."""
     return f"its __index__ raised {type(error).__name__}: {error}"

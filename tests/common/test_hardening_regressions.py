@@ -615,6 +615,22 @@ def test_padding_past_the_machines_memory_is_named_before_allocating():
     assert "more than this machine's memory" in got[1]
 
 
+def test_a_stream_error_comes_before_padding_past_the_machines_memory():
+    """The memory check runs after the batch's other checks: a bad audio stream is named first."""
+    errors = (ValueError, TypeError, RuntimeError, MemoryError)
+
+    def batch():
+        b = tts(2)
+        b[1].audio_ids_concat = b[1].audio_ids_concat[:-1]
+        return b
+
+    got = same_everywhere(lambda b: lambda: outcome_with(lambda: higgs(b, round_to=2**40)(batch()), errors))
+    assert got == (
+        ValueError,
+        "sample 1: audio_ids_concat: 7 codebooks in an audio-in segment, but earlier ones in the batch have 8",
+    )
+
+
 @pytest.mark.parametrize(
     "offsets, message",
     [
