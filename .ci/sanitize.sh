@@ -26,8 +26,8 @@ PY
 
 export LD_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libubsan.so)"
 # Leaks: CPython and torch keep allocations until exit on purpose. halt_on_error: the first report fails the run.
-# allocator_may_return_null: an oversized allocation fails as it does in the normal build (std::bad_alloc, a
-# MemoryError the tests expect) instead of aborting the run.
+# allocator_may_return_null: an oversized allocation fails as it does in the normal build (a RuntimeError the
+# tests expect) instead of aborting the run.
 export ASAN_OPTIONS="detect_leaks=0:halt_on_error=1:abort_on_error=1:detect_odr_violation=0:allocator_may_return_null=1"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 export PYTHONPATH="$stage${PYTHONPATH:+:$PYTHONPATH}"

@@ -173,6 +173,7 @@ HiggsPlan plan_higgs_batch(const HiggsBatchIn& in, const HiggsOptions& opt) {
   plan.seq_width = padded_width(plan.batch, longest, opt.round_to, "round_to");
   place_stream(plan.audio_in, in, opt, "audio-in", plan.in_codebooks, plan.in_width);
   place_stream(plan.audio_out, in, opt, "audio-out", plan.out_codebooks, plan.out_width);
+  check_padded_memory(plan.batch, longest, opt.round_to, "round_to");  // after the streams' checks, as the twin
   return plan;
 }
 

@@ -129,6 +129,7 @@ HiggsHfPlan plan_higgs_hf_batch(const std::vector<HiggsHfFeatureIn>& in, const H
     plan.frames = std::max(plan.frames, frames);
   }
   plan.width = padded_width(static_cast<int64_t>(in.size()), longest, opt.pad_to_multiple_of, "pad_to_multiple_of");
+  check_padded_memory(static_cast<int64_t>(in.size()), longest, opt.pad_to_multiple_of, "pad_to_multiple_of");
   return plan;
 }
 

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
-#include <new>
 #include <stdexcept>
+#include <string>
 
 #include "common/checked_size.h"
 #include "python/dlpack_abi.h"
@@ -133,8 +133,11 @@ size_t OutputArena::reserve(std::vector<int64_t> shape, ElemType elem) {
 void OutputArena::allocate(py::handle device) {
   if (device.is_none()) {
     // At least one aligned line, so that every output (empty ones too) has a valid data pointer.
-    void* data = std::aligned_alloc(kAlign, static_cast<size_t>(std::max<int64_t>(total_, kAlign)));
-    if (data == nullptr) throw std::bad_alloc();
+    const int64_t nbytes = std::max<int64_t>(total_, kAlign);
+    void* data = std::aligned_alloc(kAlign, static_cast<size_t>(nbytes));
+    if (data == nullptr) {  // RuntimeError, as torch's allocator raises for the twin's outputs
+      throw std::runtime_error("batch: can't allocate memory: its outputs need " + std::to_string(nbytes) + " bytes");
+    }
     host_ = new HostBlock();
     host_->data = data;
     base_ = static_cast<char*>(data);

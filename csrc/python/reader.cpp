@@ -286,22 +286,39 @@ bool read_reward(py::handle value, float& reward, std::string& error) {
   return true;
 }
 
+std::string index_failure() {
+  if (!PyErr_ExceptionMatches(PyExc_Exception)) throw py::error_already_set();  // KeyboardInterrupt, SystemExit
+  py::error_already_set failed;  // takes the pending exception (clears it)
+  return "its __index__ raised " + type_name(failed.value()) + ": " + std::string(py::str(failed.value()));
+}
+
 int64_t read_start_index(py::handle value, const std::string& unread, std::string& error) {
   if (value.is_none()) return 0;
-  // operator.index() semantics (Python and numpy ints), bools excluded: as check_start_index() in
-  // fastcollate/common/checks.py. Values past int64 clip (no turn index reaches them either way).
+  // operator.index() semantics (Python and numpy ints), bools excluded, as check_start_index() in
+  // fastcollate/common/checks.py: an __index__ that raises TypeError (a float tensor) means "not an int", any
+  // other exception is named after it; both whether or not the collator reads start_index.
+  std::string index_error;
   if (PyIndex_Check(value.ptr()) && !PyBool_Check(value.ptr())) {
-    if (!unread.empty()) {
-      auto as_int = py::reinterpret_steal<py::object>(PyNumber_Index(value.ptr()));
-      if (!as_int) throw py::error_already_set();
-      error = "is " + std::string(py::str(as_int)) + ", but " + unread;
-      return 0;
+    auto as_int = py::reinterpret_steal<py::object>(PyNumber_Index(value.ptr()));
+    if (as_int) {
+      if (!unread.empty()) {
+        error = "is " + std::string(py::str(as_int)) + ", but " + unread;
+        return 0;
+      }
+      // Values past int64 clip (no turn index reaches them either way).
+      int overflow = 0;
+      const long long v = PyLong_AsLongLongAndOverflow(as_int.ptr(), &overflow);
+      if (overflow != 0) return overflow > 0 ? INT64_MAX : INT64_MIN;
+      if (v == -1 && PyErr_Occurred()) throw py::error_already_set();
+      return v;
     }
-    const Py_ssize_t v = PyNumber_AsSsize_t(value.ptr(), nullptr);
-    if (!PyErr_Occurred()) return v;
-    PyErr_Clear();
+    if (PyErr_ExceptionMatches(PyExc_TypeError)) {
+      PyErr_Clear();
+    } else {
+      index_error = " (" + index_failure() + ")";
+    }
   }
-  error = "expected an int or None, got " + type_name(value);
+  error = "expected an int or None, got " + type_name(value) + index_error;
   return 0;
 }
 

@@ -104,6 +104,11 @@ bool read_reward(py::handle value, float& reward, std::string& error);
 // collator does not read start_index, so a given one is an error ("is {value}, but {unread}").
 int64_t read_start_index(py::handle value, const std::string& unread, std::string& error);
 
+// After an __index__ failed with a pending exception other than TypeError: "its __index__ raised {type}: {message}"
+// (the exception cleared), appended to the field's "expected an int" error as index_failure() in
+// fastcollate/common/checks.py does. An exception that is no Exception (KeyboardInterrupt) propagates.
+std::string index_failure();
+
 // ---- Op arguments: errors raise ValueError "{name}: ..." at once.
 
 // Raises ValueError "{name}: ..." unless `value` is a dense tensor with ndim in [min_dim, max_dim] on the CPU

@@ -31,9 +31,13 @@ bool to_int64(PyObject* o, const std::string& list_kind, const std::string& wher
     }
     owned = PyNumber_Index(o);
     if (owned == nullptr) {  // an __index__ that refuses (a float tensor): not an int, as the twin says
-      if (!PyErr_ExceptionMatches(PyExc_TypeError)) throw py::error_already_set();
-      PyErr_Clear();
-      error = "expected " + list_kind + ", got " + type_name(o) + " at " + where_text;
+      std::string failure;
+      if (PyErr_ExceptionMatches(PyExc_TypeError)) {
+        PyErr_Clear();
+      } else {  // it fails otherwise (a meta tensor): named, in the same ValueError
+        failure = " (" + index_failure() + ")";
+      }
+      error = "expected " + list_kind + ", got " + type_name(o) + " at " + where_text + failure;
       return false;
     }
     o = owned;

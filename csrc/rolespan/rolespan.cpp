@@ -87,6 +87,7 @@ RolespanPlan plan_rolespan_batch(const RolespanBatchIn& in, const RolespanOption
     plan.width = total;
   } else {
     plan.width = padded_width(plan.batch, plan.max_seqlen, opt.pad_to_multiple_of, "pad_to_multiple_of");
+    check_padded_memory(plan.batch, plan.max_seqlen, opt.pad_to_multiple_of, "pad_to_multiple_of");
   }
   return plan;
 }

@@ -113,6 +113,13 @@ def check_reward(i: int, reward):
     raise sample_error(i, "reward", f"expected a real number or None, got {type(reward).__name__}")
 
 
+def index_failure(error: Exception) -> str:
+    """How an __index__ failed with something other than TypeError (a 0-d meta tensor's RuntimeError): put
+    after the field's usual "expected an int" message, so every failure of a sample's int is a ValueError naming
+    the sample and the field, on every backend (csrc/python/reader.cpp: index_failure)."""
+    return f"its __index__ raised {type(error).__name__}: {error}"
+
+
 def check_start_index(i: Optional[int], value, unread_reason: Optional[str] = None):
     """None, or an int by operator.index() (Python and numpy ints; not bools).
 
@@ -128,6 +135,9 @@ def check_start_index(i: Optional[int], value, unread_reason: Optional[str] = No
         value = operator.index(value)
     except TypeError:
         raise sample_error(i, "start_index", f"expected an int or None, got {type(value).__name__}") from None
+    except Exception as e:  # an __index__ that fails otherwise (a meta tensor): still the sample's bad field
+        problem = f"expected an int or None, got {type(value).__name__} ({index_failure(e)})"
+        raise sample_error(i, "start_index", problem) from e
     if unread_reason is not None:
         raise sample_error(i, "start_index", f"is {value}, but {unread_reason}")
     # Turn indices are int64 on every path: past either end, every turn (or none) counts, as before clamping.

@@ -18,7 +18,7 @@ from typing import Optional
 import numpy as np
 import torch
 
-from .checks import check_int_tensor, is_tensor, require, sample_error, stored_items
+from .checks import check_int_tensor, index_failure, is_tensor, require, sample_error, stored_items
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 INT_FORMATS = set("bBhHiIlLqQ")
@@ -47,6 +47,9 @@ def _int_values(i: Optional[int], field: str, seq, kind: str, row: Optional[int]
                 v = operator.index(v)
             except TypeError:  # not an int, or an __index__ that refuses (a float tensor)
                 raise sample_error(i, field, f"expected {kind}, got {type(v).__name__} at {where}") from None
+            except Exception as e:  # an __index__ that fails otherwise (a meta tensor)
+                problem = f"expected {kind}, got {type(v).__name__} at {where} ({index_failure(e)})"
+                raise sample_error(i, field, problem) from e
         if not INT64_MIN <= v <= INT64_MAX:
             raise sample_error(i, field, f"value {v} at {where} does not fit in int64")
         out.append(v)

@@ -14,7 +14,7 @@ from typing import NamedTuple, Optional, Sequence, Tuple
 import torch
 
 from ..common.checks import ID_DTYPES, check_int, check_out, check_same_device, check_tensor, values_on
-from ..common.sizes import INT64_MAX
+from ..common.sizes import INT64_MAX, check_fits_memory
 
 LAYOUTS = ("BKT", "BTK")
 MODES = ("extend", "preserve")
@@ -145,6 +145,20 @@ def check_offset_values(offsets: Sequence[int], n_cols: int) -> Sequence[int]:
     if offsets[-1] != n_cols:
         raise ValueError(f"offsets: last entry = {offsets[-1]}, expected {n_cols} (the number of columns)")
     return offsets
+
+
+def check_output_memory(numel: int, elem_bytes: int) -> None:
+    """Before an op allocates an output of `numel` values of `elem_bytes` each on the host: one larger than the
+    machine's memory is a RuntimeError naming delays (what grows an output past its input), on every backend."""
+    check_fits_memory(numel * elem_bytes, "delays: the output")
+
+
+def check_ragged_values(args: "RaggedArgs", n_cols: int, elem_bytes: int, return_labels: bool) -> Sequence[int]:
+    """What a ragged apply checks before allocating anything: the offsets' values (the twin's first check), then
+    its largest output against the machine's memory. Returns the offsets as a list."""
+    bounds = check_offset_values(args.offsets.tolist(), n_cols)
+    check_output_memory(args.shape[0] * args.shape[1], 8 if return_labels else elem_bytes)
+    return bounds
 
 
 class RaggedArgs(NamedTuple):

@@ -25,6 +25,7 @@ from .checks import (
     check_apply,
     check_apply_ragged,
     check_offset_values,
+    check_ragged_values,
     check_revert,
     check_revert_ragged,
     check_segment_width,
@@ -117,7 +118,7 @@ def apply_delay_pattern_ragged(
     )
     x = codes.T if layout == "BTK" else codes  # (K, N)
     k = x.shape[0]
-    bounds = check_offset_values(args.offsets.tolist(), x.shape[1])
+    bounds = check_ragged_values(args, x.shape[1], codes.element_size(), return_labels)
     pieces, label_pieces = [], []
     for s, (a, b) in enumerate(zip(bounds, bounds[1:])):
         segment, labels = x[:, a:b], x[:, a:b].long()

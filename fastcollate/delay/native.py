@@ -8,12 +8,15 @@ functions' eager path call these.
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from ..runtime import backend
 from ..runtime.backend import _core
 from . import cuda
 from . import delay_pattern_reference as delay_twin
+from .checks import check_output_memory, check_ragged_values
 
 
 def apply_into(codes, args, layout: str, mode: str, delayed, generation_mask) -> None:
@@ -34,6 +37,7 @@ def apply_new(codes, args, layout: str, mode: str) -> torch.Tensor:
     csrc/python/output_arena.h for what separate multi-MB buffers cost)."""
     if codes.is_cuda:
         return cuda.apply_new(codes, args, layout, mode)
+    check_output_memory(2 * math.prod(args.shape), codes.element_size())
     both = torch.empty((2,) + args.shape, dtype=codes.dtype)
     apply_into(codes, args, layout, mode, both[0], both[1])
     return both
@@ -53,6 +57,8 @@ def apply_ragged_new(codes, args, layout: str, stream_bos_eos: bool, return_labe
     """(delayed, new offsets, labels); labels is an empty tensor when not asked (ops return tensors only)."""
     if codes.is_cuda:
         return cuda.apply_ragged_new(codes, args, layout, stream_bos_eos, return_labels)
+    # The offsets and the output's size before anything is allocated, as the twin checks them.
+    check_ragged_values(args, codes.shape[0 if layout == "BTK" else 1], codes.element_size(), return_labels)
     if not backend.COMPILED:
         out = delay_twin.apply_delay_pattern_ragged(
             codes,

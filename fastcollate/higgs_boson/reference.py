@@ -15,7 +15,7 @@ import torch
 from ..common.checks import batch_has_labels, check_batch, check_reward, check_start_index, sample_error
 from ..common.int_input import int_tensor
 from ..common.labels import IGNORE
-from ..common.sizes import fits, padded_width, stream_too_big
+from ..common.sizes import check_padded_memory, fits, padded_width, stream_too_big
 from ..delay.delay_pattern_reference import apply_delay_pattern
 from ..rolespan.reference import mask_labels_reference
 from .config import HiggsCollateConfig
@@ -49,8 +49,10 @@ def collate_reference(batch, cfg: HiggsCollateConfig, whisper: Optional[WhisperA
         _prepare_sample(i, s, cfg, with_labels, whisper.chunk_counts[i] if whisper else None)
         for i, s in enumerate(batch)
     ]
-    width = padded_width(len(samples), max(len(s.input_ids) for s in samples), cfg.round_to, "round_to")
+    longest = max(len(s.input_ids) for s in samples)
+    width = padded_width(len(samples), longest, cfg.round_to, "round_to")
     _check_streams(samples, cfg)
+    check_padded_memory(len(samples), longest, cfg.round_to, "round_to")
 
     input_ids, attention_mask, label_ids = _pad_text(samples, cfg, with_labels, width)
 

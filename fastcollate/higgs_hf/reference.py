@@ -27,7 +27,7 @@ import torch
 
 from ..common.checks import check_batch
 from ..common.labels import IGNORE
-from ..common.sizes import padded_width
+from ..common.sizes import check_padded_memory, padded_width
 from ..delay.delay_pattern_reference import apply_delay_pattern_ragged
 from ..rolespan.reference import mask_labels_with_turns
 from .config import HiggsHfConfig
@@ -55,6 +55,7 @@ def collate_reference(features, cfg: HiggsHfConfig):
 
     longest = max(len(ids) for ids, _, _, _ in rows)
     width = padded_width(len(rows), longest, cfg.pad_to_multiple_of, "pad_to_multiple_of")
+    check_padded_memory(len(rows), longest, cfg.pad_to_multiple_of, "pad_to_multiple_of")
     input_ids = torch.full((len(rows), width), cfg.pad_token_id, dtype=torch.int64)
     attention_mask = torch.zeros((len(rows), width), dtype=torch.int64)
     labels = torch.full((len(rows), width), IGNORE, dtype=torch.int64)

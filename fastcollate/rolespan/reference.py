@@ -14,7 +14,7 @@ import torch
 from ..common.int_input import int_tensor
 from ..common.labels import IGNORE
 from ..common.learned import to_int_list
-from ..common.sizes import padded_width
+from ..common.sizes import check_padded_memory, padded_width
 from .packed import varlen_fields
 from .spec import RoleSpanSpec
 
@@ -168,7 +168,9 @@ def collate_text_reference(
             **varlen_fields(torch.tensor(cu, dtype=torch.int32), max(lengths, default=0)),
             "num_learned": num_learned,
         }
-    width = padded_width(len(rows), max((len(r) for r in rows), default=0), pad_to_multiple_of, "pad_to_multiple_of")
+    longest = max((len(r) for r in rows), default=0)
+    width = padded_width(len(rows), longest, pad_to_multiple_of, "pad_to_multiple_of")
+    check_padded_memory(len(rows), longest, pad_to_multiple_of, "pad_to_multiple_of")
     input_ids, out_labels, attention = [], [], []
     for r, lab in zip(rows, labels):
         pad = width - len(r)

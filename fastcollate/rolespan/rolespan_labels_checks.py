@@ -53,7 +53,9 @@ def check_role_span_labels(input_ids, spec, attention_mask, start_index) -> Opti
         )
     if start_index.shape[0] != rows:
         raise ValueError(f"start_index: expected {rows} entries (one per row), got {start_index.shape[0]}")
-    return start_index
+    # A spec that reads no start_index got here only with None entries, "not given" as for a feature without
+    # one: no start_index, rather than a tensor of zeros a later check of the same arguments would take as given.
+    return start_index if reason is None else None
 
 
 def row_span(row: int, mask: Sequence[int]) -> Tuple[int, int]:

@@ -288,7 +288,13 @@ def test_errors_come_in_sample_order():
         ("[-5, 1]", "chunk_counts: entry 0 is -5, expected >= 1"),
         ("[0, 1]", "chunk_counts: entry 0 is 0, expected >= 1"),
         ("[1, 1, 1]", "chunk_counts: 3 counts for 2 audio-in tokens"),
-        ("[2**40, 1]", "more than a process can address"),
+        # 3 x 2**40 tokens a row: within the address space, past the machine's memory (RuntimeError naming the
+        # option, before the outputs are reserved or allocated)
+        (
+            "[2**40, 1]",
+            "RuntimeError: round_to: padding 2 rows of up to 3298534883569 tokens to a multiple of 8 needs "
+            "2 x 3298534883576 int64 values, more than this machine's memory",
+        ),
     ],
 )
 def test_collate_higgs_does_not_trust_chunk_counts(counts, message):
@@ -302,8 +308,8 @@ def test_collate_higgs_does_not_trust_chunk_counts(counts, message):
         try:
             core().higgs_boson.collate(batch, c._native_options, {counts})
             print("no error")
-        except ValueError as e:
-            print("ValueError:", e)
+        except (ValueError, RuntimeError) as e:
+            print(f"{{type(e).__name__}}:", e)
     """
     rc, out, err = in_subprocess(code)
     assert rc == 0, err
@@ -454,3 +460,249 @@ def test_an_out_tensor_overlapping_negative_codes_is_still_named():
     out = (memory[5:17].view(1, 2, 6), torch.zeros(1, 2, 6, dtype=torch.long))
     got = each_ops_backend(lambda: ops.apply_delay_pattern(codes, 1024, 1025, out=out))
     assert got == (ValueError, "out[0]: overlaps codes in memory")
+
+
+# ------------------------------------------------------------------------------------------ backends agree (issue 21)
+
+META_INT = torch.tensor(1, device="meta")  # an int whose __index__ raises RuntimeError, not TypeError
+META_FAILURE = "its __index__ raised RuntimeError: Tensor.item() cannot be called on meta tensors"
+
+
+def outcome_with(fn, errors):
+    """outcome(), with more exception classes compared (class and message) instead of raised."""
+    try:
+        return fn()
+    except errors as e:
+        return type(e), str(e)
+
+
+def v2(backend, **options):
+    from higgs_hf_features import PAD
+
+    from fastcollate import HiggsAudioV2Collator
+
+    return HiggsAudioV2Collator(PAD, backend=backend, **options)
+
+
+def v2_features(**fields):
+    from higgs_hf_features import AUDIO
+
+    return [{"input_ids": [128000, 5, AUDIO, 6], "audio_codes": [torch.zeros((2, 3), dtype=torch.long)], **fields}]
+
+
+def with_start_index(batch, value):
+    for s in batch:
+        s.start_index = value
+    return batch
+
+
+@pytest.mark.parametrize("value", [torch.tensor(1.0), META_INT])
+def test_a_start_index_that_is_no_int_is_named_where_it_is_not_read(value):
+    """The compiled path raised the __index__'s bare exception (TypeError for a float tensor) where the collator
+    does not read start_index, the twin a ValueError naming the sample."""
+    failure = "" if value.is_floating_point() else f" ({META_FAILURE})"
+    want = (ValueError, f"sample 0: start_index: expected an int or None, got Tensor{failure}")
+    errors = (ValueError, TypeError, RuntimeError)
+    assert (
+        same_everywhere(lambda b: lambda: outcome_with(lambda: v2(b)(v2_features(start_index=value)), errors)) == want
+    )
+    assert (
+        same_everywhere(lambda b: lambda: outcome_with(lambda: higgs(b)(with_start_index(tts(2), value)), errors))
+        == want
+    )
+    rows = [{"input_ids": LLAMA_CHAT, "start_index": value}]
+    spec = presets.llama3(turns="all")  # reads no start_index
+    assert (
+        same_everywhere(lambda b: lambda: outcome_with(lambda: ChatCollator(spec, 0, backend=b)(rows), errors)) == want
+    )
+
+
+def test_a_start_index_whose_index_fails_otherwise_is_named_in_order():
+    """A 0-d meta tensor's __index__ raises RuntimeError: the compiled path let it out while reading the batch
+    (before errors of earlier fields), the twin where it checked the field; now a ValueError in the twin's order."""
+    errors = (ValueError, TypeError, RuntimeError)
+    want = (ValueError, f"sample 0: start_index: expected an int or None, got Tensor ({META_FAILURE})")
+    read = dict(label_mode="correct")  # reads start_index
+    assert (
+        same_everywhere(
+            lambda b: lambda: outcome_with(lambda: v2(b, **read)(v2_features(start_index=META_INT)), errors)
+        )
+        == want
+    )
+    rows = [{"input_ids": LLAMA_CHAT, "start_index": META_INT}]
+    assert (
+        same_everywhere(
+            lambda b: lambda: outcome_with(lambda: ChatCollator(presets.llama3(), 0, backend=b)(rows), errors)
+        )
+        == want
+    )
+    # An earlier field's error comes first; a later sample's error after it.
+    batch = lambda: v2_features(start_index=META_INT) + v2_features(input_ids="x")  # noqa: E731
+    assert same_everywhere(lambda b: lambda: outcome_with(lambda: v2(b, **read)(batch()), errors)) == want
+    first = lambda: [{**v2_features()[0], "input_ids": [1.5], "start_index": META_INT}]  # noqa: E731
+    assert same_everywhere(lambda b: lambda: outcome_with(lambda: v2(b, **read)(first()), errors)) == (
+        ValueError,
+        "sample 0: input_ids: expected a list of ints, got float at position 0",
+    )
+
+
+def test_a_list_item_whose_index_fails_otherwise_is_named():
+    """The same in a list of ids (1-D) and of codes (2-D): a ValueError naming the sample, field and position."""
+    from higgs_hf_features import AUDIO
+
+    errors = (ValueError, TypeError, RuntimeError)
+    rows = [LLAMA_CHAT[:3] + [META_INT] + LLAMA_CHAT[4:]]
+    assert same_everywhere(
+        lambda b: lambda: outcome_with(lambda: ChatCollator(presets.llama3(), 0, backend=b)(rows), errors)
+    ) == (ValueError, f"sample 0: input_ids: expected a list of ints, got Tensor at position 3 ({META_FAILURE})")
+    codes = [[0, 0, 0], [0, META_INT, 0]]
+    feats = lambda: [{"input_ids": [128000, 5, AUDIO, 6], "audio_codes": [codes]}]  # noqa: E731
+    got = same_everywhere(lambda b: lambda: outcome_with(lambda: v2(b)(feats()), errors))
+    assert got[0] is ValueError and got[1].endswith(f"got Tensor at position (1, 1) ({META_FAILURE})")
+    assert got[1].startswith("sample 0: audio_codes")
+
+
+def test_an_index_that_raises_no_exception_class_still_propagates():
+    """KeyboardInterrupt-like exceptions (BaseException only) are never turned into a ValueError."""
+
+    class Stop(BaseException):
+        pass
+
+    class Interrupting:
+        def __index__(self):
+            raise Stop
+
+    for b in backends():
+        with pytest.raises(Stop):
+            ChatCollator(presets.llama3(), 0, backend=b)([{"input_ids": LLAMA_CHAT, "start_index": Interrupting()}])
+        with pytest.raises(Stop):
+            ChatCollator(presets.llama3(), 0, backend=b)([LLAMA_CHAT + [Interrupting()]])
+        with pytest.raises(Stop):
+            v2(b, label_mode="correct")(v2_features(start_index=Interrupting()))
+
+
+def padding_past_memory(what, rows, longest, multiple):
+    from fastcollate.common.sizes import MACHINE_MEMORY
+
+    return (
+        RuntimeError,
+        f"{what}: padding {rows} rows of up to {longest} tokens to a multiple of {multiple} needs {rows} x "
+        f"{multiple} int64 values, more than this machine's memory ({MACHINE_MEMORY} bytes)",
+    )
+
+
+@pytest.mark.skipif(not __import__("fastcollate.common.sizes").common.sizes.MACHINE_MEMORY, reason="memory unknown")
+def test_padding_past_the_machines_memory_is_named_before_allocating():
+    """pad_to_multiple_of / round_to = 2**40 (8 TiB a row, within the address space): the compiled path raised
+    MemoryError: std::bad_alloc naming nothing, the twins torch's RuntimeError or a MemoryError."""
+    errors = (ValueError, TypeError, RuntimeError, MemoryError)
+    rows = [LLAMA_CHAT, LLAMA_CHAT[:5]]
+    got = same_everywhere(
+        lambda b: (
+            lambda: outcome_with(
+                lambda: ChatCollator(presets.llama3(), 0, pad_to_multiple_of=2**40, backend=b)(rows), errors
+            )
+        )
+    )
+    assert got == padding_past_memory("pad_to_multiple_of", 2, 8, 2**40)
+    got = same_everywhere(
+        lambda b: lambda: outcome_with(lambda: v2(b, pad_to_multiple_of=2**40)(v2_features()), errors)
+    )
+    assert got[0] is RuntimeError and got[1].startswith("pad_to_multiple_of: padding 1 rows of up to ")
+    assert got[1].endswith(padding_past_memory("", 1, 0, 2**40)[1].split("int64 values")[1])
+    got = same_everywhere(lambda b: lambda: outcome_with(lambda: higgs(b, round_to=2**40)(tts()), errors))
+    assert got[0] is RuntimeError and got[1].startswith("round_to: padding 4 rows of up to ")
+    assert "more than this machine's memory" in got[1]
+
+
+def test_a_stream_error_comes_before_padding_past_the_machines_memory():
+    """The memory check runs after the batch's other checks: a bad audio stream is named first."""
+    errors = (ValueError, TypeError, RuntimeError, MemoryError)
+
+    def batch():
+        b = tts(2)
+        b[1].audio_ids_concat = b[1].audio_ids_concat[:-1]
+        return b
+
+    got = same_everywhere(lambda b: lambda: outcome_with(lambda: higgs(b, round_to=2**40)(batch()), errors))
+    assert got == (
+        ValueError,
+        "sample 1: audio_ids_concat: 7 codebooks in an audio-in segment, but earlier ones in the batch have 8",
+    )
+
+
+@pytest.mark.parametrize(
+    "offsets, message",
+    [
+        ([0, 7], "offsets: last entry = 7, expected 6 (the number of columns)"),
+        ([1, 6], "offsets: entry 0 = 1, expected 0"),
+        ([0, 4, 2, 6], "offsets: decreases at entry 2 (4 > 2)"),
+    ],
+)
+def test_ragged_offsets_are_checked_before_sizing_the_output(offsets, message):
+    """Bad offsets with delays=[2**40]: the compiled op allocated the output (tens of TB) before reading the
+    offsets; every backend now names the offsets first."""
+    from fastcollate import ops
+
+    codes = torch.zeros((4, 6), dtype=torch.long)
+    errors = (ValueError, TypeError, RuntimeError, MemoryError)
+    got = each_ops_backend(
+        lambda: outcome_with(
+            lambda: ops.apply_delay_pattern_ragged(codes, offsets, 1, 2, delays=[2**40] * 4, return_labels=True),
+            errors,
+        )
+    )
+    assert got == (ValueError, message)
+
+
+@pytest.mark.skipif(not __import__("fastcollate.common.sizes").common.sizes.MACHINE_MEMORY, reason="memory unknown")
+def test_delay_outputs_past_the_machines_memory_name_delays():
+    """An output within the address space but past the machine's memory: torch's allocator error (naming
+    nothing, a byte count that differed between backends) before; now refused before allocating."""
+    from fastcollate import ops
+    from fastcollate.common.sizes import MACHINE_MEMORY
+
+    codes = torch.zeros((4, 6), dtype=torch.long)
+    errors = (ValueError, TypeError, RuntimeError, MemoryError)
+    total = 6 + 2 * (2**40 + 2)
+    got = each_ops_backend(
+        lambda: outcome_with(
+            lambda: ops.apply_delay_pattern_ragged(
+                codes, [0, 3, 6], 1, 2, delays=[2**40] * 4, stream_bos_eos=True, return_labels=True
+            ),
+            errors,
+        )
+    )
+    assert got == (
+        RuntimeError,
+        f"delays: the output needs {4 * total * 8} bytes, more than this machine's memory ({MACHINE_MEMORY} bytes)",
+    )
+    got = each_ops_backend(
+        lambda: outcome_with(lambda: ops.apply_delay_pattern(codes, 1, 2, delays=[0, 1, 2, 2**40]), errors)
+    )
+    assert got == (
+        RuntimeError,
+        f"delays: the output needs {2 * 4 * (6 + 2**40) * 8} bytes, more than this machine's memory "
+        f"({MACHINE_MEMORY} bytes)",
+    )
+
+
+def test_role_span_labels_takes_none_start_indices_under_a_spec_that_reads_none():
+    """start_index=[None] means "not given" (as a feature without one): the compiled op returned the labels,
+    the twin raised "start_index: is given" on the zeros the first check had made of it."""
+    from fastcollate import ops
+
+    ids = torch.tensor([LLAMA_CHAT])
+    spec = presets.llama3(turns="all")
+    want = ops.role_span_labels(ids, spec)
+    assert torch.equal(each_ops_backend(lambda: ops.role_span_labels(ids, spec, start_index=[None])), want)
+    assert torch.equal(each_ops_backend(lambda: ops.role_span_labels(ids, spec, start_index=(None,))), want)
+    got = each_ops_backend(lambda: ops.role_span_labels(ids, spec, start_index=[None], out=torch.zeros_like(want)))
+    assert torch.equal(got, want)
+    # Still one entry per row, and a given entry is still an error.
+    assert each_ops_backend(lambda: ops.role_span_labels(ids, spec, start_index=[None, None])) == (
+        ValueError,
+        "start_index: expected 1 entries (one per row), got 2",
+    )
+    got = each_ops_backend(lambda: ops.role_span_labels(ids, spec, start_index=[0]))
+    assert got[0] is ValueError and got[1].startswith("start_index: is given, but the spec selects turns='all'")

@@ -43,15 +43,18 @@ class Rejected(NamedTuple):
 
 def outcome(fn):
     """fn()'s result, or Rejected(class, message) for a ValueError/TypeError; a hang fails the whole run.
-    Outputs under the size limit (README: 2**47 bytes) that do not fit in this machine's memory fail in
-    torch's allocator on every backend: Rejected(MemoryError), without the byte count (backends may allocate
-    their outputs in one piece or several)."""
+    Outputs under the size limit (2**47 bytes) but past this machine's memory are a RuntimeError naming the
+    option before any allocation, compared as they are; one that fits the machine but not its free memory
+    fails in the allocator on every backend: Rejected(MemoryError), without the byte count (backends may
+    allocate their outputs in one piece or several)."""
     faulthandler.dump_traceback_later(WATCHDOG_SECONDS, exit=True)
     try:
         return fn()
     except (ValueError, TypeError) as e:
         return Rejected(type(e), str(e))
     except RuntimeError as e:
+        if "more than this machine's memory" in str(e):
+            return Rejected(RuntimeError, str(e))
         if "can't allocate memory" not in str(e):
             raise
         return Rejected(MemoryError, "torch could not allocate the outputs")
