@@ -114,12 +114,17 @@ class PackingSampler:
     def _batches(self) -> List[List[int]]:
         return self._all_batches()[self.rank :: self.num_replicas]
 
+    def batch_rows(self) -> List[List[List[int]]]:
+        """This rank's batches of the current epoch as rows: each batch a list of packs (lists of indices), what
+        iterating yields concatenated."""
+        return [[self.packs[p] for p in batch] for batch in self._batches()]
+
     def __iter__(self) -> Iterator[List[int]]:
-        batches = self._batches()
+        batches = self.batch_rows()
         while self._done < len(batches):
-            packs = batches[self._done]
+            rows = batches[self._done]
             self._done += 1
-            yield [i for p in packs for i in self.packs[p]]
+            yield [i for row in rows for i in row]
         self._done = 0
 
     def __len__(self) -> int:
