@@ -45,7 +45,8 @@ class PackingSampler:
     several ranks (`num_replicas`, `rank`: torch.distributed's when initialised) each rank takes every
     num_replicas-th batch, so ranks get disjoint samples and the same number of steps: the last batches are
     dropped (`drop_last=True`) or the first ones repeated to fill the last step. `state_dict()` /
-    `load_state_dict()` resume mid-epoch: the next iteration continues after the last batch handed out.
+    `load_state_dict()` resume mid-epoch: the next iteration continues after the last batch handed out (any
+    other iteration starts the epoch from its first batch).
     """
 
     def __init__(
@@ -78,7 +79,8 @@ class PackingSampler:
             raise ValueError(f"group_window: expected an int >= 1, got {group_window}")
         self._size = self._pack_sizes(lengths if audio_lengths is None else audio_lengths)
         self.epoch = 0
-        self._done = 0  # batches of this epoch handed out on this rank
+        self._done = 0  # batches of this epoch handed out on this rank (by the latest iteration)
+        self._resume = 0  # where the next iteration starts (load_state_dict sets it)
 
     def _pack_sizes(self, column) -> np.ndarray:
         """Each pack's total of `column` (audio frames, or tokens): what its batch is padded to."""
@@ -120,12 +122,13 @@ class PackingSampler:
         return [[self.packs[p] for p in batch] for batch in self._batches()]
 
     def __iter__(self) -> Iterator[List[int]]:
+        """The epoch's batches from the first, or, right after load_state_dict, from the first not handed out."""
         batches = self.batch_rows()
-        while self._done < len(batches):
-            rows = batches[self._done]
-            self._done += 1
-            yield [i for row in rows for i in row]
-        self._done = 0
+        start, self._resume = self._resume, 0
+        self._done = start
+        for k in range(start, len(batches)):
+            self._done = k + 1
+            yield [i for row in batches[k] for i in row]
 
     def __len__(self) -> int:
         return len(self._batches())
@@ -134,7 +137,7 @@ class PackingSampler:
         """The epoch whose shuffle the next iteration uses (call it before each epoch, as with DistributedSampler);
         starts that epoch from its first batch."""
         self.epoch = check_int("epoch", epoch)
-        self._done = 0
+        self._done = self._resume = 0
 
     def state_dict(self) -> dict:
         return {"epoch": self.epoch, "batches_done": self._done, "seed": self.seed, "packs": len(self.packs)}
@@ -147,4 +150,5 @@ class PackingSampler:
                 f"state: saved for {state.get('packs')} packs and seed {state.get('seed')}, this sampler has "
                 f"{len(self.packs)} packs and seed {self.seed}; build it with the same lengths and settings"
             )
-        self.epoch, self._done = check_int("epoch", state["epoch"]), check_int("batches_done", state["batches_done"])
+        self.epoch = check_int("epoch", state["epoch"])
+        self._done = self._resume = check_int("batches_done", state["batches_done"])

@@ -48,6 +48,8 @@ def test_resumes_mid_epoch():
     resumed = PackingSampler(LENGTHS, 1024, seed=5)
     resumed.load_state_dict(state)
     assert head + list(resumed) == expected
+    assert list(resumed) == expected  # only the iteration right after load_state_dict resumes
+    assert list(sampler) == expected  # a new iteration starts the epoch over
     with pytest.raises(ValueError, match="build it with the same lengths and settings"):
         PackingSampler(LENGTHS[:-50], 1024, seed=5).load_state_dict(state)
 
