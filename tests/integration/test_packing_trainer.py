@@ -56,7 +56,7 @@ def test_first_packed_step_is_the_padded_batch_and_loss_falls(tmp_path):
 
     args = transformers.TrainingArguments(
         output_dir=str(tmp_path),
-        max_steps=30,
+        max_steps=20,
         learning_rate=3e-2,
         logging_steps=1,
         report_to=[],
