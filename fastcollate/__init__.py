@@ -10,11 +10,13 @@ One folder per capability, the same names as csrc/ and tests/:
 - `delay`: the multi-codebook delay pattern ops (apply / revert, padded and ragged);
 - `higgs_boson`: HiggsAudioSampleCollator (boson-multimodal's Higgs Audio v2 format);
 - `higgs_hf`: HiggsAudioV2Collator (transformers' Higgs Audio v2 format);
+- `packing`: a best-fit-decreasing plan of samples into rows of a token budget (plan_packs) and the batch
+  sampler built on it (PackingSampler);
 - `diagnostics`: label_stats, explain and the `fastcollate inspect` command;
 - `ops`: the public token-tensor ops (re-exported from `delay` and `rolespan`; `torch.ops.fastcollate.*`).
 
 Each capability holds its pure-Python twin (the specification, `*reference.py`) beside the glue to its compiled
-path. Imports flow one way: common <- runtime <- delay, rolespan <- higgs_boson, higgs_hf <- diagnostics <- ops
+path. Imports flow one way: common <- runtime <- delay, rolespan, packing <- higgs_boson, higgs_hf <- diagnostics <- ops
 and this module. The public names are re-exported here.
 """
 
@@ -31,6 +33,7 @@ from .ops import (
     revert_delay_pattern_ragged,
     role_span_labels,
 )
+from .packing import PackingSampler, plan_packs
 from .rolespan import ChatCollator, RoleSpanSpec, completion_only, presets
 from .rolespan.packed import block_causal_mask
 from .runtime import backend_info
@@ -48,6 +51,7 @@ __all__ = [
     "HiggsAudioSampleCollator",
     "HiggsAudioV2Collator",
     "LabelStats",
+    "PackingSampler",
     "RoleSpanSpec",
     "apply_delay_pattern",
     "apply_delay_pattern_ragged",
@@ -56,6 +60,7 @@ __all__ = [
     "completion_only",
     "explain",
     "label_stats",
+    "plan_packs",
     "presets",
     "revert_delay_pattern",
     "revert_delay_pattern_ragged",

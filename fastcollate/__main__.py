@@ -1,4 +1,4 @@
-"""Command line: `demo`, `info` and `inspect FILE`, as `python -m fastcollate ...` or the `fastcollate` console script."""
+"""Command line: `demo`, `info`, `inspect FILE` and `plan FILE`, as `python -m fastcollate ...` or the `fastcollate` console script."""
 
 from __future__ import annotations
 
@@ -26,6 +26,9 @@ def main(argv=None) -> int:
 
     inspect_parser = sub.add_parser("inspect", **inspect_cli.PARSER_KWARGS)
     inspect_cli.add_arguments(inspect_parser)
+    from .packing import plan_cli
+
+    plan_cli.add_arguments(sub.add_parser("plan", **plan_cli.PARSER_KWARGS))
     args = parser.parse_args(argv)
     if args.command == "demo":
         from .demo import run_demo
@@ -38,6 +41,9 @@ def main(argv=None) -> int:
     if args.command == "inspect":
         args.prog = f"{prog} inspect"
         return inspect_cli.run(args)
+    if args.command == "plan":
+        args.prog = f"{prog} plan"
+        return plan_cli.run(args)
     return 2
 
 

@@ -156,3 +156,18 @@ def higgs_collator_kwargs(**overrides):
     )
     kwargs.update(overrides)
     return kwargs
+
+
+def voice_cloning_lengths(n: int, *, seed: int = 0, num_codebooks: int = 8, frames_per_second: int = 25):
+    """(tokens, audio_frames), int64 numpy arrays of n samples of a voice-cloning pool in HiggsAudioV2Collator's
+    layout: text of 20-400 tokens, a 3-10 s reference clip and a 2-30 s target clip; each clip of L frames
+    takes L + K + 1 positions of the row (its frames, the stream BOS/EOS, the delay) and as many audio frames.
+    """
+    import numpy as np  # the rest of this module needs only torch
+
+    rng = np.random.default_rng(seed)
+    per_clip = num_codebooks + 1
+    reference = (rng.uniform(3, 10, n) * frames_per_second).astype(np.int64) + per_clip
+    target = (rng.uniform(2, 30, n) * frames_per_second).astype(np.int64) + per_clip
+    audio = reference + target
+    return rng.integers(20, 401, n) + audio, audio

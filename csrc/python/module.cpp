@@ -9,6 +9,7 @@ void bind_rolespan(py::module_& m);
 void bind_delay(py::module_& m);
 void bind_higgs_boson(py::module_& m);
 void bind_higgs_hf(py::module_& m);
+void bind_packing(py::module_& m);
 void init_reader();
 void init_output_arena();
 void init_feature_reader();
@@ -35,6 +36,7 @@ PYBIND11_MODULE(_core, m) {
       {"delay", "The multi-codebook delay pattern ops.", fastcollate::bind_delay},
       {"higgs_boson", "HiggsAudioSampleCollator (boson-multimodal's format).", fastcollate::bind_higgs_boson},
       {"higgs_hf", "HiggsAudioV2Collator (transformers' Higgs Audio v2 format).", fastcollate::bind_higgs_hf},
+      {"packing", "The best-fit-decreasing packing planner.", fastcollate::bind_packing},
   };
   for (const auto& c : capabilities) {
     py::module_ sub = m.def_submodule(c.name, c.doc);

@@ -1,4 +1,4 @@
-"""fastcollate's imports flow one way (common <- runtime <- delay, rolespan <- higgs_boson, higgs_hf <- diagnostics
+"""fastcollate's imports flow one way (common <- runtime <- delay, rolespan, packing <- higgs_boson, higgs_hf <- diagnostics
 <- ops <- the top-level modules): no module imports a capability above its own or beside it, and there is no
 import loop, counting the imports inside functions too (a lazy import is no way around a loop).
 
@@ -19,6 +19,7 @@ RANKS = {
     "runtime": 2,
     "delay": 3,
     "rolespan": 3,
+    "packing": 3,
     "higgs_boson": 4,
     "higgs_hf": 4,
     "diagnostics": 5,

@@ -15,7 +15,7 @@ from fastcollate.synthetic import synthetic_text_batch
 
 PACKAGE = Path(fastcollate.__file__).resolve().parent
 STUBS = PACKAGE / "_core"
-SUBMODULES = ["runtime", "rolespan", "delay", "higgs_boson", "higgs_hf"]
+SUBMODULES = ["runtime", "rolespan", "delay", "higgs_boson", "higgs_hf", "packing"]
 
 
 def test_py_typed_and_the_stub_ship_with_the_package():
