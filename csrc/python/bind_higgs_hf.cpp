@@ -47,25 +47,41 @@ void read_no_train(py::handle value, const HiggsHfBindOptions& o, HiggsHfFeature
   for (py::handle flag : parsed[0]) in.no_train.push_back(flag.cast<bool>());
 }
 
-HiggsHfFeatureIn read_feature(py::handle f, int64_t i, const HiggsHfBindOptions& o, const FeatureNames& n, Keep& keep) {
-  HiggsHfFeatureIn in;
+// A feature's fields as objects. Every feature's are fetched before any is read, in the twin's order
+// (fastcollate/higgs_hf/features.py, read_feature): a Mapping's get or a property is user code that may change
+// another feature's fields, and both backends then read them as they are after every get.
+struct HfFields {
+  std::string key_error_field, missing;  // an unknown Mapping key; why input_ids is absent
+  py::object ids, codes, start, flags;
+};
+
+HfFields fetch_fields(py::handle f, const HiggsHfBindOptions& o, const FeatureNames& n, Keep& keep) {
+  HfFields x;
   const FeatureReader r(f, keep);
-  in.key_error_field = r.first_unknown_key(o.allowed_keys);
+  x.key_error_field = r.first_unknown_key(o.allowed_keys);
+  x.ids = r.get(n.input_ids);
+  if (!x.ids) x.missing = r.missing_problem();
+  x.codes = r.get(n.audio_codes);
+  if (o.read_start_index) x.start = r.get(n.start_index);
+  if (o.read_no_train) x.flags = r.get(n.audio_no_train);
+  return x;
+}
+
+HiggsHfFeatureIn read_feature(const HfFields& x, int64_t i, const HiggsHfBindOptions& o, Keep& keep) {
+  HiggsHfFeatureIn in;
+  in.key_error_field = x.key_error_field;
   if (!in.key_error_field.empty()) in.key_error = o.unknown_key_problem;
-  if (py::object ids = r.get(n.input_ids)) {
+  if (x.ids) {
     keep.reading(i, "input_ids");
-    in.input_ids = read_ids(ids, keep);
+    in.input_ids = read_ids(x.ids, keep);
   } else {
-    in.input_ids.error = r.missing_problem();
+    in.input_ids.error = x.missing;
   }
-  if (o.read_start_index) {
-    py::object start = r.get(n.start_index);
-    if (start) {
-      keep.note_scalar(start);
-      in.start_index = read_start_index(start, o.start_index_unread, in.start_index_error);
-    }
+  if (x.start) {
+    keep.note_scalar(x.start);
+    in.start_index = read_start_index(x.start, o.start_index_unread, in.start_index_error);
   }
-  py::object codes = r.get(n.audio_codes);
+  const py::object& codes = x.codes;
   if (codes && !codes.is_none()) {
     if (PyList_Check(codes.ptr()) || PyTuple_Check(codes.ptr())) {
       // A copy of the stored clips: a clip's __index__ may change the list of clips while it is read.
@@ -75,12 +91,9 @@ HiggsHfFeatureIn read_feature(py::handle f, int64_t i, const HiggsHfBindOptions&
       in.codes_error = "expected a list of (K, L) code arrays, one per audio placeholder, got " + type_name(codes);
     }
   }
-  if (o.read_no_train) {
-    py::object flags = r.get(n.audio_no_train);
-    if (flags && !flags.is_none()) {
-      keep.ran_python = true;  // parse_no_train reads the flags in Python
-      read_no_train(flags, o, in);
-    }
+  if (x.flags && !x.flags.is_none()) {
+    keep.ran_python = true;  // parse_no_train reads the flags in Python
+    read_no_train(x.flags, o, in);
   }
   return in;
 }
@@ -92,7 +105,10 @@ py::tuple collate_features(const py::sequence& features, const HiggsHfBindOption
   const py::tuple items = stored_items(features);  // a list subclass's own __len__/__iter__ is never called
   in.reserve(items.size());
   keep.objects.reserve(items.size() * 4);
-  for (py::handle f : items) in.push_back(read_feature(f, static_cast<int64_t>(in.size()), o, *names, keep));
+  std::vector<HfFields> fields;
+  fields.reserve(items.size());
+  for (py::handle f : items) fields.push_back(fetch_fields(f, o, *names, keep));
+  for (const HfFields& x : fields) in.push_back(read_feature(x, static_cast<int64_t>(in.size()), o, keep));
   check_unmoved(keep);
 
   HiggsHfPlan plan;

@@ -95,13 +95,21 @@ std::string wrapper_subclass_problem(py::handle value) {
 void record_read(Keep& keep, py::handle tensor, const void* data, int ndim, const int64_t* sizes,
                  const int64_t* strides, ElemType type) {
   int64_t extent = 1;
-  for (int d = 0; d < ndim; ++d) {
-    if (sizes[d] == 0) return;  // nothing is read
-    extent += (sizes[d] - 1) * strides[d];
-  }
+  for (int d = 0; d < ndim; ++d) extent = sizes[d] == 0 ? 0 : extent + (sizes[d] - 1) * strides[d];
   const auto begin = reinterpret_cast<uintptr_t>(data);
   const uintptr_t bytes = static_cast<uintptr_t>(extent) * (type == ElemType::kInt64 ? 8 : 4);
-  keep.tensors.push_back(ReadTensor{tensor, begin, begin + bytes, keep.sample, keep.field});
+  ReadTensor r{tensor, begin, begin + bytes, ndim, {0, 0}, {0, 0}, keep.sample, keep.field};
+  for (int d = 0; d < ndim; ++d) {
+    r.sizes[d] = sizes[d];
+    r.strides[d] = strides[d];
+  }
+  keep.tensors.push_back(r);
+}
+
+// A tensor with elements whose data pointer is null: its storage was freed (untyped_storage().resize_(0)).
+std::string freed_storage_problem() {
+  return "has no storage (freed, e.g. by untyped_storage().resize_(0)), yet has elements: it was resized or given "
+         "other storage while the batch was read, or before";
 }
 
 // Shared checks of check_int_tensor() in fastcollate/common/checks.py, same order and messages.
@@ -155,6 +163,9 @@ std::string inspect_int_tensor(py::handle value_in, int ndim, ElemType& type, co
   }
   data = reinterpret_cast<const void*>(PyLong_AsUnsignedLongLong(tensor_call(value, torch.data_ptr_method).ptr()));
   if (PyErr_Occurred()) throw py::error_already_set();
+  bool empty = false;
+  for (int d = 0; d < ndim; ++d) empty = empty || sizes[d] == 0;
+  if (data == nullptr && !empty) return freed_storage_problem();
   record_read(keep, value, data, ndim, sizes, strides, type);
   keep.objects.push_back(std::move(value));
   return "";
@@ -217,10 +228,21 @@ void check_unmoved(const Keep& keep) {
   const TorchObjects& torch = TorchObjects::get();
   for (const ReadTensor& r : keep.tensors) {
     const auto data = tensor_call(r.tensor, torch.data_ptr_method).cast<uintptr_t>();
-    py::object storage = r.tensor.attr(torch.untyped_storage)();
-    const auto first = storage.attr(torch.data_ptr)().cast<uintptr_t>();
-    const auto bytes = storage.attr(torch.nbytes)().cast<uintptr_t>();
-    if (data != r.begin || r.begin < first || r.end - first > bytes) {
+    py::object shape = tensor_attr(r.tensor, torch.shape_get);
+    py::object stride = tensor_call(r.tensor, torch.stride_method);
+    bool same = data == r.begin && PyTuple_GET_SIZE(shape.ptr()) == r.ndim;
+    for (int d = 0; same && d < r.ndim; ++d) {
+      // A size-1 dimension's stride addresses nothing (a contiguous tensor's was read as row-major).
+      same = PyLong_AsLongLong(PyTuple_GET_ITEM(shape.ptr(), d)) == r.sizes[d] &&
+             (r.sizes[d] <= 1 || PyLong_AsLongLong(PyTuple_GET_ITEM(stride.ptr(), d)) == r.strides[d]);
+    }
+    if (same && r.end > r.begin) {
+      py::object storage = r.tensor.attr(torch.untyped_storage)();
+      const auto first = storage.attr(torch.data_ptr)().cast<uintptr_t>();
+      const auto bytes = storage.attr(torch.nbytes)().cast<uintptr_t>();
+      same = r.begin >= first && r.end - first <= bytes;
+    }
+    if (!same) {
       const std::string where = r.sample >= 0 ? "sample " + std::to_string(r.sample) + ": " : "";
       throw std::invalid_argument(
           where + r.field +
@@ -355,6 +377,9 @@ TensorArg read_tensor_arg(py::handle arg_value, const std::string& name, int min
     arg.stride[d] = stride[d].cast<int64_t>();
   }
   arg.data = reinterpret_cast<void*>(value.attr(t.data_ptr)().cast<uintptr_t>());
+  bool empty = false;
+  for (int d = 0; d < arg.ndim; ++d) empty = empty || arg.size[d] == 0;
+  if (arg.data == nullptr && !empty) fail(name, freed_storage_problem());
   // The public ops (fastcollate/ops) hand over aligned, materialised tensors; a direct caller must too: an
   // unaligned typed load is undefined behaviour, and a negative view's memory holds the negated values.
   const auto element_size = value.attr("element_size")().cast<uintptr_t>();

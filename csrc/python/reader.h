@@ -44,6 +44,8 @@ namespace py = pybind11;
 struct ReadTensor {
   py::handle tensor;  // owned by Keep::objects
   uintptr_t begin, end;
+  int ndim;
+  int64_t sizes[2], strides[2];  // as read (strides: row-major for a contiguous tensor)
   int64_t sample;
   const char* field;
 };
@@ -72,9 +74,10 @@ struct Keep {
 };
 
 // Call once every field of a call is read, GIL held, before any plan or fill. Where user Python code ran while
-// reading, a tensor read before it may have been resized, set_ to other storage or had its storage shrunk
-// (its old memory freed): raises ValueError "sample {i}: {field}: ..." for the first such tensor, so no
-// view reads memory its tensor no longer holds. Costs nothing when no such code ran.
+// reading, a tensor read before it may have been resized (in place or not), set_ to other storage or had its
+// storage shrunk (its old memory freed): raises ValueError "sample {i}: {field}: ..." for the first tensor
+// whose data, shape or strides are not what was read, or whose storage no longer holds it, so no view reads
+// memory its tensor no longer holds nor values the twin would not read. Costs nothing when no such code ran.
 void check_unmoved(const Keep& keep);
 
 // The items a list or tuple stores (a new tuple), read at the C level: a subclass's own __len__, __iter__ or

@@ -38,6 +38,30 @@ def require(i: int, field: str, value):
     return value
 
 
+# A tensor with elements and a null data pointer: torch itself would read address 0 (the compiled reader says
+# the same: csrc/python/reader.cpp, freed_storage_problem).
+FREED_STORAGE = (
+    "has no storage (freed, e.g. by untyped_storage().resize_(0)), yet has elements: it was resized or given "
+    "other storage while the batch was read, or before"
+)
+
+
+def check_storage(name: str, value) -> None:
+    """An op's CPU tensor argument, checked again after every conversion that may run user code: its storage must
+    hold what the view reads (ValueError naming it otherwise: torch would read freed memory)."""
+    if type(value) is not torch.Tensor or value.device.type != "cpu" or value.numel() == 0:
+        return
+    if value.data_ptr() == 0:
+        raise ValueError(f"{name}: {FREED_STORAGE}")
+    extent = value.storage_offset() + 1 + sum((n - 1) * s for n, s in zip(value.shape, value.stride()))
+    stored = value.untyped_storage().nbytes()
+    if extent * value.element_size() > stored:
+        raise ValueError(
+            f"{name}: its storage holds {stored} bytes, fewer than the view reads (shrunk, e.g. by "
+            "untyped_storage().resize_(), while the arguments were read, or before)"
+        )
+
+
 def is_tensor(value) -> bool:
     """A torch.Tensor by its real type (an object whose __class__ claims to be one is not)."""
     return issubclass(type(value), torch.Tensor)
@@ -96,6 +120,8 @@ def check_int_tensor(i: int, field: str, value, ndim: int) -> torch.Tensor:
                 f"expected a view whose elements stay within its storage: {numel} elements "
                 f"over {stored} stored (an expanded tensor?); pass a contiguous copy",
             )
+    if numel and value.data_ptr() == 0:
+        raise sample_error(i, field, FREED_STORAGE)
     return value
 
 

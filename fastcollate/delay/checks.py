@@ -41,13 +41,21 @@ def check_token_id(name: str, value, dtype: torch.dtype) -> int:
     return value
 
 
+def delay_values(delays) -> Optional[Tuple[int, ...]]:
+    """The delays as Python ints, read before any tensor argument is: an entry's __index__ is user code, which
+    must not change a tensor after its checks (check_delays then checks the values)."""
+    if delays is None:
+        return None
+    if isinstance(delays, (str, bytes)) or not hasattr(delays, "__iter__"):
+        raise ValueError(f"delays: expected a sequence of ints >= 0, got {type(delays).__name__}")
+    return tuple(check_int(f"delays: entry {j}", d) for j, d in enumerate(delays))
+
+
 def check_delays(delays, num_codebooks: int) -> Tuple[int, ...]:
     """One int >= 0 per codebook (unsorted, repeated, larger than T: all fine); None: range(K)."""
     if delays is None:
         return tuple(range(num_codebooks))
-    if isinstance(delays, (str, bytes)) or not hasattr(delays, "__iter__"):
-        raise ValueError(f"delays: expected a sequence of ints >= 0, got {type(delays).__name__}")
-    values = tuple(check_int(f"delays: entry {j}", d) for j, d in enumerate(delays))
+    values = delay_values(delays)
     if len(values) != num_codebooks:
         raise ValueError(f"delays: expected {num_codebooks} entries (one per codebook), got {len(values)}")
     for j, d in enumerate(values):
@@ -88,6 +96,7 @@ class ApplyArgs(NamedTuple):
 
 
 def check_apply(codes, bos_token_id, pad_token_id, delays, layout, mode) -> ApplyArgs:
+    delays = delay_values(delays)
     check_tensor("codes", codes, (2, 3), CODE_DTYPES)
     check_choice("layout", layout, LAYOUTS)
     check_choice("mode", mode, MODES)
@@ -108,6 +117,7 @@ class RevertArgs(NamedTuple):
 
 
 def check_revert(delayed, delays, layout, start_index) -> RevertArgs:
+    delays = delay_values(delays)
     check_tensor("delayed", delayed, (2, 3), CODE_DTYPES)
     check_choice("layout", layout, LAYOUTS)
     start = check_int("start_index", start_index)
@@ -182,6 +192,7 @@ def _ragged_shape(k: int, n: int, layout: str) -> Tuple[int, int]:
 def check_apply_ragged(
     codes, offsets, bos_token_id, pad_token_id, delays, layout, stream_bos_eos, return_labels, no_train
 ) -> RaggedArgs:
+    delays = delay_values(delays)
     check_tensor("codes", codes, (2,), CODE_DTYPES)
     check_choice("layout", layout, LAYOUTS)
     check_bool("stream_bos_eos", stream_bos_eos)
@@ -216,6 +227,7 @@ class RevertRaggedArgs(NamedTuple):
 
 
 def check_revert_ragged(delayed, offsets, delays, layout, stream_bos_eos) -> RevertRaggedArgs:
+    delays = delay_values(delays)
     check_tensor("delayed", delayed, (2,), CODE_DTYPES)
     check_choice("layout", layout, LAYOUTS)
     check_bool("stream_bos_eos", stream_bos_eos)

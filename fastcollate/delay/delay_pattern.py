@@ -8,7 +8,7 @@ torch.library op (torch.compile, meta tensors; library.py).
 
 from __future__ import annotations
 
-from ..common.checks import plain_arg
+from ..common.checks import check_storage, plain_arg
 from ..common.views import readable, writable
 from ..runtime.backend import eager
 from . import library, native
@@ -38,6 +38,7 @@ def apply_delay_pattern(codes, bos_token_id, pad_token_id, *, delays=None, layou
     """
     codes = plain_arg(codes)
     args = check_apply(codes, bos_token_id, pad_token_id, delays, layout, mode)
+    check_storage("codes", codes)  # after every conversion that may run user code
     if out is not None:
         delayed, generation_mask = check_apply_out(out, codes, args.shape)  # overlap with the caller's codes
         codes = readable(codes)
@@ -67,6 +68,7 @@ def revert_delay_pattern(delayed, *, delays=None, layout="BKT", start_index=0):
     """
     delayed = plain_arg(delayed)
     args = check_revert(delayed, delays, layout, start_index)
+    check_storage("delayed", delayed)
     delayed = readable(delayed)
     if eager(delayed):
         return native.revert_new(delayed, args, layout)
@@ -97,6 +99,8 @@ def apply_delay_pattern_ragged(
     args = check_apply_ragged(
         codes, offsets, bos_token_id, pad_token_id, delays, layout, stream_bos_eos, return_labels, no_train
     )
+    for name, tensor in (("codes", codes), ("offsets", args.offsets), ("no_train", args.no_train)):
+        check_storage(name, tensor)
     codes = readable(codes)
     args = args._replace(offsets=readable(args.offsets), no_train=readable(args.no_train))
     if eager(codes, args.offsets, args.no_train):
@@ -121,6 +125,8 @@ def revert_delay_pattern_ragged(delayed, offsets, *, delays=None, layout="BKT", 
     on its own, its stream BOS and EOS dropped when stream_bos_eos; returns RaggedCodes(codes, offsets)."""
     delayed, offsets = plain_arg(delayed), plain_arg(offsets)
     args = check_revert_ragged(delayed, offsets, delays, layout, stream_bos_eos)
+    for name, tensor in (("delayed", delayed), ("offsets", args.offsets)):
+        check_storage(name, tensor)
     delayed = readable(delayed)
     args = args._replace(offsets=readable(args.offsets))
     if eager(delayed, args.offsets):

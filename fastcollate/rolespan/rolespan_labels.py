@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from ..common.checks import check_out, plain_arg
+from ..common.checks import check_out, check_storage, plain_arg
 from ..common.views import readable, writable
 from ..runtime.backend import eager
 from . import rolespan_labels_library as library
@@ -29,6 +29,8 @@ def role_span_labels(input_ids, spec, *, attention_mask=None, start_index=None, 
     """
     input_ids, attention_mask, start_index = plain_arg(input_ids), plain_arg(attention_mask), plain_arg(start_index)
     starts = check_role_span_labels(input_ids, spec, attention_mask, start_index)
+    for name, tensor in (("input_ids", input_ids), ("attention_mask", attention_mask), ("start_index", starts)):
+        check_storage(name, tensor)  # after every conversion that may run user code
     inputs = [("input_ids", input_ids), ("attention_mask", attention_mask), ("start_index", starts)]
     if out is not None:
         check_out("out", out, tuple(input_ids.shape), torch.int64, inputs)
