@@ -156,9 +156,9 @@ void OutputArena::allocate(py::handle device) {
     if (!on_device_) {
       // At least one aligned line, so that every output (empty ones too) has a valid data pointer.
       const int64_t bytes = std::max<int64_t>(m.bytes, kAlign);
+      m.host = new HostBlock();  // first: the destructor frees it if the allocation below fails
       void* data = std::aligned_alloc(kAlign, static_cast<size_t>(bytes));
       if (data == nullptr) throw std::bad_alloc();
-      m.host = new HostBlock();
       m.host->data = data;
       m.host->bytes = bytes;
       host_bytes_alive.fetch_add(bytes, std::memory_order_relaxed);

@@ -2,15 +2,15 @@
 // small ones a user may keep past the step (masks, per-row counts and offsets) each get an allocation of their
 // own, made in the same allocate() call, so that keeping one does not keep the batch's block alive.
 //
-// Why one allocation for the rest: a handful of separate multi-MB buffers is what glibc returns to the OS on free (they
-// exceed its trim threshold together but not apart), so every call paid a page fault per 4 KiB on fresh
-// memory; one block is reused warm.
+// Why one allocation for the rest: a handful of separate multi-MB buffers is what glibc returns to the OS on
+// free (they exceed its trim threshold together but not apart), so every call paid a page fault per 4 KiB on
+// fresh memory; one block is reused warm.
 //
 // Why DLPack on the CPU: each torch call from C++ (torch.empty, as_strided) costs more than the fill of a
 // small batch's output; one aligned host allocation with one from_dlpack call per output costs less. The
-// tensors share the block (freed with the last of them, from any thread: the deleter needs no GIL), like the
-// outputs of torch.split.
-// On a CUDA device the block is one torch.empty (the caching allocator) and the outputs are views of it.
+// tensors of one allocation share it (freed with the last of them, from any thread: the deleter needs no GIL),
+// like the outputs of torch.split.
+// On a CUDA device each allocation is one torch.empty (the caching allocator) and the outputs are views of it.
 #pragma once
 
 #include <pybind11/pybind11.h>
