@@ -87,7 +87,8 @@ HiggsBatchIn read_batch(const py::sequence& batch, const std::optional<std::vect
   return in;
 }
 
-// Every output of the batch in one allocation (output_arena.h), on `device` (None: the CPU).
+// The token tensors of the batch in one allocation, the mask and the per-clip and per-row outputs in their own
+// (output_arena.h), on `device` (None: the CPU).
 class HiggsOutputArena {
  public:
   HiggsOutputArena(const HiggsPlan& plan, const HiggsOptions& opt, py::handle device) {
@@ -96,15 +97,15 @@ class HiggsOutputArena {
                   n_out = static_cast<int64_t>(plan.audio_out.size());
     const bool labels = plan.with_labels, in_tokens = opt.return_audio_in_tokens;
     slots_[kIds] = arena_.reserve({B, W});
-    slots_[kMask] = arena_.reserve({B, W});
+    slots_[kMask] = arena_.reserve_own({B, W});
     slots_[kLabels] = labels ? arena_.reserve({B, W}) : kNone;
     slots_[kIn] = in_tokens ? arena_.reserve({plan.in_codebooks, plan.in_width}) : kNone;
-    slots_[kInStart] = in_tokens ? arena_.reserve({n_in}) : kNone;
+    slots_[kInStart] = in_tokens ? arena_.reserve_own({n_in}) : kNone;
     slots_[kOut] = arena_.reserve({plan.out_codebooks, plan.out_width});
-    slots_[kOutStart] = arena_.reserve({n_out});
+    slots_[kOutStart] = arena_.reserve_own({n_out});
     slots_[kLabelAudio] = labels ? arena_.reserve({plan.out_codebooks, plan.out_width}) : kNone;
-    slots_[kGroup] = n_out > 0 ? arena_.reserve({B}) : kNone;
-    slots_[kRewards] = arena_.reserve({static_cast<int64_t>(plan.rewards.size())}, ElemType::kFloat32);
+    slots_[kGroup] = n_out > 0 ? arena_.reserve_own({B}) : kNone;
+    slots_[kRewards] = arena_.reserve_own({static_cast<int64_t>(plan.rewards.size())}, ElemType::kFloat32);
     arena_.allocate(device);
     out = HiggsOutputs{
         data(kIds), data(kMask),     data(kLabels),     data(kIn),    data(kInStart),

@@ -118,10 +118,11 @@ py::tuple collate_features(const py::sequence& features, const HiggsHfBindOption
   }
   const int64_t B = plan.batch, W = plan.width, T = plan.frames, K = plan.codebooks;
   const bool audio = K > 0;
+  // The token tensors in one allocation, the masks in their own (see output_arena.h).
   OutputArena arena;
-  const size_t s_ids = arena.reserve({B, W}), s_mask = arena.reserve({B, W}), s_labels = arena.reserve({B, W});
+  const size_t s_ids = arena.reserve({B, W}), s_mask = arena.reserve_own({B, W}), s_labels = arena.reserve({B, W});
   const size_t s_audio = audio ? arena.reserve({B, T, K}) : 0, s_audio_labels = audio ? arena.reserve({B, T, K}) : 0;
-  const size_t s_audio_mask = audio ? arena.reserve({B, T}, ElemType::kBool) : 0;
+  const size_t s_audio_mask = audio ? arena.reserve_own({B, T}, ElemType::kBool) : 0;
   std::vector<int64_t> learned(static_cast<size_t>(B));  // per feature; a tensor only when asked for
   arena.allocate();
   HiggsHfOutputs out{arena.data(s_ids), arena.data(s_mask), arena.data(s_labels), nullptr, nullptr,

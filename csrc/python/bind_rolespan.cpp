@@ -25,14 +25,15 @@ py::tuple collate(RolespanBatchIn& in, const RolespanSpecData& spec, const Roles
                   const std::optional<std::vector<std::optional<int64_t>>>& start_indices) {
   set_start_indices(in, start_indices);
   const RolespanPlan plan = plan_rolespan_batch(in, opt);
-  // Every output in one allocation (see output_arena.h).
+  // The ids and labels in one allocation, the mask (or positions) and the per-row outputs in their own (see
+  // output_arena.h).
   RolespanOutputs out;
   const int64_t B = plan.batch, W = plan.width;
   const std::vector<int64_t> shape = opt.packed ? std::vector<int64_t>{1, W} : std::vector<int64_t>{B, W};
   OutputArena arena;
-  const size_t s_ids = arena.reserve(shape), s_labels = arena.reserve(shape), s_aux = arena.reserve(shape);
-  const size_t s_learned = arena.reserve({B});
-  const size_t s_cu = opt.packed ? arena.reserve({B + 1}, ElemType::kInt32) : 0;
+  const size_t s_ids = arena.reserve(shape), s_labels = arena.reserve(shape), s_aux = arena.reserve_own(shape);
+  const size_t s_learned = arena.reserve_own({B});
+  const size_t s_cu = opt.packed ? arena.reserve_own({B + 1}, ElemType::kInt32) : 0;
   arena.allocate();
   out.input_ids = arena.data(s_ids);
   out.labels = arena.data(s_labels);
@@ -182,10 +183,10 @@ py::tuple kernel_collate(const py::sequence& rows, const RolespanSpecData& spec,
   }
   staging.upload();
   const std::vector<int64_t> shape = packed ? std::vector<int64_t>{1, plan.width} : std::vector<int64_t>{B, plan.width};
-  OutputArena arena;
-  const size_t s_ids = arena.reserve(shape), s_labels = arena.reserve(shape), s_aux = arena.reserve(shape);
-  const size_t s_learned = arena.reserve({B});
-  const size_t s_cu = packed ? arena.reserve({B + 1}, ElemType::kInt32) : 0;
+  OutputArena arena;  // shared and own allocations as in collate()
+  const size_t s_ids = arena.reserve(shape), s_labels = arena.reserve(shape), s_aux = arena.reserve_own(shape);
+  const size_t s_learned = arena.reserve_own({B});
+  const size_t s_cu = packed ? arena.reserve_own({B + 1}, ElemType::kInt32) : 0;
   arena.allocate(torch_device(target));
   RolespanOutputs out{arena.data(s_ids), arena.data(s_labels), arena.data(s_aux), nullptr, arena.data(s_learned)};
   py::object cu_seqlens = py::none();

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "python/output_arena.h"
 #include "runtime/target.h"
 
 namespace fastcollate {
@@ -34,6 +35,8 @@ void bind_runtime(py::module_& m) {
   m.attr("cuda_architectures") = std::vector<std::string>();
 #endif
   m.def("cuda_device_count", &device_count, "(devices the CUDA runtime sees, why none is usable or '').");
+  m.def("host_output_bytes", &host_output_bytes,
+        "Bytes of the collators' host output allocations alive in the process, each rounded up to 64 (tests).");
 }
 
 }  // namespace fastcollate

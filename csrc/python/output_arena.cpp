@@ -74,12 +74,17 @@ void init_output_arena() {
 struct OutputArena::HostBlock {
   std::atomic<int64_t> refs{1};
   void* data = nullptr;
+  int64_t bytes = 0;
 };
 
 namespace {
 
+// Bytes of the host allocations alive (constant-initialised: no guard on any call).
+std::atomic<int64_t> host_bytes_alive{0};
+
 void release(OutputArena::HostBlock* block) {
   if (block->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+    host_bytes_alive.fetch_sub(block->bytes, std::memory_order_relaxed);
     std::free(block->data);
     delete block;
   }
@@ -111,53 +116,75 @@ void capsule_destructor(PyObject* capsule) {
 
 }  // namespace
 
+int64_t host_output_bytes() { return host_bytes_alive.load(std::memory_order_relaxed); }
+
 OutputArena::~OutputArena() {
-  if (host_ != nullptr) release(host_);
+  for (Memory& m : memory_) {
+    if (m.host != nullptr) release(m.host);
+  }
 }
 
-size_t OutputArena::reserve(std::vector<int64_t> shape, ElemType elem) {
+size_t OutputArena::reserve(std::vector<int64_t> shape, ElemType elem) { return add(std::move(shape), elem, false); }
+
+size_t OutputArena::reserve_own(std::vector<int64_t> shape, ElemType elem) { return add(std::move(shape), elem, true); }
+
+size_t OutputArena::add(std::vector<int64_t> shape, ElemType elem, bool own) {
   if (shape.size() > static_cast<size_t>(kMaxDims)) throw std::logic_error("OutputArena: more than 4 dims");
   // Every shape was checked against kMaxTensorBytes by the plan; the sum of them is checked here.
   u128 numel = 1;
   for (int64_t d : shape) numel = std::min<u128>(numel * static_cast<u128>(d < 0 ? 0 : d), kMaxTensorBytes);
-  const u128 nbytes = numel * static_cast<u128>(info(elem).size);
-  const u128 total = static_cast<u128>(total_) + (nbytes + kAlign - 1) / kAlign * kAlign;
+  const u128 nbytes = (numel * static_cast<u128>(info(elem).size) + kAlign - 1) / kAlign * kAlign;
+  const u128 total = static_cast<u128>(total_) + nbytes;
   if (total > static_cast<u128>(kMaxTensorBytes)) {
     throw std::invalid_argument("batch: its outputs together need more than a process can address");
   }
-  blocks_.push_back(Block{std::move(shape), elem, total_});
   total_ = static_cast<int64_t>(total);
+  if (own) memory_.emplace_back();
+  Memory& m = own ? memory_.back() : memory_[0];
+  blocks_.push_back(Block{std::move(shape), elem, own ? memory_.size() - 1 : 0, m.bytes});
+  m.bytes += static_cast<int64_t>(nbytes);
   return blocks_.size() - 1;
 }
 
 void OutputArena::allocate(py::handle device) {
-  if (device.is_none()) {
-    // At least one aligned line, so that every output (empty ones too) has a valid data pointer.
-    const int64_t nbytes = std::max<int64_t>(total_, kAlign);
-    void* data = std::aligned_alloc(kAlign, static_cast<size_t>(nbytes));
-    if (data == nullptr) {  // RuntimeError, as torch's allocator raises for the twin's outputs
-      throw std::runtime_error("batch: can't allocate memory: its outputs need " + std::to_string(nbytes) + " bytes");
+  on_device_ = !device.is_none();
+  // The outputs of their own first, the batch's block last: on the host a kept output then sits below the
+  // freed block, which goes back to the top of the heap and is reused by the next batch (the other order left
+  // about as much heap unreusable per kept output as the block it used to pin).
+  for (size_t i = memory_.size(); i-- > 0;) {
+    Memory& m = memory_[i];
+    if (!on_device_) {
+      // At least one aligned line, so that every output (empty ones too) has a valid data pointer.
+      const int64_t bytes = std::max<int64_t>(m.bytes, kAlign);
+      m.host = new HostBlock();  // first: the destructor frees it if the allocation below fails
+      void* data = std::aligned_alloc(kAlign, static_cast<size_t>(bytes));
+      if (data == nullptr) {  // RuntimeError, as torch's allocator raises for the twin's outputs
+        throw std::runtime_error("batch: can't allocate memory: its outputs need " + std::to_string(bytes) + " bytes");
+      }
+      m.host->data = data;
+      m.host->bytes = bytes;
+      host_bytes_alive.fetch_add(bytes, std::memory_order_relaxed);
+      m.base = static_cast<char*>(data);
+      continue;
     }
-    host_ = new HostBlock();
-    host_->data = data;
-    base_ = static_cast<char*>(data);
-    return;
+    const TorchCalls& torch = TorchCalls::get();
+    m.buffer = torch.empty(py::make_tuple(std::max<int64_t>(m.bytes, kAlign)), py::arg("dtype") = torch.uint8,
+                           py::arg("device") = device);
+    m.base = reinterpret_cast<char*>(m.buffer.attr("data_ptr")().cast<uintptr_t>());
   }
-  const TorchCalls& torch = TorchCalls::get();
-  buffer_ = torch.empty(py::make_tuple(total_), py::arg("dtype") = torch.uint8, py::arg("device") = device);
-  base_ = reinterpret_cast<char*>(buffer_.attr("data_ptr")().cast<uintptr_t>());
 }
 
 void* OutputArena::bytes(size_t slot, ElemType elem) const {
   if (blocks_[slot].elem != elem) throw std::logic_error("OutputArena: a slot read as another element type");
-  return base_ + blocks_[slot].offset;
+  return memory_[blocks_[slot].memory].base + blocks_[slot].offset;
 }
 
 py::object OutputArena::view(size_t slot) const {
   const Block& b = blocks_[slot];
   const ElemInfo e = info(b.elem);
+  const Memory& m = memory_[b.memory];
   const TorchCalls& torch = TorchCalls::get();
-  if (host_ == nullptr) {  // a device arena: a view of its torch.empty buffer
+  if (on_device_) {  // a view of its torch.empty buffer
     py::tuple size(b.shape.size()), stride(b.shape.size());
     int64_t strides[kMaxDims];
     row_major(b.shape, strides);
@@ -165,16 +192,16 @@ py::object OutputArena::view(size_t slot) const {
       size[d] = py::int_(b.shape[d]);
       stride[d] = py::int_(strides[d]);
     }
-    return buffer_.attr("view")(torch.dtype[static_cast<int>(b.elem)])
+    return m.buffer.attr("view")(torch.dtype[static_cast<int>(b.elem)])
         .attr("as_strided")(size, stride, b.offset / e.size);
   }
   auto* x = new Exported();
-  x->block = host_;
-  host_->refs.fetch_add(1, std::memory_order_relaxed);
+  x->block = m.host;
+  m.host->refs.fetch_add(1, std::memory_order_relaxed);
   for (size_t d = 0; d < b.shape.size(); ++d) x->shape[d] = b.shape[d];
   row_major(b.shape, x->strides);
   dlpack::Tensor& t = x->managed.dl_tensor;
-  t.data = base_ + b.offset;  // the offset in the pointer: byte_offset was ignored by some older consumers
+  t.data = m.base + b.offset;  // the offset in the pointer: byte_offset was ignored by some older consumers
   t.device = {dlpack::kCPU, 0};
   t.ndim = static_cast<int32_t>(b.shape.size());
   t.dtype = e.dl;
