@@ -26,6 +26,9 @@ struct HiggsHfOptions {
   // label_mode "correct": text labels from this spec (run on the features' ids as given), clips learned where
   // it learns their placeholder. Absent: label_mode "processor".
   std::optional<RolespanSpecData> spec;
+  // Every feature in one row, back to back and unpadded (fastcollate/higgs_hf/reference.py's "packed"): no
+  // attention mask, position ids and cu_seq_lens instead, and each feature's first text label -100.
+  bool packed = false;
 };
 
 // One feature as read (GIL held). A field that could not be read carries its error, raised by the plan in the
@@ -44,10 +47,13 @@ struct HiggsHfFeatureIn {
 
 struct HiggsHfPlan {
   int64_t batch = 0;
-  int64_t width = 0;      // text columns
+  int64_t width = 0;      // text columns (packed: the features' total)
   int64_t codebooks = 0;  // K; 0: no clip in the batch (no audio outputs)
-  int64_t frames = 0;     // T_audio
+  int64_t frames = 0;     // T_audio (packed: the features' total)
+  int64_t longest = 0;    // the longest feature's text length
   std::vector<int64_t> text_len, audio_len;
+  // Packed: where each feature's text and audio frames start in the one row (batch + 1 entries each).
+  std::vector<int64_t> text_begin, audio_begin;
   // Per clip of the batch (features in order): its placeholder's position and whether it is no-train.
   std::vector<int64_t> clip_begin;  // first clip of each feature (batch + 1 entries)
   std::vector<int64_t> placeholder;
@@ -56,14 +62,17 @@ struct HiggsHfPlan {
   std::vector<int64_t> spec_labels, spec_offsets;
 };
 
+// Padded: rows = batch; packed: rows = 1 (and attention_mask null, position_ids and cu_seqlens set).
 struct HiggsHfOutputs {
-  int64_t* input_ids;       // (batch, width)
-  int64_t* attention_mask;  // (batch, width)
-  int64_t* labels;          // (batch, width)
-  int64_t* audio_ids;       // (batch, frames, codebooks), when codebooks > 0
-  bool* audio_mask;         // (batch, frames)
-  int64_t* audio_labels;    // (batch, frames, codebooks)
-  int64_t* num_learned;     // (batch): text + audio labels learned per feature
+  int64_t* input_ids;               // (rows, width)
+  int64_t* attention_mask;          // (rows, width), padded only
+  int64_t* labels;                  // (rows, width)
+  int64_t* audio_ids;               // (rows, frames, codebooks), when codebooks > 0
+  bool* audio_mask;                 // (rows, frames)
+  int64_t* audio_labels;            // (rows, frames, codebooks)
+  int64_t* num_learned;             // (batch): text + audio labels learned per feature
+  int64_t* position_ids = nullptr;  // (1, width), packed only
+  int32_t* cu_seqlens = nullptr;    // (batch + 1), packed only
 };
 
 HiggsHfPlan plan_higgs_hf_batch(const std::vector<HiggsHfFeatureIn>& in, const HiggsHfOptions& opt);

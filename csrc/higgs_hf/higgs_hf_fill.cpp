@@ -8,10 +8,9 @@
 namespace fastcollate {
 namespace {
 
-// One text row: the feature's ids with every placeholder expanded, its attention mask and labels.
-int64_t fill_text_row(const HiggsHfFeatureIn& f, const HiggsHfOptions& opt, const HiggsHfPlan& plan, int64_t r,
-                      const HiggsHfOutputs& out) {
-  const int64_t W = plan.width, n = plan.text_len[r], K = plan.codebooks;
+// Padded: row r's padding and attention mask; returns where the feature's tokens start in the outputs.
+int64_t pad_text_row(const HiggsHfOptions& opt, const HiggsHfPlan& plan, int64_t r, const HiggsHfOutputs& out) {
+  const int64_t W = plan.width, n = plan.text_len[r];
   const int64_t off = opt.pad_left ? W - n : 0;
   int64_t* ids = out.input_ids + r * W;
   int64_t* mask = out.attention_mask + r * W;
@@ -23,6 +22,16 @@ int64_t fill_text_row(const HiggsHfFeatureIn& f, const HiggsHfOptions& opt, cons
   std::fill(mask + off + n, mask + W, 0);
   std::fill(labels, labels + off, kIgnoreIndex);  // the processor's rule masks pad_token_id too
   std::fill(labels + off + n, labels + W, kIgnoreIndex);
+  return r * W + off;
+}
+
+// One feature's text: its ids with every placeholder expanded and their labels, from output position `off`
+// (padded: after the row's left padding; packed: where the feature starts in the one row).
+int64_t fill_text(const HiggsHfFeatureIn& f, const HiggsHfOptions& opt, const HiggsHfPlan& plan, int64_t r, int64_t off,
+                  const HiggsHfOutputs& out) {
+  const int64_t K = plan.codebooks;
+  int64_t* ids = out.input_ids;
+  int64_t* labels = out.labels;
 
   // Every id in a local and the count in the loop: the output stores (int64) could alias `opt` and a counter
   // kept behind a reference, which would reload them and chain every token on a store.
@@ -60,6 +69,20 @@ int64_t fill_text_row(const HiggsHfFeatureIn& f, const HiggsHfOptions& opt, cons
   return learned;
 }
 
+// Packed: feature r's text at its place in the one row, its position ids from 0, and its first label -100
+// (the shifted loss would otherwise train the previous feature's last token on it).
+int64_t fill_packed_text(const HiggsHfFeatureIn& f, const HiggsHfOptions& opt, const HiggsHfPlan& plan, int64_t r,
+                         const HiggsHfOutputs& out) {
+  const int64_t begin = plan.text_begin[r], n = plan.text_len[r];
+  int64_t learned = fill_text(f, opt, plan, r, begin, out);
+  if (n > 0) {
+    learned -= out.labels[begin] != kIgnoreIndex;
+    out.labels[begin] = kIgnoreIndex;
+  }
+  for (int64_t t = 0; t < n; ++t) out.position_ids[begin + t] = t;
+  return learned;
+}
+
 // One clip (codes of type T) into `frames` rows of K ids and labels, frame by frame so that every write is
 // contiguous (the (T, K) layout). Each cell is the delay layout's (csrc/delay/delay_layout.h): the frames
 // where some codebook holds no code (the first K, the last K) go through delay_cell()/delay_value(); in the
@@ -74,7 +97,7 @@ int64_t fill_clip(const CodesView& c, int64_t K, const HiggsHfOptions& opt, bool
   const int64_t bos = opt.stream_bos, eos = opt.stream_eos;
   const DelayFill id_fill = delay_ids_fill(bos, eos);
   const DelayFill label_fill = delay_labels_fill(eos, no_train);
-  // Counts in locals, as in fill_text_row: a counter behind a reference would be reloaded after every store.
+  // Counts in locals, as in fill_text: a counter behind a reference would be reloaded after every store.
   auto edge_frame = [&](int64_t t) {
     int64_t count = 0;
     for (int64_t k = 0; k < K; ++k) {
@@ -111,12 +134,14 @@ int64_t fill_clip(const CodesView& c, int64_t K, const HiggsHfOptions& opt, bool
   return learned;
 }
 
-// One audio row: the feature's clips one after the other, then padding (stream EOS, mask False, -100).
-int64_t fill_audio_row(const HiggsHfFeatureIn& f, const HiggsHfOptions& opt, const HiggsHfPlan& plan, int64_t r,
-                       const HiggsHfOutputs& out) {
-  const int64_t K = plan.codebooks, TA = plan.frames;
-  int64_t* ids = out.audio_ids + r * TA * K;
-  int64_t* labels = out.audio_labels + r * TA * K;
+// One feature's clips one after the other, from frame `first` of the outputs (padded: its row's first frame;
+// packed: where the feature starts in the one row), their mask True. Returns the learned labels; `written`
+// gets the frames.
+int64_t fill_clips(const HiggsHfFeatureIn& f, const HiggsHfOptions& opt, const HiggsHfPlan& plan, int64_t r,
+                   int64_t first, const HiggsHfOutputs& out, int64_t& written) {
+  const int64_t K = plan.codebooks;
+  int64_t* ids = out.audio_ids + first * K;
+  int64_t* labels = out.audio_labels + first * K;
   const bool correct = opt.spec.has_value();
   int64_t frame = 0, learned = 0;
   for (size_t j = 0; j < f.clips.size(); ++j) {
@@ -133,9 +158,19 @@ int64_t fill_audio_row(const HiggsHfFeatureIn& f, const HiggsHfOptions& opt, con
     }
     frame += hf_clip_frames(c.cols, K);
   }
-  std::fill(ids + frame * K, ids + TA * K, opt.stream_eos);
-  std::fill(labels + frame * K, labels + TA * K, kIgnoreIndex);
-  std::fill(out.audio_mask + r * TA, out.audio_mask + r * TA + frame, true);
+  std::fill(out.audio_mask + first, out.audio_mask + first + frame, true);
+  written = frame;
+  return learned;
+}
+
+// One padded audio row: the feature's clips, then padding (stream EOS, mask False, -100).
+int64_t fill_audio_row(const HiggsHfFeatureIn& f, const HiggsHfOptions& opt, const HiggsHfPlan& plan, int64_t r,
+                       const HiggsHfOutputs& out) {
+  const int64_t K = plan.codebooks, TA = plan.frames;
+  int64_t frame = 0;
+  const int64_t learned = fill_clips(f, opt, plan, r, r * TA, out, frame);
+  std::fill(out.audio_ids + (r * TA + frame) * K, out.audio_ids + (r + 1) * TA * K, opt.stream_eos);
+  std::fill(out.audio_labels + (r * TA + frame) * K, out.audio_labels + (r + 1) * TA * K, kIgnoreIndex);
   std::fill(out.audio_mask + r * TA + frame, out.audio_mask + (r + 1) * TA, false);
   return learned;
 }
@@ -144,8 +179,17 @@ int64_t fill_audio_row(const HiggsHfFeatureIn& f, const HiggsHfOptions& opt, con
 
 void fill_higgs_hf_batch(const std::vector<HiggsHfFeatureIn>& in, const HiggsHfOptions& opt, const HiggsHfPlan& plan,
                          const HiggsHfOutputs& out) {
+  if (opt.packed) {
+    for (int64_t r = 0; r <= plan.batch; ++r) out.cu_seqlens[r] = static_cast<int32_t>(plan.text_begin[r]);
+    for (int64_t r = 0; r < plan.batch; ++r) {
+      int64_t learned = fill_packed_text(in[r], opt, plan, r, out), frames = 0;
+      if (plan.codebooks > 0) learned += fill_clips(in[r], opt, plan, r, plan.audio_begin[r], out, frames);
+      out.num_learned[r] = learned;
+    }
+    return;
+  }
   for (int64_t r = 0; r < plan.batch; ++r) {
-    int64_t learned = fill_text_row(in[r], opt, plan, r, out);
+    int64_t learned = fill_text(in[r], opt, plan, r, pad_text_row(opt, plan, r, out), out);
     if (plan.codebooks > 0) learned += fill_audio_row(in[r], opt, plan, r, out);
     out.num_learned[r] = learned;
   }

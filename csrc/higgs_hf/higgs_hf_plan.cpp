@@ -1,6 +1,7 @@
 // Pass 1: check every feature in the order of fastcollate/higgs_hf/features.py (so both raise the same first
 // error), derive the correct mode's spec labels and no-train clips, and size every output. Runs without the GIL.
 #include <algorithm>
+#include <limits>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -128,8 +129,25 @@ HiggsHfPlan plan_higgs_hf_batch(const std::vector<HiggsHfFeatureIn>& in, const H
     longest = std::max(longest, plan.text_len.back());
     plan.frames = std::max(plan.frames, frames);
   }
-  plan.width = padded_width(static_cast<int64_t>(in.size()), longest, opt.pad_to_multiple_of, "pad_to_multiple_of");
-  check_padded_memory(static_cast<int64_t>(in.size()), longest, opt.pad_to_multiple_of, "pad_to_multiple_of");
+  plan.longest = longest;
+  if (!opt.packed) {
+    plan.width = padded_width(static_cast<int64_t>(in.size()), longest, opt.pad_to_multiple_of, "pad_to_multiple_of");
+    check_padded_memory(static_cast<int64_t>(in.size()), longest, opt.pad_to_multiple_of, "pad_to_multiple_of");
+    return plan;
+  }
+  // Packed: one row of every feature's text and audio frames. Each length lies within its inputs' storage,
+  // so the sums fit int64; the text total must also fit the int32 cu_seq_lens.
+  plan.text_begin.assign(1, 0);
+  plan.audio_begin.assign(1, 0);
+  for (size_t i = 0; i < in.size(); ++i) {
+    plan.text_begin.push_back(plan.text_begin.back() + plan.text_len[i]);
+    plan.audio_begin.push_back(plan.audio_begin.back() + plan.audio_len[i]);
+  }
+  plan.width = plan.text_begin.back();
+  plan.frames = plan.audio_begin.back();
+  if (plan.width > std::numeric_limits<int32_t>::max()) {
+    throw std::invalid_argument("packed: " + std::to_string(plan.width) + " tokens do not fit the int32 cu_seq_lens");
+  }
   return plan;
 }
 

@@ -117,16 +117,26 @@ py::tuple collate_features(const py::sequence& features, const HiggsHfBindOption
     plan = plan_higgs_hf_batch(in, o.opt);
   }
   const int64_t B = plan.batch, W = plan.width, T = plan.frames, K = plan.codebooks;
-  const bool audio = K > 0;
-  // The token tensors in one allocation, the masks in their own (see output_arena.h).
+  const bool audio = K > 0, packed = o.opt.packed;
+  const int64_t rows = packed ? 1 : B;  // packed: every feature in one row
+  // The token tensors in one allocation, the masks and per-feature outputs in their own (see output_arena.h).
   OutputArena arena;
-  const size_t s_ids = arena.reserve({B, W}), s_mask = arena.reserve_own({B, W}), s_labels = arena.reserve({B, W});
-  const size_t s_audio = audio ? arena.reserve({B, T, K}) : 0, s_audio_labels = audio ? arena.reserve({B, T, K}) : 0;
-  const size_t s_audio_mask = audio ? arena.reserve_own({B, T}, ElemType::kBool) : 0;
+  const size_t s_ids = arena.reserve({rows, W}), s_labels = arena.reserve({rows, W});
+  const size_t s_mask = packed ? 0 : arena.reserve_own({rows, W});
+  const size_t s_positions = packed ? arena.reserve_own({rows, W}) : 0;
+  const size_t s_cu = packed ? arena.reserve_own({B + 1}, ElemType::kInt32) : 0;
+  const size_t s_audio = audio ? arena.reserve({rows, T, K}) : 0;
+  const size_t s_audio_labels = audio ? arena.reserve({rows, T, K}) : 0;
+  const size_t s_audio_mask = audio ? arena.reserve_own({rows, T}, ElemType::kBool) : 0;
   std::vector<int64_t> learned(static_cast<size_t>(B));  // per feature; a tensor only when asked for
   arena.allocate();
-  HiggsHfOutputs out{arena.data(s_ids), arena.data(s_mask), arena.data(s_labels), nullptr, nullptr,
-                     nullptr,           learned.data()};
+  HiggsHfOutputs out{
+      arena.data(s_ids), packed ? nullptr : arena.data(s_mask), arena.data(s_labels), nullptr, nullptr, nullptr,
+      learned.data()};
+  if (packed) {
+    out.position_ids = arena.data(s_positions);
+    out.cu_seqlens = arena.data_int32(s_cu);
+  }
   if (audio) {
     out.audio_ids = arena.data(s_audio);
     out.audio_mask = arena.data_bool(s_audio_mask);
@@ -139,10 +149,15 @@ py::tuple collate_features(const py::sequence& features, const HiggsHfBindOption
   int64_t learning_nothing = 0;
   for (int64_t n : learned) learning_nothing += n == 0;
   py::object none = py::none();
+  py::object counted = counts ? py::object(py::cast(learned)) : none;
+  if (packed) {
+    return py::make_tuple(arena.view(s_ids), arena.view(s_labels), arena.view(s_positions), arena.view(s_cu),
+                          plan.longest, audio ? arena.view(s_audio) : none, audio ? arena.view(s_audio_mask) : none,
+                          audio ? arena.view(s_audio_labels) : none, counted, learning_nothing);
+  }
   return py::make_tuple(arena.view(s_ids), arena.view(s_mask), audio ? arena.view(s_audio) : none,
                         audio ? arena.view(s_audio_mask) : none, arena.view(s_labels),
-                        audio ? arena.view(s_audio_labels) : none, counts ? py::object(py::cast(learned)) : none,
-                        learning_nothing);
+                        audio ? arena.view(s_audio_labels) : none, counted, learning_nothing);
 }
 
 }  // namespace
@@ -153,15 +168,23 @@ void bind_higgs_hf(py::module_& m) {
                                  "Options of the compiled HiggsAudioV2Collator (built once per collator).")
       .def(py::init([](int64_t pad_token_id, int64_t audio_token_id, int64_t audio_bos_token_id,
                        int64_t audio_delay_token_id, int64_t audio_stream_bos_id, int64_t audio_stream_eos_id,
-                       bool pad_left, int64_t pad_to_multiple_of, int64_t num_codebooks,
+                       bool pad_left, int64_t pad_to_multiple_of, bool packed, int64_t num_codebooks,
                        std::optional<RolespanSpecData> label_spec, std::vector<std::string> allowed_keys,
                        std::string unknown_key_problem, std::string start_index_unread, std::string no_train_unread,
                        bool read_start_index, bool read_no_train, py::object parse_no_train) {
              if (pad_to_multiple_of < 1) throw std::invalid_argument("pad_to_multiple_of: expected an int >= 1");
              HiggsHfBindOptions o;
-             o.opt = HiggsHfOptions{pad_token_id,        audio_token_id,       audio_bos_token_id, audio_delay_token_id,
-                                    audio_stream_bos_id, audio_stream_eos_id,  pad_left,           pad_to_multiple_of,
-                                    num_codebooks,       std::move(label_spec)};
+             o.opt = HiggsHfOptions{pad_token_id,
+                                    audio_token_id,
+                                    audio_bos_token_id,
+                                    audio_delay_token_id,
+                                    audio_stream_bos_id,
+                                    audio_stream_eos_id,
+                                    pad_left,
+                                    pad_to_multiple_of,
+                                    num_codebooks,
+                                    std::move(label_spec),
+                                    packed};
              o.allowed_keys = {allowed_keys.begin(), allowed_keys.end()};
              o.unknown_key_problem = std::move(unknown_key_problem);
              o.start_index_unread = std::move(start_index_unread);
@@ -173,16 +196,20 @@ void bind_higgs_hf(py::module_& m) {
            }),
            py::kw_only(), py::arg("pad_token_id"), py::arg("audio_token_id"), py::arg("audio_bos_token_id"),
            py::arg("audio_delay_token_id"), py::arg("audio_stream_bos_id"), py::arg("audio_stream_eos_id"),
-           py::arg("pad_left"), py::arg("pad_to_multiple_of"), py::arg("num_codebooks"), py::arg("label_spec"),
-           py::arg("allowed_keys"), py::arg("unknown_key_problem"), py::arg("start_index_unread"),
-           py::arg("no_train_unread"), py::arg("read_start_index"), py::arg("read_no_train"),
-           py::arg("parse_no_train"));
+           py::arg("pad_left"), py::arg("pad_to_multiple_of"), py::arg("packed"), py::arg("num_codebooks"),
+           py::arg("label_spec"), py::arg("allowed_keys"), py::arg("unknown_key_problem"),
+           py::arg("start_index_unread"), py::arg("no_train_unread"), py::arg("read_start_index"),
+           py::arg("read_no_train"), py::arg("parse_no_train"))
+      .def_property_readonly(
+          "packed", [](const HiggsHfBindOptions& o) { return o.opt.packed; },
+          "Whether collate() returns the packed layout (its tuple differs).");
 
   m.def("collate", &collate_features, py::arg("features"), py::arg("options"), py::arg("counts") = false,
         "Collate HiggsAudioV2Collator features in one native pass. Returns (input_ids, attention_mask, "
         "audio_input_ids, audio_input_ids_mask, labels, audio_labels, num_learned, features learning nothing); the "
         "audio entries are None when no feature has a clip; num_learned (a list, per feature) is None unless "
-        "counts=True.");
+        "counts=True. Packed: (input_ids, labels, position_ids, cu_seq_lens, max_length, audio_input_ids, "
+        "audio_input_ids_mask, audio_labels, num_learned, features learning nothing), every feature in one row.");
   m.def("simd", &code_frames_simd,
         "The SIMD path of HiggsAudioV2Collator's code transpose on this CPU: 'avx2' or 'none' (the scalar loop).");
   m.def("set_simd", &set_code_frames_simd, py::arg("allowed"),

@@ -19,6 +19,7 @@ class Options:
         audio_stream_eos_id: int,
         pad_left: bool,
         pad_to_multiple_of: int,
+        packed: bool,
         num_codebooks: int,
         label_spec: Optional[RoleSpanSpecNative],
         allowed_keys: Sequence[str],
@@ -29,6 +30,9 @@ class Options:
         read_no_train: bool,
         parse_no_train: object,
     ) -> None: ...
+    @property
+    def packed(self) -> bool:
+        """Whether collate() returns the packed layout (HiggsHfPackedTuple)."""
 
 # (input_ids, attention_mask, audio_input_ids, audio_input_ids_mask, labels, audio_labels, num_learned,
 #  features learning nothing): int64 (B, W) text tensors, (B, T, K) int64 audio ids and labels, (B, T) bool
@@ -45,7 +49,24 @@ HiggsHfTuple = Tuple[
     int,
 ]
 
-def collate(features: Sequence[object], options: Options, counts: bool = False) -> HiggsHfTuple:
+# options.packed: (input_ids, labels, position_ids, cu_seq_lens, max_length, audio_input_ids,
+#  audio_input_ids_mask, audio_labels, num_learned, features learning nothing): every feature in one row,
+# int64 (1, T) text tensors and position ids, int32 (B + 1,) cu_seq_lens, the longest feature's length,
+# (1, T_audio, K) audio ids and labels and a (1, T_audio) all-True mask (None when no feature has a clip).
+HiggsHfPackedTuple = Tuple[
+    torch.Tensor,
+    torch.Tensor,
+    torch.Tensor,
+    torch.Tensor,
+    int,
+    Optional[torch.Tensor],
+    Optional[torch.Tensor],
+    Optional[torch.Tensor],
+    Optional[List[int]],
+    int,
+]
+
+def collate(features: Sequence[object], options: Options, counts: bool = False) -> HiggsHfTuple | HiggsHfPackedTuple:
     """Collate HiggsAudioV2Collator features (Mappings or objects) in one native pass."""
 
 def simd() -> str:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Iterable, Optional
 
 import torch
 
 from ..common.checks import stored_items
 from ..common.empty_policy import handle_empty
+from ..rolespan.packed import block_causal_mask, check_block_mask_dtype
 from ..rolespan.reference import empty_reason
 from ..rolespan.spec import RoleSpanSpec
 from ..runtime.backend import resolve_backend
@@ -53,6 +55,20 @@ class HiggsAudioV2Collator:
         its stream EOS (the frame generation stops on); a clip whose placeholder the spec does not learn, or
         flagged in `audio_no_train`, is no-train (all -100).
 
+    packed=True: every feature of a call in ONE row (batch dimension 1), nothing padded, for a
+    `PackingSampler`'s packs: `input_ids` and `labels` (int64, (1, T)) are the padded batch's rows without their
+    padding, back to back; `position_ids` (int64, (1, T)) restart at 0 per feature; `cu_seq_lens_q` and
+    `cu_seq_lens_k` (int32, (B + 1,)) and `max_length_q` and `max_length_k` (int) are the flash-attention varlen
+    keys; `audio_input_ids` and `audio_labels` (int64, (1, T_audio, K)) hold every clip in feature order, each
+    exactly its frames of the padded batch (its own stream BOS/EOS and delay pattern), `audio_input_ids_mask`
+    (bool, (1, T_audio)) all True. There is NO `attention_mask`: a 2-D mask on a packed row makes transformers
+    read it as one sequence. The FIRST text label of every feature is -100 in both label modes (the shifted
+    loss would otherwise train one feature's last token on the next feature's first label): a deviation from
+    the processor's labels. With `block_mask_dtype` (a floating dtype, e.g. torch.float32 or the dtype attention
+    runs in), `attention_mask` is the float (1, 1, T, T) additive block-causal mask for eager and sdpa
+    attention; without it the model must keep the features apart from `position_ids` (transformers 5 does
+    when no mask is given). padding_side does not apply; pad_to_multiple_of is refused.
+
     on_empty: a feature that learns nothing (no text label, no audio label): "warn" (default: one
     EmptySampleWarning per batch, the batch unchanged), "error", "drop" (collate without it) or "keep".
     backend: "auto" (compiled when built), "cpu" (compiled, or ImportError) or "python" (the reference twin).
@@ -71,6 +87,8 @@ class HiggsAudioV2Collator:
         audio_stream_eos_id: int = HIGGS_HF_IDS["audio_stream_eos_id"],
         padding_side: str = "left",
         pad_to_multiple_of: Optional[int] = None,
+        packed: bool = False,
+        block_mask_dtype: Optional[torch.dtype] = None,
         num_codebooks: Optional[int] = None,
         on_empty: str = "warn",
         backend: str = "auto",
@@ -90,7 +108,9 @@ class HiggsAudioV2Collator:
             num_codebooks=num_codebooks,
             on_empty=on_empty,
             ignore_keys=ignore_keys,
+            packed=packed,
         )
+        self.block_mask_dtype = check_block_mask_dtype(block_mask_dtype, packed)
         if backend == "cuda":  # never a silent fallback to another path
             raise ValueError(
                 "backend: 'cuda' has no kernels for HiggsAudioV2Collator yet; use 'cpu' (or 'auto') "
@@ -143,6 +163,8 @@ class HiggsAudioV2Collator:
             )
             if keep is not None:
                 batch, _ = self._collate([features[i] for i in keep])
+        if self.block_mask_dtype is not None:
+            batch["attention_mask"] = block_causal_mask(batch["cu_seq_lens_q"], self.block_mask_dtype)
         return batch
 
     def _collate(self, features):
@@ -158,6 +180,11 @@ class HiggsAudioV2Collator:
         cfg = self.config
         f = check_feature(i, read_feature(i, feature, cfg.ignore_keys), cfg, None)
         clips = f" and its {len(f.clips)} clip(s) are no-train" if f.clips else " and it has no clip"
+        if cfg.packed and int(collate_reference([feature], replace(cfg, packed=False))[1][0]) > 0:
+            return (
+                "its only learned label is its first text token, which a packed row masks (-100: the previous "
+                "feature's last token would be trained on it)"
+            )
         if cfg.correct:
             return f"{empty_reason(f.input_ids, cfg.label_spec, f.start_index)}{clips}"
         return (

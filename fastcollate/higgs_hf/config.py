@@ -35,6 +35,7 @@ class HiggsHfConfig:
     audio_stream_eos_id: int = HIGGS_HF_IDS["audio_stream_eos_id"]
     pad_left: bool = True
     pad_to_multiple_of: int = 1
+    packed: bool = False  # every feature in one row (reference.py's module docstring)
     num_codebooks: Optional[int] = None  # None: whatever the clips have (the same in every clip of a batch)
     on_empty: str = "warn"
     ignore_keys: frozenset = frozenset()
@@ -91,6 +92,7 @@ def make_config(
     num_codebooks,
     on_empty,
     ignore_keys,
+    packed=False,
 ) -> HiggsHfConfig:
     """Every option checked, with a message naming it and the fix."""
     if label_mode not in LABEL_MODES:
@@ -151,6 +153,10 @@ def make_config(
         raise ValueError(
             f"pad_to_multiple_of: expected an int >= 1 that fits in int64, or None, got {pad_to_multiple_of!r}"
         )
+    if not isinstance(packed, bool):
+        raise ValueError(f"packed: expected a bool, got {packed!r}")
+    if packed and multiple != 1:
+        raise ValueError("pad_to_multiple_of: packed batches are not padded; leave it None")
     if num_codebooks is not None and (
         isinstance(num_codebooks, bool)
         or not isinstance(num_codebooks, int)
@@ -170,6 +176,7 @@ def make_config(
         audio_bos_token_id=audio_bos_token_id,
         pad_left=padding_side == "left",
         pad_to_multiple_of=multiple,
+        packed=packed,
         num_codebooks=num_codebooks,
         on_empty=check_on_empty(on_empty),
         ignore_keys=ignore_keys,

@@ -5,10 +5,13 @@ from __future__ import annotations
 import torch
 
 from ..rolespan.native import native_spec
+from ..rolespan.packed import varlen_fields
 from ..runtime.backend import core
 from .config import HiggsHfConfig
 from .features import FEATURE_KEYS, UNKNOWN_KEY_PROBLEM, parse_no_train
 from .reference import OUTPUT_KEYS
+
+PACKED_AUDIO_KEYS = ("audio_input_ids", "audio_input_ids_mask", "audio_labels")
 
 
 def native_options(cfg: HiggsHfConfig):
@@ -21,6 +24,7 @@ def native_options(cfg: HiggsHfConfig):
         audio_stream_eos_id=cfg.audio_stream_eos_id,
         pad_left=cfg.pad_left,
         pad_to_multiple_of=cfg.pad_to_multiple_of,
+        packed=cfg.packed,
         num_codebooks=-1 if cfg.num_codebooks is None else cfg.num_codebooks,
         label_spec=native_spec(cfg.label_spec) if cfg.correct else None,
         allowed_keys=sorted(set(FEATURE_KEYS) | cfg.ignore_keys),
@@ -45,6 +49,13 @@ def collate_native(features, options):
     """(the batch dict, how many features learn nothing): the twin's collate_reference gives the per-feature
     counts instead; learned_counts() gives them here when that number is not 0."""
     *outputs, _, learning_nothing = _call(features, options)
+    if options.packed:  # the twin's keys, in its order
+        input_ids, labels, position_ids, cu_seq_lens, max_length, *audio = outputs
+        batch = {"input_ids": input_ids, "labels": labels, "position_ids": position_ids}
+        batch.update(varlen_fields(cu_seq_lens, max_length))
+        if audio[0] is not None:
+            batch.update(zip(PACKED_AUDIO_KEYS, audio))
+        return batch, learning_nothing
     return {k: v for k, v in zip(OUTPUT_KEYS, outputs) if v is not None}, learning_nothing
 
 

@@ -16,7 +16,17 @@ Sample by sample, in plain torch, for clarity. What one feature becomes (K codeb
   start_index honoured), with -100 at every placeholder and delay token; `audio_labels` hold each clip's codes
   and its stream EOS in every codebook (the model must learn to stop), -100 at the stream BOS, the delay fills
   and the padding; a clip is no-train (all -100) when the spec does not learn its placeholder (a turn that is
-  not learned, or before start_index) or when the feature's audio_no_train flags it.
+  not learned, or before start_index) or when the feature's audio_no_train flags it;
+* packed (cfg.packed): every feature in ONE row, in order, with nothing padded. `input_ids` and `labels` are
+  the features' rows above (each without its padding) back to back, (1, T); `position_ids` (int64, (1, T))
+  restart at 0 per feature; `cu_seq_lens_q` = `cu_seq_lens_k` (int32, B + 1 cumulative lengths) and
+  `max_length_q` = `max_length_k` (int, the longest feature); no `attention_mask` (a 2-D mask on a packed row
+  makes transformers treat it as one sequence). The audio keys are the features' audio frames back to back,
+  (1, T_audio, K), each clip exactly as in the padded batch (its own stream BOS/EOS and delay pattern), the mask
+  all True. The FIRST text label of every feature is -100 in both label modes: the shifted loss would
+  otherwise train the previous feature's last token to predict it (the processor's labels keep
+  <|begin_of_text|>). The audio labels need no such mask: a clip's first frame is its stream BOS, -100 in both
+  modes. The labels are otherwise the padded batch's, rule for rule; num_learned counts the packed labels.
 """
 
 from __future__ import annotations
@@ -29,10 +39,12 @@ from ..common.checks import check_batch
 from ..common.labels import IGNORE
 from ..common.sizes import check_padded_memory, padded_width
 from ..delay.delay_pattern_reference import apply_delay_pattern_ragged
+from ..rolespan.packed import varlen_fields
 from ..rolespan.reference import mask_labels_with_turns
 from .config import HiggsHfConfig
 from .features import Feature, check_feature, read_feature
 
+INT32_MAX = 2**31 - 1
 OUTPUT_KEYS = ("input_ids", "attention_mask", "audio_input_ids", "audio_input_ids_mask", "labels", "audio_labels")
 
 
@@ -52,6 +64,8 @@ def collate_reference(features, cfg: HiggsHfConfig):
     samples = read_batch(features, cfg)
     codebooks = next((s.clips[0].shape[0] for s in samples if s.clips), None)
     rows = [_one_feature(s, cfg, codebooks) for s in samples]
+    if cfg.packed:
+        return _packed(rows, cfg, codebooks)
 
     longest = max(len(ids) for ids, _, _, _ in rows)
     width = padded_width(len(rows), longest, cfg.pad_to_multiple_of, "pad_to_multiple_of")
@@ -87,6 +101,46 @@ def collate_reference(features, cfg: HiggsHfConfig):
     batch["labels"] = labels
     if codebooks is not None:
         batch["audio_labels"] = audio_labels
+    return batch, learned
+
+
+def _packed(rows, cfg: HiggsHfConfig, codebooks: Optional[int]):
+    """The packed batch (see the module docstring) and num_learned, from the features' unpadded rows."""
+    lengths = [len(ids) for ids, _, _, _ in rows]
+    if sum(lengths) > INT32_MAX:
+        raise ValueError(f"packed: {sum(lengths)} tokens do not fit the int32 cu_seq_lens")
+    input_ids = torch.tensor([t for ids, _, _, _ in rows for t in ids], dtype=torch.int64).view(1, -1)
+    if cfg.correct:
+        labels = torch.tensor([t for _, lab, _, _ in rows for t in lab], dtype=torch.int64).view(1, -1)
+    else:  # the processor's rule, token by token (there is no padding to mask)
+        labels = _processor_text_labels(input_ids, cfg)
+    cu = torch.tensor([0] + lengths, dtype=torch.int64).cumsum(0)
+    for begin, n in zip(cu.tolist(), lengths):
+        if n:
+            labels[0, begin] = IGNORE  # the first label of every feature: see the module docstring
+    position_ids = torch.cat([torch.arange(n, dtype=torch.int64) for n in lengths]).view(1, -1)
+    bounds = cu.tolist()
+    learned = torch.tensor(
+        [int((labels[0, a:b] != IGNORE).sum()) for a, b in zip(bounds, bounds[1:])], dtype=torch.int64
+    )
+
+    batch = {"input_ids": input_ids, "labels": labels, "position_ids": position_ids}
+    batch.update(varlen_fields(cu.to(torch.int32), max(lengths)))
+    if codebooks is not None:
+        audio = torch.cat([a for _, _, a, _ in rows]).view(1, -1, codebooks)
+        if cfg.correct:
+            audio_labels = torch.cat([lab for _, _, _, lab in rows]).view(1, -1, codebooks)
+        else:
+            audio_labels = _processor_audio_labels(audio, cfg)
+        frames = torch.tensor([0] + [a.shape[0] for _, _, a, _ in rows]).cumsum(0).tolist()
+        learned += torch.tensor(
+            [int((audio_labels[0, a:b] != IGNORE).sum()) for a, b in zip(frames, frames[1:])], dtype=torch.int64
+        )
+        batch.update(
+            audio_input_ids=audio,
+            audio_input_ids_mask=torch.ones(audio.shape[:2], dtype=torch.bool),
+            audio_labels=audio_labels,
+        )
     return batch, learned
 
 

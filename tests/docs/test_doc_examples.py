@@ -193,6 +193,7 @@ def test_every_tag_names_one_block():
         "offline_datasets",
         "higgs_label_spec",
         "higgs_hf",
+        "higgs_hf_packed",
         "ops",
         "cuda",
     } <= tagged().keys()

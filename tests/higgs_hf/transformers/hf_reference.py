@@ -24,7 +24,14 @@ if not hasattr(transformers, "HiggsAudioV2Processor"):
         allow_module_level=True,
     )
 import tokenizers  # noqa: E402
-from transformers import DacFeatureExtractor, DacModel, HiggsAudioV2Processor, PreTrainedTokenizerFast  # noqa: E402
+from transformers import (  # noqa: E402
+    DacFeatureExtractor,
+    DacModel,
+    HiggsAudioV2Config,
+    HiggsAudioV2ForConditionalGeneration,
+    HiggsAudioV2Processor,
+    PreTrainedTokenizerFast,
+)
 
 SPECIAL = {
     "<|begin_of_text|>": 128000,
@@ -130,3 +137,23 @@ def features_of(texts, clips, tokenizer, audio_token="<|AUDIO_OUT|>"):
         n = text.count(audio_token)
         out.append({"input_ids": tokenizer(text)["input_ids"], "audio_codes": [next(it) for _ in range(n)]})
     return out
+
+
+def tiny_model(codebooks: int, codebook_size=1026, **config):
+    """A tiny randomly initialised HiggsAudioV2ForConditionalGeneration (seeded), with a text head; `config`
+    adds or overrides config fields (e.g. attn_implementation, num_hidden_layers)."""
+    torch.manual_seed(0)
+    config = HiggsAudioV2Config(
+        **{
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_hidden_layers": 1,
+            "num_attention_heads": 2,
+            "num_key_value_heads": 1,
+            "head_dim": 16,
+            "num_codebooks": codebooks,
+            "codebook_size": codebook_size,
+            **config,
+        }
+    )
+    return HiggsAudioV2ForConditionalGeneration(config, use_text_head=True)

@@ -2,10 +2,10 @@
 both label modes: forward + backward give a finite loss and finite gradients. Its config needs
 codebook_size=1026: the default 1024 fails on the stream BOS/EOS ids (1024, 1025)."""
 
+import hf_reference
 import pytest
 import torch
 from hf_reference import features_of, llama3_tokenizer, random_case
-from transformers import HiggsAudioV2Config, HiggsAudioV2ForConditionalGeneration
 
 import fastcollate
 
@@ -13,18 +13,7 @@ K = 4
 
 
 def tiny_model(codebook_size=1026):
-    torch.manual_seed(0)
-    config = HiggsAudioV2Config(
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        num_key_value_heads=1,
-        head_dim=16,
-        num_codebooks=K,
-        codebook_size=codebook_size,
-    )
-    return HiggsAudioV2ForConditionalGeneration(config, use_text_head=True)
+    return hf_reference.tiny_model(K, codebook_size)
 
 
 def features(mixed=False):
