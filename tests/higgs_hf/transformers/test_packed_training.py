@@ -84,7 +84,7 @@ def grads(model, loss):
 @pytest.mark.parametrize("attn", ["eager", "sdpa"])
 @pytest.mark.parametrize("label_mode", ["processor", "correct"])
 @pytest.mark.parametrize("block_mask", [False, True], ids=["position_ids", "float_block_mask"])
-@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("seed", range(3))
 def test_packed_trains_like_one_by_one(attn, label_mode, block_mask, seed):
     model = tiny_model(attn)
     features = random_pack(seed, label_mode)
