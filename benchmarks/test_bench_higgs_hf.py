@@ -66,3 +66,17 @@ def test_cpu_paired_with_copy_floor(record_paired, mode):
     expected, c = want(mode), collator("cpu", mode)
     _, _, floor = copy_floor(expected)
     assert_same(record_paired(f"higgs_hf-16x2-{mode}-paired", lambda: c(FEATURES), floor), expected)
+
+
+@pytest.mark.parametrize("mode", ["processor", "correct"])
+def test_cpu_packed_paired_with_copy_floor(record_paired, mode):
+    """packed=True (every feature in one row): within 1.5x of a copy of its own output bytes (issue 22's target),
+    each round right after one copy floor."""
+    if not fastcollate.backend_info()["compiled"]:
+        pytest.skip("compiled extension not built")
+    expected = fastcollate.HiggsAudioV2Collator(128001, label_mode=mode, backend="python", packed=True)(FEATURES)
+    c = fastcollate.HiggsAudioV2Collator(128001, label_mode=mode, backend="cpu", packed=True)
+    _, _, floor = copy_floor({k: v for k, v in expected.items() if isinstance(v, torch.Tensor)})
+    got = record_paired(f"higgs_hf-16x2-{mode}-packed-paired", lambda: c(FEATURES), floor)
+    assert list(got) == list(expected)
+    assert all(torch.equal(got[k], v) if isinstance(v, torch.Tensor) else got[k] == v for k, v in expected.items())

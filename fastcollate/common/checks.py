@@ -49,7 +49,9 @@ FREED_STORAGE = (
 def check_storage(name: str, value) -> None:
     """An op's CPU tensor argument, checked again after every conversion that may run user code: its storage must
     hold what the view reads (ValueError naming it otherwise: torch would read freed memory)."""
-    if type(value) is not torch.Tensor or value.device.type != "cpu" or value.numel() == 0:
+    if torch.compiler.is_compiling() or type(value) is not torch.Tensor or value.device.type != "cpu":
+        return  # traced (fake tensors: no storage to read) or not a plain CPU tensor
+    if value.numel() == 0:
         return
     if value.data_ptr() == 0:
         raise ValueError(f"{name}: {FREED_STORAGE}")

@@ -37,12 +37,12 @@ def tiny_model(attn: str):
 
 
 def random_pack(seed: int, label_mode: str):
-    """1-5 features of every kind (a no-train clip only in the correct mode, the only one that reads it)."""
+    """1-8 features of every kind (a no-train clip only in the correct mode, the only one that reads it)."""
     rng = random.Random(seed)
     g = torch.Generator().manual_seed(seed)
     kinds = [TEXT_ONLY, ONE_CLIP, CLIPS] + ([NO_TRAIN] if label_mode == "correct" else [])
     features = []
-    for _ in range(rng.randint(1, 5)):
+    for _ in range(rng.randint(1, 8)):
         kind = rng.choice(kinds)
         n = {TEXT_ONLY: 0, ONE_CLIP: 1}.get(kind, rng.randint(2, 3))
         ids = llama3_tokenizer()(chat_text(rng, n))["input_ids"]
