@@ -15,7 +15,7 @@ if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install -q torch==2.13.0
   "$venv/bin/pip" install -q transformers==5.23.0 tokenizers==0.23.3 huggingface-hub==2.4.0 \
-    pytest pytest-benchmark "hypothesis>=6.100" scikit-build-core pybind11 ninja cmake
+    accelerate==1.16.0 pytest pytest-benchmark "hypothesis>=6.100" scikit-build-core pybind11 ninja cmake
 fi
 "$venv/bin/pip" install -q --no-build-isolation -C build-dir="$root/build/higgs_hf" "$root"
 if [ "${1:-}" = "--setup-only" ]; then exit 0; fi
