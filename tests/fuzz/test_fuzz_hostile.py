@@ -19,6 +19,7 @@ Every example runs under test_fuzz_native.py's watchdog; FASTCOLLATE_FUZZ_EXAMPL
 point (docs/errors-and-limits.md states the longest run).
 """
 
+import faulthandler
 import json
 import os
 import random
@@ -42,6 +43,7 @@ from test_fuzz_native import (
     LLAMA,
     MUTATIONS,
     V2_MUTATIONS,
+    WATCHDOG_SECONDS,
     Rejected,
     assert_same,
     mutate,
@@ -472,7 +474,7 @@ def changed(collate, inputs):
     it: one changed in between can fail in torch (a RuntimeError or IndexError, e.g. torch.cat of clips
     whose shapes no longer match)."""
     try:
-        return outcome(lambda: collate("python", inputs))
+        return settled(lambda: collate("python", inputs))
     except (RuntimeError, IndexError) as e:
         return Rejected(type(e), str(e))
 
@@ -508,18 +510,40 @@ def report_gaps():
             f.write(json.dumps({"examples": EXAMPLES, "gaps": dict(GAPS)}) + "\n")
 
 
+def settled(fn):
+    """fn()'s result, or Rejected as test_fuzz_native.outcome() gives it, under the example's watchdog: check()
+    arms test_fuzz_native's watchdog once per example (arming it per call starts and joins a thread each
+    time, most of an example's time on a loaded machine)."""
+    try:
+        return fn()
+    except (ValueError, TypeError) as e:
+        return Rejected(type(e), str(e))
+    except RuntimeError as e:
+        if "can't allocate memory" not in str(e):
+            raise
+        return Rejected(MemoryError, "torch could not allocate the outputs")
+
+
 def check(build, collate, live_lists=False):
     """The property of the module docstring; build(hostile) makes fresh inputs and says what was injected
     (effects add what they did when they run), collate(backend, inputs) runs them. live_lists: the entry
     point reads its list arguments through Python (the ops' shared checks): a list an __index__ changes is
-    read changed, on both backends."""
+    read changed, on both backends. A hang dumps every thread's stack and fails the run."""
+    faulthandler.dump_traceback_later(WATCHDOG_SECONDS, exit=True)
+    try:
+        compare(build, collate, live_lists)
+    finally:
+        faulthandler.cancel_dump_traceback_later()
+
+
+def compare(build, collate, live_lists):
     first, injected = build(True)
     if "shrink" in injected.kinds:  # torch crashes reading freed storage: the compiled path alone
-        outcome(lambda: collate("cpu", first))
+        settled(lambda: collate("cpu", first))
         return
     second, again = build(True)
-    twin = outcome(lambda: collate("python", first)) if not injected.changes_tensors else changed(collate, first)
-    compiled = outcome(lambda: collate("cpu", second))
+    twin = settled(lambda: collate("python", first)) if not injected.changes_tensors else changed(collate, first)
+    compiled = settled(lambda: collate("cpu", second))
     kinds = injected.kinds | again.kinds
     if kinds & ORDER_DEPENDENT:
         if isinstance(compiled, Rejected) and CHANGED.match(compiled.message):
@@ -531,7 +555,7 @@ def check(build, collate, live_lists=False):
         return
     assert_same(compiled, twin)
     if injected.honest and not (live_lists and kinds & {"extend", "append", "clear"}):
-        honest = outcome(lambda: collate("python", build(False)[0]))
+        honest = settled(lambda: collate("python", build(False)[0]))
         if isinstance(twin, Rejected) or isinstance(honest, Rejected):
             # A message may name the container or subclass passed (its type is not what is stored).
             assert isinstance(twin, Rejected) and isinstance(honest, Rejected), (twin, honest)
