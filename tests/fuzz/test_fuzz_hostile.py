@@ -59,6 +59,10 @@ from fastcollate.runtime import backend as switch
 
 pytestmark = pytest.mark.skipif(not COMPILED, reason="compiled extension not built: nothing to compare")
 
+# The first TwoTensor imports torch._dynamo (seconds, minutes on a loaded machine): here, not inside the first
+# example's watchdog.
+TwoTensor(torch.zeros(1), torch.zeros(1))
+
 # ------------------------------------------------------------------------------------------ hostile objects
 
 
