@@ -465,7 +465,9 @@ def as_lists(batch, rng):
     """Some small tensors of the batch as (nested) lists, where __index__ runs: on both builds alike."""
     slots = Slots(batch)
     for parent, key, t in slots.tensors:
-        if parent is not None and t.dim() in (1, 2) and t.numel() <= 4096 and rng.random() < 0.5:
+        # Small ones only: an empty clip of 2**20 codebooks is a list of 2**20 lists (seconds to read).
+        small = t.dim() in (1, 2) and max(t.shape, default=0) <= 4096 and t.numel() <= 4096
+        if parent is not None and small and rng.random() < 0.5:
             batch = put(batch, parent, key, t.tolist())
     return batch
 
@@ -512,6 +514,18 @@ def report_gaps():
     if path:
         with open(path, "a") as f:
             f.write(json.dumps({"examples": EXAMPLES, "gaps": dict(GAPS)}) + "\n")
+
+
+TRACE = (
+    open(os.environ["FASTCOLLATE_FUZZ_TRACE"], "a", buffering=1) if os.environ.get("FASTCOLLATE_FUZZ_TRACE") else None
+)
+
+
+def trace(**args):
+    """FASTCOLLATE_FUZZ_TRACE=path: every example's arguments, written before it runs (a crash or a hang ends
+    the process before hypothesis can name the example)."""
+    if TRACE is not None:
+        TRACE.write(repr(args) + "\n")
 
 
 def settled(fn):
@@ -621,6 +635,8 @@ def chat_batch(seed):
     spec=st.sampled_from([presets.llama3(), presets.completion_only([7]), presets.chatml()]),
 )
 def test_fuzz_hostile_chat_collator(seed, mode, packed, pad_left, spec):
+    trace(seed=seed, mode=mode, packed=packed, pad_left=pad_left, spec=spec)
+
     def build(hostile):
         batch = chat_batch(seed)
         return inject(batch, random.Random(seed + 1), shrink=mode == "shrink") if hostile else (batch, None)
@@ -656,6 +672,7 @@ def boson_batch(seed, mutations):
     label_spec=st.booleans(),
 )
 def test_fuzz_hostile_higgs_collator(seed, mode, mutations, delay, label_spec):
+    trace(seed=seed, mode=mode, mutations=mutations, delay=delay, label_spec=label_spec)
     kwargs = dict(
         whisper_processor=None,
         **KW,
@@ -699,6 +716,8 @@ def v2_batch(seed, mutations, correct):
     left=st.booleans(),
 )
 def test_fuzz_hostile_higgs_hf_collator(seed, mode, mutations, correct, left):
+    trace(seed=seed, mode=mode, mutations=mutations, correct=correct, left=left)
+
     def build(hostile):
         features = v2_batch(seed, mutations, correct)
         return (
@@ -836,6 +855,7 @@ def op_result(value):
 def test_fuzz_hostile_ops(seed, op):
     """The ops run every piece of hostile code (an __index__ in delays, start_index or offsets) in the checks
     both paths share, before the native pass: no storage is freed here (see FREED_ARGS)."""
+    trace(seed=seed, op=op)
 
     def build(hostile):
         fn, args = op_inputs(seed, op)
@@ -879,6 +899,7 @@ def hostile_arg(t, rng):
 @given(data=st.data(), seed=st.integers(0, 2**32 - 1))
 def test_fuzz_hostile_core_entry_points(data, seed):
     """The private functions trust nothing: hostile tensors and batches return or raise ValueError/TypeError."""
+    trace(seed=seed)
     from fastcollate import _core
     from fastcollate.higgs_boson.native import native_options as boson_options
     from fastcollate.higgs_hf.native import native_options as hf_options
