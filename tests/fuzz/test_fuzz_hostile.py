@@ -19,6 +19,7 @@ Every example runs under test_fuzz_native.py's watchdog; FASTCOLLATE_FUZZ_EXAMPL
 point (docs/errors-and-limits.md states the longest run).
 """
 
+import atexit
 import faulthandler
 import json
 import os
@@ -519,6 +520,8 @@ def report_gaps():
 TRACE = (
     open(os.environ["FASTCOLLATE_FUZZ_TRACE"], "a", buffering=1) if os.environ.get("FASTCOLLATE_FUZZ_TRACE") else None
 )
+if TRACE is not None:
+    atexit.register(TRACE.close)
 
 
 def trace(**args):
