@@ -430,9 +430,10 @@ def hostile_container(value, rng, injected):
 
 def inject(batch, rng, *, shrink=False, shrink_mappings=False, wrappers=True, containers=True, count=None):
     """batch with 1-4 hostile objects at random places, and what was injected. shrink: effects may free a
-    tensor's storage, from list items the native reader converts (and from Mappings' get where
-    shrink_mappings: the native reader calls it). Freed where Python code runs before the native pass (a
-    ChatCollator's start_index or Mapping, an op's delays) is a known crash (see FREED_ARGS)."""
+    tensor's storage, from list items the native reader converts (shrink_mappings: from Mappings' get too).
+    A storage freed before the native reader reads the tensor is a known crash (see FREED_ARGS): by Python
+    code that runs before the native pass (a ChatCollator's start_index or Mapping, an op's delays), or by a
+    Mapping's get the native reader calls before reading that Mapping's own tensors."""
     injected = Injected()
     for _ in range(count or rng.randint(1, 4)):
         slots = Slots(batch)
@@ -692,11 +693,7 @@ def test_fuzz_hostile_higgs_collator(seed, mode, mutations, delay, label_spec):
 
     def build(hostile):
         batch = boson_batch(seed, mutations)
-        return (
-            inject(batch, random.Random(seed + 1), shrink=mode == "shrink", shrink_mappings=True)
-            if hostile
-            else (batch, None)
-        )
+        return inject(batch, random.Random(seed + 1), shrink=mode == "shrink") if hostile else (batch, None)
 
     def collate(backend, batch):
         return HiggsAudioSampleCollator(**kwargs, backend=backend)(batch)
@@ -728,11 +725,7 @@ def test_fuzz_hostile_higgs_hf_collator(seed, mode, mutations, correct, left):
 
     def build(hostile):
         features = v2_batch(seed, mutations, correct)
-        return (
-            inject(features, random.Random(seed + 1), shrink=mode == "shrink", shrink_mappings=True)
-            if hostile
-            else (features, None)
-        )
+        return inject(features, random.Random(seed + 1), shrink=mode == "shrink") if hostile else (features, None)
 
     def collate(backend, features):
         return HiggsAudioV2Collator(
