@@ -44,7 +44,7 @@ if [ "$#" -eq 0 ]; then  # CI's time-boxed subset: regressions, fuzzers, compile
     tests/rolespan/test_rolespan_equivalence.py tests/delay/test_delay_equivalence.py \
     tests/higgs_boson/test_higgs_boson_backends_equal.py tests/common/test_input_forms.py \
     tests/rolespan/test_arrow_input.py tests/runtime/test_output_tensors.py tests/common/test_hostile_inputs.py \
-    tests/common/test_hostile_tensors.py
+    tests/common/test_hostile_tensors.py tests/fuzz/test_fuzz_hostile.py
 fi
 args=()
 for a in "$@"; do [[ "$a" == tests || "$a" == tests/* ]] && args+=("$root/$a") || args+=("$a"); done
