@@ -155,17 +155,21 @@ std::string inspect_int_tensor(py::handle value_in, int ndim, ElemType& type, co
   }
   std::string repeating = check_not_repeating(value, ndim, sizes, strides);
   if (!repeating.empty()) return repeating;
+  bool empty = false;
+  for (int d = 0; d < ndim; ++d) empty = empty || sizes[d] == 0;
+  // Before anything reads the elements (resolve_neg below is torch reading them): a null data pointer is freed
+  // storage, which torch would read at address 0.
+  data = reinterpret_cast<const void*>(PyLong_AsUnsignedLongLong(tensor_call(value, torch.data_ptr_method).ptr()));
+  if (PyErr_Occurred()) throw py::error_already_set();
+  if (data == nullptr && !empty) return freed_storage_problem();
   if (tensor_call(value, torch.is_neg_method).ptr() == Py_True) {
     // A negative view (torch._neg_view) stores -x and means x: read a materialised copy, as torch ops would.
     value = value.attr(torch.resolve_neg)();
     py::object copy_stride = tensor_call(value, torch.stride_method);
     for (int d = 0; d < ndim; ++d) strides[d] = PyLong_AsLongLong(PyTuple_GET_ITEM(copy_stride.ptr(), d));
+    data = reinterpret_cast<const void*>(PyLong_AsUnsignedLongLong(tensor_call(value, torch.data_ptr_method).ptr()));
+    if (PyErr_Occurred()) throw py::error_already_set();
   }
-  data = reinterpret_cast<const void*>(PyLong_AsUnsignedLongLong(tensor_call(value, torch.data_ptr_method).ptr()));
-  if (PyErr_Occurred()) throw py::error_already_set();
-  bool empty = false;
-  for (int d = 0; d < ndim; ++d) empty = empty || sizes[d] == 0;
-  if (data == nullptr && !empty) return freed_storage_problem();
   record_read(keep, value, data, ndim, sizes, strides, type);
   keep.objects.push_back(std::move(value));
   return "";
@@ -230,13 +234,16 @@ void check_unmoved(const Keep& keep) {
     const auto data = tensor_call(r.tensor, torch.data_ptr_method).cast<uintptr_t>();
     py::object shape = tensor_attr(r.tensor, torch.shape_get);
     py::object stride = tensor_call(r.tensor, torch.stride_method);
-    bool same = data == r.begin && PyTuple_GET_SIZE(shape.ptr()) == r.ndim;
+    // An empty tensor read nothing: only its shape matters (given storage and elements, it must be read again).
+    const bool read_elements = r.end > r.begin;
+    bool same = (!read_elements || data == r.begin) && PyTuple_GET_SIZE(shape.ptr()) == r.ndim;
     for (int d = 0; same && d < r.ndim; ++d) {
       // A size-1 dimension's stride addresses nothing (a contiguous tensor's was read as row-major).
-      same = PyLong_AsLongLong(PyTuple_GET_ITEM(shape.ptr(), d)) == r.sizes[d] &&
-             (r.sizes[d] <= 1 || PyLong_AsLongLong(PyTuple_GET_ITEM(stride.ptr(), d)) == r.strides[d]);
+      same =
+          PyLong_AsLongLong(PyTuple_GET_ITEM(shape.ptr(), d)) == r.sizes[d] &&
+          (!read_elements || r.sizes[d] <= 1 || PyLong_AsLongLong(PyTuple_GET_ITEM(stride.ptr(), d)) == r.strides[d]);
     }
-    if (same && r.end > r.begin) {
+    if (same && read_elements) {
       py::object storage = r.tensor.attr(torch.untyped_storage)();
       const auto first = storage.attr(torch.data_ptr)().cast<uintptr_t>();
       const auto bytes = storage.attr(torch.nbytes)().cast<uintptr_t>();

@@ -187,7 +187,7 @@ PROBES = COLLATORS + textwrap.dedent(
 )
 PROBES += textwrap.dedent(
     '''
-    # ---- known gaps found by tests/fuzz/test_fuzz_hostile.py (issue 21), minimal; xfailed below
+    # ---- what tests/fuzz/test_fuzz_hostile.py found, minimal (tested below)
 
     def chat3(backend, rows):
         """A collator whose spec reads start_index (read in Python, before the native pass)."""
@@ -310,19 +310,14 @@ def test_tensors_changed_while_read_raise_or_match_the_twin(name, all_probes, tm
         assert got["cpu"][2].startswith(f"sample 0: {field}: was resized or given other storage"), got["cpu"]
 
 
-# Found by tests/fuzz/test_fuzz_hostile.py and reported on issue 21, not fixed yet (strict: a fix makes them pass
-# and fail here, so the xfail goes with the fix):
-# * storages freed before the native pass (by Python code the collator or op runs first, or passed so): the
-#   native readers trust that a tensor's storage covers what they read, and read freed memory;
+# Found by tests/fuzz/test_fuzz_hostile.py (each a crash or a disagreement before its fix):
+# * storages freed before the native pass (by Python code the collator or op runs first, or passed so);
 # * resizes that keep the data in place and empty tensors given storage, by code the reader runs after reading
-#   them: not seen, the compiled path keeps what it read, the V2 twin reads the change;
-# * apply_delay_pattern_ragged checks its offsets before reading delays: an __index__ there that resizes the
-#   offsets gives torch's RuntimeError on the compiled path, the twin's ValueError;
-# * a Mapping's get that changes an earlier feature's clip: the V2 twin gets every feature first, the compiled
-#   path has read the clip already;
-# * a Mapping's get that frees the storage of its own clip (a negative-bit view) before the reader reads it:
-#   a segfault (the long fuzz run's crash).
-KNOWN_GAPS = [
+#   them;
+# * apply_delay_pattern_ragged reading its offsets before delays, whose __index__ resized them;
+# * a Mapping's get that changes an earlier feature's clip (the V2 twin gets every feature first);
+# * a Mapping's get that frees the storage of its own clip, a negative-bit view that torch would then read.
+FOUND_BY_FUZZERS = [
     "chat_start_index_shrink_storage",
     "hf_passed_shrink_storage",
     "delay_op_index_shrink_storage",
@@ -335,10 +330,9 @@ KNOWN_GAPS = [
 ]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 21: known gaps found by the hostile fuzzers")
-@pytest.mark.parametrize("name", KNOWN_GAPS)
-def test_known_gaps_raise_or_match_the_twin(name, tmp_path):
-    results, output = run_probes(PROBES, [name], tmp_path)  # alone: some crash the process
+@pytest.mark.parametrize("name", FOUND_BY_FUZZERS)
+def test_what_the_fuzzers_found_raises_or_matches_the_twin(name, tmp_path):
+    results, output = run_probes(PROBES, [name], tmp_path)  # alone: a crash would end the process
     assert name in results, f"{name}: {output}"
     got = results[name]
     if got["cpu"] != got.get("python"):
