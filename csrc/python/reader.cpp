@@ -94,8 +94,9 @@ std::string wrapper_subclass_problem(py::handle value) {
 // Records a tensor read in place, for check_unmoved().
 void record_read(Keep& keep, py::handle tensor, const void* data, int ndim, const int64_t* sizes,
                  const int64_t* strides, ElemType type) {
-  int64_t extent = 1;
-  for (int d = 0; d < ndim; ++d) extent = sizes[d] == 0 ? 0 : extent + (sizes[d] - 1) * strides[d];
+  int64_t extent = 1;  // elements spanned; 0 for an empty tensor
+  for (int d = 0; d < ndim; ++d) extent += (sizes[d] - 1) * strides[d];
+  for (int d = 0; d < ndim; ++d) extent = sizes[d] == 0 ? 0 : extent;
   const auto begin = reinterpret_cast<uintptr_t>(data);
   const uintptr_t bytes = static_cast<uintptr_t>(extent) * (type == ElemType::kInt64 ? 8 : 4);
   ReadTensor r{tensor, begin, begin + bytes, ndim, {0, 0}, {0, 0}, keep.sample, keep.field};
