@@ -77,10 +77,24 @@ def _from_jsonl(path: Path, length_key: str, audio_key: str):
     return np.array(tokens, dtype=np.int64), (None if not audio or audio[0] is None else np.array(audio, np.int64))
 
 
+def dataset_lengths(dataset, column: str = "input_ids") -> np.ndarray:
+    """The length of every row's `column` (a list column) of a `datasets.Dataset` or a pyarrow Table, int64: counted
+    by Arrow in one native pass over the column's offsets, with no Python per row (PackingSampler's `lengths`
+    for a dataset without a length column)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    table = dataset if isinstance(dataset, pa.Table) else dataset.data.table
+    if column not in table.column_names:
+        raise ValueError(f"{column}: no such column (the dataset has {', '.join(table.column_names)})")
+    lengths = np.asarray(pc.list_value_length(table.column(column)).to_numpy(zero_copy_only=False), dtype=np.int64)
+    indices = getattr(dataset, "_indices", None)  # a select() or shuffle(): rows of the table, in this order
+    return lengths if indices is None else lengths[np.asarray(indices.column(0).to_numpy(), dtype=np.int64)]
+
+
 def _from_datasets(path: Path, length_key: str, audio_key: str):
     try:
         import datasets
-        import pyarrow.compute as pc
     except ImportError:
         raise ValueError(f"{path}: a datasets folder needs the `datasets` package (pip install datasets)") from None
     ds = datasets.load_from_disk(str(path))
@@ -93,7 +107,7 @@ def _from_datasets(path: Path, length_key: str, audio_key: str):
     if length_key in names:
         tokens = table.column(length_key).to_numpy()
     elif "input_ids" in names:
-        tokens = pc.list_value_length(table.column("input_ids")).to_numpy()
+        tokens = dataset_lengths(table)
     else:
         raise ValueError(f"{path}: has neither a {length_key!r} nor an 'input_ids' column")
     audio = table.column(audio_key).to_numpy() if audio_key in names else None

@@ -132,6 +132,26 @@ def test_block_mask_packed_loss_equals_per_sample_losses(attn, backend):
 
 
 @pytest.mark.parametrize("attn", ["eager", "sdpa"])
+def test_block_mask_packed_gradients_equal_per_sample_gradients(attn):
+    """The packed row's summed loss has the gradients of the samples' summed losses run one by one (float64)."""
+    model = tiny_llama(attn).double()
+    feats = features()
+
+    def grads(loss):
+        model.zero_grad()
+        loss.backward()
+        return {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
+
+    packed = grads(
+        summed_loss(model, ChatCollator(presets.llama3(), PAD, packed=True, block_mask_dtype=torch.float64)(feats))
+    )
+    alone = grads(per_sample_loss_sum(model, feats))
+    assert packed.keys() == alone.keys() and packed
+    for name in packed:
+        torch.testing.assert_close(packed[name], alone[name], rtol=1e-9, atol=1e-12, msg=name)
+
+
+@pytest.mark.parametrize("attn", ["eager", "sdpa"])
 def test_without_the_mask_a_sample_sees_the_one_before_it(attn):
     """Change only sample 0's tokens: with the block mask sample 1's logits stay the same, without it they move."""
     model = tiny_llama(attn).eval()

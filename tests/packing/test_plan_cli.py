@@ -119,3 +119,14 @@ def test_the_documented_transcript_is_real(tmp_path, monkeypatch, capsys):
     np.save(tmp_path / "pool.npy", np.stack([tokens, audio], axis=1))
     assert main(["plan", *argv]) == 0
     assert capsys.readouterr().out.splitlines() == shown
+
+
+def test_dataset_lengths_counts_a_list_column_natively():
+    datasets = pytest.importorskip("datasets")
+    from fastcollate.packing import dataset_lengths
+
+    ds = datasets.Dataset.from_dict({"input_ids": [[1] * n for n in (5, 0, 700, 3)], "other": [1, 2, 3, 4]})
+    assert dataset_lengths(ds).tolist() == [5, 0, 700, 3] and dataset_lengths(ds).dtype == np.int64
+    assert dataset_lengths(ds.select([2, 0])).tolist() == [700, 5]  # a selection reads its own rows
+    with pytest.raises(ValueError, match="labels: no such column"):
+        dataset_lengths(ds, "labels")
