@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from fastcollate import PackingSampler, plan_packs
+from fastcollate.packing.report import padding_of
 from fastcollate.synthetic import voice_cloning_lengths
 
 POOL = 16_000
@@ -33,23 +34,11 @@ def test_plan_a_million_lengths_with_trl(benchmark):
     benchmark.extra_info["fill"] = float(lengths.sum() / (len(packed) * 4096))
 
 
-def padding(batches, tokens, audio):
-    """(text, audio) padding fractions of batches of rows, each row a list of sample indices: a batch is padded
-    to its longest row and its longest audio."""
-    padded_text = padded_audio = 0
-    for rows in batches:
-        row_tokens = [tokens[r].sum() for r in rows]
-        row_audio = [audio[r].sum() for r in rows]
-        padded_text += len(rows) * max(row_tokens)
-        padded_audio += len(rows) * max(row_audio)
-    return 1 - tokens.sum() / padded_text, 1 - audio.sum() / padded_audio
-
-
 def test_padding_of_random_batches_of_16(benchmark):
     tokens, audio = voice_cloning_lengths(POOL)
     order = np.random.default_rng(0).permutation(POOL)
     batches = [[[i] for i in order[b : b + 16]] for b in range(0, POOL, 16)]
-    text, frames = benchmark.pedantic(padding, args=(batches, tokens, audio), rounds=1, iterations=1)
+    text, frames = benchmark.pedantic(padding_of, args=(batches, tokens, audio), rounds=1, iterations=1)
     benchmark.extra_info.update(text_padding=float(text), audio_padding=float(frames))
     print(f"\nrandom batches of 16: {text:.1%} padding in (B, T), {frames:.1%} in audio")
 
@@ -58,12 +47,7 @@ def test_padding_of_random_batches_of_16(benchmark):
 def test_padding_of_packed_rows(benchmark, rows_per_batch):
     tokens, audio = voice_cloning_lengths(POOL)
     sampler = PackingSampler(tokens, 4096, audio_lengths=audio, max_audio_frames=4096, rows_per_batch=rows_per_batch)
-    row_of = {i: pack for pack in sampler.packs for i in pack}
-
-    def packed():
-        return padding([list({id(row_of[i]): row_of[i] for i in b}.values()) for b in sampler], tokens, audio)
-
-    text, frames = benchmark.pedantic(packed, rounds=1, iterations=1)
+    text, frames = benchmark.pedantic(padding_of, args=(sampler.batch_rows(), tokens, audio), rounds=1, iterations=1)
     fill = tokens.sum() / (len(sampler.packs) * 4096)  # rows padded to max_tokens
     benchmark.extra_info.update(text_padding=float(text), audio_padding=float(frames), row_fill=float(fill))
     print(

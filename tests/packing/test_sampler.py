@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from fastcollate import PackingSampler, plan_packs
+from fastcollate.packing.report import padding_of
 
 RNG = np.random.default_rng(0)
 LENGTHS = RNG.integers(10, 400, 500).tolist()
@@ -98,12 +99,7 @@ def test_rows_of_a_batch_are_alike_in_audio():
     tokens = rng.integers(20, 401, n) + audio
 
     def audio_padding(sampler):
-        padded = used = 0
-        for batch in sampler:
-            rows = [r for r in sampler.packs if r[0] in set(batch)]
-            frames = [audio[r].sum() for r in rows]
-            padded, used = padded + len(rows) * max(frames), used + sum(frames)
-        return 1 - used / padded
+        return padding_of(sampler.batch_rows(), tokens, audio)[1]
 
     grouped = PackingSampler(tokens, 4096, audio_lengths=audio, max_audio_frames=4096, rows_per_batch=4)
     random = PackingSampler(tokens, 4096, audio_lengths=audio, max_audio_frames=4096, rows_per_batch=4, group_window=1)
