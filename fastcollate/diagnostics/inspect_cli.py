@@ -3,15 +3,19 @@
 For each chosen sample it prints `fastcollate.explain(...)` (the sample's spans, each with its role and whether
 it is learned, then the given labels compared token by token with the spec's), a one-line summary, and at the
 end a summary of the whole file. Samples whose GIVEN labels are all -100 (nothing would be trained on) are
-flagged loudly.
+flagged loudly. A mismatch counts the positions that differ and shows the first ones (position, token id, given
+and spec label); a sample without a start_index whose labels are the spec's from some start_index on (a batch
+saved without it) gets the --start-index to try. A file without labels is said to have none, with what the
+spec learns.
 
 Usage:
-    python -m fastcollate inspect FILE [--spec llama3|chatml]
+    python -m fastcollate inspect FILE [--split NAME] [--spec llama3|chatml]
                                        [--response-template IDS [--instruction-template IDS]]
                                        [--turns from_start_index|all|last] [--sample N | --all]
                                        [--start-index K] [--allow-empty]
                                        [--max-bytes SIZE] [--max-tokens N]
 
+    --split NAME            the split to read in a DatasetDict folder (default: its only split).
     --spec                  a preset of fastcollate.presets with the released vocabulary's ids (default llama3).
     --response-template     comma-separated ids, e.g. 128006,78191,128007,271: use presets.completion_only
     --instruction-template  (TRL DataCollatorForCompletionOnlyLM semantics) instead of a chat preset.
@@ -26,8 +30,8 @@ Usage:
     --max-tokens N          the most values read from the file (see Limits below).
 
 Exit status: (a CI job can trust it)
-    0  every inspected sample learns something under the spec, and every given label agrees with it (or no
-       labels are given);
+    0  every inspected sample learns something under the spec, and every given label agrees with it; a file
+       without labels ("no labels given, nothing compared", with what the spec learns) exits 0 too;
     1  some sample's given labels differ from the spec's (including given labels that are all -100 where the
        spec learns tokens), or, in a Higgs Audio v2 batch, a learned clip does not learn its stream EOS;
     2  bad input: file, format or arguments, or a file over a limit below (one line on stderr naming the
@@ -40,15 +44,24 @@ Limits (a file over one is bad input, exit 2; the message names the option that 
     --max-bytes SIZE   default 64M: the file's size, and the bytes loaded from it: the declared sizes of a
                        .pt archive's records (torch.load reads them all, compressed ones too), of the .npz
                        arrays that are read (checked from each array's header before any of it is
-                       decompressed; the other arrays are never read). SIZE: bytes, or with K, M or G (KiB,
-                       MiB, GiB), e.g. 1G.
+                       decompressed; the other arrays are never read), of the record batches decoded from
+                       a .parquet or .arrow file or a datasets folder (whose data files' sizes are its size).
+                       SIZE: bytes, or with K, M or G (KiB, MiB, GiB), e.g. 1G.
     --max-tokens N     default 10000000: the values read in all: token ids, labels, attention_mask entries and
                        start indices, plus one per sample. Counted before they are converted, so a small file
                        that expands (one list referenced many times in a .pt, a stride-0 tensor) stops at once.
 
-FILE formats (chosen by extension):
+FILE formats (chosen by extension; a folder is a datasets save_to_disk folder):
     .jsonl  one JSON object per line: "input_ids" (list of ints), optional "labels" (or "label_ids", same
             length), optional "start_index" (int or null); ints fit in 64 bits. Blank lines are skipped.
+    .parquet, .arrow (Arrow IPC, the stream format that datasets and pyarrow.ipc.new_stream write or the file
+            format of pyarrow.ipc.new_file), and a folder written by datasets' save_to_disk (a Dataset:
+            state.json and data-*.arrow; a DatasetDict: one folder per split, chosen with --split): one row per
+            sample, with the columns of a .jsonl line ("input_ids" a list of ints; "labels" or "label_ids";
+            "start_index"); other columns are never decoded. Needs pyarrow (pip install pyarrow).
+    .jsonl, .parquet, .arrow and folders stream: read a line or a record batch at a time, never whole, in two
+    passes (the first checks every row, so bad input is reported before anything is printed), with a progress
+    bar on stderr when it is a terminal (while inspecting, only when stdout is not the terminal too).
     .pt     torch.load(FILE, weights_only=True) (no arbitrary objects) of dense CPU integer tensors (a
             bool attention_mask too; sparse, nested, quantized and meta tensors are bad input), as
               * a dict: "input_ids" as a 1-D tensor (one sample), a 2-D tensor (a padded batch) or a list of
