@@ -123,12 +123,13 @@ class TableSamples(StreamedSamples):
         if "input_ids" not in names:
             raise InputError(f"{path}: missing column 'input_ids' (columns: {_keys(names)})")
         self.label_key = _label_key(dict.fromkeys(names), str(path))
-        self.lists = ["input_ids"] + ([self.label_key] if self.label_key else [])
-        for name in self.lists:
+        for name in ["input_ids"] + ([self.label_key] if self.label_key else []):
             t = schema.field(name).type
-            if not _is_int_list(pa, t) and not pa.types.is_null(t):
+            # A column of nulls only (labels None in every row) is read as such: no labels.
+            if not _is_int_list(pa, t) and not (name != "input_ids" and pa.types.is_null(t)):
                 raise InputError(f"{path}: column {name!r} holds {t}; expected lists of integer token ids")
-        self.columns = self.lists + (["start_index"] if "start_index" in names else [])
+        self.lists = [n for n in ("input_ids", self.label_key) if n and _is_int_list(pa, schema.field(n).type)]
+        self.columns = self.lists + [n for n in (self.label_key, "start_index") if n in names and n not in self.lists]
         if "start_index" in names:
             t = schema.field("start_index").type
             if not (pa.types.is_integer(t) or pa.types.is_null(t)):

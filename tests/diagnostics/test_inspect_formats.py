@@ -142,6 +142,14 @@ def test_datasets_save_to_disk_dataset_and_dataset_dict(tmp_path, capsys):
     assert "is a file; --split chooses a split" in inspect(capsys, reference, "--split", "train")[2]
 
 
+def test_a_column_of_null_labels_is_no_labels(tmp_path, capsys):
+    records = rows(2)
+    table = pa.table({"input_ids": pa.array([r["input_ids"] for r in records]), "labels": pa.nulls(2)})
+    pq.write_table(table, tmp_path / "n.parquet")
+    rc, out, err = inspect(capsys, tmp_path / "n.parquet")
+    assert (rc, err) == (0, "") and "result: no labels given, nothing compared; the spec learns" in out
+
+
 def test_start_index_column(tmp_path, capsys):
     (s,) = synthetic_text_batch(1, 80, exchanges=2, seed=0)
     from fastcollate import presets
@@ -169,10 +177,11 @@ def test_start_index_column(tmp_path, capsys):
         (pa.table({"input_ids": pa.array([[1]]), "labels": pa.array([[1]]), "label_ids": pa.array([[1]])}), "keep one"),
         (pa.table({"input_ids": pa.array([[1, 2]]), "labels": pa.array([[1]])}), "row 0: labels has 1 tokens"),
         (pa.table({"input_ids": pa.array([[1], None])}), "row 1: input_ids: expected a list of ints"),
+        (pa.table({"input_ids": pa.nulls(1)}), "column 'input_ids' holds null; expected lists of integer token ids"),
         (pa.table({"input_ids": pa.array([[1]]), "start_index": pa.array(["x"])}), "column 'start_index' holds"),
         (pa.table({"input_ids": pa.array([], pa.list_(pa.int64()))}), "no samples found"),
     ],
-    ids=["no_ids", "text", "floats", "both_labels", "lengths", "null_ids", "start_index", "empty"],
+    ids=["no_ids", "text", "floats", "both_labels", "lengths", "null_ids", "null_column", "start_index", "empty"],
 )
 def test_bad_tables_exit_2(tmp_path, capsys, table, message):
     for path in (tmp_path / "bad.parquet", tmp_path / "bad.arrow"):
