@@ -96,6 +96,10 @@ void place_stream(std::vector<SegmentPlan>& segs, const HiggsBatchIn& in, const 
     width = checked_add(width, audio_segment_width(seg.length, k, opt.stream), too_big);
     check_tensor_size(k, width, 8, too_big);
   }
+  if (!segs.empty()) {
+    check_fits_memory(static_cast<u128>(codebooks) * static_cast<u128>(width) * 8,
+                      std::string("audio_ids_concat: the batch's ") + stream + " stream");
+  }
 }
 
 }  // namespace

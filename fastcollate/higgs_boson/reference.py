@@ -15,7 +15,7 @@ import torch
 from ..common.checks import batch_has_labels, check_batch, check_reward, check_start_index, sample_error
 from ..common.int_input import int_tensor
 from ..common.labels import IGNORE
-from ..common.sizes import check_padded_memory, fits, padded_width, stream_too_big
+from ..common.sizes import check_fits_memory, check_padded_memory, fits, padded_width, stream_too_big
 from ..delay.delay_pattern_reference import apply_delay_pattern
 from ..rolespan.reference import mask_labels_reference
 from .config import HiggsCollateConfig
@@ -192,6 +192,8 @@ def _check_streams(samples, cfg):
                 width += _segment_width(seg.codes.shape[1], k, cfg)
                 if not fits(k, width):
                     raise stream_too_big(i, stream.replace("_", "-"), k)
+        if first is not None:
+            check_fits_memory(first * width * 8, f"audio_ids_concat: the batch's {stream.replace('_', '-')} stream")
 
 
 def _segment_width(length: int, codebooks: int, cfg) -> int:

@@ -17,7 +17,7 @@ import torch
 from conftest import COMPILED, backends
 from higgs_samples import assert_batches_equal
 
-from fastcollate import ChatCollator, HiggsAudioSampleCollator, presets
+from fastcollate import ChatCollator, ChatMLDatasetSample, HiggsAudioSampleCollator, presets
 from fastcollate.synthetic import higgs_collator_kwargs, synthetic_text_batch, synthetic_tts_batch
 
 needs_compiled = pytest.mark.skipif(not COMPILED, reason="compiled extension not built")
@@ -729,5 +729,34 @@ def test_v2_audio_past_the_machine_memory_is_refused_before_any_clip_is_delayed(
         RuntimeError,
         f"audio_codes: the batch's audio_input_ids needs {frames * 2**20 * 8} bytes, more than this machine's "
         f"memory ({MACHINE_MEMORY} bytes)",
+    )
+    assert set(got.values()) == {want}
+
+
+def test_boson_audio_stream_past_the_machine_memory_is_refused_before_allocating():
+    """An audio-out segment of 2**20 codebooks and no frames is 2**20 + 1 columns wide with the delay pattern
+    (8 TiB of audio_out_ids): the twin failed in torch's allocator, the compiled path in its own, with different
+    messages (found by the hostile fuzzer, from a resize that gave an expanded clip real storage). Now both refuse
+    the stream before allocating, with one message."""
+    from fastcollate.common.sizes import MACHINE_MEMORY
+    from fastcollate.synthetic import LLAMA3_IDS as T
+
+    if not MACHINE_MEMORY:
+        pytest.skip("the machine's memory is unknown here: nothing is checked against it")
+    sample = ChatMLDatasetSample(
+        input_ids=torch.tensor([1, T.audio_out, 2]),
+        label_ids=torch.tensor([1, T.audio_out, 2]),
+        audio_ids_concat=torch.zeros((2**20, 0), dtype=torch.long),
+        audio_ids_start=torch.tensor([0]),
+        audio_waveforms_concat=None,
+        audio_waveforms_start=None,
+        audio_sample_rate=None,
+        audio_speaker_indices=None,
+    )
+    got = {b: outcome_with(lambda b=b: higgs(b)([sample]), (ValueError, RuntimeError, MemoryError)) for b in backends()}
+    want = (
+        RuntimeError,
+        f"audio_ids_concat: the batch's audio-out stream needs {2**20 * (2**20 + 1) * 8} bytes, more than this "
+        f"machine's memory ({MACHINE_MEMORY} bytes)",
     )
     assert set(got.values()) == {want}

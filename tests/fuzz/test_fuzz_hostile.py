@@ -324,13 +324,10 @@ def tensor_effect(t, rng, shrink, injected):
     # with the negative bit: the reader resolves it through torch, which crashes on a storage freed before the
     # read (a known crash, see FREED_ARGS).
     freeable = shrink and torch.Tensor.dim(t) and not torch.Tensor.is_neg(t)
+    kind = rng.choice(["grow", "grow", "set", "reshape"] + (["shrink"] if freeable else []))
+    fill = rng.choice([5, 1024, -1, 2**31 - 1])
     size = list(torch.Tensor.size(t))  # not t.shape: a liar's
     grown = [s + rng.choice([1, 7, 300]) for s in size] if size else [rng.choice([3, 4096])]
-    # An expanded view (stride 0) can claim 2**30 elements: growing it, or setting it to new memory of its size,
-    # would allocate them all (a 2**30 x 2 resize was OOM-killed). Such a tensor is only made smaller or freed.
-    roomy = np.prod(grown, dtype=np.float64) <= 2**22
-    kind = rng.choice((["grow", "grow", "set"] if roomy else []) + ["reshape"] + (["shrink"] if freeable else []))
-    fill = rng.choice([5, 1024, -1, 2**31 - 1])
     smaller = [max(s - rng.choice([1, 3]), 0) for s in size]
     other = grown if rng.random() < 0.5 else size
 
@@ -400,7 +397,13 @@ def some_effect(slots, rng, shrink, injected, above=()):
     # Not an op's offsets either: apply_delay_pattern_ragged checks them before it reads delays, so an
     # __index__ there that resizes them gives torch's RuntimeError (a negative output size) on the compiled
     # path and the twin's ValueError (reported on issue 21).
-    tensors = [t for parent, key, t in slots.tensors if not isinstance(t, TwoTensor) and key != "offsets"]
+    # Nor an expanded view (stride 0) claiming billions of elements: resizing it, even smaller, or setting it to
+    # new memory of its size allocates them all (a 2**30 x 2 resize was OOM-killed, a smaller one ran for minutes).
+    tensors = [
+        t
+        for parent, key, t in slots.tensors
+        if not isinstance(t, TwoTensor) and key != "offsets" and torch.Tensor.numel(t) <= 2**22
+    ]
     if tensors and (not slots.lists or rng.random() < 0.5):
         kind, effect = tensor_effect(rng.choice(tensors), rng, shrink, injected)
     elif slots.lists:
