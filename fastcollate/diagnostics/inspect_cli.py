@@ -11,6 +11,7 @@ Usage:
                                        [--turns from_start_index|all|last] [--sample N | --all]
                                        [--start-index K] [--allow-empty]
                                        [--max-bytes SIZE] [--max-tokens N]
+                                       [--tokenizer DIR] [--html FILE]
 
     --spec                  a preset of fastcollate.presets with the released vocabulary's ids (default llama3).
     --response-template     comma-separated ids, e.g. 128006,78191,128007,271: use presets.completion_only
@@ -24,6 +25,10 @@ Usage:
     --allow-empty           do not fail (exit 3) when the spec learns nothing in some sample.
     --max-bytes SIZE        the largest file read, and the most bytes loaded from it (see Limits below).
     --max-tokens N          the most values read from the file (see Limits below).
+    --tokenizer DIR         print each sample's tokens decoded (a folder with tokenizer.json, read offline),
+                            learned [in brackets], one line per turn (fastcollate.show_labels).
+    --html FILE             write one self-contained HTML report: a chart per sample, the tokens with each id
+                            and label on hover, a picture of every Higgs Audio clip's audio labels.
 
 Exit status: (a CI job can trust it)
     0  every inspected sample learns something under the spec, and every given label agrees with it (or no
@@ -80,6 +85,7 @@ from ..common.checks import check_start_index
 from ..rolespan import presets
 from ..rolespan.reference import IGNORE, empty_reason, mask_labels_with_turns
 from ..rolespan.spec import TURNS, RoleSpanSpec
+from . import inspect_views
 from .explain import explain
 from .inspect_files import DEFAULT_MAX_BYTES, DEFAULT_MAX_TOKENS, InputError, Limits, Sample, load_file
 
@@ -223,6 +229,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"most values (ids, labels, mask entries) read from the file (default: {DEFAULT_MAX_TOKENS}); "
         "over it: exit 2",
     )
+    inspect_views.add_arguments(parser)
 
 
 def _plural(n: int, word: str) -> str:
@@ -311,6 +318,7 @@ def run(args, out=None, err=None) -> int:
             spec = dataclasses.replace(spec, always_masked=spec.always_masked + HIGGS_V2_PLACEHOLDERS)
             description += f" with the Higgs Audio v2 placeholders {list(HIGGS_V2_PLACEHOLDERS)} masked"
         check_start_indices(samples, chosen, spec)
+        tokenizer = inspect_views.prepare(args)
     except InputError as e:
         print(f"{getattr(args, 'prog', 'fastcollate inspect')}: error: {e}", file=err)
         return EXIT_BAD_INPUT
@@ -318,6 +326,7 @@ def run(args, out=None, err=None) -> int:
     print(f"{args.file}: {_plural(len(samples), 'sample')}; spec: {description}", file=out)
     print(file=out)
     results = {i: _inspect_one(i, samples[i], spec, out) for i in chosen}
+    inspect_views.emit(tokenizer, args, samples, chosen, spec, out)
 
     by = {}
     for i, r in results.items():
