@@ -57,6 +57,7 @@ class SampleLabels:
     pad_columns: List[int]  # the row's padding columns (empty when packed or unpadded)
     start_index: Optional[int]
     turns: list  # rolespan.reference.Turn, over ids
+    completion: bool = False  # the spec is completion-only: its turns are response spans
 
     @property
     def learned(self) -> int:
@@ -206,6 +207,7 @@ def read_batch(
                 pads,
                 start,
                 mask_labels_with_turns(ids, spec, start)[1],
+                spec.mode == "completion",
             )
         )
     if fmt == "higgs_v2":
@@ -238,7 +240,7 @@ def lines_of(sample: SampleLabels, placeholders: dict) -> List[Line]:
     for t in sample.turns:
         if t.header_begin > pos:
             lines.append(Line("outside turns", tokens(pos, t.header_begin)))
-        role = t.role or "unknown role"
+        role = "response" if sample.completion else (t.role or "unknown role")
         context = sample.start_index is not None and t.learned_role and not t.selected
         lines.append(Line(f"turn {t.index} {role}" + (" (context)" if context else ""), tokens(t.header_begin, t.end)))
         pos = max(pos, t.end)
