@@ -319,6 +319,10 @@ def _line_text(line: Line, tokenizer, color: bool) -> str:
 def format_labels(view: BatchLabels, tokenizer=None, *, color: bool = False, samples=None) -> str:
     """The token view of `view` (read_batch's result) as text; ANSI colors when `color`, else [brackets]."""
     tok = load_tokenizer(tokenizer)
+    if samples is not None:
+        bad = [i for i in samples if not -len(view.samples) <= i < len(view.samples)]
+        if bad:
+            raise ValueError(f"samples: {bad[0]} is out of range; the batch has {len(view.samples)} sample(s)")
     chosen = view.samples if samples is None else [view.samples[i] for i in samples]
     if color:
         legend = (

@@ -2,6 +2,7 @@
 picture of every clip (both Higgs formats) whose pixels say what each cell trains; and `inspect --html`."""
 
 import base64
+import dataclasses
 import sys
 from html.parser import HTMLParser
 from unittest import mock
@@ -119,14 +120,23 @@ def test_inspect_writes_the_report_and_the_token_view(tmp_path, capsys):
     assert report.find("svg") and any(a["title"].startswith("id ") for a in report.find("span", "tok"))
 
 
-def test_inspect_higgs_batch_report_has_its_clips(tmp_path, capsys):
-    path, out = tmp_path / "v2.pt", tmp_path / "report.html"
-    torch.save(v2_batch(correct=False), path)
+@pytest.mark.parametrize("layout", ["transformers", "boson-multimodal"])
+def test_inspect_higgs_batch_report_has_its_clips(tmp_path, capsys, layout):
+    """A saved batch of either format (boson-multimodal's as its fields' dict) gets a picture per clip."""
+    path, out = tmp_path / "batch.pt", tmp_path / "report.html"
+    if layout == "transformers":
+        batch, clips = v2_batch(correct=False), 4
+    else:
+        batch = {k: v for k, v in dataclasses.asdict(boson_batch()).items() if v is not None}
+        clips = 2
+    torch.save(batch, path)
     with mock.patch.object(sys, "argv", ["fastcollate/__main__.py"]):
         rc = main(["inspect", str(path), "--html", str(out)])
-    capsys.readouterr()
-    assert rc == 1  # the processor's labels differ from the spec's
-    assert len(clip_images(Report(out.read_text()))) == 4
+    assert f"report: {out}" in capsys.readouterr().out
+    assert rc == 1  # the given labels differ from the llama3 spec's (the processor's; <|AUDIO_OUT|> masked)
+    report = Report(out.read_text())
+    assert_self_contained(report)
+    assert len(clip_images(report)) == clips
 
 
 @pytest.mark.parametrize(

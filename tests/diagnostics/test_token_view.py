@@ -140,5 +140,7 @@ def test_errors_name_the_problem(tmp_path):
         show_labels([{"input_ids": IDS}], tokenizer=tmp_path)
     with pytest.raises(ValueError, match="has no labels"):
         show_labels({"input_ids": torch.tensor([IDS])})
+    with pytest.raises(ValueError, match="samples: 3 is out of range; the batch has 1 sample"):
+        show_labels([{"input_ids": IDS}], samples=[3], file=io.StringIO())
     with pytest.raises(ValueError, match="start_index: expected one entry per sample"):
         show_labels([{"input_ids": IDS}], start_index=[1, 2], file=io.StringIO())
