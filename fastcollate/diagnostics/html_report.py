@@ -115,18 +115,20 @@ def _tokens_html(view: BatchLabels, tok) -> str:
 
 
 def _placeholder_runs(view: BatchLabels, row: int) -> List[tuple]:
-    """(sample, position in it) of each clip's placeholder in a batch row, in order: where a run of audio
-    placeholders (transformers: the clip's frames; boson-multimodal: one <|AUDIO_OUT|>) begins."""
+    """(sample, position in it, clip of that sample) of each clip's placeholder in a batch row, in order:
+    where a run of audio placeholders (transformers: the clip's frames; boson-multimodal: one <|AUDIO_OUT|>)
+    begins."""
     names = {"audio", "audio-out"}
     out = []
     for s in view.samples:
         if s.row != row:
             continue
-        prev = None
+        prev, clip = None, 0
         for j, t in enumerate(s.ids):
             kind = view.placeholders.get(t)
             if kind in names and (prev not in names or view.format == "higgs_boson"):
-                out.append((s, j))
+                out.append((s, j, clip))  # a packed row holds several samples: clip counts within its sample
+                clip += 1
             prev = kind
     return out
 
@@ -135,14 +137,14 @@ def _clip_place(view: BatchLabels, clip: Clip, runs_by_row: dict):
     """The clip's sample and the turn its placeholder sits in (None where it cannot be told)."""
     places = runs_by_row.setdefault(clip.sample, _placeholder_runs(view, clip.sample))
     if clip.index >= len(places):
-        return None, None
-    sample, pos = places[clip.index]
+        return None, None, clip.index
+    sample, pos, index = places[clip.index]
     turn = next((t for t in sample.turns if t.header_begin <= pos < t.end), None)
-    return sample, turn
+    return sample, turn, index
 
 
 def _clip_caption(view: BatchLabels, clip: Clip, runs_by_row: dict) -> tuple:
-    sample, turn = _clip_place(view, clip, runs_by_row)
+    sample, turn, index = _clip_place(view, clip, runs_by_row)
     where = f"row {clip.sample}" if sample is None else f"sample {sample.index}"
     if turn is not None:
         where += f", in turn {turn.index} ({turn.role or 'unknown role'})"
@@ -151,7 +153,7 @@ def _clip_caption(view: BatchLabels, clip: Clip, runs_by_row: dict) -> tuple:
         warning = "never learns its stream EOS"
     if clip.learned and sample is not None and (turn is None or not turn.selected):
         warning += ("; " if warning else "") + "learned, but its turn is not one the spec learns (a voice reference?)"
-    return f"{where}, clip {clip.index}: {summary(clip)}", warning
+    return f"{where}, clip {index}: {summary(clip)}", warning
 
 
 def _clips_html(view: BatchLabels, clips: List[Clip]) -> str:

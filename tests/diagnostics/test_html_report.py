@@ -11,8 +11,9 @@ import pytest
 import torch
 from offline_tokenizer import build_tokenizer, encode
 from png_read import count_color, read_png
-from report_cases import boson_batch, v2_batch
+from report_cases import boson_batch, v2_batch, v2_features
 
+from fastcollate import HiggsAudioV2Collator
 from fastcollate.__main__ import main
 from fastcollate.diagnostics.clip_picture import CELLS, EOS_LEARNED, EOS_NOT_LEARNED, LEARNED, NO_TRAIN, STREAM_BOS
 from fastcollate.diagnostics.html_report import html_report
@@ -80,6 +81,22 @@ def test_v2_correct_report_learns_the_target_and_its_eos_only():
     assert not count_color(reference, CELLS[EOS_NOT_LEARNED][1])  # a no-train clip is grey, not a warning
     assert count_color(target, CELLS[LEARNED][1]) and count_color(target, CELLS[EOS_LEARNED][1])
     assert "!!" not in "".join(report.text)
+
+
+def test_packed_v2_report_names_each_clip_by_its_sample():
+    features = v2_features(correct=True)
+    batch = HiggsAudioV2Collator(pad_token_id=128001, label_mode="correct", packed=True)(features)
+    report = Report(html_report(batch, start_index=[3, 3]))
+    assert_self_contained(report)
+    assert len(clip_images(report)) == 4
+    captions = [a["title"].split(":")[0] for a in report.find("img", "clip-picture")]
+    assert captions == [
+        "sample 0, in turn 2 (assistant), clip 0",
+        "sample 0, in turn 4 (assistant), clip 1",
+        "sample 1, in turn 2 (assistant), clip 0",
+        "sample 1, in turn 4 (assistant), clip 1",
+    ]
+    assert "padding" not in {a.get("class") for a in report.find("rect")}  # a packed row has none
 
 
 def test_boson_report_has_a_picture_per_audio_out_clip(tmp_path):
