@@ -173,8 +173,6 @@ def summary(clip: Clip) -> str:
     if not clip.learned:
         return text + ": no-train (nothing learned)"
     text += f": {learned} of {codes} code cells learned, stream EOS learned in {eos} of {k_count} codebooks"
-    if clip.eos_missing:
-        text += " -- NEVER LEARNS ITS STREAM EOS"
     if (cells == ODD).any():
         text += f"; {int((cells == ODD).sum())} learned BOS/fill/padding cells"
     return text
