@@ -116,14 +116,14 @@ def test_packed_batch_is_shown_sample_by_sample():
 def test_higgs_v2_batch_marks_audio_and_delay_runs():
     g = torch.Generator().manual_seed(0)
     features = [
-        {"input_ids": V2_CHAT, "audio_codes": [torch.randint(0, 1024, (4, 5 + i), generator=g)]} for i in range(2)
+        {"input_ids": V2_CHAT, "audio_codes": [torch.randint(0, 1024, (8, 5 + i), generator=g)]} for i in range(2)
     ]
     processor = view(HiggsAudioV2Collator(pad_token_id=128001, label_mode="processor")(features))
     # The processor's labels learn the delay tokens and the prompt; the audio tokens are masked.
-    assert "  turn 1 assistant  [128006 78191 128007 271] 128013 <audio x7> [<delay x3>] [128012 128009]" in processor
+    assert "  turn 1 assistant  [128006 78191 128007 271] 128013 <audio x7> [<delay x7>] [128012 128009]" in processor
     assert "  padding           <pad x1>" in processor
     correct = view(HiggsAudioV2Collator(pad_token_id=128001, label_mode="correct")(features))
-    assert "  turn 1 assistant  128006 78191 128007 271 [128013] <audio x8> <delay x3> [128012 128009]" in correct
+    assert "  turn 1 assistant  128006 78191 128007 271 [128013] <audio x8> <delay x7> [128012 128009]" in correct
     # Features with audio_codes are collated as label_mode="correct" would: the same view.
     assert view(features).split("sample 1")[1] == correct.split("sample 1")[1]
 
