@@ -144,3 +144,12 @@ def test_errors_name_the_problem(tmp_path):
         show_labels([{"input_ids": IDS}], samples=[3], file=io.StringIO())
     with pytest.raises(ValueError, match="start_index: expected one entry per sample"):
         show_labels([{"input_ids": IDS}], start_index=[1, 2], file=io.StringIO())
+
+
+def test_a_transformers_tokenizer_object_reads_the_same(tokenizer_dir):
+    transformers = pytest.importorskip("transformers")
+    hf = transformers.PreTrainedTokenizerFast(tokenizer_file=str(tokenizer_dir / "tokenizer.json"))
+    ids = encode(tokenizer_dir, CHAT)
+    features = [{"input_ids": ids + [999]}]  # an id the vocabulary lacks: #999
+    assert view(features, tokenizer=hf) == view(features, tokenizer=tokenizer_dir)
+    assert view(features, tokenizer=hf).endswith("  outside turns     #999\n")
