@@ -64,6 +64,16 @@ inline int64_t padded_width(int64_t rows, int64_t longest, int64_t multiple, con
   return static_cast<int64_t>(width);
 }
 
+// std::runtime_error "{what} needs {bytes} bytes, more than this machine's memory ({memory} bytes)" when one
+// output of `bytes` is larger than the machine's memory (the twin's common/sizes.check_fits_memory).
+inline void check_fits_memory(u128 bytes, const std::string& what) {
+  const u128 memory = machine_memory();
+  if (memory != 0 && bytes > memory) {
+    throw std::runtime_error(what + " needs " + to_string(bytes) + " bytes, more than this machine's memory (" +
+                             to_string(memory) + " bytes)");
+  }
+}
+
 // After every other check of a batch, before its outputs are allocated: std::runtime_error (RuntimeError, the
 // class of torch's failed allocations) unless the padded rows x width int64 values fit in the machine's memory.
 // Same arguments and message as padded_width().

@@ -130,6 +130,16 @@ HiggsHfPlan plan_higgs_hf_batch(const std::vector<HiggsHfFeatureIn>& in, const H
     plan.frames = std::max(plan.frames, frames);
   }
   plan.longest = longest;
+  if (!plan.placeholder.empty()) {  // before the text's checks, as the twin checks it before delaying any clip
+    u128 frames = static_cast<u128>(plan.frames), rows = static_cast<u128>(plan.batch);
+    if (opt.packed) {
+      frames = 0;
+      for (const int64_t n : plan.audio_len) frames += static_cast<u128>(n);
+      rows = 1;
+    }
+    check_fits_memory(rows * frames * static_cast<u128>(plan.codebooks) * 8,
+                      "audio_codes: the batch's audio_input_ids");
+  }
   if (!opt.packed) {
     plan.width = padded_width(static_cast<int64_t>(in.size()), longest, opt.pad_to_multiple_of, "pad_to_multiple_of");
     check_padded_memory(static_cast<int64_t>(in.size()), longest, opt.pad_to_multiple_of, "pad_to_multiple_of");

@@ -32,56 +32,77 @@ py::object optional(const FeatureReader& r, const py::str& name) {
   return v ? v : py::none();
 }
 
+// One sample's field objects, fetched before any sample's values are read (as the twin's read_sample does for
+// the whole batch): code that fetching runs (a Mapping's get, a property) has run before anything is read.
+struct SampleObjects {
+  std::string key_error_field, missing;
+  py::object input_ids, label_ids, audio_ids_concat, audio_ids_start, audio_label_ids_concat, reward, start_index;
+};
+
+SampleObjects fetch_sample(py::handle sample, const HiggsOptions& opt, Keep& keep) {
+  const SampleFields* names = sample_fields;
+  const FeatureReader r(sample, keep, "sample");
+  SampleObjects o;
+  o.key_error_field = r.first_unknown_key(opt.allowed_keys);
+  o.input_ids = r.get(names->input_ids);
+  o.label_ids = optional(r, names->label_ids);
+  o.audio_ids_concat = r.get(names->audio_ids_concat);
+  o.audio_ids_start = r.get(names->audio_ids_start);
+  if (!opt.stream.transform) o.audio_label_ids_concat = optional(r, names->audio_label_ids_concat);
+  if (!opt.drop_rewards) o.reward = optional(r, names->reward);
+  o.start_index = optional(r, names->start_index);
+  o.missing = r.missing_problem();
+  return o;
+}
+
+// A required field's view; an absent one carries the "missing" error, raised only if the field is read.
 template <typename View, typename Read>
-View required(const FeatureReader& r, const py::str& name, Keep& keep, Read read) {
-  py::object value = r.get(name);
+View required(const py::object& value, const std::string& missing, Keep& keep, Read read) {
   if (value) return read(value, keep);
   View v;
-  v.error = r.missing_problem();
+  v.error = missing;
   return v;
+}
+
+void read_sample(const SampleObjects& o, int64_t at, const HiggsOptions& opt, Keep& keep, HiggsSampleIn& s) {
+  s.key_error_field = o.key_error_field;
+  if (!s.key_error_field.empty()) s.key_error = opt.unknown_key_problem;
+  keep.reading(at, "input_ids");
+  s.input_ids = required<IdsView>(o.input_ids, o.missing, keep, read_ids);
+  if (!o.input_ids && s.key_error.empty()) {
+    // Not a sample at all (None, an int): a sample-level error, reported before any field of the batch.
+    s.key_error_field = "input_ids";
+    s.key_error = o.missing;
+  }
+  keep.reading(at, "label_ids");
+  s.label_ids = read_ids(o.label_ids, keep);
+  keep.reading(at, "audio_ids_concat");
+  s.audio_ids_concat = required<CodesView>(o.audio_ids_concat, o.missing, keep, read_codes);
+  keep.reading(at, "audio_ids_start");
+  s.audio_ids_start = required<IdsView>(o.audio_ids_start, o.missing, keep, read_ids);
+  if (!opt.stream.transform) {
+    keep.reading(at, "audio_label_ids_concat");
+    s.audio_label_ids_concat = read_codes(o.audio_label_ids_concat, keep);
+  }
+  if (!opt.drop_rewards) {
+    keep.note_scalar(o.reward);
+    s.has_reward = read_reward(o.reward, s.reward, s.reward_error);
+  }
+  keep.note_scalar(o.start_index);
+  s.start_index = read_start_index(o.start_index, opt.start_index_unread, s.start_index_error);
 }
 
 HiggsBatchIn read_batch(const py::sequence& batch, const std::optional<std::vector<int64_t>>& chunk_counts,
                         const HiggsOptions& opt, Keep& keep) {
-  const SampleFields* names = sample_fields;
   HiggsBatchIn in;
   const py::tuple samples = stored_items(batch);  // a list subclass's own __getitem__ is never called
   const size_t n = samples.size();
+  std::vector<SampleObjects> objects;
+  objects.reserve(n);
+  for (size_t i = 0; i < n; ++i) objects.push_back(fetch_sample(samples[i], opt, keep));
   in.samples.resize(n);
   keep.objects.reserve(n * 4);
-  for (size_t i = 0; i < n; ++i) {
-    py::handle sample = samples[i];
-    const FeatureReader r(sample, keep, "sample");
-    HiggsSampleIn& s = in.samples[i];
-    const auto at = static_cast<int64_t>(i);
-    s.key_error_field = r.first_unknown_key(opt.allowed_keys);
-    if (!s.key_error_field.empty()) s.key_error = opt.unknown_key_problem;
-    keep.reading(at, "input_ids");
-    s.input_ids = required<IdsView>(r, names->input_ids, keep, read_ids);
-    if (!s.input_ids.present && s.key_error.empty() && !r.get(names->input_ids)) {
-      // Not a sample at all (None, an int): a sample-level error, reported before any field of the batch.
-      s.key_error_field = "input_ids";
-      s.key_error = r.missing_problem();
-    }
-    keep.reading(at, "label_ids");
-    s.label_ids = read_ids(optional(r, names->label_ids), keep);
-    keep.reading(at, "audio_ids_concat");
-    s.audio_ids_concat = required<CodesView>(r, names->audio_ids_concat, keep, read_codes);
-    keep.reading(at, "audio_ids_start");
-    s.audio_ids_start = required<IdsView>(r, names->audio_ids_start, keep, read_ids);
-    if (!opt.stream.transform) {
-      keep.reading(at, "audio_label_ids_concat");
-      s.audio_label_ids_concat = read_codes(optional(r, names->audio_label_ids_concat), keep);
-    }
-    if (!opt.drop_rewards) {
-      py::object reward = optional(r, names->reward);
-      keep.note_scalar(reward);
-      s.has_reward = read_reward(reward, s.reward, s.reward_error);
-    }
-    py::object start_index = optional(r, names->start_index);
-    keep.note_scalar(start_index);
-    s.start_index = read_start_index(start_index, opt.start_index_unread, s.start_index_error);
-  }
+  for (size_t i = 0; i < n; ++i) read_sample(objects[i], static_cast<int64_t>(i), opt, keep, in.samples[i]);
   check_unmoved(keep);
   if (chunk_counts) assign_chunk_counts(in, opt, *chunk_counts);
   return in;

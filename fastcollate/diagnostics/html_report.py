@@ -48,16 +48,16 @@ def _e(text) -> str:
 
 def _summary_svg(view: BatchLabels) -> str:
     """A bar per sample: learned, masked, padding tokens, to one scale; each segment's count on hover."""
-    rows = [(s.learned, len(s.ids) - s.learned, len(s.pad_columns)) for s in view.samples]
-    widest = max((sum(r) for r in rows), default=1) or 1
+    rows = [(s.index, (s.learned, len(s.ids) - s.learned, len(s.pad_columns))) for s in view.samples]
+    widest = max((sum(counts) for _, counts in rows), default=1) or 1
     bar, gap, label_w = 18, 6, 90
     height = len(rows) * (bar + gap) + 30
     parts = [
         f'<svg id="summary-chart" xmlns="http://www.w3.org/2000/svg" width="{label_w + CHART_WIDTH + 10}" '
         f'height="{height}" role="img" aria-label="learned, masked and padding tokens per sample">'
     ]
-    for i, counts in enumerate(rows):
-        y = i * (bar + gap)
+    for row, (i, counts) in enumerate(rows):
+        y = row * (bar + gap)
         parts.append(f'<text x="0" y="{y + bar - 4}" font-size="13">sample {i}</text>')
         x = label_w
         for name, n in zip(("learned", "masked", "padding"), counts):
@@ -194,7 +194,10 @@ def html_report(
     tok = load_tokenizer(tokenizer)
     if spec is None and tok is not None:
         spec = tok.chat_spec()
-    view = read_batch(batch_or_features, spec, start_index, audio_token_id=audio_out_token_id)
+    if isinstance(batch_or_features, BatchLabels):  # already read (inspect numbers the samples as its file does)
+        view = batch_or_features
+    else:
+        view = read_batch(batch_or_features, spec, start_index, audio_token_id=audio_out_token_id)
     clips = clips_of(
         view.batch,
         audio_out_token_id=audio_out_token_id,

@@ -3,16 +3,20 @@
 For each chosen sample it prints `fastcollate.explain(...)` (the sample's spans, each with its role and whether
 it is learned, then the given labels compared token by token with the spec's), a one-line summary, and at the
 end a summary of the whole file. Samples whose GIVEN labels are all -100 (nothing would be trained on) are
-flagged loudly.
+flagged loudly. A mismatch counts the positions that differ and shows the first ones (position, token id, given
+and spec label); a sample without a start_index whose labels are the spec's from some start_index on (a batch
+saved without it) gets the --start-index to try. A file without labels is said to have none, with what the
+spec learns.
 
 Usage:
-    python -m fastcollate inspect FILE [--spec llama3|chatml]
+    python -m fastcollate inspect FILE [--split NAME] [--spec llama3|chatml]
                                        [--response-template IDS [--instruction-template IDS]]
                                        [--turns from_start_index|all|last] [--sample N | --all]
                                        [--start-index K] [--allow-empty]
                                        [--max-bytes SIZE] [--max-tokens N]
                                        [--tokenizer DIR] [--html FILE]
 
+    --split NAME            the split to read in a DatasetDict folder (default: its only split).
     --spec                  a preset of fastcollate.presets with the released vocabulary's ids (default llama3).
     --response-template     comma-separated ids, e.g. 128006,78191,128007,271: use presets.completion_only
     --instruction-template  (TRL DataCollatorForCompletionOnlyLM semantics) instead of a chat preset.
@@ -31,8 +35,8 @@ Usage:
                             and label on hover, a picture of every Higgs Audio clip's audio labels.
 
 Exit status: (a CI job can trust it)
-    0  every inspected sample learns something under the spec, and every given label agrees with it (or no
-       labels are given);
+    0  every inspected sample learns something under the spec, and every given label agrees with it; a file
+       without labels ("no labels given, nothing compared", with what the spec learns) exits 0 too;
     1  some sample's given labels differ from the spec's (including given labels that are all -100 where the
        spec learns tokens), or, in a Higgs Audio v2 batch, a learned clip does not learn its stream EOS;
     2  bad input: file, format or arguments, or a file over a limit below (one line on stderr naming the
@@ -45,15 +49,24 @@ Limits (a file over one is bad input, exit 2; the message names the option that 
     --max-bytes SIZE   default 64M: the file's size, and the bytes loaded from it: the declared sizes of a
                        .pt archive's records (torch.load reads them all, compressed ones too), of the .npz
                        arrays that are read (checked from each array's header before any of it is
-                       decompressed; the other arrays are never read). SIZE: bytes, or with K, M or G (KiB,
-                       MiB, GiB), e.g. 1G.
+                       decompressed; the other arrays are never read), of the record batches decoded from
+                       a .parquet or .arrow file or a datasets folder (whose data files' sizes are its size).
+                       SIZE: bytes, or with K, M or G (KiB, MiB, GiB), e.g. 1G.
     --max-tokens N     default 10000000: the values read in all: token ids, labels, attention_mask entries and
                        start indices, plus one per sample. Counted before they are converted, so a small file
                        that expands (one list referenced many times in a .pt, a stride-0 tensor) stops at once.
 
-FILE formats (chosen by extension):
+FILE formats (chosen by extension; a folder is a datasets save_to_disk folder):
     .jsonl  one JSON object per line: "input_ids" (list of ints), optional "labels" (or "label_ids", same
             length), optional "start_index" (int or null); ints fit in 64 bits. Blank lines are skipped.
+    .parquet, .arrow (Arrow IPC, the stream format that datasets and pyarrow.ipc.new_stream write or the file
+            format of pyarrow.ipc.new_file), and a folder written by datasets' save_to_disk (a Dataset:
+            state.json and data-*.arrow; a DatasetDict: one folder per split, chosen with --split): one row per
+            sample, with the columns of a .jsonl line ("input_ids" a list of ints; "labels" or "label_ids";
+            "start_index"); other columns are never decoded. Needs pyarrow (pip install pyarrow).
+    .jsonl, .parquet, .arrow and folders stream: read a line or a record batch at a time, never whole, in two
+    passes (the first checks every row, so bad input is reported before anything is printed), with a progress
+    bar on stderr when it is a terminal (while inspecting, only when stdout is not the terminal too).
     .pt     torch.load(FILE, weights_only=True) (no arbitrary objects) of dense CPU integer tensors (a
             bool attention_mask too; sparse, nested, quantized and meta tensors are bad input), as
               * a dict: "input_ids" as a 1-D tensor (one sample), a 2-D tensor (a padded batch) or a list of
@@ -79,15 +92,17 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
-from typing import List
+from typing import List, Optional
 
 from ..common.checks import check_start_index
+from ..common.progress import Progress
 from ..rolespan import presets
 from ..rolespan.reference import IGNORE, empty_reason, mask_labels_with_turns
 from ..rolespan.spec import TURNS, RoleSpanSpec
 from . import inspect_views
 from .explain import explain
-from .inspect_files import DEFAULT_MAX_BYTES, DEFAULT_MAX_TOKENS, InputError, Limits, Sample, load_file
+from .inspect_files import DEFAULT_MAX_BYTES, DEFAULT_MAX_TOKENS, InputError, Limits, Sample
+from .inspect_sources import open_file
 
 EXIT_OK, EXIT_MISMATCH, EXIT_BAD_INPUT, EXIT_LEARNS_NOTHING = 0, 1, 2, 3
 HIGGS_V2_PLACEHOLDERS = (128016, 128014)  # transformers' <|AUDIO_OUT|> and delay token
@@ -137,12 +152,12 @@ def build_spec(args) -> tuple:
     return getattr(presets, name)(**turns), f"presets.{name}({shown})"
 
 
-def check_start_indices(samples, chosen, spec) -> None:
+def check_start_indices(starts, chosen, spec) -> None:
     """A start_index the spec would not read is an input error, as in every collator."""
     reason = spec.unread_start_index_reason()
     for i in chosen:
         try:
-            check_start_index(i, samples[i].start_index, reason)
+            check_start_index(i, starts[i], reason)
         except ValueError as e:
             hint = (
                 "use --spec instead of the templates, or leave out start_index"
@@ -180,7 +195,14 @@ def _count(text: str) -> int:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", metavar="FILE", help="a .jsonl, .pt or .npz file of samples (formats below)")
+    parser.add_argument(
+        "file",
+        metavar="FILE",
+        help="a .jsonl, .parquet, .arrow, .pt or .npz file, or a datasets save_to_disk folder (formats below)",
+    )
+    parser.add_argument(
+        "--split", metavar="NAME", default=None, help="the split of a DatasetDict folder (default: its only one)"
+    )
     parser.add_argument("--spec", choices=SPECS, default=None, help="chat template preset (default: llama3)")
     parser.add_argument(
         "--response-template",
@@ -233,21 +255,46 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+FIRST_DIFFERENCES_SHOWN = 3
+
+
+def _differences(ids, given, computed) -> str:
+    """How many positions differ, and the first ones: position, token id, given and spec label."""
+    diff = [p for p, (g, c) in enumerate(zip(given, computed)) if g != c]
+    shown = "; ".join(
+        f"position {p} (token {ids[p]}): given {given[p]}, spec {computed[p]}" for p in diff[:FIRST_DIFFERENCES_SHOWN]
+    )
+    more = f"; ... {len(diff) - FIRST_DIFFERENCES_SHOWN} more" if len(diff) > FIRST_DIFFERENCES_SHOWN else ""
+    return f"{len(diff)} of {_plural(len(ids), 'position')} differ; first: {shown}{more}"
+
+
+def _start_index_hint(sample: Sample, spec: RoleSpanSpec, turns) -> Optional[int]:
+    """The smallest start_index under which the spec gives exactly the given labels, for a sample that carries
+    none where the spec reads one: its labels then differ only in the turns before that index (a batch saved
+    without its start_index). None when there is no such index."""
+    if sample.start_index is not None or spec.unread_start_index_reason() is not None:
+        return None
+    for k in range(1, len(turns) + 1):
+        if mask_labels_with_turns(sample.input_ids, spec, k)[0] == sample.labels:
+            return k
+    return None
 
 
 def _inspect_one(i: int, sample: Sample, spec: RoleSpanSpec, out) -> dict:
     """Prints explain() and the sample's summary line; returns what the final summary needs."""
     print(f"=== sample {i} ===", file=out)
     if not sample.input_ids:
-        line = f"sample {i}: EMPTY (0 tokens), nothing to learn"
-        print(line, file=out)
+        print(f"sample {i}: EMPTY (0 tokens), nothing to learn", file=out)
         print(file=out)
-        return dict(status="empty", line=line, n_spec=0)
+        return dict(status="empty", n_spec=0)
     print(explain(sample.input_ids, spec, labels=sample.labels, start_index=sample.start_index), file=out)
-    computed, _ = mask_labels_with_turns(sample.input_ids, spec, sample.start_index)
+    computed, turns = mask_labels_with_turns(sample.input_ids, spec, sample.start_index)
     n_spec = sum(v != IGNORE for v in computed)
     spec_note = "" if n_spec else f" ({empty_reason(sample.input_ids, spec, sample.start_index)})"
+    hint = None
     if sample.labels is None:
         status = "no_labels"
         line = f"sample {i}: no labels given; the spec learns {_plural(n_spec, 'token')}{spec_note}"
@@ -263,9 +310,15 @@ def _inspect_one(i: int, sample: Sample, spec: RoleSpanSpec, out) -> dict:
         elif n_diff:
             status = "differ"
             line = (
-                f"sample {i}: MISMATCH at {_plural(n_diff, 'token')}: given labels learn {n_given}, "
-                f"the spec learns {n_spec}{spec_note}"
+                f"sample {i}: MISMATCH: {_differences(sample.input_ids, sample.labels, computed)} (given labels "
+                f"learn {n_given}, the spec learns {n_spec}{spec_note})"
             )
+            hint = _start_index_hint(sample, spec, turns)
+            if hint is not None:
+                line += (
+                    f"\n  they equal the spec's labels with start_index={hint}: they differ only in the turns "
+                    f"before turn {hint} (saved without its start_index?); try --start-index {hint}"
+                )
         elif n_spec == 0:
             status = "both_empty"
             line = (
@@ -277,12 +330,27 @@ def _inspect_one(i: int, sample: Sample, spec: RoleSpanSpec, out) -> dict:
             line = f"sample {i}: OK, given labels match the spec ({n_spec} learned)"
     print(line, file=out)
     print(file=out)
-    return dict(status=status, line=line, n_spec=n_spec)
+    return dict(status=status, n_spec=n_spec, hint=hint)
 
 
 def _list(indices: List[int], limit: int = 20) -> str:
     text = ", ".join(map(str, indices[:limit]))
     return text + (f", ... (+{len(indices) - limit})" if len(indices) > limit else "")
+
+
+def _hint_summary(results: dict) -> Optional[str]:
+    """The --start-index to try, when the samples that differ all equal the spec's labels from some index on."""
+    hints = {}
+    for i, r in results.items():
+        if r["status"] == "differ":
+            hints.setdefault(r.get("hint"), []).append(i)
+    if not hints or None in hints:
+        return None
+    if len(hints) == 1:
+        (k,) = hints
+        return f"try --start-index {k}"
+    per = "; ".join(f"--start-index {k} for sample(s) {_list(v, 5)}" for k, v in sorted(hints.items()))
+    return f"try, with --sample N: {per}"
 
 
 def run(args, out=None, err=None) -> int:
@@ -294,50 +362,71 @@ def run(args, out=None, err=None) -> int:
     )
     try:
         try:
-            samples, audio = load_file(args.file, limits)
+            source = open_file(args.file, limits, getattr(args, "split", None), err)
         except InputError:
             raise
         except Exception as e:  # a malformed file is bad input (exit 2), whatever a reader raised on it
             first = str(e).splitlines()[0][:300] if str(e) else ""
             raise InputError(f"{args.file}: cannot read this file: {type(e).__name__}: {first}") from None
+        count = len(source)
         if args.sample is not None:
-            if not -len(samples) <= args.sample < len(samples):
+            if not -count <= args.sample < count:
                 raise InputError(
                     f"--sample: {args.sample} is out of range; {args.file} has "
-                    f"{_plural(len(samples), 'sample')} (0 .. {len(samples) - 1})"
+                    f"{_plural(count, 'sample')} (0 .. {count - 1})"
                 )
-            chosen = [args.sample % len(samples)]
+            chosen = [args.sample % count]
         else:
-            chosen = list(range(len(samples)))
+            chosen = range(count)
         if args.start_index is not None:
             for i in chosen:
-                samples[i].start_index = args.start_index
+                source.starts[i] = args.start_index
         spec, description = build_spec(args)
-        if audio is not None and spec.mode == "roles":
+        if source.audio is not None and spec.mode == "roles":
             # A Higgs Audio v2 batch: the placeholders are audio frames, never text targets (label_mode="correct").
             spec = dataclasses.replace(spec, always_masked=spec.always_masked + HIGGS_V2_PLACEHOLDERS)
             description += f" with the Higgs Audio v2 placeholders {list(HIGGS_V2_PLACEHOLDERS)} masked"
-        check_start_indices(samples, chosen, spec)
+        check_start_indices(source.starts, chosen, spec)
         tokenizer = inspect_views.prepare(args)
     except InputError as e:
         print(f"{getattr(args, 'prog', 'fastcollate inspect')}: error: {e}", file=err)
         return EXIT_BAD_INPUT
 
-    print(f"{args.file}: {_plural(len(samples), 'sample')}; spec: {description}", file=out)
+    split = "" if source.split is None else f" (split {source.split!r})"
+    print(f"{args.file}{split}: {_plural(count, 'sample')}; spec: {description}", file=out)
     print(file=out)
-    results = {i: _inspect_one(i, samples[i], spec, out) for i in chosen}
-    inspect_views.emit(tokenizer, args, samples, chosen, spec, out)
+    results = {}
+    viewed = {} if inspect_views.wanted(args) else None  # the samples --tokenizer and --html show
+    # The bar goes where the report does not: on a terminal's stderr while the report goes to a file or a pipe.
+    shown = err.isatty() and not out.isatty()
+    with Progress(len(chosen), "inspecting", "samples", err, enabled=shown) as bar:
+        for i, sample in source.samples(None if args.sample is None else set(chosen)):
+            sample.start_index = source.starts[i]
+            results[i] = _inspect_one(i, sample, spec, out)
+            if viewed is not None:
+                viewed[i] = sample
+            bar.update()
+    inspect_views.emit(tokenizer, args, viewed, spec, out)
 
     by = {}
     for i, r in results.items():
         by.setdefault(r["status"], []).append(i)
     print(f"=== summary: {_plural(len(chosen), 'sample')} inspected ===", file=out)
-    labels_given = len(chosen) - len(by.get("no_labels", [])) - len(by.get("empty", []))
+    without = len(by.get("no_labels", [])) + len(by.get("empty", []))
+    labels_given = len(chosen) - without
     n_match = len(by.get("ok", [])) + len(by.get("both_empty", []))
-    parts = [f"{n_match} of {labels_given} with labels match the spec"]
-    if by.get("no_labels"):
-        parts.append(f"{len(by['no_labels'])} without labels")
-    print(", ".join(parts), file=out)
+    learned = [r["n_spec"] for r in results.values()]
+    spec_learns = (
+        f"the spec learns {_plural(sum(learned), 'token')} in {_plural(len(learned), 'sample')}"
+        f" ({min(learned):,} to {max(learned):,} per sample)"
+    )
+    if labels_given:
+        parts = [f"{n_match} of {labels_given} with labels match the spec"]
+        if by.get("no_labels"):
+            parts.append(f"{len(by['no_labels'])} without labels (not compared)")
+        print(", ".join(parts), file=out)
+    else:
+        print(f"no labels given: nothing to compare; {spec_learns}", file=out)
     if by.get("all_masked"):
         print(
             f"!! {_plural(len(by['all_masked']), 'sample')} with given labels ALL -100 where the spec learns "
@@ -349,13 +438,24 @@ def run(args, out=None, err=None) -> int:
             f"!! {_plural(len(by['differ']), 'sample')} whose given labels differ from the spec: {_list(by['differ'])}",
             file=out,
         )
+    hint = _hint_summary(results)
+    if hint:
+        print(
+            f"!! they differ only in turns before a start_index the file does not hold (saved without it?): {hint}",
+            file=out,
+        )
     nothing = sorted(i for i, r in results.items() if r["n_spec"] == 0)
     if nothing:
         print(f"!! {_plural(len(nothing), 'sample')} where the spec learns nothing: {_list(nothing)}", file=out)
     mismatch = bool(by.get("all_masked") or by.get("differ"))
-    if audio is not None:
-        mismatch = _audio_summary([audio[i] for i in chosen], chosen, out) or mismatch
-    verdict = "given labels DIFFER from the spec" if mismatch else "given labels agree with the spec"
+    if source.audio is not None:
+        mismatch = _audio_summary([source.audio[i] for i in chosen], chosen, out) or mismatch
+    if mismatch:
+        verdict = "given labels DIFFER from the spec"
+    elif labels_given or source.audio is not None:
+        verdict = "given labels agree with the spec"
+    else:
+        verdict = f"no labels given, nothing compared; {spec_learns}"
     if nothing and not args.allow_empty:
         print(
             f"result: the spec learns NOTHING in {_plural(len(nothing), 'sample')}; {verdict} (exit 3; "
@@ -363,8 +463,9 @@ def run(args, out=None, err=None) -> int:
             file=out,
         )
         return EXIT_LEARNS_NOTHING
-    print(f"result: {verdict} (exit {EXIT_MISMATCH if mismatch else EXIT_OK})", file=out)
-    return EXIT_MISMATCH if mismatch else EXIT_OK
+    code = EXIT_MISMATCH if mismatch else EXIT_OK
+    print(f"result: {verdict} (exit {code}{'; ' + hint if hint else ''})", file=out)
+    return code
 
 
 def _audio_summary(audio, chosen, out) -> bool:

@@ -1,4 +1,5 @@
-"""Loading the samples `python -m fastcollate inspect` reads: .jsonl, .pt and .npz (formats: inspect_cli.py)."""
+"""Converting what `python -m fastcollate inspect` reads into samples, within the limits: a row (a .jsonl line, a
+Parquet or Arrow row), and whole .pt and .npz files (formats: inspect_cli.py; streamed files: inspect_sources.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import sys
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import List, Optional, Tuple
+from typing import List, Optional
 
 import numpy as np
 import torch
@@ -38,11 +39,17 @@ class Limits:
     max_tokens: int = DEFAULT_MAX_TOKENS  # values read in all: ids, labels, mask entries, start indices, one per row
 
 
-class _Budget:
+class Budget:
     """Counts the values read from one file against Limits.max_tokens, before they are converted."""
 
     def __init__(self, path, limits: Limits):
         self.path, self.limits, self.left = path, limits, limits.max_tokens
+
+    def check(self, n: int, what: str) -> None:
+        """Raises when n more values would pass the limit, without taking them (before a conversion that takes
+        them one field at a time)."""
+        if n > self.left:
+            self.take(n, what)
 
     def take(self, n: int, what: str) -> None:
         if n > self.left:
@@ -93,7 +100,7 @@ class Sample:
 # ---------------------------------------------------------------------------------------------- conversion
 
 
-def _int_row(value, what: str, budget: _Budget, allow_bool: bool = False) -> List[int]:
+def _int_row(value, what: str, budget: Budget, allow_bool: bool = False) -> List[int]:
     """A 1-D integer sequence (tensor, array, list) as a list of Python ints; bools only where allow_bool (a
     mask). Its length is taken from the budget before any value is converted."""
     if isinstance(value, torch.Tensor):
@@ -127,7 +134,7 @@ def _int_row(value, what: str, budget: _Budget, allow_bool: bool = False) -> Lis
     raise InputError(f"{what}: expected a list of ints or a 1-D integer tensor, got {type(value).__name__}")
 
 
-def _rows(value, what: str, budget: _Budget, allow_bool: bool = False) -> List[List[int]]:
+def _rows(value, what: str, budget: Budget, allow_bool: bool = False) -> List[List[int]]:
     """One sample (1-D) or a batch (2-D tensor/array, or a list of rows) as a list of int lists. Each row counts
     one against the budget, so a batch of many empty rows is bounded too."""
     if isinstance(value, torch.Tensor):
@@ -158,7 +165,7 @@ def _rows(value, what: str, budget: _Budget, allow_bool: bool = False) -> List[L
     raise InputError(f"{what}: expected a tensor, an array or a list of lists of ints, got {type(value).__name__}")
 
 
-def _start_indices(value, n: int, what: str, budget: _Budget) -> List[Optional[int]]:
+def _start_indices(value, n: int, what: str, budget: Budget) -> List[Optional[int]]:
     if value is None:
         return [None] * n
     if isinstance(value, torch.Tensor):
@@ -201,7 +208,7 @@ def _check_lengths(samples: List[Sample], where: str) -> List[Sample]:
     return samples
 
 
-def _from_batch(ids, labels, mask, start, where: str, budget: _Budget) -> List[Sample]:
+def _from_batch(ids, labels, mask, start, where: str, budget: Budget) -> List[Sample]:
     """Samples from batch-layout fields (1-D, 2-D or list of rows), padding removed where mask == 0."""
     id_rows = _rows(ids, f"{where}input_ids", budget)
     n = len(id_rows)
@@ -242,15 +249,7 @@ def _from_batch(ids, labels, mask, start, where: str, budget: _Budget) -> List[S
 # ---------------------------------------------------------------------------------------------- loaders
 
 
-def _read_limited(path: Path, limits: Limits) -> bytes:
-    with open(path, "rb") as f:
-        data = f.read(limits.max_bytes + 1)
-    if len(data) > limits.max_bytes:
-        raise InputError(_too_many_bytes(path, "the file has", limits))
-    return data
-
-
-def _too_many_bytes(path, what: str, limits: Limits, size: Optional[int] = None) -> str:
+def too_many_bytes(path, what: str, limits: Limits, size: Optional[int] = None) -> str:
     size = f" {size:,} bytes," if size is not None else " more than"
     return (
         f"{path}: {what}{size} over the --max-bytes limit of {limits.max_bytes:,} bytes; raise it with "
@@ -258,45 +257,45 @@ def _too_many_bytes(path, what: str, limits: Limits, size: Optional[int] = None)
     )
 
 
-def _load_jsonl(path: Path, limits: Limits, budget: _Budget) -> List[Sample]:
-    samples = []
+def parse_json_line(raw: bytes, where: str):
+    """One .jsonl line (bytes) as a JSON value; InputError naming `where` (the file and line) when it is not."""
     try:
-        text = _read_limited(path, limits).decode("utf-8")
+        line = raw.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise InputError(f"{path}: not UTF-8 text ({e})") from None
-    for lineno, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        where = f"{path}:{lineno}: "
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as e:
+        raise InputError(f"{where}not UTF-8 text ({e})") from None
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError as e:
+        raise InputError(f"{where}invalid JSON ({e})") from None
+    except RecursionError:
+        raise InputError(f"{where}invalid JSON (nested too deeply for Python's parser)") from None
+    except ValueError as e:  # an integer past Python's limit on int-string conversion
+        if "integer string conversion" not in str(e):
             raise InputError(f"{where}invalid JSON ({e})") from None
-        except RecursionError:
-            raise InputError(f"{where}invalid JSON (nested too deeply for Python's parser)") from None
-        except ValueError as e:  # an integer past Python's limit on int-string conversion
-            if "integer string conversion" not in str(e):
-                raise InputError(f"{where}invalid JSON ({e})") from None
-            raise InputError(
-                f"{where}an integer with more than {sys.get_int_max_str_digits()} digits (Python's limit); "
-                "token ids, labels and start_index must fit in 64 bits"
-            ) from None
-        if not isinstance(obj, dict):
-            raise InputError(f"{where}expected a JSON object with 'input_ids', got {type(obj).__name__}")
-        if "input_ids" not in obj:
-            raise InputError(f"{where}missing 'input_ids' (keys: {_keys(obj)})")
-        budget.take(1, f"{where}input_ids")
-        ids = _int_row(obj["input_ids"], f"{where}input_ids", budget)
-        key = _label_key(obj, where.rstrip(": "))
-        labels = None if key is None or obj[key] is None else _int_row(obj[key], f"{where}{key}", budget)
-        start = _start_indices(obj.get("start_index"), 1, f"{where}start_index", budget)[0]
-        if labels is not None and len(labels) != len(ids):
-            raise InputError(f"{where}{key} has {len(labels)} tokens, input_ids has {len(ids)}")
-        samples.append(Sample(ids, labels, start))
-    return samples
+        raise InputError(
+            f"{where}an integer with more than {sys.get_int_max_str_digits()} digits (Python's limit); "
+            "token ids, labels and start_index must fit in 64 bits"
+        ) from None
 
 
-def _load_pt(path: Path, limits: Limits, budget: _Budget):
+def sample_from_row(obj, where: str, budget: Budget, what: str = "a JSON object") -> Sample:
+    """One sample from a row: a .jsonl line's object, or a Parquet / Arrow row as a dict. `where` names the
+    file and the row ("FILE:LINE: " or "FILE: row N: ")."""
+    if not isinstance(obj, dict):
+        raise InputError(f"{where}expected {what} with 'input_ids', got {type(obj).__name__}")
+    if "input_ids" not in obj:
+        raise InputError(f"{where}missing 'input_ids' (keys: {_keys(obj)})")
+    budget.take(1, f"{where}input_ids")
+    ids = _int_row(obj["input_ids"], f"{where}input_ids", budget)
+    key = _label_key(obj, where.rstrip(": "))
+    labels = None if key is None or obj[key] is None else _int_row(obj[key], f"{where}{key}", budget)
+    start = _start_indices(obj.get("start_index"), 1, f"{where}start_index", budget)[0]
+    if labels is not None and len(labels) != len(ids):
+        raise InputError(f"{where}{key} has {len(labels)} tokens, input_ids has {len(ids)}")
+    return Sample(ids, labels, start)
+
+
+def _load_pt(path: Path, limits: Limits, budget: Budget):
     """The samples of a .pt file, and the audio summaries when it holds a Higgs Audio v2 batch (else None)."""
     if zipfile.is_zipfile(path):
         # torch.load reads every record of the archive, compressed ones too: their declared sizes bound it.
@@ -306,7 +305,7 @@ def _load_pt(path: Path, limits: Limits, budget: _Budget):
         except (zipfile.BadZipFile, ValueError, EOFError) as e:
             raise InputError(f"{path}: torch.load(weights_only=True) failed: not a readable archive ({e})") from None
         if total > limits.max_bytes:
-            raise InputError(_too_many_bytes(path, "its records hold", limits, total))
+            raise InputError(too_many_bytes(path, "its records hold", limits, total))
     try:
         # weights_only=True: tensors and plain containers only, never arbitrary objects (an explicit
         # weights_only is not overridden by TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD).
@@ -332,7 +331,7 @@ def _load_pt(path: Path, limits: Limits, budget: _Budget):
     )
 
 
-def _from_dict(d: dict, where: str, budget: _Budget) -> List[Sample]:
+def _from_dict(d: dict, where: str, budget: Budget) -> List[Sample]:
     if "input_ids" not in d:
         raise InputError(f"{where}missing 'input_ids' (keys: {_keys(d)})")
     key = _label_key(d, where.rstrip(": "))
@@ -344,7 +343,7 @@ def _from_dict(d: dict, where: str, budget: _Budget) -> List[Sample]:
 HIGGS_AUDIO_FIELDS = {"audio_input_ids": 3, "audio_labels": 3, "audio_input_ids_mask": 2}
 
 
-def _higgs_hf_audio(obj: dict, path: Path, n: int, budget: _Budget):
+def _higgs_hf_audio(obj: dict, path: Path, n: int, budget: Budget):
     """Per sample audio summaries (higgs_hf_audio.SampleAudio) of a transformers Higgs Audio v2 batch (a dict
     with audio_input_ids, audio_input_ids_mask and audio_labels); None for any other dict."""
     if "audio_labels" not in obj:
@@ -408,7 +407,7 @@ def _npz_array(z: zipfile.ZipFile, member: str, where: str, limits: Limits, used
         nbytes = math.prod(shape) * dtype.itemsize
         if used[0] + nbytes > limits.max_bytes:
             raise InputError(
-                _too_many_bytes(where.rstrip(": "), f"array {key!r} ({dtype}, shape {shape}) holds", limits, nbytes)
+                too_many_bytes(where.rstrip(": "), f"array {key!r} ({dtype}, shape {shape}) holds", limits, nbytes)
                 + (f" ({used[0]:,} bytes read before it)" if used[0] else "")
             )
         used[0] += nbytes
@@ -420,7 +419,7 @@ def _npz_array(z: zipfile.ZipFile, member: str, where: str, limits: Limits, used
         raise InputError(f"{where}{key}: cannot read the array: {type(e).__name__}: {e}") from None
 
 
-def _load_npz(path: Path, limits: Limits, budget: _Budget) -> List[Sample]:
+def _load_npz(path: Path, limits: Limits, budget: Budget) -> List[Sample]:
     where = f"{path}: "
     try:
         z = zipfile.ZipFile(path)
@@ -472,34 +471,9 @@ def _load_npz(path: Path, limits: Limits, budget: _Budget) -> List[Sample]:
     ]
 
 
-def _load_jsonl_file(path: Path, limits: Limits, budget: _Budget):
-    return _load_jsonl(path, limits, budget), None
-
-
-def _load_npz_file(path: Path, limits: Limits, budget: _Budget):
+def _load_npz_file(path: Path, limits: Limits, budget: Budget):
     return _load_npz(path, limits, budget), None
 
 
-LOADERS = {".jsonl": _load_jsonl_file, ".pt": _load_pt, ".npz": _load_npz_file}
-
-
-def load_file(path, limits: Limits = Limits()) -> Tuple[List[Sample], Optional[list]]:
-    """The samples of a .jsonl, .pt or .npz file (see inspect_cli's docstring), and for a .pt file holding a
-    transformers Higgs Audio v2 batch the per sample audio summaries (else None); InputError on bad input,
-    including a file over the limits."""
-    path = Path(path)
-    loader = LOADERS.get(path.suffix.lower())
-    if loader is None:
-        raise InputError(f"{path}: unknown file type {path.suffix!r}; expected one of {sorted(LOADERS)}")
-    if not path.is_file():
-        raise InputError(f"{path}: no such file")
-    try:
-        size = path.stat().st_size
-        if size > limits.max_bytes:
-            raise InputError(_too_many_bytes(path, "the file has", limits, size))
-        samples, audio = loader(path, limits, _Budget(path, limits))
-    except OSError as e:
-        raise InputError(f"{path}: cannot read ({e.strerror or e})") from None
-    if not samples:
-        raise InputError(f"{path}: no samples found")
-    return samples, audio
+# The formats read whole (a pickle or an archive cannot be streamed); the others stream (inspect_sources.py).
+WHOLE_FILE_LOADERS = {".pt": _load_pt, ".npz": _load_npz_file}

@@ -59,14 +59,18 @@ def _collated_batch(path) -> Optional[dict]:
     return obj if isinstance(ids, torch.Tensor) and ids.dim() == 2 and has_labels else None
 
 
-def _view_input(args, samples, chosen, spec):
-    """(batch or features, start indices, the indices of the chosen samples in it)."""
-    starts = [s.start_index for s in samples]
+def wanted(args) -> bool:
+    """Whether --tokenizer or --html asks for the views (inspect then keeps the samples it reads for them)."""
+    return getattr(args, "tokenizer", None) is not None or getattr(args, "html", None) is not None
+
+
+def _view_input(args, samples: dict, spec):
+    """(batch or features, start indices, the indices of the inspected samples in it)."""
+    chosen = sorted(samples)
     batch = _collated_batch(args.file)
-    if batch is not None:
-        view = read_batch(batch, spec, starts)
-        if len(view.samples) == len(samples):
-            return batch, starts, chosen
+    if batch is not None and batch.get("cu_seq_lens_q") is None and chosen[-1] < batch["input_ids"].shape[0]:
+        starts = [samples[i].start_index if i in samples else None for i in range(batch["input_ids"].shape[0])]
+        return batch, starts, chosen
     features = []
     for i in chosen:
         s = samples[i]
@@ -77,17 +81,22 @@ def _view_input(args, samples, chosen, spec):
     return features, [samples[i].start_index for i in chosen], None
 
 
-def emit(tok, args, samples, chosen, spec, out) -> None:
-    """Prints the token view (with --tokenizer) and writes the report (with --html)."""
-    if tok is None and getattr(args, "html", None) is None:
+def emit(tok, args, samples: Optional[dict], spec, out) -> None:
+    """Prints the token view (with --tokenizer) and writes the report (with --html) of the inspected samples
+    (index -> Sample; None when neither is asked for)."""
+    if not samples:
         return
-    data, starts, shown = _view_input(args, samples, chosen, spec)
+    data, starts, shown = _view_input(args, samples, spec)
+    view = read_batch(data, spec, starts)
+    if shown is None:  # the inspected samples as features: numbered as in the file
+        for s, i in zip(view.samples, sorted(samples)):
+            s.index = i
     if tok is not None:
         print("=== tokens (labels as given; the spec's where the file has none) ===", file=out)
-        print(format_labels(read_batch(data, spec, starts), tok, samples=shown), file=out)
+        print(format_labels(view, tok, samples=shown), file=out)
         print(file=out)
     if getattr(args, "html", None) is not None:
-        report = html_report(data, tok, spec=spec, start_index=starts, title=f"fastcollate inspect {args.file}")
+        report = html_report(view, tok, title=f"fastcollate inspect {args.file}")
         Path(args.html).write_text(report, encoding="utf-8")
         print(f"report: {args.html}", file=out)
         print(file=out)

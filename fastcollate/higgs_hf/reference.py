@@ -37,7 +37,7 @@ import torch
 
 from ..common.checks import check_batch
 from ..common.labels import IGNORE
-from ..common.sizes import check_padded_memory, padded_width
+from ..common.sizes import check_fits_memory, check_padded_memory, padded_width
 from ..delay.delay_pattern_reference import apply_delay_pattern_ragged
 from ..rolespan.packed import varlen_fields
 from ..rolespan.reference import mask_labels_with_turns
@@ -63,6 +63,8 @@ def collate_reference(features, cfg: HiggsHfConfig):
     """(the batch dict, num_learned: text + audio labels learned per feature, int64 (B,))."""
     samples = read_batch(features, cfg)
     codebooks = next((s.clips[0].shape[0] for s in samples if s.clips), None)
+    if codebooks is not None:
+        _check_audio_memory(samples, cfg, codebooks)
     rows = [_one_feature(s, cfg, codebooks) for s in samples]
     if cfg.packed:
         return _packed(rows, cfg, codebooks)
@@ -102,6 +104,14 @@ def collate_reference(features, cfg: HiggsHfConfig):
     if codebooks is not None:
         batch["audio_labels"] = audio_labels
     return batch, learned
+
+
+def _check_audio_memory(samples: List[Feature], cfg: HiggsHfConfig, codebooks: int) -> None:
+    """Before any clip is delayed: the batch's audio_input_ids (padded, or every frame in one packed row),
+    int64 (rows, frames, K), must fit the machine's memory, or a RuntimeError names audio_codes."""
+    frames = [sum(c.shape[1] + codebooks + 1 for c in s.clips) for s in samples]
+    rows, width = (1, sum(frames)) if cfg.packed else (len(samples), max(frames))
+    check_fits_memory(rows * width * codebooks * 8, "audio_codes: the batch's audio_input_ids")
 
 
 def _packed(rows, cfg: HiggsHfConfig, codebooks: Optional[int]):

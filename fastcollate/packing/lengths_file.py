@@ -17,14 +17,7 @@ from typing import Optional, Tuple
 
 import numpy as np
 
-
-def _progress(iterable, total: Optional[int], what: str):
-    """tqdm's bar on a terminal when tqdm is installed (it comes with `datasets`); the plain iterable otherwise."""
-    try:
-        from tqdm import tqdm
-    except ImportError:
-        return iterable
-    return tqdm(iterable, total=total, desc=what, unit=" samples", disable=None, leave=False)
+from ..common.progress import progress
 
 
 def _clip_positions(clips, where: str) -> int:
@@ -62,7 +55,7 @@ def _from_row(row: dict, length_key: str, audio_key: str, where: str) -> Tuple[i
 def _from_jsonl(path: Path, length_key: str, audio_key: str):
     tokens, audio = [], []
     with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(_progress(f, None, path.name), 1):
+        for n, line in enumerate(progress(f, None, path.name, "lines"), 1):
             if not line.strip():
                 continue
             try:

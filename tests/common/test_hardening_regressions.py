@@ -706,3 +706,28 @@ def test_role_span_labels_takes_none_start_indices_under_a_spec_that_reads_none(
     )
     got = each_ops_backend(lambda: ops.role_span_labels(ids, spec, start_index=[0]))
     assert got[0] is ValueError and got[1].startswith("start_index: is given, but the spec selects turns='all'")
+
+
+@pytest.mark.parametrize("packed", [False, True])
+def test_v2_audio_past_the_machine_memory_is_refused_before_any_clip_is_delayed(packed):
+    """An empty clip of 2**20 codebooks is 2**20 + 1 frames of 2**20 codes: 8 TiB of audio_input_ids. The twin
+    met it in the delay op ("delays: the output needs ..."), the compiled path in its allocator ("batch: can't
+    allocate memory"): now both check the batch's audio before delaying anything, with one message."""
+    from fastcollate.common.sizes import MACHINE_MEMORY
+
+    if not MACHINE_MEMORY:
+        pytest.skip("the machine's memory is unknown here: nothing is checked against it")
+    features = [{"input_ids": [1, 2, 128016, 3], "audio_codes": [torch.zeros((2**20, 0), dtype=torch.long)]}]
+    got = {
+        b: outcome_with(
+            lambda b=b: v2(b, packed=packed, num_codebooks=2**20)(features), (ValueError, RuntimeError, MemoryError)
+        )
+        for b in backends()
+    }
+    frames = 2**20 + 1
+    want = (
+        RuntimeError,
+        f"audio_codes: the batch's audio_input_ids needs {frames * 2**20 * 8} bytes, more than this machine's "
+        f"memory ({MACHINE_MEMORY} bytes)",
+    )
+    assert set(got.values()) == {want}

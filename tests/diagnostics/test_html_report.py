@@ -170,3 +170,26 @@ def test_inspect_bad_view_arguments_are_bad_input(tmp_path, capsys, monkeypatch,
         rc = main(["inspect", "a.jsonl", "--allow-empty", *args])
     assert rc == 2
     assert message in capsys.readouterr().err
+
+
+def test_inspect_streamed_jsonl_shows_the_chosen_sample(tmp_path, capsys):
+    """A .jsonl streams: the views get the samples inspect read (here only --sample 1, numbered as in the
+    file), labelled by the spec where the file has no labels."""
+    folder = build_tokenizer(tmp_path / "tok")
+    chat = "<|begin_of_text|><|start_header_id|>assistant<|end_header_id|>\n\nHi there<|eot_id|>"
+    path, out = tmp_path / "chats.jsonl", tmp_path / "report.html"
+    path.write_text(f'{{"input_ids": {encode(folder, "Hello world!")}}}\n{{"input_ids": {encode(folder, chat)}}}\n')
+    template = ",".join(map(str, encode(folder, "<|start_header_id|>assistant<|end_header_id|>\n\n")))
+    with mock.patch.object(sys, "argv", ["fastcollate/__main__.py"]):
+        rc = main(
+            ["inspect", str(path), "--sample", "1", "--response-template", template]
+            + ["--tokenizer", str(folder), "--html", str(out)]
+        )
+    printed = capsys.readouterr().out
+    assert rc == 0, printed
+    view = printed[printed.index("=== tokens") :]
+    assert "sample 1: 8 tokens, 3 learned, 5 masked" in view and "sample 0" not in view
+    assert "  turn 0 response  <|start_header_id|>assistant<|end_header_id|>\\n\\n[Hi there<|eot_id|>]" in view
+    report = Report(out.read_text())
+    assert len([a for a in report.find("rect") if a.get("class") == "learned"]) == 1
+    assert "<title>sample 1: 3 learned</title>" in out.read_text()

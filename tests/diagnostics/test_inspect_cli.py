@@ -107,7 +107,8 @@ def test_jsonl_one_token_differs_exit_1(tmp_path, capsys):
     rc, out, _ = inspect(capsys, write_jsonl(tmp_path / "a.jsonl", rows))
     assert rc == 1
     assert (
-        f"sample 1: MISMATCH at 1 token: given labels learn {learned(labels)}, the spec learns {learned(labels) + 1}"
+        f"sample 1: MISMATCH: 1 of {len(ids)} positions differ; first: position {last} (token {T.eot}): given "
+        f"{IGNORE}, spec {T.eot} (given labels learn {learned(labels)}, the spec learns {learned(labels) + 1})"
     ) in out
     assert f"  {last:>5} {T.eot:>8} {IGNORE:>8} {T.eot:>8}" in out  # explain's comparison table row
     assert "!! 1 sample whose given labels differ from the spec: 1" in out
@@ -303,7 +304,10 @@ def _bad_files(tmp_path):
     mask = dict(input_ids=torch.zeros(2, 4, dtype=torch.long))
     return {
         "missing": (tmp_path / "missing.jsonl", "missing.jsonl: no such file"),
-        "extension": (jsonl("data.csv", "x"), "unknown file type '.csv'; expected one of ['.jsonl', '.npz', '.pt']"),
+        "extension": (
+            jsonl("data.csv", "x"),
+            "unknown file type '.csv'; expected one of ['.arrow', '.jsonl', '.npz', '.parquet', '.pt'] or a folder",
+        ),
         "json": (jsonl("bad.jsonl", '{"input_ids": [1, 2]}\n{"input_ids": [1,\n'), "bad.jsonl:2: invalid JSON"),
         "no_ids": (jsonl("noids.jsonl", '{"labels": [1]}\n'), "noids.jsonl:1: missing 'input_ids' (keys: ['labels'])"),
         "not_ints": (
@@ -416,7 +420,10 @@ def test_exit_3_when_the_spec_learns_nothing(tmp_path, capsys):
     assert rc == 3
     assert "sample 1: no labels given; the spec learns 0 tokens (no assistant turn found)" in out
     assert "!! 1 sample where the spec learns nothing: 1" in out
-    assert "result: the spec learns NOTHING in 1 sample; given labels agree with the spec (exit 3" in out
+    n = learned(rows[0][1]) + learned(rows[2][1])
+    assert f"no labels given: nothing to compare; the spec learns {n} tokens in 3 samples (0 to " in out
+    assert "result: the spec learns NOTHING in 1 sample; no labels given, nothing compared; the spec learns" in out
+    assert "given labels agree" not in out  # there are none
     rc, out, _ = inspect(capsys, path, "--allow-empty")
     assert rc == 0 and "!! 1 sample where the spec learns nothing: 1" in out
     assert inspect(capsys, path, "--sample", 0)[0] == 0  # only the chosen samples count

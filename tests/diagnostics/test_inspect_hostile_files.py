@@ -4,27 +4,17 @@ references, stride-0 tensors, compressed records or arrays) stops at the --max-t
 an .npz array that is not used is never decompressed."""
 
 import json
-import sys
 import time
 import tracemalloc
 import zipfile
-from unittest import mock
 
 import numpy as np
 import pytest
 import torch
+from inspect_run import PREFIX, inspect
 
 from fastcollate.__main__ import main
 from fastcollate.synthetic import synthetic_text_batch
-
-PREFIX = "python -m fastcollate inspect: error: "
-
-
-def inspect(capsys, *argv):
-    with mock.patch.object(sys, "argv", ["/somewhere/fastcollate/__main__.py"]):
-        rc = main(["inspect", *map(str, argv)])
-    out, err = capsys.readouterr()
-    return rc, out, err
 
 
 def assert_bad_input(capsys, path, *messages, argv=()):
