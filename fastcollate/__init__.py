@@ -12,7 +12,8 @@ One folder per capability, the same names as csrc/ and tests/:
 - `higgs_hf`: HiggsAudioV2Collator (transformers' Higgs Audio v2 format);
 - `packing`: a best-fit-decreasing plan of samples into rows of a token budget (plan_packs) and the batch
   sampler built on it (PackingSampler);
-- `diagnostics`: label_stats, explain and the `fastcollate inspect` command;
+- `diagnostics`: label_stats, explain, show_labels (the token view), the HTML report and the
+  `fastcollate inspect` command;
 - `ops`: the public token-tensor ops (re-exported from `delay` and `rolespan`; `torch.ops.fastcollate.*`).
 
 Each capability holds its pure-Python twin (the specification, `*reference.py`) beside the glue to its compiled
@@ -23,7 +24,7 @@ and this module. The public names are re-exported here.
 import sys as _sys
 
 from .common import EmptySampleWarning
-from .diagnostics import LabelStats, explain, label_stats
+from .diagnostics import LabelStats, explain, label_stats, show_labels
 from .higgs_boson import ChatMLDatasetSample, HiggsAudioBatchInput, HiggsAudioSampleCollator
 from .higgs_hf import HiggsAudioV2Collator
 from .ops import (
@@ -65,4 +66,5 @@ __all__ = [
     "revert_delay_pattern",
     "revert_delay_pattern_ragged",
     "role_span_labels",
+    "show_labels",
 ]

@@ -14,6 +14,7 @@ Usage:
                                        [--turns from_start_index|all|last] [--sample N | --all]
                                        [--start-index K] [--allow-empty]
                                        [--max-bytes SIZE] [--max-tokens N]
+                                       [--tokenizer DIR] [--html FILE]
 
     --split NAME            the split to read in a DatasetDict folder (default: its only split).
     --spec                  a preset of fastcollate.presets with the released vocabulary's ids (default llama3).
@@ -28,6 +29,10 @@ Usage:
     --allow-empty           do not fail (exit 3) when the spec learns nothing in some sample.
     --max-bytes SIZE        the largest file read, and the most bytes loaded from it (see Limits below).
     --max-tokens N          the most values read from the file (see Limits below).
+    --tokenizer DIR         print each sample's tokens decoded (a folder with tokenizer.json, read offline),
+                            learned [in brackets], one line per turn (fastcollate.show_labels).
+    --html FILE             write one self-contained HTML report: a chart per sample, the tokens with each id
+                            and label on hover, a picture of every Higgs Audio clip's audio labels.
 
 Exit status: (a CI job can trust it)
     0  every inspected sample learns something under the spec, and every given label agrees with it; a file
@@ -94,6 +99,7 @@ from ..common.progress import Progress
 from ..rolespan import presets
 from ..rolespan.reference import IGNORE, empty_reason, mask_labels_with_turns
 from ..rolespan.spec import TURNS, RoleSpanSpec
+from . import inspect_views
 from .explain import explain
 from .inspect_files import DEFAULT_MAX_BYTES, DEFAULT_MAX_TOKENS, InputError, Limits, Sample
 from .inspect_sources import open_file
@@ -245,6 +251,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"most values (ids, labels, mask entries) read from the file (default: {DEFAULT_MAX_TOKENS}); "
         "over it: exit 2",
     )
+    inspect_views.add_arguments(parser)
 
 
 def _plural(n: int, word: str) -> str:
@@ -380,6 +387,7 @@ def run(args, out=None, err=None) -> int:
             spec = dataclasses.replace(spec, always_masked=spec.always_masked + HIGGS_V2_PLACEHOLDERS)
             description += f" with the Higgs Audio v2 placeholders {list(HIGGS_V2_PLACEHOLDERS)} masked"
         check_start_indices(source.starts, chosen, spec)
+        tokenizer = inspect_views.prepare(args)
     except InputError as e:
         print(f"{getattr(args, 'prog', 'fastcollate inspect')}: error: {e}", file=err)
         return EXIT_BAD_INPUT
@@ -388,13 +396,17 @@ def run(args, out=None, err=None) -> int:
     print(f"{args.file}{split}: {_plural(count, 'sample')}; spec: {description}", file=out)
     print(file=out)
     results = {}
+    viewed = {} if inspect_views.wanted(args) else None  # the samples --tokenizer and --html show
     # The bar goes where the report does not: on a terminal's stderr while the report goes to a file or a pipe.
     shown = err.isatty() and not out.isatty()
     with Progress(len(chosen), "inspecting", "samples", err, enabled=shown) as bar:
         for i, sample in source.samples(None if args.sample is None else set(chosen)):
             sample.start_index = source.starts[i]
             results[i] = _inspect_one(i, sample, spec, out)
+            if viewed is not None:
+                viewed[i] = sample
             bar.update()
+    inspect_views.emit(tokenizer, args, viewed, spec, out)
 
     by = {}
     for i, r in results.items():

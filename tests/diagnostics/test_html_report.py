@@ -1,0 +1,195 @@
+"""The HTML report, read back with html.parser: self-contained, a summary chart, hover titles on the tokens, a
+picture of every clip (both Higgs formats) whose pixels say what each cell trains; and `inspect --html`."""
+
+import base64
+import dataclasses
+import sys
+from html.parser import HTMLParser
+from unittest import mock
+
+import pytest
+import torch
+from offline_tokenizer import build_tokenizer, encode
+from png_read import count_color, read_png
+from report_cases import boson_batch, v2_batch, v2_features
+
+from fastcollate import HiggsAudioV2Collator
+from fastcollate.__main__ import main
+from fastcollate.diagnostics.clip_picture import CELLS, EOS_LEARNED, EOS_NOT_LEARNED, LEARNED, NO_TRAIN, STREAM_BOS
+from fastcollate.diagnostics.html_report import html_report
+
+
+class Report(HTMLParser):
+    """Every start tag with its attributes, and the text of the page."""
+
+    def __init__(self, text: str):
+        super().__init__()
+        self.tags, self.text = [], []
+        self.feed(text)
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+    def find(self, tag, cls=None):
+        return [a for t, a in self.tags if t == tag and (cls is None or cls in a.get("class", "").split())]
+
+
+def assert_self_contained(report: Report):
+    for tag, attrs in report.tags:
+        for name in ("src", "href", "xlink:href", "srcset", "data", "action"):
+            value = attrs.get(name)
+            assert value is None or value.startswith(("data:", "#")), f"<{tag} {name}={value[:60]!r}> is external"
+        assert tag not in ("script", "link", "iframe", "object", "embed"), tag
+    assert "url(" not in "".join(report.text)
+
+
+def clip_images(report: Report):
+    return [read_png(base64.b64decode(a["src"].split(",", 1)[1])) for a in report.find("img", "clip-picture")]
+
+
+def test_v2_processor_report_shows_the_missing_eos_and_the_trained_reference():
+    # start_index=3 (as the correct mode's features carry): turn 2, the reference voice, is context.
+    report = Report(html_report(v2_batch(correct=False), start_index=[3, 3]))
+    assert_self_contained(report)
+    chart = report.find("svg")
+    assert [a.get("id") for a in chart] == ["summary-chart"]
+    bars = [a for a in report.find("rect") if a.get("class") in ("learned", "masked", "padding")]
+    assert {a["class"] for a in bars} == {"learned", "masked", "padding"}  # sample 0 is padded (shorter clips)
+    tokens = report.find("span", "tok")
+    assert tokens and all(a.get("title") for a in tokens)
+    assert any(a["title"].startswith("id 78191 · label 78191 (learned)") for a in tokens)
+    assert any(a["title"].startswith("id 128016 x") and "(audio)" in a["title"] for a in tokens)
+    images = clip_images(report)
+    assert len(images) == 4  # 2 samples x (reference voice, target speech)
+    for image in images:  # every clip: learned codes, stream BOS, and an EOS that is never learned
+        assert count_color(image, CELLS[LEARNED][1]) and count_color(image, CELLS[STREAM_BOS][1])
+        assert count_color(image, CELLS[EOS_NOT_LEARNED][1]) and not count_color(image, CELLS[EOS_LEARNED][1])
+    text = "".join(report.text)
+    assert text.count("never learns its stream EOS") == 4
+    assert text.count("its turn is not one the spec learns (a voice reference?)") == 2
+    assert "sample 0, in turn 2 (assistant), clip 0" in text and "sample 1, in turn 4 (assistant), clip 1" in text
+
+
+def test_v2_correct_report_learns_the_target_and_its_eos_only():
+    report = Report(html_report(v2_batch(correct=True), start_index=[3, 3]))
+    assert_self_contained(report)
+    reference, target = clip_images(report)[:2]
+    assert count_color(reference, CELLS[NO_TRAIN][1]) and not count_color(reference, CELLS[LEARNED][1])
+    assert not count_color(reference, CELLS[EOS_NOT_LEARNED][1])  # a no-train clip is grey, not a warning
+    assert count_color(target, CELLS[LEARNED][1]) and count_color(target, CELLS[EOS_LEARNED][1])
+    assert "!!" not in "".join(report.text)
+
+
+def test_packed_v2_report_names_each_clip_by_its_sample():
+    features = v2_features(correct=True)
+    batch = HiggsAudioV2Collator(pad_token_id=128001, label_mode="correct", packed=True)(features)
+    report = Report(html_report(batch, start_index=[3, 3]))
+    assert_self_contained(report)
+    assert len(clip_images(report)) == 4
+    captions = [a["title"].split(":")[0] for a in report.find("img", "clip-picture")]
+    assert captions == [
+        "sample 0, in turn 2 (assistant), clip 0",
+        "sample 0, in turn 4 (assistant), clip 1",
+        "sample 1, in turn 2 (assistant), clip 0",
+        "sample 1, in turn 4 (assistant), clip 1",
+    ]
+    assert "padding" not in {a.get("class") for a in report.find("rect")}  # a packed row has none
+
+
+def test_boson_report_has_a_picture_per_audio_out_clip(tmp_path):
+    batch = boson_batch()
+    report = Report(html_report(batch))
+    assert_self_contained(report)
+    images = clip_images(report)
+    assert len(images) == batch.audio_out_ids_start.numel() == 2
+    for image in images:  # upstream's labels learn the codes and the stream EOS
+        assert count_color(image, CELLS[LEARNED][1]) and count_color(image, CELLS[EOS_LEARNED][1])
+    text = "".join(report.text)
+    assert "sample 0, in turn 2 (assistant), clip 0" in text and "sample 1, in turn 2 (assistant), clip 0" in text
+
+
+def test_inspect_writes_the_report_and_the_token_view(tmp_path, capsys):
+    folder = build_tokenizer(tmp_path / "tok")
+    chat = (
+        "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nHi there<|eot_id|>"
+        "<|start_header_id|>assistant<|end_header_id|>\n\nHello world!<|eot_id|>"
+    )
+    ids = encode(folder, chat)
+    path = tmp_path / "batch.pt"
+    torch.save({"input_ids": torch.tensor([ids]), "labels": torch.tensor([[-100] * 12 + ids[12:]])}, path)
+    out = tmp_path / "report.html"
+    with mock.patch.object(sys, "argv", ["fastcollate/__main__.py"]):
+        spec = ["--response-template", ",".join(map(str, ids[8:12]))]
+        rc = main(["inspect", str(path), *spec, "--tokenizer", str(folder), "--html", str(out)])
+    printed = capsys.readouterr().out
+    assert rc == 0, printed
+    assert (
+        "  outside turns    <|begin_of_text|><|start_header_id|>user<|end_header_id|>\\n\\nHi there<|eot_id|>"
+        in printed
+    )
+    assert "  turn 0 response  <|start_header_id|>assistant<|end_header_id|>\\n\\n[Hello world!<|eot_id|>]" in printed
+    assert "[Hello world!<|eot_id|>]" in printed and f"report: {out}" in printed
+    report = Report(out.read_text())
+    assert_self_contained(report)
+    assert report.find("svg") and any(a["title"].startswith("id ") for a in report.find("span", "tok"))
+
+
+@pytest.mark.parametrize("layout", ["transformers", "boson-multimodal"])
+def test_inspect_higgs_batch_report_has_its_clips(tmp_path, capsys, layout):
+    """A saved batch of either format (boson-multimodal's as its fields' dict) gets a picture per clip."""
+    path, out = tmp_path / "batch.pt", tmp_path / "report.html"
+    if layout == "transformers":
+        batch, clips = v2_batch(correct=False), 4
+    else:
+        batch = {k: v for k, v in dataclasses.asdict(boson_batch()).items() if v is not None}
+        clips = 2
+    torch.save(batch, path)
+    with mock.patch.object(sys, "argv", ["fastcollate/__main__.py"]):
+        rc = main(["inspect", str(path), "--html", str(out)])
+    assert f"report: {out}" in capsys.readouterr().out
+    assert rc == 1  # the given labels differ from the llama3 spec's (the processor's; <|AUDIO_OUT|> masked)
+    report = Report(out.read_text())
+    assert_self_contained(report)
+    assert len(clip_images(report)) == clips
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--tokenizer", "missing"], "--tokenizer: tokenizer: missing has no tokenizer.json"),
+        (["--html", "no/such/folder/r.html"], "--html: no/such/folder/r.html: its folder does not exist"),
+    ],
+)
+def test_inspect_bad_view_arguments_are_bad_input(tmp_path, capsys, monkeypatch, args, message):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a.jsonl").write_text('{"input_ids": [1, 2, 3]}\n')
+    with mock.patch.object(sys, "argv", ["fastcollate/__main__.py"]):
+        rc = main(["inspect", "a.jsonl", "--allow-empty", *args])
+    assert rc == 2
+    assert message in capsys.readouterr().err
+
+
+def test_inspect_streamed_jsonl_shows_the_chosen_sample(tmp_path, capsys):
+    """A .jsonl streams: the views get the samples inspect read (here only --sample 1, numbered as in the
+    file), labelled by the spec where the file has no labels."""
+    folder = build_tokenizer(tmp_path / "tok")
+    chat = "<|begin_of_text|><|start_header_id|>assistant<|end_header_id|>\n\nHi there<|eot_id|>"
+    path, out = tmp_path / "chats.jsonl", tmp_path / "report.html"
+    path.write_text(f'{{"input_ids": {encode(folder, "Hello world!")}}}\n{{"input_ids": {encode(folder, chat)}}}\n')
+    template = ",".join(map(str, encode(folder, "<|start_header_id|>assistant<|end_header_id|>\n\n")))
+    with mock.patch.object(sys, "argv", ["fastcollate/__main__.py"]):
+        rc = main(
+            ["inspect", str(path), "--sample", "1", "--response-template", template]
+            + ["--tokenizer", str(folder), "--html", str(out)]
+        )
+    printed = capsys.readouterr().out
+    assert rc == 0, printed
+    view = printed[printed.index("=== tokens") :]
+    assert "sample 1: 8 tokens, 3 learned, 5 masked" in view and "sample 0" not in view
+    assert "  turn 0 response  <|start_header_id|>assistant<|end_header_id|>\\n\\n[Hi there<|eot_id|>]" in view
+    report = Report(out.read_text())
+    assert len([a for a in report.find("rect") if a.get("class") == "learned"]) == 1
+    assert "<title>sample 1: 3 learned</title>" in out.read_text()
