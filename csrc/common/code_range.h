@@ -24,22 +24,75 @@ struct CodeRegion {
   int64_t row_begin = 0, row_end = 0, col_begin = 0, col_end = 0;
 };
 
-// Whether every code of the region is allowed. One pass in memory order without an early exit, so the loop
-// over a contiguous line vectorizes; the unsigned compare catches negative codes too.
+// The OR of n contiguous codes; with AVX2 where the CPU has it (chosen at run time, as the code transpose of
+// csrc/higgs_hf/code_frames.cpp is): the same loop, vectorized four int64 codes a step instead of two.
+template <typename T>
+T or_contiguous(const T* p, int64_t n) {
+  T acc = 0;
+  for (int64_t b = 0; b < n; ++b) acc |= p[b];
+  return acc;
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+template <typename T>
+__attribute__((target("avx2"))) T or_contiguous_avx2(const T* p, int64_t n) {
+  T acc = 0;
+  for (int64_t b = 0; b < n; ++b) acc |= p[b];
+  return acc;
+}
+
+inline bool code_range_has_avx2() {
+  static const bool has = __builtin_cpu_supports("avx2");
+  return has;
+}
+#endif
+
+// Whether any code of a line has a bit outside `mask` (`mask` = codebook_size - 1, a power of two minus one):
+// the codes OR-ed together (a negative code sets the high bits, an int32 one once sign-extended). Exact for a
+// power-of-two codebook size: x lies in [0, 2^n) iff x & ~(2^n - 1) == 0.
+template <typename T>
+bool line_has_bits_outside(const T* line, int64_t n, int64_t stride, int64_t mask) {
+  T acc = 0;
+  if (stride == 1) {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    acc = code_range_has_avx2() ? or_contiguous_avx2(line, n) : or_contiguous(line, n);
+#else
+    acc = or_contiguous(line, n);
+#endif
+  } else {
+    for (int64_t b = 0; b < n; ++b) acc |= line[b * stride];
+  }
+  return (static_cast<int64_t>(acc) & ~mask) != 0;
+}
+
+// Whether every code of the region is allowed. One pass in memory order without an early exit per code; the
+// common case (a power-of-two codebook size, no stream ids allowed) is the OR above, any other a compare per
+// code (the unsigned compare catches negative codes too).
 template <typename T>
 bool codes_in_range(const T* data, const CodesView& c, const CodeRegion& r, const CodeLimits& lim) {
-  const uint64_t limit = static_cast<uint64_t>(lim.codebook_size);
   const bool rows_outer = std::llabs(c.col_stride) <= std::llabs(c.row_stride);
   const int64_t outer_begin = rows_outer ? r.row_begin : r.col_begin, outer_end = rows_outer ? r.row_end : r.col_end;
   const int64_t inner_begin = rows_outer ? r.col_begin : r.row_begin, inner_end = rows_outer ? r.col_end : r.row_end;
   const int64_t outer_stride = rows_outer ? c.row_stride : c.col_stride;
   const int64_t inner_stride = rows_outer ? c.col_stride : c.row_stride;
+  const int64_t n = inner_end - inner_begin;
+  if (n <= 0) return true;
+  const int64_t size = lim.codebook_size;
+  if (!lim.stream_ids_allowed && (size & (size - 1)) == 0) {
+    for (int64_t a = outer_begin; a < outer_end; ++a) {
+      if (line_has_bits_outside(data + a * outer_stride + inner_begin * inner_stride, n, inner_stride, size - 1)) {
+        return false;
+      }
+    }
+    return true;
+  }
+  const uint64_t limit = static_cast<uint64_t>(size);
   const int64_t a_id = lim.stream_ids_allowed ? lim.stream_bos : 0;  // 0 is a code anyway: nothing extra allowed
   const int64_t b_id = lim.stream_ids_allowed ? lim.stream_eos : 0;
   uint8_t bad = 0;
   for (int64_t a = outer_begin; a < outer_end; ++a) {
-    const T* line = data + a * outer_stride;
-    for (int64_t b = inner_begin; b < inner_end; ++b) {
+    const T* line = data + a * outer_stride + inner_begin * inner_stride;
+    for (int64_t b = 0; b < n; ++b) {
       const int64_t code = static_cast<int64_t>(line[b * inner_stride]);
       bad |= (static_cast<uint64_t>(code) >= limit) & (code != a_id) & (code != b_id);
     }

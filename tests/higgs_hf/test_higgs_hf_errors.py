@@ -260,13 +260,20 @@ def test_a_transposed_clip_is_named_under_the_default_num_codebooks(backend):
 
 
 @pytest.mark.parametrize("backend", backends())
-@pytest.mark.parametrize("code, name", [(1024, "the stream BOS"), (-5, None), (4096, None)])
-def test_codes_outside_the_codebook_name_the_first_bad_frame(backend, code, name):
+@pytest.mark.parametrize("code, name", [(1024, "the stream BOS"), (-5, None), (4096, None), (-(2**31), None)])
+@pytest.mark.parametrize("form", ["int64", "int32", "strided int32", "codebook-major view"])
+def test_codes_outside_the_codebook_name_the_first_bad_frame(backend, code, name, form):
     """Codes of 1024 (the stream BOS) or -5 were accepted without a word; the first bad code in frame order
-    (frame 3, codebook 5 comes before frame 4, codebook 0) is named."""
+    (frame 3, codebook 5 comes before frame 4, codebook 0) is named, whatever the clip's dtype and strides."""
     clip = torch.randint(0, 1024, (8, 10))
     clip[5, 3] = code
     clip[0, 4] = code
+    if form != "int64":
+        clip = clip.to(torch.int32)
+    if form == "strided int32":
+        clip = torch.stack([clip, clip], 2)[:, :, 0]  # a column stride of 2
+    if form == "codebook-major view":
+        clip = clip.t().contiguous().t()  # frames outer in memory
     with pytest.raises(ValueError) as raised:
         fastcollate.HiggsAudioV2Collator(PAD, backend=backend)([{"input_ids": ONE, "audio_codes": [clip]}])
     message = str(raised.value)
