@@ -49,7 +49,7 @@ def make(kind: str, backend: str):
         from higgs_hf_batch import PAD, features
 
         batch = features(0)
-        collator = fastcollate.HiggsAudioV2Collator(PAD, backend=backend)
+        collator = fastcollate.HiggsAudioV2Collator(PAD, label_mode="processor", backend=backend)  # as measured
         return lambda: collator(batch)
     samples = synthetic_tts_batch(16, seed=16)
     collator = fastcollate.HiggsAudioSampleCollator(**higgs_collator_kwargs(), backend=backend)

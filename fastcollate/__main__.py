@@ -1,4 +1,4 @@
-"""Command line: `demo`, `info`, `inspect FILE` and `plan FILE`, as `python -m fastcollate ...` or the `fastcollate` console script."""
+"""Command line: `--version`, `demo`, `info`, `inspect FILE` and `plan FILE`, as `python -m fastcollate ...` or the `fastcollate` console script."""
 
 from __future__ import annotations
 
@@ -17,6 +17,9 @@ def program_name(argv0: str) -> str:
 def main(argv=None) -> int:
     prog = program_name(sys.argv[0] if sys.argv else "")
     parser = argparse.ArgumentParser(prog=prog)
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"fastcollate {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="collate a synthetic Higgs Audio batch with both backends and compare")
     demo.add_argument("--batch-size", type=int, default=16)

@@ -21,6 +21,7 @@ struct HiggsOptions {
   int64_t pad_token_id = 0;
   int64_t round_to = 1;
   int64_t audio_num_codebooks = -1;  // -1: keep every codebook
+  int64_t codebook_size = 1024;      // every code of a segment the batch holds lies in [0, codebook_size)
   bool pad_left = false;
   bool return_audio_in_tokens = true;
   bool mask_audio_out_token_label = true;

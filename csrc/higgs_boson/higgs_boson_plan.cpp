@@ -5,6 +5,7 @@
 #include <string>
 
 #include "common/checked_size.h"
+#include "common/code_range.h"
 #include "higgs_boson/higgs_boson_collate.h"
 
 namespace fastcollate {
@@ -18,6 +19,31 @@ std::string shape_str(const CodesView& v) { return "(" + std::to_string(v.rows) 
 
 int64_t kept_codebooks(int64_t rows, const HiggsOptions& opt) {
   return opt.audio_num_codebooks < 0 ? rows : std::min(rows, opt.audio_num_codebooks);
+}
+
+// Where upstream would build a wrong batch from the codes (reference.py's _check_codes): fewer codebooks than
+// audio_num_codebooks, a code outside [0, codebook_size) in a segment the batch holds.
+void check_codes(int64_t i, const CodesView& codes, const IdsView& starts, const std::vector<char>& is_out_token,
+                 const HiggsOptions& opt) {
+  const int64_t want = opt.audio_num_codebooks;
+  if (want >= 0 && codes.rows < want) {
+    fail(i, "audio_ids_concat",
+         wrong_codebooks(codes, want, "fewer than audio_num_codebooks=" + std::to_string(want), "audio_ids_concat",
+                         "audio_num_codebooks"));
+  }
+  CodeLimits lim;
+  lim.codebook_size = opt.codebook_size;
+  lim.stream_bos = opt.stream.bos;
+  lim.stream_eos = opt.stream.eos;
+  lim.stream_ids_allowed = !opt.stream.transform;
+  const int64_t keep = kept_codebooks(codes.rows, opt), n = static_cast<int64_t>(is_out_token.size());
+  for (int64_t j = 0; j < n; ++j) {
+    if (!is_out_token[j] && !opt.return_audio_in_tokens) continue;  // not in the batch
+    const int64_t end = j + 1 < n ? starts[j + 1] : codes.cols;
+    const std::string problem = code_range_problem(codes, CodeRegion{0, keep, starts[j], end}, lim,
+                                                   " (audio segment " + std::to_string(j) + ")");
+    if (!problem.empty()) fail(i, "audio_ids_concat", problem);
+  }
 }
 
 // The sample's audio segments, one per placeholder token in order, checked against its codes.
@@ -59,6 +85,7 @@ void plan_segments(int64_t i, const HiggsSampleIn& s, const HiggsOptions& opt, b
            "shape " + shape_str(labels) + " does not match audio_ids_concat shape " + shape_str(codes));
     }
   }
+  check_codes(i, codes, starts, is_out_token, opt);
   int64_t out_index = 0;
   for (int64_t j = 0; j < n_tokens; ++j) {
     const int64_t begin = starts[j];

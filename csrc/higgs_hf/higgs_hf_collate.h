@@ -22,7 +22,8 @@ struct HiggsHfOptions {
   int64_t stream_eos = 0;
   bool pad_left = true;
   int64_t pad_to_multiple_of = 1;
-  int64_t num_codebooks = -1;  // -1: whatever the clips have
+  int64_t num_codebooks = -1;    // -1: whatever the batch's first clip has
+  int64_t codebook_size = 1024;  // every code lies in [0, codebook_size)
   // label_mode "correct": text labels from this spec (run on the features' ids as given), clips learned where
   // it learns their placeholder. Absent: label_mode "processor".
   std::optional<RolespanSpecData> spec;

@@ -7,6 +7,7 @@
 #include <type_traits>
 
 #include "common/checked_size.h"
+#include "common/code_range.h"
 #include "higgs_hf/higgs_hf_collate.h"
 #include "higgs_hf/higgs_hf_rules.h"
 
@@ -18,6 +19,14 @@ namespace {
 }
 
 std::string clip_field(size_t j) { return "audio_codes[" + std::to_string(j) + "]"; }
+
+CodeLimits code_limits(const HiggsHfOptions& opt) {
+  CodeLimits lim;
+  lim.codebook_size = opt.codebook_size;
+  lim.stream_bos = opt.stream_bos;
+  lim.stream_eos = opt.stream_eos;
+  return lim;
+}
 
 // The feature's placeholder positions; a delay token in its ids is an error (the collator writes those).
 void scan_ids(size_t i, const IdsView& ids, const HiggsHfOptions& opt, std::vector<int64_t>& placeholders) {
@@ -52,13 +61,15 @@ void check_clips(size_t i, const HiggsHfFeatureIn& f, size_t n_placeholders, con
     }
     if (opt.num_codebooks >= 0 && c.rows != opt.num_codebooks) {
       fail(i, clip_field(j),
-           "has " + std::to_string(c.rows) + " codebooks, expected num_codebooks=" + std::to_string(opt.num_codebooks));
+           wrong_codebooks(c, opt.num_codebooks, "expected num_codebooks=" + std::to_string(opt.num_codebooks),
+                           "a clip", "num_codebooks"));
     }
     if (codebooks > 0 && c.rows != codebooks) {
       fail(i, clip_field(j),
-           "has " + std::to_string(c.rows) + " codebooks, but earlier clips in the batch have " +
-               std::to_string(codebooks));
+           wrong_codebooks(c, codebooks, "but earlier clips in the batch have " + std::to_string(codebooks)));
     }
+    const std::string bad = code_range_problem(c, CodeRegion{0, c.rows, 0, c.cols}, code_limits(opt));
+    if (!bad.empty()) fail(i, clip_field(j), bad);
     codebooks = c.rows;
   }
   if (!f.no_train_error.empty()) fail(i, "audio_no_train", f.no_train_error);

@@ -206,9 +206,9 @@ void bind_higgs_boson(py::module_& m) {
   py::class_<HiggsOptions>(m, "Options", "Options of the compiled Higgs Audio collation (built once per collator).")
       .def(py::init([](int64_t audio_in_token_id, int64_t audio_out_token_id, int64_t pad_token_id,
                        int64_t audio_stream_bos_id, int64_t audio_stream_eos_id, int64_t round_to, bool pad_left,
-                       bool return_audio_in_tokens, int64_t audio_num_codebooks, bool use_delay_pattern,
-                       bool disable_audio_codes_transform, bool mask_audio_out_token_label, bool drop_rewards,
-                       std::optional<RolespanSpecData> label_spec, std::string start_index_unread,
+                       bool return_audio_in_tokens, int64_t audio_num_codebooks, int64_t codebook_size,
+                       bool use_delay_pattern, bool disable_audio_codes_transform, bool mask_audio_out_token_label,
+                       bool drop_rewards, std::optional<RolespanSpecData> label_spec, std::string start_index_unread,
                        std::vector<std::string> allowed_keys, std::string unknown_key_problem) {
              if (round_to < 1) throw std::invalid_argument("round_to: expected an int >= 1");
              HiggsOptions o;
@@ -219,6 +219,7 @@ void bind_higgs_boson(py::module_& m) {
              o.pad_left = pad_left;
              o.return_audio_in_tokens = return_audio_in_tokens;
              o.audio_num_codebooks = audio_num_codebooks;
+             o.codebook_size = codebook_size;
              o.mask_audio_out_token_label = mask_audio_out_token_label;
              o.drop_rewards = drop_rewards;
              o.label_spec = std::move(label_spec);
@@ -231,10 +232,11 @@ void bind_higgs_boson(py::module_& m) {
            }),
            py::kw_only(), py::arg("audio_in_token_id"), py::arg("audio_out_token_id"), py::arg("pad_token_id"),
            py::arg("audio_stream_bos_id"), py::arg("audio_stream_eos_id"), py::arg("round_to"), py::arg("pad_left"),
-           py::arg("return_audio_in_tokens"), py::arg("audio_num_codebooks"), py::arg("use_delay_pattern"),
-           py::arg("disable_audio_codes_transform"), py::arg("mask_audio_out_token_label"), py::arg("drop_rewards"),
-           py::arg("label_spec") = py::none(), py::arg("start_index_unread") = "",
-           py::arg("allowed_keys") = std::vector<std::string>(), py::arg("unknown_key_problem") = "");
+           py::arg("return_audio_in_tokens"), py::arg("audio_num_codebooks"), py::arg("codebook_size"),
+           py::arg("use_delay_pattern"), py::arg("disable_audio_codes_transform"),
+           py::arg("mask_audio_out_token_label"), py::arg("drop_rewards"), py::arg("label_spec") = py::none(),
+           py::arg("start_index_unread") = "", py::arg("allowed_keys") = std::vector<std::string>(),
+           py::arg("unknown_key_problem") = "");
 
   m.def("collate", &collate_higgs, py::arg("batch"), py::arg("options"), py::arg("chunk_counts") = py::none(),
         "Collate a list of ChatMLDatasetSample-like objects in one native pass. Returns a tuple of torch tensors "

@@ -166,40 +166,43 @@ void bind_higgs_hf(py::module_& m) {
   if (feature_names == nullptr) feature_names = new FeatureNames();
   py::class_<HiggsHfBindOptions>(m, "Options",
                                  "Options of the compiled HiggsAudioV2Collator (built once per collator).")
-      .def(py::init([](int64_t pad_token_id, int64_t audio_token_id, int64_t audio_bos_token_id,
-                       int64_t audio_delay_token_id, int64_t audio_stream_bos_id, int64_t audio_stream_eos_id,
-                       bool pad_left, int64_t pad_to_multiple_of, bool packed, int64_t num_codebooks,
-                       std::optional<RolespanSpecData> label_spec, std::vector<std::string> allowed_keys,
-                       std::string unknown_key_problem, std::string start_index_unread, std::string no_train_unread,
-                       bool read_start_index, bool read_no_train, py::object parse_no_train) {
-             if (pad_to_multiple_of < 1) throw std::invalid_argument("pad_to_multiple_of: expected an int >= 1");
-             HiggsHfBindOptions o;
-             o.opt = HiggsHfOptions{pad_token_id,
-                                    audio_token_id,
-                                    audio_bos_token_id,
-                                    audio_delay_token_id,
-                                    audio_stream_bos_id,
-                                    audio_stream_eos_id,
-                                    pad_left,
-                                    pad_to_multiple_of,
-                                    num_codebooks,
-                                    std::move(label_spec),
-                                    packed};
-             o.allowed_keys = {allowed_keys.begin(), allowed_keys.end()};
-             o.unknown_key_problem = std::move(unknown_key_problem);
-             o.start_index_unread = std::move(start_index_unread);
-             o.no_train_unread = std::move(no_train_unread);
-             o.read_start_index = read_start_index;
-             o.read_no_train = read_no_train;
-             o.parse_no_train = std::move(parse_no_train);
-             return o;
-           }),
-           py::kw_only(), py::arg("pad_token_id"), py::arg("audio_token_id"), py::arg("audio_bos_token_id"),
-           py::arg("audio_delay_token_id"), py::arg("audio_stream_bos_id"), py::arg("audio_stream_eos_id"),
-           py::arg("pad_left"), py::arg("pad_to_multiple_of"), py::arg("packed"), py::arg("num_codebooks"),
-           py::arg("label_spec"), py::arg("allowed_keys"), py::arg("unknown_key_problem"),
-           py::arg("start_index_unread"), py::arg("no_train_unread"), py::arg("read_start_index"),
-           py::arg("read_no_train"), py::arg("parse_no_train"))
+      .def(
+          py::init(
+              [](int64_t pad_token_id, int64_t audio_token_id, int64_t audio_bos_token_id, int64_t audio_delay_token_id,
+                 int64_t audio_stream_bos_id, int64_t audio_stream_eos_id, bool pad_left, int64_t pad_to_multiple_of,
+                 bool packed, int64_t num_codebooks, int64_t codebook_size, std::optional<RolespanSpecData> label_spec,
+                 std::vector<std::string> allowed_keys, std::string unknown_key_problem, std::string start_index_unread,
+                 std::string no_train_unread, bool read_start_index, bool read_no_train, py::object parse_no_train) {
+                if (pad_to_multiple_of < 1) throw std::invalid_argument("pad_to_multiple_of: expected an int >= 1");
+                HiggsHfBindOptions o;
+                HiggsHfOptions& opt = o.opt;
+                opt.pad_token_id = pad_token_id;
+                opt.audio_token_id = audio_token_id;
+                opt.audio_bos_token_id = audio_bos_token_id;
+                opt.audio_delay_token_id = audio_delay_token_id;
+                opt.stream_bos = audio_stream_bos_id;
+                opt.stream_eos = audio_stream_eos_id;
+                opt.pad_left = pad_left;
+                opt.pad_to_multiple_of = pad_to_multiple_of;
+                opt.num_codebooks = num_codebooks;
+                opt.codebook_size = codebook_size;
+                opt.spec = std::move(label_spec);
+                opt.packed = packed;
+                o.allowed_keys = {allowed_keys.begin(), allowed_keys.end()};
+                o.unknown_key_problem = std::move(unknown_key_problem);
+                o.start_index_unread = std::move(start_index_unread);
+                o.no_train_unread = std::move(no_train_unread);
+                o.read_start_index = read_start_index;
+                o.read_no_train = read_no_train;
+                o.parse_no_train = std::move(parse_no_train);
+                return o;
+              }),
+          py::kw_only(), py::arg("pad_token_id"), py::arg("audio_token_id"), py::arg("audio_bos_token_id"),
+          py::arg("audio_delay_token_id"), py::arg("audio_stream_bos_id"), py::arg("audio_stream_eos_id"),
+          py::arg("pad_left"), py::arg("pad_to_multiple_of"), py::arg("packed"), py::arg("num_codebooks"),
+          py::arg("codebook_size"), py::arg("label_spec"), py::arg("allowed_keys"), py::arg("unknown_key_problem"),
+          py::arg("start_index_unread"), py::arg("no_train_unread"), py::arg("read_start_index"),
+          py::arg("read_no_train"), py::arg("parse_no_train"))
       .def_property_readonly(
           "packed", [](const HiggsHfBindOptions& o) { return o.opt.packed; },
           "Whether collate() returns the packed layout (its tuple differs).");

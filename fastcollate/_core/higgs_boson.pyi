@@ -20,6 +20,7 @@ class Options:
         pad_left: bool,
         return_audio_in_tokens: bool,
         audio_num_codebooks: int,
+        codebook_size: int,
         use_delay_pattern: bool,
         disable_audio_codes_transform: bool,
         mask_audio_out_token_label: bool,

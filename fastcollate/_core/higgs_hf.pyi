@@ -21,6 +21,7 @@ class Options:
         pad_to_multiple_of: int,
         packed: bool,
         num_codebooks: int,
+        codebook_size: int,
         label_spec: Optional[RoleSpanSpecNative],
         allowed_keys: Sequence[str],
         unknown_key_problem: str,

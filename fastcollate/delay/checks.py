@@ -14,6 +14,7 @@ from typing import NamedTuple, Optional, Sequence, Tuple
 import torch
 
 from ..common.checks import ID_DTYPES, check_int, check_out, check_same_device, check_tensor, values_on
+from ..common.code_range import code_range_problem
 from ..common.sizes import INT64_MAX, check_fits_memory
 
 LAYOUTS = ("BKT", "BTK")
@@ -257,3 +258,32 @@ def check_apply_out(out, codes, shape):
     delayed = check_out("out[0]", out[0], shape, codes.dtype, [("codes", codes)])
     generation_mask = check_out("out[1]", out[1], shape, codes.dtype, [("codes", codes), ("out[0]", delayed)])
     return delayed, generation_mask
+
+
+def check_codebook_size(codebook_size) -> Optional[int]:
+    if codebook_size is None:
+        return None
+    size = check_int("codebook_size", codebook_size)
+    if size < 1:
+        raise ValueError(f"codebook_size: expected None or an int >= 1, got {size}")
+    return size
+
+
+def check_code_values(codes: torch.Tensor, codebook_size: Optional[int], layout: str, ragged: bool = False) -> None:
+    """With a codebook_size, every code lies in [0, codebook_size): a ValueError names the first code outside
+    (its batch row, then frame, then codebook). Reads the values (one tensor pass), so the public ops call it
+    on real tensors only, never on meta ones; without a codebook_size nothing is read (the ops also delay
+    labels, whose -100 is no code)."""
+    if codebook_size is None or codes.device.type == "meta":
+        return
+    view = codes if ragged or codes.dim() == 3 else codes[None]
+    if ragged:
+        view = view[None]
+    if layout == "BTK":
+        view = view.transpose(-1, -2)  # (B, K, T)
+    bad = ((view < 0) | (view >= codebook_size)).flatten(1).any(1)
+    if not bool(bad.any()):
+        return
+    b = int(torch.nonzero(bad)[0])
+    where = f" (batch row {b})" if codes.dim() == 3 else ""
+    raise ValueError(f"codes: {code_range_problem(view[b], codebook_size, None, None, where=where)}")

@@ -12,7 +12,15 @@ from ..common.checks import check_storage, plain_arg
 from ..common.views import readable, writable
 from ..runtime.backend import eager
 from . import library, native
-from .checks import check_apply, check_apply_out, check_apply_ragged, check_revert, check_revert_ragged
+from .checks import (
+    check_apply,
+    check_apply_out,
+    check_apply_ragged,
+    check_code_values,
+    check_codebook_size,
+    check_revert,
+    check_revert_ragged,
+)
 from .delay_pattern_reference import RaggedCodes, RaggedDelayed
 
 __all__ = [
@@ -25,7 +33,9 @@ __all__ = [
 ]
 
 
-def apply_delay_pattern(codes, bos_token_id, pad_token_id, *, delays=None, layout="BKT", mode="extend", out=None):
+def apply_delay_pattern(
+    codes, bos_token_id, pad_token_id, *, delays=None, layout="BKT", mode="extend", out=None, codebook_size=None
+):
     """Delay every codebook of `codes`; returns `(delayed, generation_mask)`.
 
     codes: int16/int32/int64, (B, K, T) or (K, T) for layout "BKT", (B, T, K) or (T, K) for "BTK", any
@@ -35,10 +45,14 @@ def apply_delay_pattern(codes, bos_token_id, pad_token_id, *, delays=None, layou
     delays: ints >= 0, one per codebook, any order (default range(K)). mode "extend": T + max(delays)
     columns; "preserve": T columns, the codes pushed past them dropped. Outputs have the dtype and layout of
     codes; out=(delayed, generation_mask) writes into given tensors (which must not overlap codes).
+    codebook_size: every code must lie in [0, codebook_size) (e.g. 1024 for Higgs Audio's codec), else a
+    ValueError names the first code outside (batch row, frame, codebook); None (default): not checked.
     """
     codes = plain_arg(codes)
     args = check_apply(codes, bos_token_id, pad_token_id, delays, layout, mode)
+    codebook_size = check_codebook_size(codebook_size)
     check_storage("codes", codes)  # after every conversion that may run user code
+    check_code_values(codes, codebook_size, layout)
     if out is not None:
         delayed, generation_mask = check_apply_out(out, codes, args.shape)  # overlap with the caller's codes
         codes = readable(codes)
@@ -86,6 +100,7 @@ def apply_delay_pattern_ragged(
     stream_bos_eos=False,
     return_labels=False,
     no_train=None,
+    codebook_size=None,
 ) -> RaggedDelayed:
     """The delay pattern of packed segments (collation): codes (K, N) ("BTK": (N, K)) holds S segments,
     segment s in columns offsets[s]:offsets[s + 1] (offsets: S + 1 ints from 0 to N). Every segment is
@@ -94,13 +109,17 @@ def apply_delay_pattern_ragged(
     the S + 1 new offsets. return_labels: int64 labels of the same layout, the codes and the stream EOS
     kept, -100 elsewhere (every delay fill and the stream BOS); no_train (S bools) makes a segment's labels
     all -100. Higgs Audio's collator is this with stream_bos_eos=True and the default delays.
+    codebook_size: every code must lie in [0, codebook_size) (e.g. 1024), else a ValueError names the first
+    code outside (frame = column of codes, codebook); None (default): not checked.
     """
     codes, offsets = plain_arg(codes), plain_arg(offsets)
     args = check_apply_ragged(
         codes, offsets, bos_token_id, pad_token_id, delays, layout, stream_bos_eos, return_labels, no_train
     )
+    codebook_size = check_codebook_size(codebook_size)
     for name, tensor in (("codes", codes), ("offsets", args.offsets), ("no_train", args.no_train)):
         check_storage(name, tensor)
+    check_code_values(codes, codebook_size, layout, ragged=True)
     codes = readable(codes)
     args = args._replace(offsets=readable(args.offsets), no_train=readable(args.no_train))
     if eager(codes, args.offsets, args.no_train):

@@ -24,6 +24,8 @@ from ..common.labels import IGNORE
 from .checks import (
     check_apply,
     check_apply_ragged,
+    check_code_values,
+    check_codebook_size,
     check_offset_values,
     check_ragged_values,
     check_revert,
@@ -61,9 +63,13 @@ def _from_bkt(x: torch.Tensor, layout: str, ndim: int) -> torch.Tensor:
     return (x if ndim == 3 else x[0]).contiguous()
 
 
-def apply_delay_pattern(codes, bos_token_id, pad_token_id, *, delays=None, layout="BKT", mode="extend"):
-    """(delayed, generation_mask), both of codes' dtype and layout."""
+def apply_delay_pattern(
+    codes, bos_token_id, pad_token_id, *, delays=None, layout="BKT", mode="extend", codebook_size=None
+):
+    """(delayed, generation_mask), both of codes' dtype and layout; with codebook_size, codes outside
+    [0, codebook_size) are a ValueError."""
     args = check_apply(codes, bos_token_id, pad_token_id, delays, layout, mode)
+    check_code_values(codes, check_codebook_size(codebook_size), layout)
     x = _to_bkt(codes, layout)
     batch, num_codebooks, length = x.shape
     width = args.shape[-1] if layout == "BKT" else args.shape[-2]
@@ -109,13 +115,15 @@ def apply_delay_pattern_ragged(
     stream_bos_eos=False,
     return_labels=False,
     no_train=None,
+    codebook_size=None,
 ) -> RaggedDelayed:
     """Every segment codes[:, offsets[s]:offsets[s + 1]] delayed on its own (wrapped in a stream BOS and EOS
     first when asked), then packed again. Labels: the codes and the stream EOS, -100 elsewhere, all -100 for
-    a segment flagged no_train."""
+    a segment flagged no_train. With codebook_size, codes outside [0, codebook_size) are a ValueError."""
     args = check_apply_ragged(
         codes, offsets, bos_token_id, pad_token_id, delays, layout, stream_bos_eos, return_labels, no_train
     )
+    check_code_values(codes, check_codebook_size(codebook_size), layout, ragged=True)
     x = codes.T if layout == "BTK" else codes  # (K, N)
     k = x.shape[0]
     bounds = check_ragged_values(args, x.shape[1], codes.element_size(), return_labels)

@@ -36,7 +36,11 @@ class HiggsAudioSampleCollator:
     start_index without a label_spec, or under a spec that does not read it, is a ValueError. `on_empty`: a
     sample that learns nothing, neither text nor audio, is an "error", a warning ("warn", the default: one
     EmptySampleWarning per batch naming the samples, the batch unchanged), dropped from the batch ("drop"), or
-    ignored ("keep"). `ignore_keys`: Mapping keys to skip.
+    ignored ("keep"). `ignore_keys`: Mapping keys to skip. `codebook_size` (1024, the released codec's): a code
+    outside [0, codebook_size) in a segment the batch holds is a ValueError naming the sample, the frame and
+    the codebook (upstream copies it into the batch: the stream BOS/EOS ids are the collator's to add); so is
+    audio_ids_concat with fewer codebooks than `audio_num_codebooks` (upstream returns fewer), with the
+    transpose suggested where the codes look like (L, K).
     """
 
     def __init__(
@@ -63,6 +67,7 @@ class HiggsAudioSampleCollator:
         label_spec=None,
         on_empty="warn",
         ignore_keys=(),
+        codebook_size=1024,
     ):
         self.whisper_processor = whisper_processor
         self.encode_whisper_embed = encode_whisper_embed
@@ -89,6 +94,7 @@ class HiggsAudioSampleCollator:
             mask_audio_out_token_label=bool(mask_audio_out_token_label),
             label_spec=label_spec,
             ignore_keys=_key_names(ignore_keys),
+            codebook_size=codebook_size,
         )
         self.on_empty = check_on_empty(on_empty)
         self.backend = resolve_backend(backend)

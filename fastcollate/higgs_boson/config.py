@@ -21,6 +21,7 @@ class HiggsCollateConfig:
     encode_whisper_embed: bool = True
     return_audio_in_tokens: bool = True
     audio_num_codebooks: Optional[int] = None
+    codebook_size: int = 1024  # every code of a segment the batch holds lies in [0, codebook_size)
     use_delay_pattern: bool = False
     disable_audio_codes_transform: bool = False
     chunk_size_samples: Optional[int] = None  # whisper path only: chunk_size_seconds * sampling rate
@@ -54,6 +55,8 @@ class HiggsCollateConfig:
             raise ValueError(f"audio_num_codebooks: expected None or an int >= 1, got {self.audio_num_codebooks!r}")
         if self.audio_num_codebooks is not None and out_of_int64(self.audio_num_codebooks):
             raise ValueError(f"audio_num_codebooks: expected an int that fits in int64, got {self.audio_num_codebooks}")
+        if not _is_int(self.codebook_size) or self.codebook_size < 1 or out_of_int64(self.codebook_size):
+            raise ValueError(f"codebook_size: expected an int >= 1, got {self.codebook_size!r}")
         if self.label_spec is not None and not isinstance(self.label_spec, RoleSpanSpec):
             raise ValueError(
                 f"label_spec: expected a fastcollate.RoleSpanSpec or None, got {type(self.label_spec).__name__}"

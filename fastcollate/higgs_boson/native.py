@@ -25,6 +25,7 @@ def native_options(cfg: HiggsCollateConfig):
         pad_left=cfg.pad_left,
         return_audio_in_tokens=cfg.return_audio_in_tokens,
         audio_num_codebooks=-1 if cfg.audio_num_codebooks is None else cfg.audio_num_codebooks,
+        codebook_size=cfg.codebook_size,
         use_delay_pattern=cfg.use_delay_pattern,
         disable_audio_codes_transform=cfg.disable_audio_codes_transform,
         mask_audio_out_token_label=cfg.mask_audio_out_token_label,

@@ -13,6 +13,7 @@ from typing import List, Optional
 import torch
 
 from ..common.checks import batch_has_labels, check_batch, check_reward, check_start_index, sample_error
+from ..common.code_range import code_range_problem, wrong_codebooks
 from ..common.int_input import int_tensor
 from ..common.labels import IGNORE
 from ..common.sizes import check_fits_memory, check_padded_memory, fits, padded_width, stream_too_big
@@ -163,6 +164,7 @@ def _read_segments(i, sample, cfg, kinds, with_labels) -> List[_Segment]:
 
     keep = cfg.kept_codebooks(codes.shape[0])
     ends = starts[1:] + [total]
+    _check_codes(i, codes, starts, ends, kinds, keep, cfg)
     segments = []
     for start, end, kind in zip(starts, ends, kinds):
         seg = _Segment(codes=codes[:keep, start:end].long())
@@ -170,6 +172,36 @@ def _read_segments(i, sample, cfg, kinds, with_labels) -> List[_Segment]:
             seg.labels = label_codes[:keep, start:end].long()
         segments.append(seg)
     return segments
+
+
+def _check_codes(i, codes, starts, ends, kinds, keep, cfg):
+    """Where upstream would build a wrong batch from the codes: fewer codebooks than audio_num_codebooks (it
+    keeps them all), a code outside [0, codebook_size) in a segment the batch holds (upstream copies it, and
+    the model reads a stream id as a BOS/EOS or indexes past its embedding)."""
+    want = cfg.audio_num_codebooks
+    if want is not None and codes.shape[0] < want:
+        problem = wrong_codebooks(
+            codes.shape,
+            want,
+            f"fewer than audio_num_codebooks={want}",
+            subject="audio_ids_concat",
+            option="audio_num_codebooks",
+        )
+        raise sample_error(i, "audio_ids_concat", problem)
+    for j, (start, end, kind) in enumerate(zip(starts, ends, kinds)):
+        if kind == "in" and not cfg.return_audio_in_tokens:
+            continue  # not in the batch
+        problem = code_range_problem(
+            codes[:keep, start:end],
+            cfg.codebook_size,
+            cfg.audio_stream_bos_id,
+            cfg.audio_stream_eos_id,
+            stream_ids_allowed=cfg.disable_audio_codes_transform,
+            first_frame=start,
+            where=f" (audio segment {j})",
+        )
+        if problem is not None:
+            raise sample_error(i, "audio_ids_concat", problem)
 
 
 def _check_streams(samples, cfg):

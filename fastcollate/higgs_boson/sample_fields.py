@@ -34,7 +34,7 @@ OPTIONAL_FIELDS = frozenset({"label_ids", "audio_label_ids_concat", "reward", "s
 
 UNKNOWN_KEY_PROBLEM = (
     f"is not a ChatMLDatasetSample field ({', '.join(SAMPLE_FIELDS)}); drop it from the "
-    "samples (e.g. dataset.remove_columns) or name it in ignore_keys="
+    "samples (e.g. dataset.remove_columns) or list it in ignore_keys to skip it"
 )
 
 

@@ -13,7 +13,7 @@ from ..rolespan.packed import block_causal_mask, check_block_mask_dtype
 from ..rolespan.reference import empty_reason
 from ..rolespan.spec import RoleSpanSpec
 from ..runtime.backend import resolve_backend
-from .config import HIGGS_HF_IDS, HiggsHfConfig, make_config
+from .config import CODEBOOK_SIZE, HIGGS_HF_IDS, NUM_CODEBOOKS, HiggsHfConfig, make_config
 from .features import check_feature, read_feature
 from .native import collate_native, learned_counts, native_options
 from .reference import collate_reference
@@ -33,8 +33,11 @@ class HiggsAudioV2Collator:
 
       * `input_ids`: 1-D token ids (tensor, numpy array or list) in which each clip is ONE audio token
         (`<|AUDIO_OUT|>`, `audio_token_id`), e.g. `tokenizer(text)["input_ids"]` of the processor's text;
-      * `audio_codes`: one `(K, L)` integer array per audio token, in order (the codec's `audio_codes[0]`);
-        empty or absent for a text-only feature;
+      * `audio_codes`: one `(K, L)` integer array per audio token, in order (the codec's `audio_codes[0]`):
+        K = `num_codebooks` codebooks (8 by default, the released model's) by L frames, every code in
+        `[0, codebook_size)` (1024 by default; the stream BOS/EOS ids are the collator's to add); empty or absent
+        for a text-only feature. A clip of another K (a transposed `(L, K)` clip is named as such) or holding a
+        code outside that range is a ValueError naming the sample, the clip and the first bad frame;
       * `start_index` (label_mode "correct" only): turns before it are context, as in `RoleSpanSpec`;
       * `audio_no_train` (label_mode "correct" only): one bool per clip, True = not learned (e.g. a voice
         reference that sits in a learned turn).
@@ -48,12 +51,13 @@ class HiggsAudioV2Collator:
 
     label_mode:
 
-      * "processor" (default): the processor's labels, bit for bit (the documentation's Higgs Audio v2 page
-        shows what they do not train);
-      * "correct": text labels from `label_spec` (default `presets.llama3()`: assistant turns only, headers
+      * "correct" (default, for training): text labels from `label_spec` (default `presets.llama3()`: assistant turns only, headers
         masked, start_index honoured) with every placeholder masked; audio labels learn each clip's codes AND
         its stream EOS (the frame generation stops on); a clip whose placeholder the spec does not learn, or
-        flagged in `audio_no_train`, is no-train (all -100).
+        flagged in `audio_no_train`, is no-train (all -100);
+      * "processor": the processor's labels, bit for bit, to reproduce `HiggsAudioV2Processor` (the
+        documentation's Higgs Audio v2 page shows what they train that "correct" does not: the prompt, the
+        voice references, and never the stream EOS).
 
     packed=True: every feature of a call in ONE row (batch dimension 1), nothing padded, for a
     `PackingSampler`'s packs: `input_ids` and `labels` (int64, (1, T)) are the padded batch's rows without their
@@ -69,6 +73,10 @@ class HiggsAudioV2Collator:
     attention; without it the model must keep the features apart from `position_ids` (transformers 5 does
     when no mask is given). padding_side does not apply; pad_to_multiple_of is refused.
 
+    num_codebooks: K of every clip (8, the released model's; `from_processor` reads the codec's). None: whatever
+    the batch's first clip has, for a codec whose K varies (a transposed clip is then only caught where the
+    batch's clips disagree). codebook_size: codes lie in [0, codebook_size) (1024; `from_processor` reads it).
+
     on_empty: a feature that learns nothing (no text label, no audio label): "warn" (default: one
     EmptySampleWarning per batch, the batch unchanged), "error", "drop" (collate without it) or "keep".
     backend: "auto" (compiled when built), "cpu" (compiled, or ImportError) or "python" (the reference twin).
@@ -78,7 +86,7 @@ class HiggsAudioV2Collator:
         self,
         pad_token_id: int,
         *,
-        label_mode: str = "processor",
+        label_mode: str = "correct",
         label_spec: Optional[RoleSpanSpec] = None,
         audio_token_id: int = HIGGS_HF_IDS["audio_token_id"],
         audio_bos_token_id: Optional[int] = None,
@@ -89,7 +97,8 @@ class HiggsAudioV2Collator:
         pad_to_multiple_of: Optional[int] = None,
         packed: bool = False,
         block_mask_dtype: Optional[torch.dtype] = None,
-        num_codebooks: Optional[int] = None,
+        num_codebooks: Optional[int] = NUM_CODEBOOKS,
+        codebook_size: int = CODEBOOK_SIZE,
         on_empty: str = "warn",
         backend: str = "auto",
         ignore_keys: Iterable[str] = (),
@@ -106,6 +115,7 @@ class HiggsAudioV2Collator:
             padding_side=padding_side,
             pad_to_multiple_of=pad_to_multiple_of,
             num_codebooks=num_codebooks,
+            codebook_size=codebook_size,
             on_empty=on_empty,
             ignore_keys=ignore_keys,
             packed=packed,
@@ -123,8 +133,9 @@ class HiggsAudioV2Collator:
 
     @classmethod
     def from_processor(cls, processor, **kwargs) -> "HiggsAudioV2Collator":
-        """The token ids of a `HiggsAudioV2Processor` (its tokenizer's pad token included); other options by
-        keyword. Under label_mode "correct" the default label_spec reads its ids from the processor's tokenizer."""
+        """The token ids of a `HiggsAudioV2Processor` (its tokenizer's pad token included) and its codec's
+        number of codebooks and codebook size; other options by keyword. Under label_mode "correct" (the default)
+        the default label_spec reads its ids from the processor's tokenizer."""
         ids = dict(
             pad_token_id=processor.tokenizer.pad_token_id,
             audio_token_id=processor.audio_token_id,
@@ -132,7 +143,12 @@ class HiggsAudioV2Collator:
             audio_stream_bos_id=processor.audio_stream_bos_id,
             audio_stream_eos_id=processor.audio_stream_eos_id,
         )
-        if kwargs.get("label_mode", "processor") == "processor":
+        codec = getattr(getattr(processor, "audio_tokenizer", None), "config", None)
+        if getattr(codec, "num_quantizers", None) is not None:  # what the processor itself reads
+            ids["num_codebooks"] = codec.num_quantizers
+        if getattr(codec, "codebook_size", None) is not None:
+            ids["codebook_size"] = codec.codebook_size
+        if kwargs.get("label_mode", "correct") == "processor":
             ids["audio_bos_token_id"] = processor.audio_bos_token_id
         elif kwargs.get("label_spec") is None:
             from ..rolespan import presets

@@ -18,6 +18,10 @@ HIGGS_HF_IDS = dict(
     audio_stream_bos_id=1024,
     audio_stream_eos_id=1025,
 )
+# The released model's codec: 8 codebooks of 1024 codes each (the stream BOS/EOS ids, 1024 and 1025, lie just
+# above the codes: the collator adds them, a clip never holds them).
+NUM_CODEBOOKS = 8
+CODEBOOK_SIZE = 1024
 LABEL_MODES = ("processor", "correct")
 PADDING_SIDES = ("left", "right")
 
@@ -25,7 +29,7 @@ PADDING_SIDES = ("left", "right")
 @dataclass(frozen=True)
 class HiggsHfConfig:
     pad_token_id: int
-    label_mode: str = "processor"
+    label_mode: str = "correct"
     label_spec: Optional[RoleSpanSpec] = None  # label_mode "correct" only
     audio_token_id: int = HIGGS_HF_IDS["audio_token_id"]
     # label_mode "processor" only (its labels mask <|audio_out_bos|>); None under "correct", which never reads it.
@@ -36,7 +40,9 @@ class HiggsHfConfig:
     pad_left: bool = True
     pad_to_multiple_of: int = 1
     packed: bool = False  # every feature in one row (reference.py's module docstring)
-    num_codebooks: Optional[int] = None  # None: whatever the clips have (the same in every clip of a batch)
+    # K of every clip; None: whatever the batch's first clip has (then a transposed clip is not recognised).
+    num_codebooks: Optional[int] = NUM_CODEBOOKS
+    codebook_size: int = CODEBOOK_SIZE  # every code lies in [0, codebook_size)
     on_empty: str = "warn"
     ignore_keys: frozenset = frozenset()
 
@@ -93,6 +99,7 @@ def make_config(
     on_empty,
     ignore_keys,
     packed=False,
+    codebook_size=CODEBOOK_SIZE,
 ) -> HiggsHfConfig:
     """Every option checked, with a message naming it and the fix."""
     if label_mode not in LABEL_MODES:
@@ -164,6 +171,13 @@ def make_config(
         or out_of_int64(num_codebooks)
     ):
         raise ValueError(f"num_codebooks: expected None or an int >= 1, got {num_codebooks!r}")
+    if (
+        isinstance(codebook_size, bool)
+        or not isinstance(codebook_size, int)
+        or codebook_size < 1
+        or out_of_int64(codebook_size)
+    ):
+        raise ValueError(f"codebook_size: expected an int >= 1, got {codebook_size!r}")
     if isinstance(ignore_keys, str):
         raise ValueError(f"ignore_keys: expected a collection of key names, got the string {ignore_keys!r}")
     ignore_keys = frozenset(ignore_keys)
@@ -178,6 +192,7 @@ def make_config(
         pad_to_multiple_of=multiple,
         packed=packed,
         num_codebooks=num_codebooks,
+        codebook_size=codebook_size,
         on_empty=check_on_empty(on_empty),
         ignore_keys=ignore_keys,
         **ids,

@@ -7,7 +7,9 @@ and csrc/higgs_hf/ raise the same ValueErrors in the same order (the tests match
    an error unless named in `ignore_keys`;
 2. then feature by feature: input_ids; start_index; a delay token in input_ids (the collator writes those);
    audio_codes (a list or tuple, absent or None meaning no clip); one clip per placeholder; each clip a
-   (K, L) integer array whose K agrees with `num_codebooks` or with the batch's first clip; audio_no_train.
+   (K, L) integer array whose K agrees with `num_codebooks` (or, num_codebooks=None, with the batch's first
+   clip), the transpose suggested where the clip is (L, K), and whose codes lie in [0, codebook_size), the
+   first one outside named by frame and codebook; audio_no_train.
 """
 
 from __future__ import annotations
@@ -20,12 +22,13 @@ import numpy as np
 import torch
 
 from ..common.checks import Missing, check_start_index, sample_error, stored_items
+from ..common.code_range import code_range_problem, wrong_codebooks
 from ..common.int_input import int_tensor
 
 FEATURE_KEYS = ("input_ids", "audio_codes", "start_index", "audio_no_train")
 UNKNOWN_KEY_PROBLEM = (
     f"is not a feature HiggsAudioV2Collator reads ({', '.join(FEATURE_KEYS)}); drop it from the "
-    "features (e.g. dataset.remove_columns) or name it in ignore_keys="
+    "features (e.g. dataset.remove_columns) or list it in ignore_keys to skip it"
 )
 CODES_KIND = "a list of (K, L) code arrays, one per audio placeholder"
 NO_TRAIN_KIND = "a list of bools, one per clip"
@@ -107,9 +110,17 @@ def check_feature(i: int, raw: RawFeature, cfg, batch_codebooks: Optional[int]) 
         if k == 0:
             raise sample_error(i, field, f"has 0 codebooks (shape {tuple(clip.shape)}); expected (K, L) with K >= 1")
         if cfg.num_codebooks is not None and k != cfg.num_codebooks:
-            raise sample_error(i, field, f"has {k} codebooks, expected num_codebooks={cfg.num_codebooks}")
+            want = cfg.num_codebooks
+            problem = wrong_codebooks(clip.shape, want, f"expected num_codebooks={want}", option="num_codebooks")
+            raise sample_error(i, field, problem)
         if batch_codebooks is not None and k != batch_codebooks:
-            raise sample_error(i, field, f"has {k} codebooks, but earlier clips in the batch have {batch_codebooks}")
+            want = batch_codebooks
+            raise sample_error(
+                i, field, wrong_codebooks(clip.shape, want, f"but earlier clips in the batch have {want}")
+            )
+        bad = code_range_problem(clip, cfg.codebook_size, cfg.audio_stream_bos_id, cfg.audio_stream_eos_id)
+        if bad is not None:
+            raise sample_error(i, field, bad)
         batch_codebooks = k
         clips.append(clip)
     return Feature(ids, clips, placeholders, start_index, _no_train(i, raw.audio_no_train, len(clips), cfg))

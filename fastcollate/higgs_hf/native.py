@@ -26,6 +26,7 @@ def native_options(cfg: HiggsHfConfig):
         pad_to_multiple_of=cfg.pad_to_multiple_of,
         packed=cfg.packed,
         num_codebooks=-1 if cfg.num_codebooks is None else cfg.num_codebooks,
+        codebook_size=cfg.codebook_size,
         label_spec=native_spec(cfg.label_spec) if cfg.correct else None,
         allowed_keys=sorted(set(FEATURE_KEYS) | cfg.ignore_keys),
         unknown_key_problem=UNKNOWN_KEY_PROBLEM,

@@ -52,7 +52,7 @@ def arrow_batch(obj, unread_reason: Optional[str], ignore_keys=frozenset()):
             if name not in FEATURE_COLUMNS and name not in ignore_keys:
                 raise ValueError(
                     f"{name}: is not a feature ChatCollator reads ({', '.join(FEATURE_COLUMNS)}): "
-                    "drop the column or name it in ignore_keys="
+                    "drop the column or list it in ignore_keys to skip it"
                 )
         if "input_ids" not in obj.column_names:
             raise ValueError("input_ids: missing from the Arrow batch's columns")

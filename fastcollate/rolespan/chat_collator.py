@@ -33,7 +33,7 @@ def _read_feature(i: int, feature, unread_reason: Optional[str], ignore_keys: fr
                     str(key),
                     f"is not a feature ChatCollator reads ({', '.join(FEATURE_KEYS)}): "
                     "labels and attention_mask are computed from input_ids; drop the "
-                    "key from the features or name it in ignore_keys=",
+                    "key from the features or list it in ignore_keys to skip it",
                 )
         if "input_ids" not in feature:
             raise sample_error(i, "input_ids", "missing from the feature")

@@ -194,7 +194,7 @@ FIRST_CALLS = textwrap.dedent(
     from fastcollate.synthetic import LLAMA3_IDS as IDS
 
     chat = ChatCollator(presets.completion_only([7]), 0, backend="cpu", on_empty="keep")
-    hf = HiggsAudioV2Collator(IDS.pad, backend="cpu", on_empty="keep")
+    hf = HiggsAudioV2Collator(IDS.pad, num_codebooks=2, backend="cpu", on_empty="keep")
     boson = HiggsAudioSampleCollator(None, IDS.audio_in, IDS.audio_out, IDS.pad, IDS.stream_bos, IDS.stream_eos,
                                      encode_whisper_embed=False, backend="cpu", on_empty="keep")
     codes = torch.tensor([[1, 2, 3], [4, 5, 6]])

@@ -202,7 +202,7 @@ def test_every_tag_names_one_block():
 def test_higgs_hf_example_shapes_and_correct_labels():
     ns = {}
     exec(block("higgs_hf"), ns)  # the block asserts the audio shape and the EOS count itself
-    batch, correct = ns["batch"], ns["correct"]
+    batch, processor = ns["batch"], ns["processor"]  # label_mode "correct" (the default) and "processor"
     assert set(batch) == {
         "input_ids",
         "attention_mask",
@@ -214,8 +214,8 @@ def test_higgs_hf_example_shapes_and_correct_labels():
     width = 16 - 1 + (250 + 2) + (8 - 1)  # <|AUDIO_OUT|> -> L + 2 audio tokens, then K - 1 delay tokens
     assert batch["input_ids"].shape == (2, width)
     assert batch["attention_mask"][1].tolist() == [0] * (width - 7) + [1] * 7  # text padded on the left
-    assert not (batch["audio_labels"] == 1025).any()  # the processor's labels never learn the stream EOS
-    assert (correct["labels"][0] != -100).sum() < (batch["labels"][0] != -100).sum()  # the prompt is masked
+    assert not (processor["audio_labels"] == 1025).any()  # the processor's labels never learn the stream EOS
+    assert (batch["labels"][0] != -100).sum() < (processor["labels"][0] != -100).sum()  # the prompt is masked
 
 
 def test_ops_example_shapes():

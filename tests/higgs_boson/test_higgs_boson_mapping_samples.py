@@ -148,7 +148,7 @@ def test_unknown_key_raises_unless_ignored(backend):
         ValueError,
         match=r"^sample 1: speaker_name: is not a ChatMLDatasetSample field \(input_ids, "
         r"label_ids, .*, start_index\); drop it from the samples \(e.g. "
-        r"dataset.remove_columns\) or name it in ignore_keys=$",
+        r"dataset.remove_columns\) or list it in ignore_keys to skip it$",
     ):
         collate(dicts, backend)
     got = collate(dicts, backend, ignore_keys=("speaker_name",))

@@ -2,6 +2,7 @@
 
 import contextlib
 import random
+import re
 
 import pytest
 import torch
@@ -26,11 +27,16 @@ OPTIONS = st.fixed_dictionaries(
 )
 
 
+def collator(backend, **options):
+    """The features' K varies from batch to batch (1 to 12): the batch's first clip gives it."""
+    return fastcollate.HiggsAudioV2Collator(128001, backend=backend, **{"num_codebooks": None, **options})
+
+
 def collate_both(features, **options):
     outcomes = []
     for backend in ("python", "cpu"):
         try:
-            outcomes.append(fastcollate.HiggsAudioV2Collator(128001, backend=backend, **options)._collate(features))
+            outcomes.append(collator(backend, **options)._collate(features))
         except ValueError as exc:
             outcomes.append(exc)
     return outcomes
@@ -45,8 +51,7 @@ def test_compiled_equals_twin(seed, options, mixed):
     assert_batches_equal(cpu[0], python[0])
     # What the on_empty policy reads: features learning nothing, and then the learned labels per feature.
     assert cpu[1] == int((python[1] == 0).sum())
-    collator = fastcollate.HiggsAudioV2Collator(128001, backend="cpu", **options)
-    assert torch.equal(collator._collate_counts(features), python[1])
+    assert torch.equal(collator("cpu", **options)._collate_counts(features), python[1])
 
 
 @contextlib.contextmanager
@@ -82,8 +87,9 @@ def test_long_clips_in_both_transpose_paths(simd, seed, codebooks):
 @settings(max_examples=60, deadline=None, derandomize=True)
 @given(seed=st.integers(0, 2**31 - 1), codebooks=st.sampled_from([4, 8, 12]), form=st.sampled_from(["int64", "int32"]))
 def test_codes_equal_to_the_stream_ids_in_both_transpose_paths(simd, seed, codebooks, form):
-    """Codes that are the stream BOS or EOS (1024, 1025) inside a clip: the processor's labels mask them wherever
-    they are, which the SIMD path does with vector compares and counts in a vector of per-lane sums."""
+    """Codes that are the stream BOS or EOS (1024, 1025) inside a clip, under a codebook_size that makes them
+    codes (1028): the processor's labels mask them wherever they are, which the SIMD path does with vector
+    compares and counts in a vector of per-lane sums."""
     rng = random.Random(seed)
     g = torch.Generator().manual_seed(seed)
     dtype = torch.int64 if form == "int64" else torch.int32
@@ -94,8 +100,8 @@ def test_codes_equal_to_the_stream_ids_in_both_transpose_paths(simd, seed, codeb
             clips[j] = torch.randint(1022, 1028, (codebooks, rng.randint(1, 40)), generator=g).to(dtype)
     for mode in ("processor", "correct"):
         with transpose_path(simd):
-            python, cpu = collate_both(features, label_mode=mode)
-            counts = fastcollate.HiggsAudioV2Collator(128001, backend="cpu", label_mode=mode)._collate_counts(features)
+            python, cpu = collate_both(features, label_mode=mode, codebook_size=1028)
+            counts = collator("cpu", label_mode=mode, codebook_size=1028)._collate_counts(features)
         assert_batches_equal(cpu[0], python[0])
         assert cpu[1] == int((python[1] == 0).sum())
         assert torch.equal(counts, python[1])
@@ -108,9 +114,10 @@ def test_codes_equal_to_the_stream_ids_in_both_transpose_paths(simd, seed, codeb
 @given(
     seed=st.integers(0, 2**31 - 1), codebooks=st.sampled_from([1, 4, 5, 8]), form=st.sampled_from(["int64", "int32"])
 )
-def test_codes_of_minus_100_count_as_not_learned(simd, seed, codebooks, form):
-    """A code that is -100 itself is a label of -100: the learned counts (what on_empty reads) skip it in both
-    label modes and both transpose paths, as the twin's (labels != -100).sum() does."""
+def test_codes_outside_the_codebook_are_the_same_error(simd, seed, codebooks, form):
+    """Codes of -100, the stream BOS/EOS (1024, 1025) or beyond, among valid ones, in clips long enough for the
+    SIMD transpose: both backends raise the same ValueError, naming the first bad frame and codebook of the
+    first clip that holds one (the twin finds it with a tensor scan, the compiled path in its plan)."""
     rng = random.Random(seed)
     dtype = torch.int64 if form == "int64" else torch.int32
     features = random_features(seed, codebooks=codebooks, max_len=40, max_clips=2, size=3, mixed=False)
@@ -119,16 +126,19 @@ def test_codes_of_minus_100_count_as_not_learned(simd, seed, codebooks, form):
         for j, _ in enumerate(clips):
             length = rng.randint(1, 40)
             clips[j] = torch.tensor(
-                [rng.choice([-100, -100, 7, 1024, 1025]) for _ in range(codebooks * length)], dtype=dtype
+                [rng.choice([-100, 7, 7, 7, 1023, 1024, 1025, 4000]) for _ in range(codebooks * length)], dtype=dtype
             ).reshape(codebooks, length)
+    first = features[0]["audio_codes"] if isinstance(features[0], dict) else features[0].audio_codes
+    first[-1][0, -1] = 1024  # at least one bad code in the batch
     for mode in ("processor", "correct"):
         with transpose_path(simd):
             python, cpu = collate_both(features, label_mode=mode)
-            collator = fastcollate.HiggsAudioV2Collator(128001, backend="cpu", label_mode=mode)
-            counts = collator._collate_counts(features)
-        assert_batches_equal(cpu[0], python[0])
-        assert torch.equal(counts, python[1])
-        assert cpu[1] == int((python[1] == 0).sum())
+        assert isinstance(python, ValueError) and isinstance(cpu, ValueError)
+        assert str(cpu) == str(python)
+        assert re.search(
+            r"^sample \d+: audio_codes\[\d+\]: holds the code (-100|1024|1025|4000) at frame \d+, codebook \d+;",
+            str(python),
+        )
 
 
 def test_text_only_batch_has_no_audio_keys():

@@ -20,7 +20,9 @@ import fastcollate
 def test_inputs_unchanged_and_a_second_call_gives_the_same_batch(backend, label_mode, seed):
     features = random_features(seed, correct=label_mode == "correct")
     before = snapshot(features)
-    collator = fastcollate.HiggsAudioV2Collator(PAD, label_mode=label_mode, backend=backend, on_empty="keep")
+    collator = fastcollate.HiggsAudioV2Collator(
+        PAD, label_mode=label_mode, num_codebooks=None, backend=backend, on_empty="keep"
+    )  # K varies with the seed
     first = collator(features)
     for f, b in zip(features, before):
         got = f if isinstance(f, dict) else vars(f)
@@ -40,7 +42,7 @@ def test_every_input_form_gives_the_same_batch(backend):
         {"input_ids": np.array(ids, dtype=">i8"), "audio_codes": (clip.numpy().astype(np.uint16),)},
         SimpleNamespace(input_ids=torch.tensor(ids)[::1], audio_codes=[clip.t().contiguous().t()]),
     ]
-    collator = fastcollate.HiggsAudioV2Collator(PAD, label_mode="correct", backend=backend)
+    collator = fastcollate.HiggsAudioV2Collator(PAD, label_mode="correct", num_codebooks=3, backend=backend)
     want = collator([forms[0]])
     for form in forms[1:]:
         assert_batches_equal(collator([form]), want)
@@ -56,7 +58,9 @@ SOMETHING = {
 @pytest.mark.parametrize("backend", backends())
 def test_on_empty(backend):
     def make(on_empty):
-        return fastcollate.HiggsAudioV2Collator(PAD, label_mode="correct", on_empty=on_empty, backend=backend)
+        return fastcollate.HiggsAudioV2Collator(
+            PAD, label_mode="correct", num_codebooks=2, on_empty=on_empty, backend=backend
+        )
 
     why = "sample 1: no assistant turn found and it has no clip"
     with pytest.warns(fastcollate.EmptySampleWarning, match=re.escape(f"1 sample(s) with no learned token: {why}")):
@@ -84,7 +88,7 @@ def test_on_empty(backend):
 
 @pytest.mark.parametrize("backend", backends())
 def test_processor_mode_flags_a_sample_of_padding_only(backend):
-    collator = fastcollate.HiggsAudioV2Collator(PAD, on_empty="error", backend=backend)
+    collator = fastcollate.HiggsAudioV2Collator(PAD, label_mode="processor", on_empty="error", backend=backend)
     with pytest.raises(
         ValueError,
         match=re.escape(
@@ -96,7 +100,9 @@ def test_processor_mode_flags_a_sample_of_padding_only(backend):
 
 @pytest.mark.parametrize("backend", backends())
 def test_pickles(backend):
-    collator = fastcollate.HiggsAudioV2Collator(PAD, label_mode="correct", backend=backend, padding_side="right")
+    collator = fastcollate.HiggsAudioV2Collator(
+        PAD, label_mode="correct", num_codebooks=2, backend=backend, padding_side="right"
+    )
     again = pickle.loads(pickle.dumps(collator))
     assert_batches_equal(again([SOMETHING]), collator([SOMETHING]))
 
@@ -111,7 +117,7 @@ def test_from_processor_reads_the_ids():
         audio_stream_bos_id=2048,
         audio_stream_eos_id=2049,
     )
-    config = fastcollate.HiggsAudioV2Collator.from_processor(proc, backend="python").config
+    config = fastcollate.HiggsAudioV2Collator.from_processor(proc, label_mode="processor", backend="python").config
     assert (
         config.pad_token_id,
         config.audio_token_id,
@@ -121,5 +127,29 @@ def test_from_processor_reads_the_ids():
         config.audio_stream_eos_id,
     ) == (7, 11, 12, 13, 2048, 2049)
     spec = fastcollate.presets.llama3()
-    config = fastcollate.HiggsAudioV2Collator.from_processor(proc, label_mode="correct", label_spec=spec).config
-    assert config.audio_bos_token_id is None and config.label_spec is spec
+    config = fastcollate.HiggsAudioV2Collator.from_processor(proc, label_spec=spec).config  # "correct": the default
+    assert config.label_mode == "correct" and config.audio_bos_token_id is None and config.label_spec is spec
+    assert (config.num_codebooks, config.codebook_size) == (8, 1024)  # no codec: the released model's
+
+
+def test_from_processor_reads_the_codec():
+    """K and the codebook size come from the processor's codec (K as the processor itself reads it), so a clip
+    of another K, or a code past the codebook, is refused as under the constructor's own values."""
+    codec = SimpleNamespace(config=SimpleNamespace(num_quantizers=4, codebook_size=512))
+    proc = SimpleNamespace(
+        tokenizer=SimpleNamespace(pad_token_id=PAD),
+        audio_tokenizer=codec,
+        audio_token_id=AUDIO,
+        audio_bos_token_id=128013,
+        audio_delay_token_id=128014,
+        audio_stream_bos_id=1024,
+        audio_stream_eos_id=1025,
+    )
+    collator = fastcollate.HiggsAudioV2Collator.from_processor(proc, label_mode="processor", backend="python")
+    assert (collator.config.num_codebooks, collator.config.codebook_size) == (4, 512)
+    ids = [128000, 128013, AUDIO, 128012]
+    assert collator([{"input_ids": ids, "audio_codes": [torch.full((4, 3), 511)]}])["audio_input_ids"].shape[2] == 4
+    with pytest.raises(ValueError, match=re.escape("holds the code 512 at frame 0, codebook 0; codes lie in [0, 512)")):
+        collator([{"input_ids": ids, "audio_codes": [torch.full((4, 3), 512)]}])
+    with pytest.raises(ValueError, match=re.escape("has shape (8, 3), 8 codebooks, expected num_codebooks=4")):
+        collator([{"input_ids": ids, "audio_codes": [torch.zeros((8, 3), dtype=torch.long)]}])

@@ -18,7 +18,7 @@ FEATURES = [
 
 
 def batch(label_mode):
-    return fastcollate.HiggsAudioV2Collator(PAD, label_mode=label_mode, on_empty="keep")(FEATURES)
+    return fastcollate.HiggsAudioV2Collator(PAD, label_mode=label_mode, num_codebooks=2, on_empty="keep")(FEATURES)
 
 
 def test_label_stats_counts_per_sample_codebook_and_clip():

@@ -65,11 +65,13 @@ OPTIONS = st.fixed_dictionaries(
 @pytest.mark.skipif(not COMPILED, reason="compiled extension not built")
 @settings(max_examples=300, deadline=None, derandomize=True)
 @given(seed=st.integers(0, 2**31 - 1), options=OPTIONS, mixed=st.booleans())
-def test_compiled_equals_twin(seed, options, mixed):
+def test_compiled_equals_twin(seed, options, mixed):  # num_codebooks=None: K varies with the seed
     features = random_features(seed, mixed=mixed, correct=options["label_mode"] == "correct")
     before = snapshot(features)
-    python = fastcollate.HiggsAudioV2Collator(128001, backend="python", packed=True, **options)._collate(features)
-    cpu_collator = fastcollate.HiggsAudioV2Collator(128001, backend="cpu", packed=True, **options)
+    python = fastcollate.HiggsAudioV2Collator(
+        128001, num_codebooks=None, backend="python", packed=True, **options
+    )._collate(features)
+    cpu_collator = fastcollate.HiggsAudioV2Collator(128001, num_codebooks=None, backend="cpu", packed=True, **options)
     cpu = cpu_collator._collate(features)
     assert_packed_equal(cpu[0], python[0])
     assert cpu[1] == int((python[1] == 0).sum())
@@ -85,10 +87,12 @@ def test_compiled_equals_twin(seed, options, mixed):
 @given(seed=st.integers(0, 2**31 - 1), options=OPTIONS, mixed=st.booleans())
 def test_packed_is_the_padded_rows_back_to_back(backend, seed, options, mixed):
     features = random_features(seed, mixed=mixed, correct=options["label_mode"] == "correct")
-    padded, _ = fastcollate.HiggsAudioV2Collator(128001, backend=backend, **options)._collate(features)
-    packed, learned = fastcollate.HiggsAudioV2Collator(128001, backend=backend, packed=True, **options)._collate(
+    padded, _ = fastcollate.HiggsAudioV2Collator(128001, num_codebooks=None, backend=backend, **options)._collate(
         features
     )
+    packed, learned = fastcollate.HiggsAudioV2Collator(
+        128001, num_codebooks=None, backend=backend, packed=True, **options
+    )._collate(features)
     want = padded_as_packed(padded)
     assert_packed_equal(packed, want)
     assert list(packed) == PACKED_KEYS + (AUDIO_KEYS if "audio_input_ids" in padded else [])
@@ -103,12 +107,14 @@ def test_packed_is_the_padded_rows_back_to_back(backend, seed, options, mixed):
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
 def test_block_mask(backend, dtype):
     features = random_features(7, size=4)
-    batch = fastcollate.HiggsAudioV2Collator(128001, backend=backend, packed=True, block_mask_dtype=dtype)(features)
+    batch = fastcollate.HiggsAudioV2Collator(
+        128001, num_codebooks=None, backend=backend, packed=True, block_mask_dtype=dtype
+    )(features)
     mask = batch["attention_mask"]
     t = batch["input_ids"].shape[1]
     assert mask.shape == (1, 1, t, t) and mask.dtype == dtype
     assert torch.equal(mask, block_causal_mask(batch["cu_seq_lens_q"], dtype))
-    without = fastcollate.HiggsAudioV2Collator(128001, backend=backend, packed=True)(features)
+    without = fastcollate.HiggsAudioV2Collator(128001, num_codebooks=None, backend=backend, packed=True)(features)
     assert "attention_mask" not in without
 
 
@@ -130,7 +136,7 @@ def test_refused_options(options, message):
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_text_only_pack_has_no_audio_keys(backend):
     features = [{"input_ids": [128000, 5, 6, 7]}, {"input_ids": [128000, 8]}]
-    batch = fastcollate.HiggsAudioV2Collator(128001, backend=backend, packed=True)(features)
+    batch = fastcollate.HiggsAudioV2Collator(128001, label_mode="processor", backend=backend, packed=True)(features)
     assert list(batch) == PACKED_KEYS
     assert batch["labels"].tolist() == [[-100, 5, 6, 7, -100, 8]]
     assert batch["position_ids"].tolist() == [[0, 1, 2, 3, 0, 1]]
@@ -141,12 +147,13 @@ def test_text_only_pack_has_no_audio_keys(backend):
 def test_on_empty_drop_repacks_without_the_empty_feature(backend):
     # The second feature's only label is its first: packed, it learns nothing.
     features = [{"input_ids": [128000, 5, 6]}, {"input_ids": [9]}, {"input_ids": [128000, 8]}]
-    collator = fastcollate.HiggsAudioV2Collator(128001, backend=backend, packed=True, on_empty="drop")
+    options = dict(label_mode="processor", backend=backend, packed=True)  # the first token is the only label
+    collator = fastcollate.HiggsAudioV2Collator(128001, on_empty="drop", **options)
     batch = collator(features)
     assert batch["input_ids"].tolist() == [[128000, 5, 6, 128000, 8]]
     assert batch["cu_seq_lens_q"].tolist() == [0, 3, 5]
     with pytest.raises(ValueError, match="sample 1: labels: no learned token: its only learned label is its first"):
-        fastcollate.HiggsAudioV2Collator(128001, backend=backend, packed=True, on_empty="error")(features)
+        fastcollate.HiggsAudioV2Collator(128001, on_empty="error", **options)(features)
 
 
 @pytest.mark.skipif(not COMPILED, reason="compiled extension not built")
@@ -161,13 +168,13 @@ def test_invalid_batches_raise_the_same_error(seed):
     errors = []
     for backend in ("python", "cpu"):
         with pytest.raises(ValueError) as info:
-            fastcollate.HiggsAudioV2Collator(128001, backend=backend, packed=True)(features)
+            fastcollate.HiggsAudioV2Collator(128001, num_codebooks=None, backend=backend, packed=True)(features)
         errors.append(str(info.value))
     assert errors[0] == errors[1]
 
 
 def test_padded_batch_unchanged_by_the_option():
     features = random_features(3, size=3)
-    a = fastcollate.HiggsAudioV2Collator(128001, backend="python")(features)
-    b = fastcollate.HiggsAudioV2Collator(128001, backend="python", packed=False)(features)
+    a = fastcollate.HiggsAudioV2Collator(128001, num_codebooks=None, backend="python")(features)
+    b = fastcollate.HiggsAudioV2Collator(128001, num_codebooks=None, backend="python", packed=False)(features)
     assert_batches_equal(a, b)

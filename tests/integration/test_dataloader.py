@@ -65,7 +65,7 @@ def test_higgs_collator_in_workers(context, backend):
 @pytest.mark.parametrize("context", ["fork", "spawn"])
 @pytest.mark.parametrize("backend", backends())
 def test_higgs_hf_collator_in_workers(context, backend):
-    collate = HiggsAudioV2Collator(128001, backend=backend)
+    collate = HiggsAudioV2Collator(128001, backend=backend, on_empty="keep")  # random chats may learn nothing
     data = random_features(3, size=8, codebooks=8, max_len=30, objects=False)
     want = list(loader(data, collate, 0))
     assert len(want) == 2 and want[0]["audio_input_ids_mask"].dtype == torch.bool

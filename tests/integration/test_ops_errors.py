@@ -1,6 +1,8 @@
 """Bad arguments to the token-tensor ops: a ValueError naming the argument, the same from the public op and
 its twin, never a crash; direct calls of the compiled functions are checked too; inputs are never written."""
 
+import re
+
 import pytest
 import torch
 from conftest import COMPILED
@@ -412,3 +414,38 @@ def test_inputs_are_never_written():
     ids, mask = IDS.clone(), MASK.clone()
     fastcollate.role_span_labels(ids, llama3(), attention_mask=mask, start_index=[0, 1])
     assert torch.equal(codes, before) and torch.equal(ids, IDS) and torch.equal(mask, MASK)
+
+
+@pytest.mark.parametrize("apply", [fastcollate.apply_delay_pattern, twin.apply_delay_pattern], ids=["public", "twin"])
+@pytest.mark.parametrize("layout", ["BKT", "BTK"])
+@pytest.mark.parametrize("code", [1024, -5])
+def test_codes_outside_the_codebook_size(apply, layout, code):
+    """With codebook_size, a code outside [0, codebook_size) is named by batch row, frame and codebook (the first
+    in frame order); without it the op delays any values (labels hold -100)."""
+    codes = torch.randint(0, 1024, (2, 8, 9))  # (B, K, T)
+    codes[1, 6, 2] = code
+    codes[1, 0, 3] = code
+    given = codes.transpose(1, 2).contiguous() if layout == "BTK" else codes
+    want = f"codes: holds the code {code} at frame 2, codebook 6 (batch row 1); codes lie in [0, 1024) (codebook_size=1024)."
+    with pytest.raises(ValueError, match=f"^{re.escape(want)}$"):
+        apply(given, 1024, 1025, layout=layout, codebook_size=1024)
+    with pytest.raises(ValueError, match=f"^{re.escape(want.replace(' (batch row 1)', ''))}$"):
+        apply(given[1], 1024, 1025, layout=layout, codebook_size=1024)
+    apply(given, 1024, 1025, layout=layout)  # not checked without a codebook_size
+    apply(given[0], 1024, 1025, layout=layout, codebook_size=1024)
+    with pytest.raises(ValueError, match=r"^codebook_size: expected None or an int >= 1, got 0$"):
+        apply(given, 1024, 1025, layout=layout, codebook_size=0)
+
+
+@pytest.mark.parametrize(
+    "apply", [fastcollate.apply_delay_pattern_ragged, twin.apply_delay_pattern_ragged], ids=["public", "twin"]
+)
+def test_ragged_codes_outside_the_codebook_size(apply):
+    codes = torch.randint(0, 1024, (8, 9))
+    codes[3, 5] = 1025
+    want = "codes: holds the code 1025 at frame 5, codebook 3; codes lie in [0, 1024) (codebook_size=1024)."
+    with pytest.raises(ValueError, match=f"^{re.escape(want)}$"):
+        apply(codes, [0, 4, 9], 1024, 1025, stream_bos_eos=True, codebook_size=1024)
+    with pytest.raises(ValueError, match=f"^{re.escape(want)}$"):
+        apply(codes.T.contiguous(), [0, 4, 9], 1024, 1025, layout="BTK", stream_bos_eos=True, codebook_size=1024)
+    assert apply(codes, [0, 4, 9], 1024, 1025, stream_bos_eos=True).codes.shape == (8, 9 + 2 * (7 + 2))

@@ -69,8 +69,8 @@ def test_datasets_arrow_format(backend):
     [
         (
             lambda: pa.table({"input_ids": [[1, 2]], "text": ["hi"]}),
-            r"^text: is not a feature ChatCollator reads \(input_ids, start_index\): drop the column or name it in "
-            r"ignore_keys=$",
+            r"^text: is not a feature ChatCollator reads \(input_ids, start_index\): drop the column or list it in "
+            r"ignore_keys to skip it$",
         ),
         (lambda: pa.table({"ids": [[1, 2]]}), r"^ids: is not a feature ChatCollator reads"),
         (lambda: pa.table({"start_index": [1]}), r"^start_index: is not|^input_ids: missing from the Arrow batch"),

@@ -121,8 +121,8 @@ ROW_ERRORS = [
     (
         {"ids": [1]},
         r"^sample 0: ids: is not a feature ChatCollator reads \(input_ids, start_index\): labels and "
-        r"attention_mask are computed from input_ids; drop the key from the features or name it in "
-        r"ignore_keys=$",
+        r"attention_mask are computed from input_ids; drop the key from the features or list it in "
+        r"ignore_keys to skip it$",
     ),
     ({"input_ids": [1], "labels": [1]}, r"^sample 0: labels: is not a feature ChatCollator reads"),
     ({"input_ids": [1], "start_index": "2"}, r"sample 0: start_index: expected an int or None, got str"),

@@ -88,3 +88,14 @@ def test_installed_commands(command, tmp_path):
     assert ("  cpu     available" in done.stdout) is COMPILED
     if COMPILED:
         assert f"next: `{prog} demo`" in done.stdout
+
+
+@pytest.mark.parametrize(
+    "command",
+    [[sys.executable, "-m", "fastcollate"], [str(Path(sys.executable).parent / "fastcollate")]],
+)
+def test_version_flag(command, tmp_path):
+    """`--version` prints the installed version and exits 0 (it was an error: the subcommand was required)."""
+    done = subprocess.run(command + ["--version"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == f"fastcollate {fastcollate.__version__}\n"

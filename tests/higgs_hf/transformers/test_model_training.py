@@ -28,7 +28,8 @@ def features(mixed=False):
 @pytest.mark.parametrize("mixed", [False, True])
 def test_forward_backward_gives_a_finite_loss(label_mode, mixed):
     model = tiny_model()
-    batch = fastcollate.HiggsAudioV2Collator(128001, label_mode=label_mode, on_empty="keep")(features(mixed))
+    collator = fastcollate.HiggsAudioV2Collator(128001, label_mode=label_mode, num_codebooks=K, on_empty="keep")
+    batch = collator(features(mixed))
     out = model(**batch)
     assert torch.isfinite(out.loss)
     out.loss.backward()
@@ -39,12 +40,15 @@ def test_forward_backward_gives_a_finite_loss(label_mode, mixed):
 def test_the_correct_mode_trains_the_stream_eos():
     """Only the correct mode's audio labels hold the stream EOS (1025): the frame where generation must stop is
     a target of every codebook."""
-    batch = {m: fastcollate.HiggsAudioV2Collator(128001, label_mode=m)(features()) for m in ("processor", "correct")}
+    batch = {
+        m: fastcollate.HiggsAudioV2Collator(128001, label_mode=m, num_codebooks=K)(features())
+        for m in ("processor", "correct")
+    }
     assert (batch["correct"]["audio_labels"] == 1025).any() and not (batch["processor"]["audio_labels"] == 1025).any()
 
 
 def test_the_default_codebook_size_fails():
     model = tiny_model(codebook_size=1024)
-    batch = fastcollate.HiggsAudioV2Collator(128001)(features())
+    batch = fastcollate.HiggsAudioV2Collator(128001, num_codebooks=K)(features())
     with pytest.raises(IndexError):
         model(**batch)

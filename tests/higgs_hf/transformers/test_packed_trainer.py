@@ -5,7 +5,7 @@ features, and training lowers it."""
 import pytest
 import torch
 import transformers
-from test_packed_training import random_pack, tiny_model
+from test_packed_training import K, random_pack, tiny_model
 
 import fastcollate
 
@@ -66,8 +66,8 @@ def train(tmp_path, collator, batches, steps):
 
 
 DATA = features()
-PACKED = fastcollate.HiggsAudioV2Collator(128001, label_mode="correct", packed=True, on_empty="keep")
-PADDED = fastcollate.HiggsAudioV2Collator(128001, label_mode="correct", on_empty="keep")
+PACKED = fastcollate.HiggsAudioV2Collator(128001, label_mode="correct", num_codebooks=K, packed=True, on_empty="keep")
+PADDED = fastcollate.HiggsAudioV2Collator(128001, label_mode="correct", num_codebooks=K, on_empty="keep")
 
 
 def test_first_packed_step_is_the_padded_batch_and_loss_falls(tmp_path):

@@ -91,11 +91,12 @@ def test_packed_trains_like_one_by_one(attn, label_mode, block_mask, seed):
     packed = fastcollate.HiggsAudioV2Collator(
         128001,
         label_mode=label_mode,
+        num_codebooks=K,
         packed=True,
         block_mask_dtype=torch.float32 if block_mask else None,
         on_empty="keep",
     )(features)
-    alone = fastcollate.HiggsAudioV2Collator(128001, label_mode=label_mode, on_empty="keep")
+    alone = fastcollate.HiggsAudioV2Collator(128001, label_mode=label_mode, num_codebooks=K, on_empty="keep")
     assert ("attention_mask" in packed) == block_mask  # never a 2-D mask
     assert "position_ids" in packed and packed["input_ids"].shape[0] == 1
 
@@ -127,8 +128,9 @@ def test_the_models_own_summed_loss_and_gradients(attn, label_mode, seed):
     is the sum of the features' losses, and so are its gradients."""
     model = tiny_model(attn)
     features = random_pack(100 + seed, label_mode)
-    packed = fastcollate.HiggsAudioV2Collator(128001, label_mode=label_mode, packed=True, on_empty="keep")(features)
-    alone = fastcollate.HiggsAudioV2Collator(128001, label_mode=label_mode, on_empty="keep")
+    options = dict(label_mode=label_mode, num_codebooks=K, on_empty="keep")
+    packed = fastcollate.HiggsAudioV2Collator(128001, packed=True, **options)(features)
+    alone = fastcollate.HiggsAudioV2Collator(128001, **options)
     loss = model(**packed, num_items_in_batch=1).loss
     packed_grads = grads(model, loss)
     total, summed = 0.0, {}
@@ -161,8 +163,9 @@ def test_the_forms_the_collator_never_produces_train_the_wrong_thing(form):
     features = random_pack(3, "processor")
     while len(features) < 2 or len(features[0]["input_ids"]) < 3:
         features = features + random_pack(len(features) + 50, "processor")
-    packed = fastcollate.HiggsAudioV2Collator(128001, packed=True, on_empty="keep")(features)
-    alone = fastcollate.HiggsAudioV2Collator(128001, on_empty="keep")
+    options = dict(label_mode="processor", num_codebooks=K, on_empty="keep")
+    packed = fastcollate.HiggsAudioV2Collator(128001, packed=True, **options)(features)
+    alone = fastcollate.HiggsAudioV2Collator(128001, **options)
     attns, batch = _wrong_forms(packed)[form]
     for attn in attns:
         model = tiny_model(attn)

@@ -29,17 +29,21 @@ def test_bit_exact_with_the_processor(seed, padding_side):
     want = run_processor(proc, texts, clips, padding_side=padding_side)
     features = features_of(texts, clips, proc.tokenizer)
     for backend in BACKENDS:
-        collator = fastcollate.HiggsAudioV2Collator.from_processor(proc, padding_side=padding_side, backend=backend)
+        collator = fastcollate.HiggsAudioV2Collator.from_processor(
+            proc, label_mode="processor", padding_side=padding_side, backend=backend
+        )
         assert_same_batch(collator(features), want)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_default_collator_equals_the_processor_defaults(backend):
-    """The defaults are transformers' Higgs ids and the processor's left padding."""
+    """The defaults are transformers' Higgs ids, the released model's 8 codebooks and the processor's left
+    padding; the processor's labels are label_mode="processor" (the default, "correct", trains what they miss)."""
     texts, clips, k = random_case(7, samples=4, codebooks=8, max_len=60)
     proc = processor(k)
     want = run_processor(proc, texts, clips)
-    got = fastcollate.HiggsAudioV2Collator(128001, backend=backend)(features_of(texts, clips, proc.tokenizer))
+    collator = fastcollate.HiggsAudioV2Collator(128001, label_mode="processor", backend=backend)
+    got = collator(features_of(texts, clips, proc.tokenizer))
     assert_same_batch(got, want)
 
 
