@@ -97,7 +97,7 @@ def higgs_feature():
 
 def test_higgs_batch_saved_without_start_index(tmp_path, capsys):
     """The issue's example: HiggsAudioV2Collator(label_mode="correct") with start_index=3, saved with torch.save."""
-    collator = fastcollate.HiggsAudioV2Collator(T.pad, label_mode="correct")
+    collator = fastcollate.HiggsAudioV2Collator(T.pad, label_mode="correct", num_codebooks=2)
     batch = collator([higgs_feature()])
     assert "start_index" not in batch  # what is saved has lost it
     torch.save(dict(batch), tmp_path / "batch_correct.pt")
