@@ -59,6 +59,15 @@ static_assert(2 * kRolespanMaxDepth + 1 <= static_cast<int>(rolespan_special::kB
 // A token's flag byte: special (changes the state), always masked, and its label's keep bit (phase kWrite).
 enum RolespanTokenFlag : uint8_t { kRolespanSpecial = 1, kRolespanAlwaysMasked = 2, kRolespanKeep = 4 };
 
+// The chunk passes read and write the flag bytes four at a time where they can (a thread's chunk of 16 tokens
+// is 4 words): each byte's bit of a flag, and their count.
+constexpr uint32_t kRolespanEveryByte = 0x01010101u;
+static_assert(kRolespanKeep == kRolespanAlwaysMasked << 1, "phase kWrite moves the always-masked bits onto keep");
+FC_HD uint32_t rolespan_flag_bits(uint32_t word, uint32_t flag) { return word & (flag * kRolespanEveryByte); }
+FC_HD int32_t rolespan_specials_in(uint32_t word) {  // 0-4: the bytes' special bits summed in the top byte
+  return static_cast<int32_t>((rolespan_flag_bits(word, kRolespanSpecial) * kRolespanEveryByte) >> 24);
+}
+
 // The summary of a lane's turn starts (rolespan_scan.h RolespanSummary in 32 bits: rows of at most
 // kRolespanStageTokens tokens).
 struct RolespanCompactSummary {
@@ -177,8 +186,12 @@ struct RolespanCompactBody {
       stage_row(r, t, th, sh);
     } else if (phase == kCount) {
       const uint8_t* f = flags(sh);
+      const int64_t c0 = th.scan.c0, c1 = th.scan.c1;
       int32_t n = 0;
-      for (int64_t i = th.scan.c0; i < th.scan.c1; ++i) n += f[i] & kRolespanSpecial;
+      int64_t i = c0;
+      for (; i < c1 && (i & 3); ++i) n += f[i] & kRolespanSpecial;
+      for (; i + 4 <= c1; i += 4) n += rolespan_specials_in(*reinterpret_cast<const uint32_t*>(f + i));
+      for (; i < c1; ++i) n += f[i] & kRolespanSpecial;
       counts(sh)[t] = n;
     } else if (phase == kCountFold) {
       if (t < kGroups) {
@@ -260,7 +273,13 @@ struct RolespanCompactBody {
     const uint8_t* f = flags(sh);
     uint32_t* list = specials(sh);
     int32_t k = before;
-    for (int64_t i = th.scan.c0; i < th.scan.c1; ++i) {
+    const int64_t c1 = th.scan.c1;
+    for (int64_t i = th.scan.c0; i < c1; ++i) {
+      // Four plain tokens at once where the chunk holds an aligned word of them.
+      if (!(i & 3) && i + 4 <= c1 && !rolespan_specials_in(*reinterpret_cast<const uint32_t*>(f + i))) {
+        i += 3;
+        continue;
+      }
       if (f[i] & kRolespanSpecial) list[k++] = static_cast<uint32_t>(i);
     }
   }
@@ -405,11 +424,11 @@ struct RolespanCompactBody {
     int32_t k = th.first;
     bool run = k > 0 && (list[k - 1] & sp::kRunKeep);
     int64_t next = k < th.m ? sp::pos(list[k]) : th.scan.n;  // the next special's position
-    for (int64_t i = c0; i < c1; ++i) {
+    auto token = [&](int64_t i) {
       if (i != next) {  // a plain token: a load, a compare and a store
         const uint8_t flag = f[i];
         f[i] = run && !(flag & kRolespanAlwaysMasked) ? flag | kRolespanKeep : flag;
-        continue;
+        return;
       }
       const uint32_t e = list[k];
       rewrite(e, i, i);
@@ -417,7 +436,20 @@ struct RolespanCompactBody {
       run = (e & sp::kRunKeep) != 0;
       ++k;
       next = k < th.m ? sp::pos(list[k]) : th.scan.n;
+    };
+    int64_t i = c0;
+    for (; i < c1 && (i & 3); ++i) token(i);
+    for (; i + 4 <= c1; i += 4) {
+      if (next < i + 4) {  // a special among the four
+        for (int64_t j = i; j < i + 4; ++j) token(j);
+        continue;
+      }
+      // Four plain tokens: keep where not always masked, in a learned run (the always-masked bit moved onto
+      // the keep bit's place).
+      uint32_t* w = reinterpret_cast<uint32_t*>(f + i);
+      if (run) *w |= rolespan_flag_bits(~*w, kRolespanAlwaysMasked) << 1;
     }
+    for (; i < c1; ++i) token(i);
     // Rewrites from past the chunk reach back at most the longest marker, or a learned header
     // (begin = i - d - |opener|).
     const int64_t reach = depth + (s.n_opener > s.n_closer ? s.n_opener : s.n_closer) + 1;

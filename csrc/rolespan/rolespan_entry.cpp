@@ -68,7 +68,10 @@ void run_body(const Target& target, const Body& body, const char* op) {
   (void)op;  // names the op in CUDA errors
   run_on(
       target, [&](CpuLauncher& l) { launch_rolespan_rows(l, body); },
-      [&](const CudaTarget& t) { FC_ON_CUDA(cuda_rolespan_rows(t, body, op)); });
+      [&](const CudaTarget& t) {
+        (void)t;  // unused in a build without CUDA
+        FC_ON_CUDA(cuda_rolespan_rows(t, body, op));
+      });
 }
 
 template <typename T>
