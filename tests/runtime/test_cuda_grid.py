@@ -425,18 +425,21 @@ def test_rolespan_kernels_all_specials_none_and_many(turns, kernel):
         assert_same(want, collate_text_reference(rows, spec, start_indices=starts, **layout), (turns, packed))
         got = collate_kernel(rows, spec, starts, layout, packed, kernel=kernel)
         assert_same(want, got, (turns, packed, kernel))
-    # role_span_labels: the same rows left-padded, with and without their attention mask.
+    # role_span_labels: the same rows left-padded, with and without their attention mask, int64 and int32 ids
+    # (the int32 ones a column-strided view).
     batch = collate_text_native(rows, spec, 128001, pad_left=True, start_indices=starts)
     ids, mask = batch["input_ids"], batch["attention_mask"]
     start_index = None if starts is None else torch.tensor(starts, dtype=torch.int64)
+    ids32 = ids.to(torch.int32).t().contiguous().t()
     for m in (mask, None):
         want = labels_twin.role_span_labels(ids, spec, attention_mask=m, start_index=starts)
-        out, status = torch.full(ids.shape, 5, dtype=torch.int64), torch.zeros(1, dtype=torch.int32)
-        core().rolespan.kernel_labels(
-            ids, m, start_index, spec_of(spec), out, None if m is None else status, kernel=kernel, **GRID
-        )
-        assert status.item() == 0
-        assert_equal(out, want, (turns, m is None, kernel))
+        for x in (ids, ids32):
+            out, status = torch.full(ids.shape, 5, dtype=torch.int64), torch.zeros(1, dtype=torch.int32)
+            core().rolespan.kernel_labels(
+                x, m, start_index, spec_of(spec), out, None if m is None else status, kernel=kernel, **GRID
+            )
+            assert status.item() == 0
+            assert_equal(out, want, (turns, m is None, x.dtype, kernel))
 
 
 def completion_preset(turns):
