@@ -14,6 +14,8 @@ GB/s counts the bytes an op must move: its inputs read once plus its outputs wri
 copy moves its output bytes (read + write). "of copy" is copy time / op time, device against device: 1.0
 means the op's kernels run as fast as copying its output; "eager of copy" puts the eager time against it.
 End to end is wall time on the host until the batch is on the GPU (torch.cuda.synchronize()).
+role_span_labels and ChatCollator run with each role-span row kernel ("scan", the default, and "compact", the
+specials compaction; set with _core.rolespan.set_kernel, internal, see docs/guide/cuda.md), named in the row.
 Every result is checked against the CPU path before it is timed (a mismatch is flagged in the table and makes
 the exit status 1).
 """
@@ -21,6 +23,7 @@ the exit status 1).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import sys
 import time
@@ -28,11 +31,23 @@ import time
 import torch
 
 import fastcollate
-from fastcollate import presets
+from fastcollate import _core, presets
 from fastcollate.delay import delay_pattern_reference as twin
 from fastcollate.synthetic import higgs_collator_kwargs, synthetic_text_batch, synthetic_tts_batch
 
 DEVICE = torch.device("cuda", 0)
+ROLESPAN_KERNELS = ("scan", "compact")
+
+
+@contextlib.contextmanager
+def rolespan_kernel(kernel: str):
+    """`kernel` as the role-span row kernel of every call inside (eager loops and graph captures alike), the one
+    before restored after."""
+    before = _core.rolespan.set_kernel(kernel)
+    try:
+        yield
+    finally:
+        _core.rolespan.set_kernel(before)
 
 
 def gpu_time(fn, *, repeat: int = 7, min_seconds: float = 0.02) -> float:
@@ -227,33 +242,39 @@ def op_rows(quick: bool) -> list:
         )
     # role_span_labels on a left-padded llama3 batch: the twin is a Python loop, far too slow at these sizes, so the
     # reference here is the compiled CPU op on the same batch, plus its copy to the GPU.
+    # Each size with each row kernel; the reference (the same for both) is timed once.
     spec = presets.llama3()
     for rows_, length in [(32, 2048)] if quick else [(32, 2048), (512, 4096), (2048, 4096)]:
         texts = [s.input_ids for s in synthetic_text_batch(rows_, length, seed=2)]
         batch = fastcollate.ChatCollator(spec, 128001, pad_left=True, backend="cpu")(texts)
         ids_cpu, mask_cpu = batch["input_ids"], batch["attention_mask"]
         ids, mask = ids_cpu.to(DEVICE), mask_cpu.to(DEVICE)
-        want = batch["labels"]
-        rows.append(
-            op_row(
-                f"role_span_labels ({rows_}, {length}), mask",
-                lambda: fastcollate.role_span_labels(ids, spec, attention_mask=mask),
-                lambda: fastcollate.role_span_labels(ids_cpu, spec, attention_mask=mask_cpu).to(DEVICE),
-                "cpu op + copy",
-                [ids, mask],
-                want,
-            )
-        )
-        rows.append(
-            op_row(
-                f"role_span_labels ({rows_}, {length}), no mask",
-                lambda: fastcollate.role_span_labels(ids, spec),
-                None,
-                "",
-                [ids],
-                fastcollate.role_span_labels(ids_cpu, spec),
-            )
-        )
+        want, want_unmasked = batch["labels"], fastcollate.role_span_labels(ids_cpu, spec)
+        for kernel in ROLESPAN_KERNELS:
+            first = kernel == ROLESPAN_KERNELS[0]
+            with rolespan_kernel(kernel):
+                rows.append(
+                    op_row(
+                        f"role_span_labels ({rows_}, {length}), mask, {kernel}",
+                        lambda: fastcollate.role_span_labels(ids, spec, attention_mask=mask),
+                        (lambda: fastcollate.role_span_labels(ids_cpu, spec, attention_mask=mask_cpu).to(DEVICE))
+                        if first
+                        else None,
+                        "cpu op + copy" if first else "",
+                        [ids, mask],
+                        want,
+                    )
+                )
+                rows.append(
+                    op_row(
+                        f"role_span_labels ({rows_}, {length}), no mask, {kernel}",
+                        lambda: fastcollate.role_span_labels(ids, spec),
+                        None,
+                        "",
+                        [ids],
+                        want_unmasked,
+                    )
+                )
     return rows
 
 
@@ -281,13 +302,16 @@ def end_to_end_rows(quick: bool) -> list:
         row = failed_row("Higgs TTS batches", exc, cpu_ms=nan, cpu_copy_ms=nan, cuda_ms=nan, speedup=nan)
         row["case"] = row.pop("op")
         rows.append(row)
-    try:
-        rows.append(chat_row())
-    except Exception as exc:  # noqa: BLE001 - as in op_row
-        nan = float("nan")
-        row = failed_row("ChatCollator 32 x 2048", exc, cpu_ms=nan, cpu_copy_ms=nan, cuda_ms=nan, speedup=nan)
-        row["case"] = row.pop("op")
-        rows.append(row)
+    for kernel in ROLESPAN_KERNELS:
+        try:
+            with rolespan_kernel(kernel):
+                rows.append(chat_row(kernel))
+        except Exception as exc:  # noqa: BLE001 - as in op_row
+            nan = float("nan")
+            name = f"ChatCollator 32 x 2048, {kernel}"
+            row = failed_row(name, exc, cpu_ms=nan, cpu_copy_ms=nan, cuda_ms=nan, speedup=nan)
+            row["case"] = row.pop("op")
+            rows.append(row)
     return rows
 
 
@@ -311,13 +335,14 @@ def higgs_rows(quick: bool) -> list:
     return rows
 
 
-def chat_row() -> dict:
+def chat_row(kernel: str) -> dict:
+    """ChatCollator(backend="cuda") end to end, with the row kernel the caller has set (named in the row)."""
     texts = [s.input_ids for s in synthetic_text_batch(32, 2048, seed=5)]
     spec = presets.llama3()
     cpu_chat = fastcollate.ChatCollator(spec, 128001, backend="cpu", on_empty="keep")
     cuda_chat = fastcollate.ChatCollator(spec, 128001, backend="cuda", on_empty="keep")
     want, got = cpu_chat(texts), cuda_chat(texts)
-    case = "ChatCollator 32 x 2048 (llama3)"
+    case = f"ChatCollator 32 x 2048 (llama3), {kernel}"
     ok = all(same(got[k], v, f"{case}: {k}") for k, v in want.items() if isinstance(v, torch.Tensor))
     return end_to_end(
         case if ok else f"{case} (MISMATCH)",

@@ -4,19 +4,25 @@
 #      folder put first on PYTHONPATH, next to python3's own packages (torch with CUDA, pytest, hypothesis,
 #      pybind11, scikit-build-core);
 #   2. runs the kernels' CPU grid-runner tests and every test marked `cuda` (CUDA == CPU bit for bit for every
-#      op and both collators, CUDA graph capture, torch.compile without graph breaks);
-#   3. runs compute-sanitizer memcheck and racecheck on a small case covering every kernel;
+#      op and both collators, CUDA graph capture, torch.compile without graph breaks), then the device tests
+#      that run role-span kernels once more with the specials compaction as the default row kernel
+#      (FASTCOLLATE_ROLESPAN_KERNEL=compact; the bit-for-bit ones compare both kernels already);
+#   3. runs compute-sanitizer memcheck and racecheck on a small case covering every kernel (both role-span
+#      row kernels);
 #   4. prints the benchmark table (benchmarks/gpu_bench.py): each op against its torch-ops twin and a
-#      device-to-device copy of its output bytes, and end to end, CPU collate + pin + copy vs backend="cuda";
+#      device-to-device copy of its output bytes, role_span_labels and ChatCollator with each role-span row
+#      kernel ("scan" and "compact"), and end to end, CPU collate + pin + copy vs backend="cuda";
 #   5. when Nsight Compute (`ncu`) is there, profiles each op's kernels once at a chip-filling size
-#      (benchmarks/gpu_profile_case.py): duration, memory throughput, occupancy; then counts the role-span
-#      kernel's instructions per source line (benchmarks/gpu_profile_lines.sh on this build, which is made
-#      with -lineinfo: line tables only, the same code). Informational: a profiler that cannot run (no
-#      counter permission) is reported and does not fail the check.
-# Needs python3, nvcc, cmake and ninja; no internet. Finishes in under 8 minutes on an H100. A failed build
-# stops it; a failed test or sanitizer run is reported and the later steps still run (one run tells all),
-# and the exit status is 1. When OUT is set, everything it prints goes to $OUT/gpu_check.log, the table to
-# $OUT/gpu_table.md, and the test log, sanitizer reports and profiles (ncu.txt, hot_lines.txt) there too.
+#      (benchmarks/gpu_profile_case.py, both role-span row kernels): duration, memory throughput, occupancy;
+#      then counts each role-span row kernel's instructions per source line (benchmarks/gpu_profile_lines.sh
+#      on this build, which is made with -lineinfo: line tables only, the same code). Informational: a
+#      profiler that cannot run (no counter permission) is reported and does not fail the check.
+# Needs python3, nvcc, cmake and ninja; no internet. The whole run stays within GPU_CHECK_BUDGET seconds
+# (default 570, under 10 minutes): every step's timeout is cut to what is left (the tests and the sanitizer
+# leave time for the benchmarks), and the profiles are skipped when too little is. A failed build stops it; a failed test or sanitizer run is reported and the later steps
+# still run (one run tells all), and the exit status is 1. When OUT is set, everything it prints goes to
+# $OUT/gpu_check.log, the table to $OUT/gpu_table.md, and the test log, sanitizer reports and profiles
+# (ncu.txt, hot_lines_scan.txt, hot_lines_compact.txt) there too.
 # Usage: bash benchmarks/gpu_check.sh [--quick | --no-gpu]
 #   --quick: small benchmark sizes only; --no-gpu: a dry run without a GPU (build, then the tests, which skip
 #   what needs a device; no sanitizer, no benchmarks).
@@ -43,8 +49,24 @@ if [[ -n "$out_dir" ]]; then
 fi
 
 started=$SECONDS
+budget=${GPU_CHECK_BUDGET:-570}
 failures=()
 step() { printf '\n=== [%3ds] %s ===\n' "$((SECONDS - started))" "$*"; }
+# Seconds left of the budget.
+left() { echo $((budget - (SECONDS - started))); }
+# A step's timeout: `want` seconds, or what is left of the budget less `reserve` (seconds kept for the later
+# steps: the benchmarks above all) when that is less; at least 1.
+cap() {
+  local want=$1 reserve=${2:-0} remaining
+  remaining=$(($(left) - reserve))
+  if ((remaining < want)); then
+    want=$remaining
+  fi
+  if ((want < 1)); then
+    want=1
+  fi
+  echo "$want"
+}
 fail() {
   printf '\ngpu_check: FAILED: %s\n' "$*" >&2
   exit 1
@@ -109,7 +131,7 @@ mkdir -p "$work/site"
 export FASTCOLLATE_CUDA=ON CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}"
 export CUDAFLAGS="${CUDAFLAGS:+$CUDAFLAGS }-lineinfo"  # source lines for step 5's profile
 build_started=$SECONDS
-if ! timeout 420 python3 -m pip install --no-build-isolation --no-deps --no-index --target "$work/site" -v . \
+if ! timeout "$(cap 420)" python3 -m pip install --no-build-isolation --no-deps --no-index --target "$work/site" -v . \
   >"$work/build.log" 2>&1; then
   tail -n 60 "$work/build.log"
   keep "$work/build.log"
@@ -134,15 +156,32 @@ EOF
 step "tests: the kernels on the CPU grid runner, and every test marked cuda"
 # From /tmp, so that the installed fastcollate (with its extension) is imported, not the source tree.
 test_log="$work/tests.log"
-if (cd /tmp && timeout 300 python3 -m pytest -q -p no:cacheprovider -c "$repo/pyproject.toml" --rootdir "$repo" \
-  "$repo/tests/runtime/test_cuda_grid.py" "$repo/tests/runtime/test_cuda_device.py" -k "not compute_sanitizer" -rfEs) \
-  >"$test_log" 2>&1; then
+if (cd /tmp && timeout "$(cap 300 180)" python3 -m pytest -q -p no:cacheprovider -c "$repo/pyproject.toml" \
+  --rootdir "$repo" "$repo/tests/runtime/test_cuda_grid.py" "$repo/tests/runtime/test_cuda_device.py" \
+  -k "not compute_sanitizer" -rfEs) >"$test_log" 2>&1; then
   tail -n 15 "$test_log"
 else
   tail -n 80 "$test_log"
   failed "the CUDA tests (above; whole log: $test_log)"
 fi
 keep "$test_log"
+if [[ "$no_gpu" == 0 ]]; then
+  # The device tests that run role-span kernels through the public API without comparing both kernels
+  # themselves (graph capture, no host wait, streams, errors, output blocks), with the
+  # specials compaction as the default row kernel.
+  compact_log="$work/tests-compact.log"
+  if (cd /tmp && FASTCOLLATE_ROLESPAN_KERNEL=compact timeout "$(cap 90 180)" python3 -m pytest -q -p no:cacheprovider \
+    -c "$repo/pyproject.toml" --rootdir "$repo" "$repo/tests/runtime/test_cuda_device.py" \
+    -k "not compute_sanitizer and not equals_cpu and not delay_pattern and not higgs and not torch_compile" \
+    -rfEs) \
+    >"$compact_log" 2>&1; then
+    tail -n 5 "$compact_log"
+  else
+    tail -n 60 "$compact_log"
+    failed "the CUDA tests with FASTCOLLATE_ROLESPAN_KERNEL=compact (above; whole log: $compact_log)"
+  fi
+  keep "$compact_log"
+fi
 
 if [[ "$no_gpu" == 1 ]]; then
   step "done (--no-gpu: no sanitizer, no benchmarks; ${#failures[@]} failure(s))"
@@ -157,7 +196,7 @@ if [[ -z "$sanitizer" ]]; then
 else
   for tool in memcheck racecheck; do
     report="$work/sanitizer-$tool.txt"
-    if timeout 150 "$sanitizer" --tool "$tool" --error-exitcode 9 python3 tests/cuda_sanitizer_case.py \
+    if timeout "$(cap 150 120)" "$sanitizer" --tool "$tool" --error-exitcode 9 python3 tests/cuda_sanitizer_case.py \
       >"$report" 2>&1; then
       grep -E "sanitizer case ok|SUMMARY" "$report" || true
     else
@@ -172,7 +211,8 @@ step "benchmarks"
 if [[ -n "$out_dir" ]]; then
   bench_args+=(--out "$out_dir/gpu_table.md")
 fi
-(cd /tmp && timeout 240 python3 "$repo/benchmarks/gpu_bench.py" "${bench_args[@]}") || failed "the benchmarks (above)"
+(cd /tmp && timeout "$(cap 240)" python3 "$repo/benchmarks/gpu_bench.py" "${bench_args[@]}") ||
+  failed "the benchmarks (above)"
 
 step "profile (Nsight Compute, informational)"
 ncu=$(find_tool ncu /usr/local/cuda*/bin/ncu /usr/local/cuda*/nsight-compute*/ncu /opt/nvidia/nsight-compute/*/ncu)
@@ -180,9 +220,11 @@ if [[ -z "$ncu" ]]; then
   echo "ncu not found (PATH, /usr/local/cuda*/, /opt/nvidia/nsight-compute/): SKIPPED"
 elif [[ " ${bench_args[*]} " == *" --quick "* ]]; then
   echo "--quick: SKIPPED"
+elif (($(left) < 40)); then
+  echo "$(left) s left of the ${budget} s budget: SKIPPED"
 else
   profile="$work/ncu.txt"
-  if (cd /tmp && timeout 150 "$ncu" --profile-from-start off --nvtx --print-summary none \
+  if (cd /tmp && timeout "$(cap 150)" "$ncu" --profile-from-start off --nvtx --print-summary none \
     --section SpeedOfLight --section Occupancy --section LaunchStats --section WarpStateStats \
     --section ComputeWorkloadAnalysis --section MemoryWorkloadAnalysis --section InstructionStats -k "regex:block_kernel|element_kernel" \
     python3 "$repo/benchmarks/gpu_profile_case.py") >"$profile" 2>&1; then
@@ -193,15 +235,26 @@ else
     echo "ncu did not run (above; e.g. no permission for the GPU's performance counters): not a failure"
   fi
   keep "$profile"
-  # Its CSV and details stay in $work/lines: what comes back from a GPU machine is a few files.
-  if OUT="$work/lines" SITE="$work/site" timeout 150 bash "$repo/benchmarks/gpu_profile_lines.sh" \
-    >"$work/lines.log" 2>&1; then
-    head -n 40 "$work/lines/hot_lines.txt" || true
-    keep "$work/lines/hot_lines.txt"
-  else
-    tail -n 20 "$work/lines.log"
-    echo "the per-line profile did not run (above): not a failure"
-  fi
+  # One role-span row kernel at a time (GPU_PROFILE_KERNELS: its launch is the case's first block_kernel).
+  # The CSV and details stay in $work/lines-*: what comes back from a GPU machine is a few files.
+  for kernel in compact scan; do
+    if (($(left) < 40)); then
+      echo "per-line profile of the $kernel kernel: $(left) s left of the ${budget} s budget: SKIPPED"
+      continue
+    fi
+    lines="$work/lines-$kernel"
+    if GPU_PROFILE_KERNELS=$kernel OUT="$lines" SITE="$work/site" timeout "$(cap 150)" \
+      bash "$repo/benchmarks/gpu_profile_lines.sh" >"$work/lines-$kernel.log" 2>&1; then
+      echo "--- per-line profile, role-span row kernel \"$kernel\""
+      head -n 40 "$lines/hot_lines.txt" || true
+      if [[ -n "$out_dir" && -f "$lines/hot_lines.txt" ]]; then
+        tail -c 262144 "$lines/hot_lines.txt" >"$out_dir/hot_lines_$kernel.txt"
+      fi
+    else
+      tail -n 20 "$work/lines-$kernel.log"
+      echo "the per-line profile of the $kernel kernel did not run (above): not a failure"
+    fi
+  done
 fi
 
 if [[ ${#failures[@]} -gt 0 ]]; then

@@ -3,15 +3,34 @@ at a size that fills the chip, between cudaProfilerStart and cudaProfilerStop (a
 so `ncu --profile-from-start off` reports the kernels' own duration, memory throughput and occupancy.
 
     ncu --profile-from-start off --section SpeedOfLight python3 benchmarks/gpu_profile_case.py
+
+role_span_labels runs with each role-span row kernel named in GPU_PROFILE_KERNELS (comma-separated, default
+"scan,compact"; internal, see docs/guide/cuda.md): with one kernel named, the first block_kernel launch is that
+kernel's (benchmarks/gpu_profile_lines.sh profiles the first one).
 """
 
 from __future__ import annotations
 
+import os
+
 import torch
 
 import fastcollate
-from fastcollate import presets
+from fastcollate import _core, presets
 from fastcollate.synthetic import synthetic_text_batch
+
+
+def with_kernel(kernel: str, fn):
+    """fn() with `kernel` as the role-span row kernel (_core.rolespan.set_kernel), the one before restored."""
+
+    def run():
+        before = _core.rolespan.set_kernel(kernel)
+        try:
+            return fn()
+        finally:
+            _core.rolespan.set_kernel(before)
+
+    return run
 
 
 def main() -> None:
@@ -30,9 +49,14 @@ def main() -> None:
             btk, 1024, 1025, layout="BTK"
         ),
         "revert_delay_pattern (256, 8, 4103)": lambda: fastcollate.revert_delay_pattern(delayed),
-        "role_span_labels (512, 4096), no mask": lambda: fastcollate.role_span_labels(ids, spec),
-        "role_span_labels (512, 4096), mask": lambda: fastcollate.role_span_labels(ids, spec, attention_mask=mask),
     }
+    for kernel in os.environ.get("GPU_PROFILE_KERNELS", "scan,compact").split(","):
+        ops[f"role_span_labels (512, 4096), no mask, {kernel}"] = with_kernel(
+            kernel, lambda: fastcollate.role_span_labels(ids, spec)
+        )
+        ops[f"role_span_labels (512, 4096), mask, {kernel}"] = with_kernel(
+            kernel, lambda: fastcollate.role_span_labels(ids, spec, attention_mask=mask)
+        )
     for op in ops.values():  # warm-up: lazy loading and the allocator, outside the profiled range
         op()
     torch.cuda.synchronize()

@@ -4,7 +4,9 @@
 # instruction table (CSV, with the CUDA source line of each) and a summary of the hottest source lines.
 #   OUT=dir [SITE=dir] bash benchmarks/gpu_profile_lines.sh [KERNEL_REGEX [LAUNCH_SKIP]]
 # SITE: a fastcollate already installed there, built with CUDAFLAGS=-lineinfo (no build then).
-# Default: the first block_kernel launch of the case (role_span_labels (512, 4096), no mask).
+# Default: the first block_kernel launch of the case (role_span_labels (512, 4096), no mask), with the first
+# role-span row kernel of GPU_PROFILE_KERNELS (benchmarks/gpu_profile_case.py: "scan,compact" unless set; set
+# it to one kernel to profile that one).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)

@@ -4,7 +4,7 @@ benchmarks/gpu_check.sh run it under memcheck and racecheck). Prints "sanitizer 
 import torch
 
 import fastcollate
-from fastcollate import presets
+from fastcollate import _core, presets
 from fastcollate.synthetic import higgs_collator_kwargs, synthetic_text_batch, synthetic_tts_batch
 
 
@@ -29,12 +29,19 @@ def main():
     fastcollate.revert_delay_pattern_ragged(ragged.codes, ragged.offsets, stream_bos_eos=True)
     spec = presets.llama3()
     rows = [s.input_ids for s in synthetic_text_batch(4, 600, seed=1)]
-    for packed_rows in (False, True):
-        batch = fastcollate.ChatCollator(
-            spec, 128001, backend="cuda", packed=packed_rows, pad_left=not packed_rows, on_empty="keep"
-        )(rows)
-    padded = fastcollate.ChatCollator(spec, 128001, backend="cuda", pad_left=True, on_empty="keep")(rows)
-    fastcollate.role_span_labels(padded["input_ids"], spec, attention_mask=padded["attention_mask"])
+    long_rows = [rows[0], synthetic_text_batch(1, 4200, seed=3)[0].input_ids]  # one past the staging area
+    before = _core.rolespan.kernel()
+    for kernel in ("scan", "compact"):  # both role-span row kernels (docs/guide/cuda.md)
+        _core.rolespan.set_kernel(kernel)
+        for packed_rows in (False, True):
+            batch = fastcollate.ChatCollator(
+                spec, 128001, backend="cuda", packed=packed_rows, pad_left=not packed_rows, on_empty="keep"
+            )(rows)
+        padded = fastcollate.ChatCollator(spec, 128001, backend="cuda", pad_left=True, on_empty="keep")(rows)
+        fastcollate.role_span_labels(padded["input_ids"], spec, attention_mask=padded["attention_mask"])
+        fastcollate.role_span_labels(padded["input_ids"], spec)
+        fastcollate.ChatCollator(spec, 128001, backend="cuda", on_empty="keep")(long_rows)
+    _core.rolespan.set_kernel(before)
     fastcollate.HiggsAudioSampleCollator(**higgs_collator_kwargs(), backend="cuda")(synthetic_tts_batch(4, seed=2))
     torch.cuda.synchronize()
     assert batch["input_ids"].device == device

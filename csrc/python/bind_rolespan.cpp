@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <stdexcept>
+#include <string>
 
 #include "python/output_arena.h"
 #include "python/reader.h"
@@ -110,8 +111,14 @@ py::tuple collate_chunks(const py::sequence& chunks, const RolespanSpecData& spe
 }
 
 // role_span_labels on its target: the CPU state machine, or the scan kernel (grid runner or CUDA device).
+// The kernel a call names ("scan", "compact"), or the process-wide choice (rolespan_kernel()) for None.
+RolespanKernel kernel_of(const std::optional<std::string>& kernel) {
+  return kernel ? rolespan_kernel_named(*kernel, "kernel") : rolespan_kernel();
+}
+
 void labels_on(const Target& target, py::handle input_ids, py::handle attention_mask, py::handle start_index,
-               const RolespanSpecData& spec, py::handle labels, py::handle status, int64_t stage_limit) {
+               const RolespanSpecData& spec, py::handle labels, py::handle status, int64_t stage_limit,
+               const std::optional<std::string>& kernel) {
   const bool kernels = target.kind != TargetKind::kCpu;
   const int device = target.device;
   Keep keep;
@@ -154,6 +161,7 @@ void labels_on(const Target& target, py::handle input_ids, py::handle attention_
     else if (args.mask.data)
       fail("status", "expected an int32 (1,) tensor: an attention_mask is given");
     args.stage_limit = stage_limit;
+    args.kernel = kernel_of(kernel);
   }
   py::gil_scoped_release release;  // only the tensors pinned in `keep` are touched
   run_rolespan_labels(target, spec, args);
@@ -164,15 +172,17 @@ void labels_on(const Target& target, py::handle input_ids, py::handle attention_
 py::tuple kernel_collate(const py::sequence& rows, const RolespanSpecData& spec, int64_t pad_token_id, bool pad_left,
                          int64_t pad_to_multiple_of, bool packed,
                          const std::optional<std::vector<std::optional<int64_t>>>& start_indices, int device,
-                         uintptr_t stream, bool reverse, int64_t stage_limit) {
+                         uintptr_t stream, bool reverse, int64_t stage_limit,
+                         const std::optional<std::string>& kernel) {
+  const RolespanKernel which = kernel_of(kernel);
   Keep keep;
   RolespanBatchIn in;
   read_rows(rows, keep, in);
   set_start_indices(in, start_indices);
   const RolespanOptions opt{pad_token_id, pad_left, pad_to_multiple_of, packed};
   const RolespanPlan plan = plan_rolespan_batch(in, opt);
-  RolespanRowsBody<int64_t> body;
-  body.a.spec = rolespan_inline_spec(spec);
+  RolespanRowsLaunch launch;
+  launch.spec = rolespan_inline_spec(spec);
   const int64_t B = plan.batch;
   const RolespanStage stage = plan_rolespan_stage(in);
   const Target target = Target::kernels(device, stream, reverse);
@@ -195,10 +205,11 @@ py::tuple kernel_collate(const py::sequence& rows, const RolespanSpecData& spec,
     cu_seqlens = arena.view(s_cu);
     if (B == 0) cu_seqlens.attr("zero_")();  // no block writes its first entry
   }
-  set_collate_launch(body.a, opt, plan, stage, staging.kernels(), out, stage_limit);
+  set_collate_launch(launch, opt, plan, staging.kernels(), out);
   {
     py::gil_scoped_release release;
-    run_rolespan_rows(target, body, "ChatCollator(backend='cuda')");
+    run_rolespan_rows(target, launch, true, which, stage.shortest, stage.longest, stage_limit,
+                      "ChatCollator(backend='cuda')");
   }
   return py::make_tuple(arena.view(s_ids), arena.view(s_labels), arena.view(s_aux), cu_seqlens, arena.view(s_learned),
                         plan.max_seqlen);
@@ -247,28 +258,45 @@ void bind_rolespan(py::module_& m) {
       "labels",
       [](py::handle input_ids, py::handle attention_mask, py::handle start_index, const RolespanSpecData& spec,
          py::handle out) {
-        labels_on(Target::cpu(), input_ids, attention_mask, start_index, spec, out, py::none(), -1);
+        labels_on(Target::cpu(), input_ids, attention_mask, start_index, spec, out, py::none(), -1, std::nullopt);
       },
       py::arg("input_ids"), py::arg("attention_mask"), py::arg("start_index"), py::arg("spec"), py::arg("out"),
       "Role-span labels of a padded (B, T) batch into `out` (int64, rows of unit stride).");
   m.def(
       "kernel_labels",
       [](py::handle input_ids, py::handle attention_mask, py::handle start_index, const RolespanSpecData& spec,
-         py::handle out, py::handle status, int device, uintptr_t stream, bool reverse, int64_t stage_limit) {
+         py::handle out, py::handle status, int device, uintptr_t stream, bool reverse, int64_t stage_limit,
+         const std::optional<std::string>& kernel) {
         labels_on(Target::kernels(device, stream, reverse), input_ids, attention_mask, start_index, spec, out, status,
-                  stage_limit);
+                  stage_limit, kernel);
       },
       py::arg("input_ids"), py::arg("attention_mask"), py::arg("start_index"), py::arg("spec"), py::arg("out"),
       py::arg("status"), py::arg("device"), py::arg("stream") = 0, py::arg("reverse") = false,
-      py::arg("stage_limit") = -1,
+      py::arg("stage_limit") = -1, py::arg("kernel") = py::none(),
       "role_span_labels' kernel; start_index int64 contiguous or None; status set to 1 on an invalid mask row "
       "(None without attention_mask: nothing can be invalid then); stage_limit >= 0: rows of more tokens are "
-      "not staged in shared memory (tests).");
+      "not staged in shared memory (tests); kernel: \"scan\" or \"compact\", None for the process-wide "
+      "choice (see set_kernel).");
   m.def("kernel_collate", &kernel_collate, py::arg("rows"), py::arg("spec"), py::arg("pad_token_id"),
         py::arg("pad_left"), py::arg("pad_to_multiple_of"), py::arg("packed"), py::arg("start_indices"),
         py::arg("device"), py::arg("stream") = 0, py::arg("reverse") = false, py::arg("stage_limit") = -1,
-        "collate through the staging buffer and the row kernel; the outputs on the target; stage_limit: "
-        "see kernel_labels.");
+        py::arg("kernel") = py::none(),
+        "collate through the staging buffer and the row kernel; the outputs on the target; stage_limit and "
+        "kernel: see kernel_labels.");
+  // Internal, for A/B runs of the two row kernels (docs/guide/cuda.md): both are bit-equal to the CPU path.
+  m.def(
+      "set_kernel",
+      [](const std::string& name) {
+        const RolespanKernel previous = rolespan_kernel();
+        set_rolespan_kernel(rolespan_kernel_named(name, "kernel"));
+        return std::string(rolespan_kernel_name(previous));
+      },
+      py::arg("name"),
+      "The row kernel of the calls that name none (the CUDA op, ChatCollator(backend='cuda')): \"scan\" (the "
+      "default) or \"compact\"; returns the previous one. Internal, for A/B runs.");
+  m.def(
+      "kernel", []() { return std::string(rolespan_kernel_name(rolespan_kernel())); },
+      "The row kernel of the calls that name none (FASTCOLLATE_ROLESPAN_KERNEL, read on first use, or set_kernel).");
 }
 
 }  // namespace fastcollate

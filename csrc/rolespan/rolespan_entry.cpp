@@ -1,7 +1,11 @@
 #include "rolespan/rolespan_entry.h"
 
 #include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <stdexcept>
 
+#include "rolespan/rolespan_compact.h"
 #include "rolespan/rolespan_cuda.h"
 #include "rolespan/rolespan_labels.h"
 #include "runtime/run.h"
@@ -44,15 +48,61 @@ void labels_on_kernels(const Target& target, const RolespanLabelsArgs& args) {
   a.labels_row_stride = args.labels.stride[0];
   a.status = args.status;
   // Without a mask every row holds all `cols` tokens; with one, a row may hold none.
-  a.stage = rolespan_stage_tokens(a.spec, a.mask ? 0 : a.cols, a.cols, args.stage_limit);
-  auto run = [&](auto zero) { run_rolespan_rows(target, RolespanRowsBody<decltype(zero)>{a}, "role_span_labels"); };
-  if (args.ids.type == ElemType::kInt64)
-    run(int64_t{});
-  else
-    run(int32_t{});
+  run_rolespan_rows(target, a, args.ids.type == ElemType::kInt64, args.kernel, a.mask ? 0 : a.cols, a.cols,
+                    args.stage_limit, "role_span_labels");
+}
+
+RolespanKernel kernel_from_environment() {
+  const char* name = std::getenv("FASTCOLLATE_ROLESPAN_KERNEL");
+  return name && *name ? rolespan_kernel_named(name, "FASTCOLLATE_ROLESPAN_KERNEL") : RolespanKernel::kScan;
+}
+
+// The process-wide choice: the environment's on first use (a bad value throws, and throws again next time).
+std::atomic<int32_t>& kernel_choice() {
+  static std::atomic<int32_t> choice{static_cast<int32_t>(kernel_from_environment())};
+  return choice;
+}
+
+template <typename Body>
+void run_body(const Target& target, const Body& body, const char* op) {
+  (void)op;  // names the op in CUDA errors
+  run_on(
+      target, [&](CpuLauncher& l) { launch_rolespan_rows(l, body); },
+      [&](const CudaTarget& t) {
+        (void)t;  // unused in a build without CUDA
+        FC_ON_CUDA(cuda_rolespan_rows(t, body, op));
+      });
+}
+
+template <typename T>
+void run_rows(const Target& target, RolespanRowsLaunch a, RolespanKernel kernel, int64_t shortest_row,
+              int64_t longest_row, int64_t stage_limit, const char* op) {
+  if (kernel == RolespanKernel::kCompact) {
+    // Rows past the compaction's staging area run the chunk scan from global memory (stage 0) in the same block.
+    const int64_t stage = rolespan_compact_stage_tokens(a.spec, shortest_row, longest_row, stage_limit);
+    a.stage = 0;
+    run_body(target, RolespanCompactBody<T>{RolespanRowsBody<T>{a}, stage}, op);
+  } else {
+    a.stage = rolespan_stage_tokens(a.spec, shortest_row, longest_row, stage_limit);
+    run_body(target, RolespanRowsBody<T>{a}, op);
+  }
 }
 
 }  // namespace
+
+RolespanKernel rolespan_kernel() { return static_cast<RolespanKernel>(kernel_choice().load()); }
+
+void set_rolespan_kernel(RolespanKernel kernel) { kernel_choice().store(static_cast<int32_t>(kernel)); }
+
+RolespanKernel rolespan_kernel_named(const std::string& name, const char* what) {
+  if (name == "scan") return RolespanKernel::kScan;
+  if (name == "compact") return RolespanKernel::kCompact;
+  throw std::invalid_argument(std::string(what) + ": expected \"scan\" or \"compact\", got \"" + name + "\"");
+}
+
+const char* rolespan_kernel_name(RolespanKernel kernel) {
+  return kernel == RolespanKernel::kCompact ? "compact" : "scan";
+}
 
 void run_rolespan_labels(const Target& target, const RolespanSpecData& spec, const RolespanLabelsArgs& args) {
   if (target.kind == TargetKind::kCpu)
@@ -90,8 +140,7 @@ void stage_rolespan_rows(const RolespanBatchIn& in, int64_t* host) {
 }
 
 void set_collate_launch(RolespanRowsLaunch& a, const RolespanOptions& opt, const RolespanPlan& plan,
-                        const RolespanStage& stage, const int64_t* staged, const RolespanOutputs& out,
-                        int64_t stage_limit) {
+                        const int64_t* staged, const RolespanOutputs& out) {
   const int64_t B = plan.batch;
   a.cu_seqlens = out.cu_seqlens;
   a.source = opt.packed ? kRolespanCollatePacked : kRolespanCollatePadded;
@@ -106,17 +155,15 @@ void set_collate_launch(RolespanRowsLaunch& a, const RolespanOptions& opt, const
   a.width = plan.width;
   a.pad_left = opt.pad_left;
   a.pad_token_id = opt.pad_token_id;
-  a.stage = rolespan_stage_tokens(a.spec, stage.shortest, stage.longest, stage_limit);
 }
 
-template <typename T>
-void run_rolespan_rows(const Target& target, const RolespanRowsBody<T>& body, const char* op) {
-  (void)op;  // names the op in CUDA errors
-  run_on(
-      target, [&](CpuLauncher& l) { launch_rolespan_rows(l, body); },
-      [&](const CudaTarget& t) { FC_ON_CUDA(cuda_rolespan_rows(t, body, op)); });
+void run_rolespan_rows(const Target& target, RolespanRowsLaunch a, bool ids_int64, RolespanKernel kernel,
+                       int64_t shortest_row, int64_t longest_row, int64_t stage_limit, const char* op) {
+  if (a.rows <= 0) return;
+  if (ids_int64)
+    run_rows<int64_t>(target, a, kernel, shortest_row, longest_row, stage_limit, op);
+  else
+    run_rows<int32_t>(target, a, kernel, shortest_row, longest_row, stage_limit, op);
 }
-template void run_rolespan_rows<int32_t>(const Target&, const RolespanRowsBody<int32_t>&, const char*);
-template void run_rolespan_rows<int64_t>(const Target&, const RolespanRowsBody<int64_t>&, const char*);
 
 }  // namespace fastcollate

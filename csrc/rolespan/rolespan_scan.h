@@ -307,6 +307,75 @@ struct RolespanThread {
   RolespanSummary own{0, -1, 0, 0};
 };
 
+// A staged row's output columns, every kRolespanThreads-th per thread from `t` (coalesced): labels (the token
+// where keep(j), else -100), and for the collate sources ids and aux; padding outside the tokens. Returns how
+// many labels it learned (an id of -100 is a masked label like any other -100). token(j) and keep(j): the
+// row's token j and its keep flag, from the staging area.
+template <typename Token, typename Keep>
+FC_HD int64_t rolespan_flush_columns(const RolespanRowsLaunch& a, const RolespanThread& th, int t, Token token,
+                                     Keep keep) {
+  const bool collate = a.source != kRolespanPaddedLabels, packed = a.source == kRolespanCollatePacked;
+  int64_t* labels = a.labels + th.out_base;
+  int64_t* ids = collate ? a.out_ids + th.out_base : nullptr;
+  int64_t* aux = collate ? a.out_aux + th.out_base : nullptr;
+  int64_t count = 0;
+  for (int64_t c = t; c < th.out_width; c += kRolespanThreads) {
+    const int64_t j = c - th.out_first;
+    if (j >= 0 && j < th.n) {
+      const int64_t tok = token(j);
+      const int64_t label = keep(j) ? tok : kIgnoreIndex;
+      labels[c] = label;
+      count += label != kIgnoreIndex;
+      if (collate) {
+        ids[c] = tok;
+        aux[c] = packed ? j : 1;
+      }
+    } else {
+      labels[c] = kIgnoreIndex;
+      if (collate) {
+        ids[c] = a.pad_token_id;
+        aux[c] = 0;
+      }
+    }
+  }
+  return count;
+}
+
+// A row's learned count, folded without atomics from one count per thread in `partials` ([kRolespanThreads]
+// counts, then [kRolespanLearnedFolds] folds): rolespan_fold_learned, phase one (threads t < kRolespanLearnedFolds),
+// then rolespan_finish_row (thread 0), which also writes the packed layout's cu_seqlens entries.
+constexpr int kRolespanLearnedFolds = 16;
+
+FC_HD void rolespan_fold_learned(int64_t* partials, int t) {
+  constexpr int per = kRolespanThreads / kRolespanLearnedFolds;
+  int64_t sum = 0;
+  for (int j = 0; j < per; ++j) sum += partials[t * per + j];
+  partials[kRolespanThreads + t] = sum;
+}
+
+FC_HD void rolespan_finish_row(const RolespanRowsLaunch& a, int64_t r, const int64_t* partials) {
+  if (a.num_learned) {
+    int64_t sum = 0;
+    for (int j = 0; j < kRolespanLearnedFolds; ++j) sum += partials[kRolespanThreads + j];
+    a.num_learned[r] = sum;
+  }
+  if (a.source == kRolespanCollatePacked) {
+    if (r == 0) a.cu_seqlens[0] = 0;
+    a.cu_seqlens[r + 1] = static_cast<int32_t>(a.row_offsets[r + 1]);
+  }
+}
+
+// The tokens a launch stages: its longest row, up to kRolespanStageTokens and what fits the shared-memory budget
+// (bytes(stage): the body's shared memory with that staging area); `limit` (>= 0) lowers it (the tests use it
+// to cover both paths). 0 when even the shortest row is longer: no row would use the staging area.
+template <typename Bytes>
+FC_HD int64_t rolespan_fit_stage(int64_t shortest_row, int64_t longest_row, int64_t limit, Bytes bytes) {
+  int64_t stage = longest_row < kRolespanStageTokens ? longest_row : kRolespanStageTokens;
+  if (limit >= 0 && limit < stage) stage = limit;
+  while (stage > 0 && bytes(stage) > kRolespanSharedBudget) stage -= 64;
+  return stage > 0 && shortest_row <= stage ? stage : 0;
+}
+
 template <typename T>
 struct RolespanRowsBody {
   RolespanRowsLaunch a;
@@ -324,7 +393,7 @@ struct RolespanRowsBody {
   static constexpr int kRolespanFold = 16, kRolespanFolders = kRolespanThreads / kRolespanFold;
   static_assert(kStats * (kRolespanThreads + kRolespanFolders) * 8 <= 2 * kRolespanThreads * sizeof(RolespanSummary),
                 "mask scratch");
-  static_assert((kRolespanThreads + kRolespanFolders) * 8 <= kRolespanThreads * sizeof(RolespanSummary),
+  static_assert((kRolespanThreads + kRolespanLearnedFolds) * 8 <= kRolespanThreads * sizeof(RolespanSummary),
                 "learned scratch");
   FC_HD static constexpr int threads() { return kRolespanThreads; }
   FC_HD static constexpr int phases() { return 10 + 2 * kRolespanRounds; }
@@ -441,23 +510,9 @@ struct RolespanRowsBody {
     } else if (phase == kFlush) {
       if (th.staged) flush_row(t, th, sh);
     } else if (phase == kCountFold) {
-      if (a.num_learned && t < kRolespanFolders) {
-        int64_t* partials = learned_partials(sh);
-        int64_t sum = 0;
-        for (int j = 0; j < kRolespanFold; ++j) sum += partials[t * kRolespanFold + j];
-        partials[kRolespanThreads + t] = sum;
-      }
+      if (a.num_learned && t < kRolespanLearnedFolds) rolespan_fold_learned(learned_partials(sh), t);
     } else if (t == 0) {  // the last phase
-      if (a.num_learned) {
-        const int64_t* folds = learned_partials(sh) + kRolespanThreads;
-        int64_t sum = 0;
-        for (int j = 0; j < kRolespanFolders; ++j) sum += folds[j];
-        a.num_learned[r] = sum;
-      }
-      if (a.source == kRolespanCollatePacked) {
-        if (r == 0) a.cu_seqlens[0] = 0;
-        a.cu_seqlens[r + 1] = static_cast<int32_t>(a.row_offsets[r + 1]);
-      }
+      rolespan_finish_row(a, r, learned_partials(sh));
     }
   }
 
@@ -722,43 +777,18 @@ struct RolespanRowsBody {
   FC_HD void flush_row(int t, const Thread& th, unsigned char* sh) const {
     const int64_t* slots = staged_ids(sh);
     const uint8_t* flags = keep_flags(sh);
-    const bool collate = a.source != kRolespanPaddedLabels, packed = a.source == kRolespanCollatePacked;
-    int64_t* labels = a.labels + th.out_base;
-    int64_t* ids = collate ? a.out_ids + th.out_base : nullptr;
-    int64_t* aux = collate ? a.out_aux + th.out_base : nullptr;
-    int64_t count = 0;
-    for (int64_t c = t; c < th.out_width; c += kRolespanThreads) {
-      const int64_t j = c - th.out_first;
-      if (j >= 0 && j < th.n) {
-        const int64_t tok = slots[rolespan_slot(j)];
-        const int64_t label = flags[j] ? tok : kIgnoreIndex;
-        labels[c] = label;
-        count += label != kIgnoreIndex;
-        if (collate) {
-          ids[c] = tok;
-          aux[c] = packed ? j : 1;
-        }
-      } else {
-        labels[c] = kIgnoreIndex;
-        if (collate) {
-          ids[c] = a.pad_token_id;
-          aux[c] = 0;
-        }
-      }
-    }
+    const int64_t count = rolespan_flush_columns(
+        a, th, t, [&](int64_t j) { return slots[rolespan_slot(j)]; }, [&](int64_t j) { return flags[j] != 0; });
     if (a.num_learned) learned_partials(sh)[t] = count;
   }
 };
 
-// The tokens a launch stages (RolespanRowsLaunch::stage): its longest row, up to kRolespanStageTokens and what fits the
-// shared-memory budget with the spec's maps; `limit` (>= 0) lowers it (the tests use it to cover both paths).
-// 0 when even the shortest row is longer: no row would use the staging area, which only costs occupancy.
+// The tokens a launch stages (RolespanRowsLaunch::stage), with the spec's maps (rolespan_fit_stage); 0 when no
+// row would use the staging area, which only costs occupancy.
 FC_HD int64_t rolespan_stage_tokens(const RolespanInlineSpec& spec, int64_t shortest_row, int64_t longest_row,
                                     int64_t limit) {
-  int64_t stage = longest_row < kRolespanStageTokens ? longest_row : kRolespanStageTokens;
-  if (limit >= 0 && limit < stage) stage = limit;
-  while (stage > 0 && RolespanRowsBody<int64_t>::bytes_for(spec.states(), stage) > kRolespanSharedBudget) stage -= 64;
-  return stage > 0 && shortest_row <= stage ? stage : 0;
+  return rolespan_fit_stage(shortest_row, longest_row, limit,
+                            [&](int64_t stage) { return RolespanRowsBody<int64_t>::bytes_for(spec.states(), stage); });
 }
 
 // Host: the spec's arrays by value, with its depth D; std::invalid_argument "spec: ..." past the kernels'

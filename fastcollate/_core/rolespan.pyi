@@ -83,9 +83,11 @@ def kernel_labels(
     stream: int = 0,
     reverse: bool = False,
     stage_limit: int = -1,
+    kernel: Optional[str] = None,
 ) -> None:
-    """role_span_labels' kernel (the parallel scan form); status set to 1 on an invalid mask row (None without
-    attention_mask); stage_limit >= 0: rows of more tokens are not staged in shared memory (tests)."""
+    """role_span_labels' kernel (a parallel row kernel); status set to 1 on an invalid mask row (None without
+    attention_mask); stage_limit >= 0: rows of more tokens are not staged in shared memory (tests); kernel:
+    "scan" or "compact", None for the process-wide choice (set_kernel)."""
 
 def kernel_collate(
     rows: Sequence[object],
@@ -99,6 +101,15 @@ def kernel_collate(
     stream: int = 0,
     reverse: bool = False,
     stage_limit: int = -1,
+    kernel: Optional[str] = None,
 ) -> RoleSpanTuple:
-    """collate through one staging buffer and the row kernel; the outputs on the target; stage_limit: see
-    kernel_labels."""
+    """collate through one staging buffer and the row kernel; the outputs on the target; stage_limit and kernel:
+    see kernel_labels."""
+
+def set_kernel(name: str) -> str:
+    """Internal, for A/B runs: the row kernel of the calls that name none ("scan", the default, or "compact");
+    returns the previous one."""
+
+def kernel() -> str:
+    """The row kernel of the calls that name none (FASTCOLLATE_ROLESPAN_KERNEL, read on first use, or
+    set_kernel)."""

@@ -43,6 +43,20 @@ def on_gpu(t):
     return out.copy_(t)
 
 
+def rolespan_kernels():
+    """Each role-span row kernel in turn as the process-wide choice (_core.rolespan.set_kernel), then the one
+    before: the role-span tests compare both with the CPU path."""
+    from fastcollate import _core
+
+    before = _core.rolespan.kernel()
+    try:
+        for kernel in ("scan", "compact"):
+            _core.rolespan.set_kernel(kernel)
+            yield kernel
+    finally:
+        _core.rolespan.set_kernel(before)
+
+
 def assert_same(got, want, context=None):
     assert got.device.type == "cuda", context
     assert got.dtype == want.dtype and got.shape == want.shape and torch.equal(got.cpu(), want), context
@@ -96,8 +110,9 @@ def test_ragged_delay_pattern_on_gpu_equals_cpu(case):
 def test_role_span_labels_on_gpu_equals_cpu(case):
     spec, ids, mask, starts = case
     want = fastcollate.role_span_labels(ids, spec, attention_mask=mask, start_index=starts)
-    got = fastcollate.role_span_labels(on_gpu(ids), spec, attention_mask=on_gpu(mask), start_index=on_gpu(starts))
-    assert_same(got, want, case)
+    for kernel in rolespan_kernels():
+        got = fastcollate.role_span_labels(on_gpu(ids), spec, attention_mask=on_gpu(mask), start_index=on_gpu(starts))
+        assert_same(got, want, (case, kernel))
 
 
 def test_value_errors_found_on_the_gpu_raise_the_cpu_message():
@@ -277,13 +292,14 @@ def test_chat_collator_on_gpu_equals_cpu(case):
         pad_to_multiple_of=None if layout["packed"] else layout["pad_to_multiple_of"],
     )
     want = fastcollate.ChatCollator(spec, layout["pad_token_id"], backend="cpu", **kwargs)(features)
-    got = fastcollate.ChatCollator(spec, layout["pad_token_id"], backend="cuda", **kwargs)(features)
-    assert want.keys() == got.keys()
-    for k, w in want.items():
-        if isinstance(w, torch.Tensor):
-            assert_same(got[k], w, k)
-        else:
-            assert got[k] == w, k
+    for kernel in rolespan_kernels():
+        got = fastcollate.ChatCollator(spec, layout["pad_token_id"], backend="cuda", **kwargs)(features)
+        assert want.keys() == got.keys()
+        for k, w in want.items():
+            if isinstance(w, torch.Tensor):
+                assert_same(got[k], w, (k, kernel))
+            else:
+                assert got[k] == w, (k, kernel)
 
 
 @pytest.mark.parametrize("packed", [False, True])

@@ -4,9 +4,11 @@ and must equal the CPU path and the Python twins bit for bit over the existing h
 
 Each case runs its threads in ascending or descending order within a phase (`reverse`): a body that read,
 within one phase, what another thread writes in it (a race on the GPU) would differ between the two.
-The parallel role-span form (csrc/rolespan/rolespan_scan.h) is compared with the sequential state machine
+The parallel role-span forms, both row kernels (KERNELS: the chunk scan of csrc/rolespan/rolespan_scan.h and
+the specials compaction of csrc/rolespan/rolespan_compact.h), are compared with the sequential state machine
 (the compiled CPU path, rolespan_fill_row) and the Python reference, on rows of every length: a row of under 256
-tokens puts one token per thread (every state crosses a chunk boundary), longer rows put many.
+tokens puts one token per thread (every state crosses a chunk boundary), longer rows put many; rows of over
+256 specials give the compaction's lanes several specials each.
 """
 
 import pytest
@@ -29,6 +31,7 @@ from fastcollate.rolespan.reference import collate_text_reference
 pytestmark = pytest.mark.skipif(not COMPILED, reason="compiled extension not built")
 SETTINGS = settings(derandomize=True, max_examples=300, deadline=None)
 GRID = dict(device=-1)  # the CPU grid runner
+KERNELS = ("scan", "compact")  # the role-span row kernels (_core.rolespan kernel_* `kernel=`)
 
 
 def core():
@@ -203,18 +206,17 @@ def test_role_span_labels_kernel(case, reverse, stage_limit):
     assert_equal(fastcollate.role_span_labels(ids, spec, attention_mask=mask, start_index=starts), want, case)
     if isinstance(starts, list):
         starts = torch.tensor([0 if s is None else s for s in starts], dtype=torch.int64)  # [] too
-    out, status = torch.full(ids.shape, 5, dtype=torch.int64), torch.zeros(1, dtype=torch.int32)
-    core().rolespan.kernel_labels(
-        ids, mask, starts, spec_of(spec), out, status, reverse=reverse, stage_limit=stage_limit, **GRID
-    )
-    assert status.item() == 0
-    assert_equal(out, want, case)
-    out.fill_(5)
-    # Without a mask nothing can be invalid: the CUDA op passes no status (and never waits for one).
-    core().rolespan.kernel_labels(
-        ids, None, starts, spec_of(spec), out, None, reverse=reverse, stage_limit=stage_limit, **GRID
-    )
-    assert_equal(out, labels_twin.role_span_labels(ids, spec, start_index=starts), case)
+    want_unmasked = labels_twin.role_span_labels(ids, spec, start_index=starts)
+    for kernel in KERNELS:
+        out, status = torch.full(ids.shape, 5, dtype=torch.int64), torch.zeros(1, dtype=torch.int32)
+        run = dict(reverse=reverse, stage_limit=stage_limit, kernel=kernel, **GRID)
+        core().rolespan.kernel_labels(ids, mask, starts, spec_of(spec), out, status, **run)
+        assert status.item() == 0
+        assert_equal(out, want, (case, kernel))
+        out.fill_(5)
+        # Without a mask nothing can be invalid: the CUDA op passes no status (and never waits for one).
+        core().rolespan.kernel_labels(ids, None, starts, spec_of(spec), out, None, **run)
+        assert_equal(out, want_unmasked, (case, kernel))
 
 
 def test_role_span_labels_kernel_needs_a_status_with_a_mask():
@@ -226,20 +228,23 @@ def test_role_span_labels_kernel_needs_a_status_with_a_mask():
     assert (out == 5).all()
 
 
+@pytest.mark.parametrize("kernel", KERNELS)
 @pytest.mark.parametrize("stage_limit", [-1, 0])
 @pytest.mark.parametrize("row", [[1, 0, 1], [0, 1, 2], [0, 1, 0], [2, 1, 1]])
-def test_role_span_labels_kernel_flags_bad_masks(row, stage_limit):
+def test_role_span_labels_kernel_flags_bad_masks(row, stage_limit, kernel):
     from fastcollate.presets import llama3
 
     ids = torch.zeros((2, 3), dtype=torch.int64)
     mask = torch.tensor([[1, 1, 0], row])
     out, status = torch.full((2, 3), 5, dtype=torch.int64), torch.zeros(1, dtype=torch.int32)
-    core().rolespan.kernel_labels(ids, mask, None, spec_of(llama3()), out, status, stage_limit=stage_limit, **GRID)
+    core().rolespan.kernel_labels(
+        ids, mask, None, spec_of(llama3()), out, status, stage_limit=stage_limit, kernel=kernel, **GRID
+    )
     assert status.item() == 1
     assert (out[1] == -100).all()  # the bad row: every label masked, no position outside the row written
 
 
-def collate_kernel(rows, spec, starts, layout, reverse, stage_limit=-1):
+def collate_kernel(rows, spec, starts, layout, reverse, stage_limit=-1, kernel=None):
     from fastcollate.rolespan.native import _result
 
     out = core().rolespan.kernel_collate(
@@ -252,6 +257,7 @@ def collate_kernel(rows, spec, starts, layout, reverse, stage_limit=-1):
         starts,
         reverse=reverse,
         stage_limit=stage_limit,
+        kernel=kernel,
         **GRID,
     )
     return _result(*out, packed=layout["packed"])
@@ -267,7 +273,8 @@ def test_collate_rolespan_kernel_equals_state_machine(case, reverse, stage_limit
     tensors = [torch.tensor(r, dtype=dtype) for r in rows]
     want = collate_text_native(tensors, spec, start_indices=starts, **layout)  # rolespan_fill_row, row by row
     assert_same(want, collate_text_reference(rows, spec, start_indices=starts, **layout), case)
-    assert_same(want, collate_kernel(tensors, spec, starts, layout, reverse, stage_limit), case)
+    for kernel in KERNELS:
+        assert_same(want, collate_kernel(tensors, spec, starts, layout, reverse, stage_limit, kernel), (case, kernel))
 
 
 @st.composite
@@ -306,12 +313,15 @@ def test_collate_rolespan_kernel_long_rows(case, reverse, stage_limit):
 
     spec, rows, starts, layout = case
     want = collate_text_native(rows, spec, start_indices=starts, **layout)
-    assert_same(want, collate_kernel(rows, spec, starts, layout, reverse, stage_limit), (spec, starts, layout))
+    for kernel in KERNELS:
+        got = collate_kernel(rows, spec, starts, layout, reverse, stage_limit, kernel)
+        assert_same(want, got, (spec, starts, layout, kernel))
 
 
+@pytest.mark.parametrize("kernel", KERNELS)
 @pytest.mark.parametrize("preset", ["llama3", "chatml"])
 @pytest.mark.parametrize("packed", [False, True])
-def test_collate_rolespan_kernel_presets(preset, packed):
+def test_collate_rolespan_kernel_presets(preset, packed, kernel):
     from fastcollate import presets
     from fastcollate.rolespan.native import collate_text_native
     from fastcollate.synthetic import synthetic_text_batch
@@ -322,11 +332,12 @@ def test_collate_rolespan_kernel_presets(preset, packed):
     starts = [None, 0, 1, 2, 3, 4, 5, None] if spec.unread_start_index_reason() is None else None
     want = collate_text_native(rows, spec, start_indices=starts, **layout)
     for reverse, stage_limit in ((False, -1), (True, -1), (False, 0)):  # staged rows, then global memory
-        assert_same(want, collate_kernel(rows, spec, starts, layout, reverse, stage_limit), (preset, reverse))
+        assert_same(want, collate_kernel(rows, spec, starts, layout, reverse, stage_limit, kernel), (preset, reverse))
 
 
+@pytest.mark.parametrize("kernel", KERNELS)
 @pytest.mark.parametrize("masked", [False, True])
-def test_role_span_labels_kernel_rows_longer_than_the_staging_area(masked):
+def test_role_span_labels_kernel_rows_longer_than_the_staging_area(masked, kernel):
     """Rows of more than 4096 tokens (csrc/rolespan/rolespan_scan.h kRolespanStageTokens) run from global memory;
     with a mask, the shorter rows of the same batch are staged."""
     from fastcollate.presets import llama3
@@ -338,11 +349,14 @@ def test_role_span_labels_kernel_rows_longer_than_the_staging_area(masked):
     batch = fastcollate.ChatCollator(spec, 128001, pad_left=True, backend="cpu")(rows)
     ids, mask = batch["input_ids"], batch["attention_mask"] if masked else None
     out, status = torch.full(ids.shape, 5, dtype=torch.int64), torch.zeros(1, dtype=torch.int32)
-    core().rolespan.kernel_labels(ids, mask, None, spec_of(spec), out, status if masked else None, **GRID)
+    core().rolespan.kernel_labels(
+        ids, mask, None, spec_of(spec), out, status if masked else None, kernel=kernel, **GRID
+    )
     assert_equal(out, labels_twin.role_span_labels(ids, spec, attention_mask=mask), spec)
 
 
-def test_token_id_minus_100_is_counted_as_the_reference_counts():
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_token_id_minus_100_is_counted_as_the_reference_counts(kernel):
     """num_learned counts the labels that are not -100, as the Python reference does, even when an id inside
     a learned turn is -100 itself."""
     from fastcollate import presets
@@ -352,10 +366,11 @@ def test_token_id_minus_100_is_counted_as_the_reference_counts():
     layout = dict(pad_token_id=0, pad_left=False, pad_to_multiple_of=1, packed=False)
     want = collate_text_reference(rows, spec, **layout)
     assert want["num_learned"].tolist() == [3]
-    assert_same(want, collate_kernel(rows, spec, None, layout, False), rows)
+    assert_same(want, collate_kernel(rows, spec, None, layout, False, kernel=kernel), rows)
 
 
-def test_spec_past_the_kernel_limits_is_a_value_error():
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_spec_past_the_kernel_limits_is_a_value_error(kernel):
     from fastcollate import RoleSpanSpec
 
     spec = RoleSpanSpec(turn_start=tuple(range(30)), header_end=(1,), roles={"assistant": (2,)})
@@ -365,7 +380,153 @@ def test_spec_past_the_kernel_limits_is_a_value_error():
         match=r"^spec: turn_start of 30 tokens, header_end of 1 and a role of 1: the "
         r"CUDA kernels take turn_start up to 21 tokens",
     ):
-        collate_kernel([[1, 2, 3]], spec, None, layout, False)
+        collate_kernel([[1, 2, 3]], spec, None, layout, False, kernel=kernel)
+
+
+def llama3_rows(lengths, seed):
+    """Rows of the given lengths: all specials (every id can change the state), none (plain ids only), or a chat
+    (synthetic llama3 turns, cut), in turn; the specials include markers that start, end and break turns."""
+    import random
+
+    from fastcollate.synthetic import synthetic_text_batch
+
+    rng = random.Random(seed)
+    specials = [128006, 271, 128009, 128008]  # turn_start, header_end's last id, the end-of-turn ids
+    chat = synthetic_text_batch(1, 6000, seed=seed, exchanges=40)[0].input_ids.tolist()
+    rows = []
+    for j, n in enumerate(lengths):
+        kind = j % 3
+        if kind == 0:
+            rows.append([rng.choice(specials) for _ in range(n)])
+        elif kind == 1:
+            rows.append([rng.randrange(0, 128000) for _ in range(n)])
+        else:
+            start = rng.randrange(0, len(chat) - n + 1)
+            rows.append(chat[start : start + n])
+    return rows
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
+@pytest.mark.parametrize("turns", ["all", "last", "from_start_index"])
+def test_rolespan_kernels_all_specials_none_and_many(turns, kernel):
+    """Rows that are all specials, rows with none, and chats, of 1 to 5,000 tokens: up to 256 specials give each
+    compaction lane at most one, more give lanes several (up to 20 at 5,000), and past 4,096 tokens a row runs
+    the chunk scan from global memory in the same launch."""
+    from fastcollate import presets
+    from fastcollate.rolespan.native import collate_text_native
+
+    spec = presets.llama3(turns=turns)
+    lengths = [1, 2, 255, 256, 257, 300, 513, 1000, 3000, 4096, 4097, 5000]
+    rows = llama3_rows(lengths, seed=len(turns))
+    starts = [(7 * j) % 5 - 1 for j in range(len(rows))] if turns == "from_start_index" else None
+    for packed in (False, True):
+        layout = dict(pad_token_id=128001, pad_left=not packed, pad_to_multiple_of=1, packed=packed)
+        want = collate_text_native(rows, spec, start_indices=starts, **layout)
+        assert_same(want, collate_text_reference(rows, spec, start_indices=starts, **layout), (turns, packed))
+        got = collate_kernel(rows, spec, starts, layout, packed, kernel=kernel)
+        assert_same(want, got, (turns, packed, kernel))
+    # role_span_labels: the same rows left-padded, with and without their attention mask, int64 and int32 ids
+    # (the int32 ones a column-strided view).
+    batch = collate_text_native(rows, spec, 128001, pad_left=True, start_indices=starts)
+    ids, mask = batch["input_ids"], batch["attention_mask"]
+    start_index = None if starts is None else torch.tensor(starts, dtype=torch.int64)
+    ids32 = ids.to(torch.int32).t().contiguous().t()
+    for m in (mask, None):
+        want = labels_twin.role_span_labels(ids, spec, attention_mask=m, start_index=starts)
+        for x in (ids, ids32):
+            out, status = torch.full(ids.shape, 5, dtype=torch.int64), torch.zeros(1, dtype=torch.int32)
+            core().rolespan.kernel_labels(
+                x, m, start_index, spec_of(spec), out, None if m is None else status, kernel=kernel, **GRID
+            )
+            assert status.item() == 0
+            assert_equal(out, want, (turns, m is None, x.dtype, kernel))
+
+
+def completion_preset(turns):
+    from fastcollate import presets
+
+    # llama3's assistant header as the response template, its user header as the instruction template.
+    return presets.completion_only((128006, 78191, 128007, 271), (128006, 882, 128007, 271), turns=turns)
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
+@pytest.mark.parametrize("turns", ["all", "last", "from_start_index"])
+@pytest.mark.parametrize("preset", ["llama3", "chatml", "completion_only"])
+def test_rolespan_kernels_every_preset_and_turns(preset, turns, kernel):
+    """Every preset with every `turns`, staged and from global memory, padded left and right and packed."""
+    from fastcollate import presets
+    from fastcollate.rolespan.native import collate_text_native
+    from fastcollate.synthetic import synthetic_text_batch
+
+    if preset == "completion_only":
+        spec = completion_preset(turns)
+    else:
+        spec = getattr(presets, preset)(turns=turns)
+    rows = [s.input_ids[: 300 + 500 * j] for j, s in enumerate(synthetic_text_batch(5, 2500, seed=3, exchanges=6))]
+    if preset == "chatml":  # llama3's ids as ChatML's: the same structure, other ids
+        ids = {128006: 151644, 128009: 151645, 128007: 198, 271: 198, 9125: 8948, 882: 872, 78191: 77091}
+        rows = [r.apply_(lambda v: ids.get(v, v)) for r in rows]
+    starts = [None, 0, 2, 5, -1] if spec.unread_start_index_reason() is None else None
+    for packed, pad_left in ((False, False), (False, True), (True, False)):
+        layout = dict(pad_token_id=0, pad_left=pad_left, pad_to_multiple_of=8 if not packed else 1, packed=packed)
+        want = collate_text_native(rows, spec, start_indices=starts, **layout)
+        for stage_limit in (-1, 0, 1000):
+            got = collate_kernel(rows, spec, starts, layout, pad_left, stage_limit, kernel)
+            assert_same(want, got, (preset, turns, layout, stage_limit, kernel))
+
+
+def test_rolespan_kernel_switch():
+    """The kernel of calls that name none: set_kernel returns the previous one; a bad name is a ValueError."""
+    from fastcollate.presets import llama3
+
+    rolespan = core().rolespan
+    rows = llama3_rows([40, 300, 700], seed=5)
+    layout = dict(pad_token_id=0, pad_left=False, pad_to_multiple_of=1, packed=False)
+    want = collate_kernel(rows, llama3(), None, layout, False, kernel="scan")
+    before = rolespan.kernel()
+    assert before in KERNELS
+    try:
+        for kernel in KERNELS:
+            rolespan.set_kernel(kernel)
+            assert rolespan.kernel() == kernel
+            assert_same(want, collate_kernel(rows, llama3(), None, layout, False), kernel)
+        assert rolespan.set_kernel("scan") == "compact"
+        with pytest.raises(ValueError, match=r'^kernel: expected "scan" or "compact", got "fast"$'):
+            rolespan.set_kernel("fast")
+        with pytest.raises(ValueError, match=r'^kernel: expected "scan" or "compact", got "Compact"$'):
+            collate_kernel(rows, llama3(), None, layout, False, kernel="Compact")
+        assert rolespan.kernel() == "scan"
+    finally:
+        rolespan.set_kernel(before)
+
+
+@pytest.mark.parametrize(
+    "value, printed",
+    [
+        ("compact", "compact"),
+        ("fast", 'ValueError FASTCOLLATE_ROLESPAN_KERNEL: expected "scan" or "compact", got "fast"'),
+    ],
+)
+def test_rolespan_kernel_from_the_environment(value, printed, tmp_path):
+    """FASTCOLLATE_ROLESPAN_KERNEL, read on first use, picks the default kernel; a bad value is a ValueError
+    at that use."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "from fastcollate import _core\n"
+        "try:\n"
+        "    print(_core.rolespan.kernel())\n"
+        "except ValueError as exc:\n"
+        "    print('ValueError', exc)\n"
+    )
+    env = dict(os.environ, FASTCOLLATE_ROLESPAN_KERNEL=value)
+    # From tmp_path, so that the installed fastcollate (with its extension) is imported, not the source tree.
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=tmp_path, capture_output=True, text=True, check=True, timeout=120
+    )
+    assert out.stdout.strip() == printed
 
 
 def higgs_both(batch, options, chunk_counts=None, reverse=False):
