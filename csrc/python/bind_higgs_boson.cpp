@@ -51,7 +51,7 @@ SampleObjects fetch_sample(py::handle sample, const HiggsOptions& opt, Keep& kee
   if (!opt.stream.transform) o.audio_label_ids_concat = optional(r, names->audio_label_ids_concat);
   if (!opt.drop_rewards) o.reward = optional(r, names->reward);
   o.start_index = optional(r, names->start_index);
-  o.missing = r.missing_problem();
+  if (!o.input_ids || !o.audio_ids_concat || !o.audio_ids_start) o.missing = r.missing_problem();  // only if used
   return o;
 }
 
