@@ -50,6 +50,7 @@ from test_fuzz_native import (
     mutate,
     mutate_v2,
     outcome,
+    tensor_core_calls,
     tensor_like,
 )
 from torch.testing._internal.two_tensor import TwoTensor
@@ -935,30 +936,7 @@ def test_fuzz_hostile_core_entry_points(data, seed):
         )
     )
     calls = {
-        "delay_apply": lambda: _core.delay.apply(
-            t(), draw(ints), draw(ints), delays, draw(st.booleans()), draw(st.booleans()), t(), t(), draw(st.booleans())
-        ),
-        "delay_revert": lambda: _core.delay.revert(
-            t(), delays, draw(st.booleans()), draw(ints), t(), draw(st.booleans())
-        ),
-        "delay_apply_ragged": lambda: _core.delay.apply_ragged(
-            t(),
-            t(),
-            draw(ints),
-            draw(ints),
-            delays,
-            draw(st.booleans()),
-            draw(st.booleans()),
-            t(),
-            t(),
-            t(),
-            t(),
-            draw(st.booleans()),
-        ),
-        "delay_revert_ragged": lambda: _core.delay.revert_ragged(
-            t(), t(), delays, draw(st.booleans()), draw(st.booleans()), t(), t(), draw(st.booleans())
-        ),
-        "role_span_labels": lambda: _core.rolespan.labels(t(), t(), t(), spec, t()),
+        **tensor_core_calls(_core, draw, t, ints, delays, spec),
         "collate_rolespan": lambda: _core.rolespan.collate(
             inject([f["input_ids"] if isinstance(f, dict) else f for f in chat_batch(seed)], rng, shrink=True)[0],
             spec,
@@ -967,12 +945,6 @@ def test_fuzz_hostile_core_entry_points(data, seed):
             1,
             draw(st.booleans()),
             None,
-        ),
-        "collate_rolespan_flat": lambda: _core.rolespan.collate_flat(
-            t(), t(), spec, 0, draw(st.booleans()), draw(st.sampled_from([1, 8])), draw(st.booleans()), None
-        ),
-        "collate_rolespan_chunks": lambda: _core.rolespan.collate_chunks(
-            [(t(), t())], spec, 0, False, 1, draw(st.booleans()), None
         ),
         "collate_higgs": lambda: _core.higgs_boson.collate(
             inject(boson_batch(seed, []), rng, shrink=True)[0],

@@ -470,6 +470,43 @@ def tensor_like(draw):
     )
 
 
+def tensor_core_calls(core, draw, t, ints, delays, spec) -> dict:
+    """The `_core` functions whose arguments are tensors, ints and flags, each as a call that draws them (t() gives
+    a tensor): test_fuzz_hostile.py passes its hostile tensors to the same calls."""
+    return {
+        "delay_apply": lambda: core.delay.apply(
+            t(), draw(ints), draw(ints), delays, draw(st.booleans()), draw(st.booleans()), t(), t(), draw(st.booleans())
+        ),
+        "delay_revert": lambda: core.delay.revert(
+            t(), delays, draw(st.booleans()), draw(ints), t(), draw(st.booleans())
+        ),
+        "delay_apply_ragged": lambda: core.delay.apply_ragged(
+            t(),
+            t(),
+            draw(ints),
+            draw(ints),
+            delays,
+            draw(st.booleans()),
+            draw(st.booleans()),
+            t(),
+            t(),
+            t(),
+            t(),
+            draw(st.booleans()),
+        ),
+        "delay_revert_ragged": lambda: core.delay.revert_ragged(
+            t(), t(), delays, draw(st.booleans()), draw(st.booleans()), t(), t(), draw(st.booleans())
+        ),
+        "role_span_labels": lambda: core.rolespan.labels(t(), t(), t(), spec, t()),
+        "collate_rolespan_flat": lambda: core.rolespan.collate_flat(
+            t(), t(), spec, 0, draw(st.booleans()), draw(st.sampled_from([1, 8])), draw(st.booleans()), None
+        ),
+        "collate_rolespan_chunks": lambda: core.rolespan.collate_chunks(
+            [(t(), t())], spec, 0, False, 1, draw(st.booleans()), None
+        ),
+    }
+
+
 @FUZZ
 @given(data=st.data())
 def test_fuzz_core_entry_points_never_crash(data):
@@ -497,38 +534,9 @@ def test_fuzz_core_entry_points_never_crash(data):
     delays = draw(st.lists(ints, max_size=4))
     spec = fastcollate.rolespan.native.native_spec(presets.llama3())
     calls = {
-        "delay_apply": lambda: _core.delay.apply(
-            t(), draw(ints), draw(ints), delays, draw(st.booleans()), draw(st.booleans()), t(), t(), draw(st.booleans())
-        ),
-        "delay_revert": lambda: _core.delay.revert(
-            t(), delays, draw(st.booleans()), draw(ints), t(), draw(st.booleans())
-        ),
-        "delay_apply_ragged": lambda: _core.delay.apply_ragged(
-            t(),
-            t(),
-            draw(ints),
-            draw(ints),
-            delays,
-            draw(st.booleans()),
-            draw(st.booleans()),
-            t(),
-            t(),
-            t(),
-            t(),
-            draw(st.booleans()),
-        ),
-        "delay_revert_ragged": lambda: _core.delay.revert_ragged(
-            t(), t(), delays, draw(st.booleans()), draw(st.booleans()), t(), t(), draw(st.booleans())
-        ),
+        **tensor_core_calls(_core, draw, t, ints, delays, spec),
         "delay_apply_sizes": lambda: _core.delay.apply_sizes(
             draw(ints), draw(ints), draw(ints), delays, draw(st.booleans())
-        ),
-        "role_span_labels": lambda: _core.rolespan.labels(t(), t(), t(), spec, t()),
-        "collate_rolespan_flat": lambda: _core.rolespan.collate_flat(
-            t(), t(), spec, 0, draw(st.booleans()), draw(st.sampled_from([1, 8])), draw(st.booleans()), None
-        ),
-        "collate_rolespan_chunks": lambda: _core.rolespan.collate_chunks(
-            [(t(), t())], spec, 0, False, 1, draw(st.booleans()), None
         ),
         "collate_higgs": lambda: _core.higgs_boson.collate(
             random_batch(draw(st.integers(0, 99))),
