@@ -668,15 +668,21 @@ def test_fuzz_hostile_chat_collator(seed, mode, packed, pad_left, spec):
 # ------------------------------------------------------------------------------------------ Higgs collators
 
 
-def boson_batch(seed, mutations):
-    batch = random_batch(seed, with_labels=seed % 3 != 0, with_audio_labels=seed % 2 == 0, size=seed % 2 + 1)
+def mutated(batch, mutations, mutate_one, seed):
+    """batch with test_fuzz_native's mutations applied in turn (one that cannot apply is skipped), then some of
+    its small tensors as lists; everything drawn from the seed."""
     local = random.Random(seed)
     for name in mutations:
         try:
-            batch = mutate(batch, name, local)
+            batch = mutate_one(batch, name, local)
         except (AttributeError, TypeError, RuntimeError, IndexError, ValueError):  # a mutation that cannot apply
             pass
     return as_lists(batch, random.Random(seed + 2))
+
+
+def boson_batch(seed, mutations):
+    batch = random_batch(seed, with_labels=seed % 3 != 0, with_audio_labels=seed % 2 == 0, size=seed % 2 + 1)
+    return mutated(batch, mutations, mutate, seed)
 
 
 @FUZZ
@@ -710,13 +716,7 @@ def test_fuzz_hostile_higgs_collator(seed, mode, mutations, delay, label_spec):
 
 def v2_batch(seed, mutations, correct):
     features = random_features(seed, correct=correct, objects=seed % 4 == 0, size=seed % 2 + 1, max_len=6, max_clips=2)
-    local = random.Random(seed)
-    for name in mutations:
-        try:
-            features = mutate_v2(features, name, local)
-        except (AttributeError, TypeError, RuntimeError, IndexError, ValueError):  # a mutation that cannot apply
-            pass
-    return as_lists(features, random.Random(seed + 2))
+    return mutated(features, mutations, mutate_v2, seed)
 
 
 @FUZZ
