@@ -6,8 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$PWD
-# The manylinux tag this toolchain's wheel gets (README's quick start, docs/install.md): the check fails if the
-# README is not true.
+# The manylinux tag this toolchain's wheel gets (docs/install.md, where the README's Installation links): the
+# check fails if the docs are not true.
 EXPECTED_TAG=manylinux_2_34_x86_64
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
@@ -52,8 +52,8 @@ step "auditwheel show"
 "$WORK/tools/bin/auditwheel" show "$WHEEL" | tee "$WORK/auditwheel.txt"
 TAG=$(tr '\n' ' ' < "$WORK/auditwheel.txt" | grep -o 'consistent with the following platform tag: *"[^"]*"' | grep -o '"[^"]*"' | tr -d '"')
 echo "manylinux tag: $TAG"
-[ "$TAG" = "$EXPECTED_TAG" ] || { echo "expected $EXPECTED_TAG (update it here and in the README)"; exit 1; }
-grep -q "$TAG" README.md || { echo "README does not state the tag $TAG"; exit 1; }
+[ "$TAG" = "$EXPECTED_TAG" ] || { echo "expected $EXPECTED_TAG (update it here and in docs/install.md)"; exit 1; }
+grep -q "$TAG" docs/install.md || { echo "docs/install.md does not state the tag $TAG"; exit 1; }
 
 step "readelf: what the extension links"
 mkdir "$WORK/unzipped"
