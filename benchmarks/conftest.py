@@ -3,7 +3,10 @@
 Run: pytest benchmarks --benchmark-enable   (see README.md "Benchmarks")
 """
 
+import ctypes
+import ctypes.util
 import statistics
+import sys
 import time
 
 import pytest
@@ -39,15 +42,33 @@ def record(benchmark):
     return run
 
 
+def pin_malloc_thresholds():
+    """Fix glibc's mmap and trim thresholds at the values a long-running process converges to (32 MiB, twice that).
+
+    With glibc's starting values a freed MB-sized buffer is sometimes handed back to the OS and faulted in again
+    on the next round (about 1 us per 4 KiB page), sometimes not, depending on what the process allocated
+    before: the copy floor of a 1.45 MB batch then takes 100 us in one run and 460 us in the next, below the
+    collator it bounds."""
+    if not sys.platform.startswith("linux") or not ctypes.util.find_library("c"):
+        return
+    libc = ctypes.CDLL(ctypes.util.find_library("c"))
+    if hasattr(libc, "mallopt"):
+        m_trim_threshold, m_mmap_threshold = -1, -3  # malloc.h
+        libc.mallopt(m_mmap_threshold, 32 << 20)
+        libc.mallopt(m_trim_threshold, 64 << 20)
+
+
 @pytest.fixture
 def record_paired(benchmark):
     """Time `fn` round by round, each round right after one timed call of `floor`, and remember both medians.
 
     On a shared machine the medians of two separate benchmarks (a second or so each) can differ by 1.5x with no
     change in either: a neighbour's load comes and goes. Paired rounds see the same machine, so their ratio is
-    the one to quote; `floor` runs in pedantic's untimed setup and is timed here."""
+    the one to quote; `floor` runs in pedantic's untimed setup and is timed here. The allocator's thresholds are
+    pinned first (pin_malloc_thresholds), for the rest of the run."""
 
     def run(group, fn, floor, rounds=1500):
+        pin_malloc_thresholds()
         floor_times = []
 
         def setup():

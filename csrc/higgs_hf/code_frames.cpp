@@ -14,14 +14,17 @@ namespace fastcollate {
 namespace {
 
 template <typename T>
-int64_t scalar(const T* first, const CodeFrames& f, int64_t* ids, int64_t* labels) {
+FramesWritten scalar(const T* first, const CodeFrames& f, int64_t* ids, int64_t* labels) {
   const int64_t K = f.codebooks;
-  int64_t learned = 0;
+  int64_t learned = 0, codes_or = 0;
   for (int64_t t = 0; t < f.frames; ++t) {
     const T* code = first + t * f.col_stride;
     int64_t* id_row = ids + t * K;
     int64_t* label_row = labels + t * K;
-    for (int64_t k = 0; k < K; ++k) id_row[k] = static_cast<int64_t>(code[k * f.step]);
+    for (int64_t k = 0; k < K; ++k) {
+      id_row[k] = static_cast<int64_t>(code[k * f.step]);
+      codes_or |= id_row[k];
+    }
     switch (f.labels) {
       case CodeLabels::kIgnore:
         for (int64_t k = 0; k < K; ++k) label_row[k] = kIgnoreIndex;
@@ -40,7 +43,7 @@ int64_t scalar(const T* first, const CodeFrames& f, int64_t* ids, int64_t* label
         break;
     }
   }
-  return learned;
+  return {learned, codes_or};
 }
 
 #ifdef FC_CODE_FRAMES_AVX2
@@ -62,7 +65,8 @@ constexpr int64_t kPrefetchAhead = 128;
 // The frames left over (fewer than 4) go through the scalar loop. The label rule is a template argument, so
 // the loop holds no per-frame branch on it; the labels that are -100 are counted in a vector (a compare gives
 // -1 per such lane) and summed once at the end: one instruction per vector instead of a mask extraction, a
-// popcount and an add.
+// popcount and an add. The codes are OR-ed into one more vector (FramesWritten::codes_or), one instruction per
+// vector too.
 
 template <CodeLabels kLabels>
 __attribute__((target("avx2"))) inline __m256i label_of(__m256i ids, __m256i bos, __m256i eos, __m256i ignore) {
@@ -77,12 +81,13 @@ __attribute__((target("avx2"))) inline __m256i label_of(__m256i ids, __m256i bos
 }
 
 template <CodeLabels kLabels, typename T>
-__attribute__((target("avx2"))) int64_t avx2_blocks(const T* first, const CodeFrames& f, int64_t* ids,
-                                                    int64_t* labels) {
+__attribute__((target("avx2"))) FramesWritten avx2_blocks(const T* first, const CodeFrames& f, int64_t* ids,
+                                                          int64_t* labels) {
   const int64_t K = f.codebooks, blocked = f.frames / 4 * 4, step = f.step;
   const __m256i bos = _mm256_set1_epi64x(f.stream_bos), eos = _mm256_set1_epi64x(f.stream_eos);
   const __m256i ignore = _mm256_set1_epi64x(kIgnoreIndex);
   __m256i ignored = _mm256_setzero_si256();  // minus the count of -100 labels, per lane
+  __m256i codes_or = _mm256_setzero_si256();
   for (int64_t t = 0; t < blocked; t += 4) {
     for (int64_t k = 0; k < K; k += 4) {
       const T* code = first + t + k * step;
@@ -92,6 +97,7 @@ __attribute__((target("avx2"))) int64_t avx2_blocks(const T* first, const CodeFr
         }
       }
       const __m256i r0 = load4(code), r1 = load4(code + step), r2 = load4(code + 2 * step), r3 = load4(code + 3 * step);
+      codes_or = _mm256_or_si256(codes_or, _mm256_or_si256(_mm256_or_si256(r0, r1), _mm256_or_si256(r2, r3)));
       const __m256i a = _mm256_unpacklo_epi64(r0, r1), b = _mm256_unpackhi_epi64(r0, r1);
       const __m256i c = _mm256_unpacklo_epi64(r2, r3), d = _mm256_unpackhi_epi64(r2, r3);
       const __m256i frame[4] = {_mm256_permute2x128_si256(a, c, 0x20), _mm256_permute2x128_si256(b, d, 0x20),
@@ -111,13 +117,15 @@ __attribute__((target("avx2"))) int64_t avx2_blocks(const T* first, const CodeFr
   _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), ignored);
   const int64_t ignored_count = -(lanes[0] + lanes[1] + lanes[2] + lanes[3]);
   const int64_t learned = kLabels == CodeLabels::kIgnore ? 0 : blocked * K - ignored_count;
+  _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), codes_or);
   CodeFrames rest = f;
   rest.frames = f.frames - blocked;
-  return learned + scalar(first + blocked * f.col_stride, rest, ids + blocked * K, labels + blocked * K);
+  const FramesWritten tail = scalar(first + blocked * f.col_stride, rest, ids + blocked * K, labels + blocked * K);
+  return {learned + tail.learned, lanes[0] | lanes[1] | lanes[2] | lanes[3] | tail.codes_or};
 }
 
 template <typename T>
-int64_t avx2(const T* first, const CodeFrames& f, int64_t* ids, int64_t* labels) {
+FramesWritten avx2(const T* first, const CodeFrames& f, int64_t* ids, int64_t* labels) {
   switch (f.labels) {
     case CodeLabels::kCopy:
       return avx2_blocks<CodeLabels::kCopy>(first, f, ids, labels);
@@ -139,7 +147,7 @@ bool cpu_has_avx2() {
 std::atomic<bool> simd_allowed{true};
 
 template <typename T>
-int64_t dispatch(const T* first, const CodeFrames& f, int64_t* ids, int64_t* labels) {
+FramesWritten dispatch(const T* first, const CodeFrames& f, int64_t* ids, int64_t* labels) {
 #ifdef FC_CODE_FRAMES_AVX2
   if (f.col_stride == 1 && f.codebooks % 4 == 0 && simd_allowed.load(std::memory_order_relaxed) && cpu_has_avx2()) {
     return avx2(first, f, ids, labels);
@@ -150,10 +158,10 @@ int64_t dispatch(const T* first, const CodeFrames& f, int64_t* ids, int64_t* lab
 
 }  // namespace
 
-int64_t write_code_frames(const int64_t* first, const CodeFrames& f, int64_t* ids, int64_t* labels) {
+FramesWritten write_code_frames(const int64_t* first, const CodeFrames& f, int64_t* ids, int64_t* labels) {
   return dispatch(first, f, ids, labels);
 }
-int64_t write_code_frames(const int32_t* first, const CodeFrames& f, int64_t* ids, int64_t* labels) {
+FramesWritten write_code_frames(const int32_t* first, const CodeFrames& f, int64_t* ids, int64_t* labels) {
   return dispatch(first, f, ids, labels);
 }
 

@@ -24,10 +24,19 @@ struct CodeFrames {
   int64_t stream_bos = 0, stream_eos = 0;
 };
 
-// Writes ids[t * K + k] = first[k * step + t * col_stride] and its label for t < frames, k < K; returns how
-// many labels are not -100. `first` is codebook 0's code of the first frame (int32 or int64 codes).
-int64_t write_code_frames(const int64_t* first, const CodeFrames& f, int64_t* ids, int64_t* labels);
-int64_t write_code_frames(const int32_t* first, const CodeFrames& f, int64_t* ids, int64_t* labels);
+// What writing some frames saw: how many labels are not -100, and every code read OR-ed together (as int64, a
+// negative int32 code sign-extended). The OR tells whether any code has a bit outside a power-of-two codebook
+// (x lies in [0, 2^n) iff x & ~(2^n - 1) == 0), so the transpose that reads every code anyway is also the range
+// check (higgs_hf_collate.h).
+struct FramesWritten {
+  int64_t learned = 0;
+  int64_t codes_or = 0;
+};
+
+// Writes ids[t * K + k] = first[k * step + t * col_stride] and its label for t < frames, k < K. `first` is
+// codebook 0's code of the first frame (int32 or int64 codes).
+FramesWritten write_code_frames(const int64_t* first, const CodeFrames& f, int64_t* ids, int64_t* labels);
+FramesWritten write_code_frames(const int32_t* first, const CodeFrames& f, int64_t* ids, int64_t* labels);
 
 // The SIMD path in use: "avx2", or "none" (another CPU or architecture: the scalar loop).
 const char* code_frames_simd();

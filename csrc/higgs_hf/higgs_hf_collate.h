@@ -61,6 +61,8 @@ struct HiggsHfPlan {
   std::vector<uint8_t> no_train;
   // label_mode "correct": the spec's labels of every feature's ids, back to back (offsets: batch + 1).
   std::vector<int64_t> spec_labels, spec_offsets;
+  // Whether the codes' range is left to the fill (a power-of-two codebook_size: see plan_higgs_hf_batch).
+  bool codes_unchecked = false;
 };
 
 // Padded: rows = batch; packed: rows = 1 (and attention_mask null, position_ids and cu_seqlens set).
@@ -76,8 +78,18 @@ struct HiggsHfOutputs {
   int32_t* cu_seqlens = nullptr;    // (batch + 1), packed only
 };
 
+// Checks every feature and sizes the outputs; throws the twin's first error. Codes outside [0, codebook_size)
+// are an error like any other, but where codebook_size is a power of two their check is left to the fill: the
+// transpose that reads every code OR-s them together (code_frames.h), which costs next to nothing, where a
+// check here would be one more pass over every code. A plan that throws first reruns with the codes checked,
+// so a bad code before the error it met is still the error raised, as in the twin's order.
 HiggsHfPlan plan_higgs_hf_batch(const std::vector<HiggsHfFeatureIn>& in, const HiggsHfOptions& opt);
+// Writes every output; throws the twin's first error where the plan left the codes unchecked and one of them
+// is outside the codebook (the outputs are then garbage: the caller drops them).
 void fill_higgs_hf_batch(const std::vector<HiggsHfFeatureIn>& in, const HiggsHfOptions& opt, const HiggsHfPlan& plan,
                          const HiggsHfOutputs& out);
+// Reruns the plan with every code checked, which throws the twin's first error; called by the fill when the
+// codes it read had a bit outside the codebook.
+[[noreturn]] void raise_code_range_error(const std::vector<HiggsHfFeatureIn>& in, const HiggsHfOptions& opt);
 
 }  // namespace fastcollate

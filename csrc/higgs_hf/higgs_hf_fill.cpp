@@ -89,8 +89,8 @@ int64_t fill_packed_text(const HiggsHfFeatureIn& f, const HiggsHfOptions& opt, c
 // frames between, every codebook holds a code by that same layout (codebook k's code run is
 // [hf_clip_row(k).code_begin, code_end)), so they are transposed without asking per cell (code_frames.h).
 template <typename T, bool correct>
-int64_t fill_clip(const CodesView& c, int64_t K, const HiggsHfOptions& opt, bool no_train, int64_t* ids,
-                  int64_t* labels) {
+FramesWritten fill_clip(const CodesView& c, int64_t K, const HiggsHfOptions& opt, bool no_train, int64_t* ids,
+                        int64_t* labels) {
   const int64_t L = c.cols, frames = hf_clip_frames(L, K);
   const T* src = static_cast<const T*>(c.data);
   const int64_t rs = c.row_stride, cs = c.col_stride;
@@ -98,12 +98,14 @@ int64_t fill_clip(const CodesView& c, int64_t K, const HiggsHfOptions& opt, bool
   const DelayFill id_fill = delay_ids_fill(bos, eos);
   const DelayFill label_fill = delay_labels_fill(eos, no_train);
   // Counts in locals, as in fill_text: a counter behind a reference would be reloaded after every store.
+  int64_t codes_or = 0;
   auto edge_frame = [&](int64_t t) {
     int64_t count = 0;
     for (int64_t k = 0; k < K; ++k) {
       const DelayRow row = hf_clip_row(k, L, K);
       const DelayCell kind = delay_cell(t, row);
       const int64_t code = kind == kCode ? static_cast<int64_t>(src[k * rs + (t - row.code_begin) * cs]) : 0;
+      codes_or |= code;
       const int64_t id = delay_value(kind, code, id_fill);
       const int64_t label = correct ? delay_value(kind, code, label_fill) : hf_processor_audio_label(id, bos, eos);
       ids[t * K + k] = id;
@@ -127,72 +129,87 @@ int64_t fill_clip(const CodesView& c, int64_t K, const HiggsHfOptions& opt, bool
     middle.labels = !correct ? CodeLabels::kProcessor : no_train ? CodeLabels::kIgnore : CodeLabels::kCopy;
     middle.stream_bos = bos;
     middle.stream_eos = eos;
-    learned +=
+    const FramesWritten w =
         write_code_frames(src + (lo - hf_clip_row(0, L, K).code_begin) * cs, middle, ids + lo * K, labels + lo * K);
+    learned += w.learned;
+    codes_or |= w.codes_or;
   }
   for (int64_t t = std::max(lo, hi); t < frames; ++t) learned += edge_frame(t);
-  return learned;
+  return {learned, codes_or};
 }
 
 // One feature's clips one after the other, from frame `first` of the outputs (padded: its row's first frame;
-// packed: where the feature starts in the one row), their mask True. Returns the learned labels; `written`
-// gets the frames.
-int64_t fill_clips(const HiggsHfFeatureIn& f, const HiggsHfOptions& opt, const HiggsHfPlan& plan, int64_t r,
-                   int64_t first, const HiggsHfOutputs& out, int64_t& written) {
+// packed: where the feature starts in the one row), their mask True. `written` gets the frames.
+FramesWritten fill_clips(const HiggsHfFeatureIn& f, const HiggsHfOptions& opt, const HiggsHfPlan& plan, int64_t r,
+                         int64_t first, const HiggsHfOutputs& out, int64_t& written) {
   const int64_t K = plan.codebooks;
   int64_t* ids = out.audio_ids + first * K;
   int64_t* labels = out.audio_labels + first * K;
   const bool correct = opt.spec.has_value();
-  int64_t frame = 0, learned = 0;
+  int64_t frame = 0;
+  FramesWritten all;
   for (size_t j = 0; j < f.clips.size(); ++j) {
     const CodesView& c = f.clips[j];
     const bool no_train = plan.no_train[plan.clip_begin[r] + j] != 0;
     int64_t* clip_ids = ids + frame * K;
     int64_t* clip_labels = labels + frame * K;
+    FramesWritten w;
     if (c.type == ElemType::kInt64) {
-      learned += correct ? fill_clip<int64_t, true>(c, K, opt, no_train, clip_ids, clip_labels)
-                         : fill_clip<int64_t, false>(c, K, opt, no_train, clip_ids, clip_labels);
+      w = correct ? fill_clip<int64_t, true>(c, K, opt, no_train, clip_ids, clip_labels)
+                  : fill_clip<int64_t, false>(c, K, opt, no_train, clip_ids, clip_labels);
     } else {
-      learned += correct ? fill_clip<int32_t, true>(c, K, opt, no_train, clip_ids, clip_labels)
-                         : fill_clip<int32_t, false>(c, K, opt, no_train, clip_ids, clip_labels);
+      w = correct ? fill_clip<int32_t, true>(c, K, opt, no_train, clip_ids, clip_labels)
+                  : fill_clip<int32_t, false>(c, K, opt, no_train, clip_ids, clip_labels);
     }
+    all.learned += w.learned;
+    all.codes_or |= w.codes_or;
     frame += hf_clip_frames(c.cols, K);
   }
   std::fill(out.audio_mask + first, out.audio_mask + first + frame, true);
   written = frame;
-  return learned;
+  return all;
 }
 
 // One padded audio row: the feature's clips, then padding (stream EOS, mask False, -100).
-int64_t fill_audio_row(const HiggsHfFeatureIn& f, const HiggsHfOptions& opt, const HiggsHfPlan& plan, int64_t r,
-                       const HiggsHfOutputs& out) {
+FramesWritten fill_audio_row(const HiggsHfFeatureIn& f, const HiggsHfOptions& opt, const HiggsHfPlan& plan, int64_t r,
+                             const HiggsHfOutputs& out) {
   const int64_t K = plan.codebooks, TA = plan.frames;
   int64_t frame = 0;
-  const int64_t learned = fill_clips(f, opt, plan, r, r * TA, out, frame);
+  const FramesWritten clips = fill_clips(f, opt, plan, r, r * TA, out, frame);
   std::fill(out.audio_ids + (r * TA + frame) * K, out.audio_ids + (r + 1) * TA * K, opt.stream_eos);
   std::fill(out.audio_labels + (r * TA + frame) * K, out.audio_labels + (r + 1) * TA * K, kIgnoreIndex);
   std::fill(out.audio_mask + r * TA + frame, out.audio_mask + (r + 1) * TA, false);
-  return learned;
+  return clips;
 }
 
 }  // namespace
 
 void fill_higgs_hf_batch(const std::vector<HiggsHfFeatureIn>& in, const HiggsHfOptions& opt, const HiggsHfPlan& plan,
                          const HiggsHfOutputs& out) {
+  int64_t codes_or = 0;
   if (opt.packed) {
     for (int64_t r = 0; r <= plan.batch; ++r) out.cu_seqlens[r] = static_cast<int32_t>(plan.text_begin[r]);
     for (int64_t r = 0; r < plan.batch; ++r) {
       int64_t learned = fill_packed_text(in[r], opt, plan, r, out), frames = 0;
-      if (plan.codebooks > 0) learned += fill_clips(in[r], opt, plan, r, plan.audio_begin[r], out, frames);
+      if (plan.codebooks > 0) {
+        const FramesWritten clips = fill_clips(in[r], opt, plan, r, plan.audio_begin[r], out, frames);
+        learned += clips.learned;
+        codes_or |= clips.codes_or;
+      }
       out.num_learned[r] = learned;
     }
-    return;
+  } else {
+    for (int64_t r = 0; r < plan.batch; ++r) {
+      int64_t learned = fill_text(in[r], opt, plan, r, pad_text_row(opt, plan, r, out), out);
+      if (plan.codebooks > 0) {
+        const FramesWritten clips = fill_audio_row(in[r], opt, plan, r, out);
+        learned += clips.learned;
+        codes_or |= clips.codes_or;
+      }
+      out.num_learned[r] = learned;
+    }
   }
-  for (int64_t r = 0; r < plan.batch; ++r) {
-    int64_t learned = fill_text(in[r], opt, plan, r, pad_text_row(opt, plan, r, out), out);
-    if (plan.codebooks > 0) learned += fill_audio_row(in[r], opt, plan, r, out);
-    out.num_learned[r] = learned;
-  }
+  if (plan.codes_unchecked && (codes_or & ~(opt.codebook_size - 1)) != 0) raise_code_range_error(in, opt);
 }
 
 }  // namespace fastcollate

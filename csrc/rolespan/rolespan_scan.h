@@ -504,9 +504,9 @@ struct RolespanRowsBody {
       const RolespanSummary before = t == 0 ? RolespanSummary{0, -1, 0, 0} : incl[t - 1];
       const int64_t last_begin = incl[kRolespanThreads - 1].max_begin;
       if (th.staged)
-        write_row<true>(s, depth, r, t, th, shared_row(sh, th), before, last_begin, sh);
+        write_row<true>(s, depth, t, th, shared_row(sh, th), before, last_begin, sh);
       else
-        write_row<false>(s, depth, r, t, th, row_in(r, th), before, last_begin, sh);
+        write_row<false>(s, depth, t, th, row_in(r, th), before, last_begin, sh);
     } else if (phase == kFlush) {
       if (th.staged) flush_row(t, th, sh);
     } else if (phase == kCountFold) {
@@ -678,7 +678,7 @@ struct RolespanRowsBody {
   // then the rewrites that reach back. Staged rows set the tokens' keep flags (flush_row writes the outputs);
   // the others write their labels, ids, aux and padding to global memory here.
   template <bool kStaged, typename Row>
-  FC_HD void write_row(const RolespanSpecView& s, int32_t depth, int64_t r, int t, const Thread& th, const Row& in,
+  FC_HD void write_row(const RolespanSpecView& s, int32_t depth, int t, const Thread& th, const Row& in,
                        const RolespanSummary& before, int64_t last_begin, unsigned char* sh) const {
     const uint32_t* hash_bits = hash(sh);
     uint8_t* flags = kStaged ? keep_flags(sh) : nullptr;

@@ -4,6 +4,7 @@ import contextlib
 import random
 import re
 
+import numpy as np
 import pytest
 import torch
 from conftest import COMPILED
@@ -139,6 +140,68 @@ def test_codes_outside_the_codebook_are_the_same_error(simd, seed, codebooks, fo
             r"^sample \d+: audio_codes\[\d+\]: holds the code (-100|1024|1025|4000) at frame \d+, codebook \d+;",
             str(python),
         )
+
+
+def clips_of(feature):
+    return feature["audio_codes"] if isinstance(feature, dict) else feature.audio_codes
+
+
+@BOTH_PATHS
+@settings(max_examples=80, deadline=None, derandomize=True)
+@given(
+    seed=st.integers(0, 2**31 - 1),
+    codebooks=st.sampled_from([1, 3, 4, 8]),
+    form=st.sampled_from(["int64", "int32"]),
+    code=st.sampled_from([-1, -100, 1024, 1025, 2048, 2**31 - 1, -(2**31)]),
+    other=st.sampled_from([None, "extra clip", "pad_to_multiple_of", "packed"]),
+)
+def test_one_bad_code_anywhere_is_the_same_first_error(simd, seed, codebooks, form, code, other):
+    """One bad code in one clip of a valid batch, in any frame (the delayed edge frames or the transposed middle
+    ones) and codebook, and maybe another error elsewhere: both backends raise the same first error. The
+    compiled path checks the codes in the transpose that reads them (codebook_size 1024, a power of two) and
+    reruns its checks in the twin's order when it meets a bad one or another error first."""
+    rng = random.Random(seed)
+    dtype = torch.int64 if form == "int64" else torch.int32
+    features = random_features(seed, codebooks=codebooks, max_len=40, max_clips=2, size=4, mixed=False)
+    bad_feature = rng.randrange(len(features))
+    clips = clips_of(features[bad_feature])
+    bad_clip = rng.randrange(len(clips))
+    clip = torch.as_tensor(np.asarray(clips[bad_clip]) if isinstance(clips[bad_clip], list) else clips[bad_clip])
+    clip = clip.to(dtype).clone()
+    frame, codebook = rng.randrange(clip.shape[1]), rng.randrange(codebooks)
+    clip[codebook, frame] = code
+    clips[bad_clip] = clip
+    options = {}
+    if other == "extra clip":  # a clip count error in some feature, before or after the bad code
+        clips_of(features[rng.randrange(len(features))]).append(torch.zeros((codebooks, 2), dtype=torch.long))
+    elif other == "pad_to_multiple_of":  # a padded width past what a process can address: checked after the codes
+        options["pad_to_multiple_of"] = 2**40
+    elif other == "packed":
+        options["packed"] = True
+    for mode in ("processor", "correct"):
+        with transpose_path(simd):
+            python, cpu = collate_both(features, label_mode=mode, **options)
+        assert isinstance(python, ValueError) and isinstance(cpu, ValueError)
+        assert str(cpu) == str(python)
+        if other in (None, "packed"):
+            assert str(python).startswith(
+                f"sample {bad_feature}: audio_codes[{bad_clip}]: holds the code {code} at frame {frame}, "
+                f"codebook {codebook}; codes lie in [0, 1024)"
+            )
+
+
+@pytest.mark.parametrize("backend", ["python", "cpu"])
+def test_a_codebook_size_not_a_power_of_two_still_checks_every_code(backend):
+    """codebook_size=1000 (not a power of two, so no bit mask tells): 1000 is refused and 999 accepted."""
+    clip = torch.full((4, 12), 999)
+    collator = fastcollate.HiggsAudioV2Collator(128001, backend=backend, num_codebooks=4, codebook_size=1000)
+    batch = collator([{"input_ids": [1, 128016, 2], "audio_codes": [clip]}])
+    assert int(batch["audio_input_ids"].max()) == 1025  # the stream EOS of the delay pattern; 999 passed
+    clip[2, 7] = 1000
+    with pytest.raises(
+        ValueError, match=re.escape("holds the code 1000 at frame 7, codebook 2; codes lie in [0, 1000)")
+    ):
+        collator([{"input_ids": [1, 128016, 2], "audio_codes": [clip]}])
 
 
 def test_text_only_batch_has_no_audio_keys():
