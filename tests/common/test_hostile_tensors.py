@@ -13,6 +13,7 @@ and compares the compiled path (backend="cpu") with the twin (backend="python"):
 """
 
 import textwrap
+from pathlib import Path
 
 import pytest
 from conftest import COMPILED
@@ -20,32 +21,18 @@ from hostile_probes import COLLATORS, OUTCOMES, probe, run_probes
 
 pytestmark = pytest.mark.skipif(not COMPILED, reason="compiled extension not built")
 
-PROBES = COLLATORS + textwrap.dedent(
-    '''
+TESTS = Path(__file__).resolve().parents[1]  # the probes import lying_tensors from there (last on sys.path)
+
+PROBES = (
+    COLLATORS
+    + f"sys.path.append({str(TESTS)!r})\n"
+    + textwrap.dedent(
+        '''
     from torch.testing._internal.two_tensor import TwoTensor
 
-    # ---- tensor subclasses whose Python-level metadata lies
+    # ---- tensor subclasses whose Python-level metadata lies (tests/lying_tensors.py)
 
-    class WideShape(torch.Tensor):
-        @property
-        def shape(self):
-            return torch.Size([1, 65536] if self.dim() == 2 else [65536])
-
-    class ListShape(torch.Tensor):
-        @property
-        def shape(self):
-            return [8]
-
-    class BadDataPtr(torch.Tensor):
-        def data_ptr(self):
-            return 16
-
-    class BadStride(torch.Tensor):
-        def stride(self, dim=None):
-            return (1 << 20,) * self.dim() if dim is None else 1 << 20
-
-    class AlsoWide(WideShape):
-        pass
+    from lying_tensors import AlsoWide, BadDataPtr, BadStride, ListShape, WideShape
 
     LIARS = {"wide": WideShape, "list_shape": ListShape, "data_ptr": BadDataPtr, "stride": BadStride}
 
@@ -184,6 +171,7 @@ PROBES = COLLATORS + textwrap.dedent(
         PROBES[f"boson_get_{change_name}"] = (boson, boson_mapping, None)
 
     '''
+    )
 )
 PROBES += textwrap.dedent(
     '''

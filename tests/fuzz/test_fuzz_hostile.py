@@ -37,6 +37,7 @@ from higgs_hf_features import random_features
 from higgs_samples import KW, random_batch
 from hypothesis import given
 from hypothesis import strategies as st
+from lying_tensors import LIARS
 from test_fuzz_native import (
     EXAMPLES,
     FUZZ,
@@ -66,94 +67,6 @@ pytestmark = pytest.mark.skipif(not COMPILED, reason="compiled extension not bui
 TwoTensor(torch.zeros(1), torch.zeros(1))
 
 # ------------------------------------------------------------------------------------------ hostile objects
-
-
-class WideShape(torch.Tensor):
-    @property
-    def shape(self):
-        return torch.Size([65536] * max(self.dim(), 1))
-
-
-class ListShape(torch.Tensor):
-    @property
-    def shape(self):
-        return [8]
-
-
-class BadDataPtr(torch.Tensor):
-    def data_ptr(self):
-        return 16
-
-
-class BadStride(torch.Tensor):
-    def stride(self, dim=None):
-        return (1 << 20,) * self.dim() if dim is None else 1 << 20
-
-
-class BadDim(torch.Tensor):
-    def dim(self):
-        return 1
-
-    @property
-    def ndim(self):
-        return 1
-
-
-class BadDtype(torch.Tensor):
-    @property
-    def dtype(self):
-        return torch.int64
-
-
-class BadNumel(torch.Tensor):
-    def numel(self):
-        return 0
-
-    def __len__(self):
-        return 0
-
-
-class BadContiguous(torch.Tensor):
-    def is_contiguous(self, memory_format=torch.contiguous_format):
-        return True
-
-    def storage_offset(self):
-        return 0
-
-
-class BadStorage(torch.Tensor):
-    def untyped_storage(self):
-        return torch.UntypedStorage(0)
-
-
-class BadConversions(torch.Tensor):
-    def tolist(self):
-        return []
-
-    def numpy(self, *, force=False):
-        return np.zeros(0, dtype=np.int64)
-
-    def __iter__(self):
-        return iter([])
-
-
-class AlsoWide(WideShape):
-    pass
-
-
-LIARS = [
-    WideShape,
-    ListShape,
-    BadDataPtr,
-    BadStride,
-    BadDim,
-    BadDtype,
-    BadNumel,
-    BadContiguous,
-    BadStorage,
-    BadConversions,
-    AlsoWide,
-]
 
 
 class Short:
