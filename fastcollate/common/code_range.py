@@ -45,7 +45,7 @@ def code_range_problem(
             "passes them through"
         )
     problem += "."
-    if code is not None and code in (stream_bos, stream_eos):
+    if code in (stream_bos, stream_eos):
         name = "BOS" if code == stream_bos else "EOS"
         problem += f" {code} is the stream {name}, which the collator adds itself: give the codec's codes only."
     return problem

@@ -269,16 +269,14 @@ def check_codebook_size(codebook_size) -> Optional[int]:
     return size
 
 
-def check_code_values(codes: torch.Tensor, codebook_size: Optional[int], layout: str, ragged: bool = False) -> None:
+def check_code_values(codes: torch.Tensor, codebook_size: Optional[int], layout: str) -> None:
     """With a codebook_size, every code lies in [0, codebook_size): a ValueError names the first code outside
     (its batch row, then frame, then codebook). Reads the values (one tensor pass), so the public ops call it
     on real tensors only, never on meta ones; without a codebook_size nothing is read (the ops also delay
     labels, whose -100 is no code)."""
     if codebook_size is None or codes.device.type == "meta":
         return
-    view = codes if ragged or codes.dim() == 3 else codes[None]
-    if ragged:
-        view = view[None]
+    view = codes if codes.dim() == 3 else codes[None]  # a 2-D input (one clip, or packed segments): one row
     if layout == "BTK":
         view = view.transpose(-1, -2)  # (B, K, T)
     bad = ((view < 0) | (view >= codebook_size)).flatten(1).any(1)

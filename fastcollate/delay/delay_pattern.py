@@ -119,7 +119,7 @@ def apply_delay_pattern_ragged(
     codebook_size = check_codebook_size(codebook_size)
     for name, tensor in (("codes", codes), ("offsets", args.offsets), ("no_train", args.no_train)):
         check_storage(name, tensor)
-    check_code_values(codes, codebook_size, layout, ragged=True)
+    check_code_values(codes, codebook_size, layout)
     codes = readable(codes)
     args = args._replace(offsets=readable(args.offsets), no_train=readable(args.no_train))
     if eager(codes, args.offsets, args.no_train):

@@ -123,7 +123,7 @@ def apply_delay_pattern_ragged(
     args = check_apply_ragged(
         codes, offsets, bos_token_id, pad_token_id, delays, layout, stream_bos_eos, return_labels, no_train
     )
-    check_code_values(codes, check_codebook_size(codebook_size), layout, ragged=True)
+    check_code_values(codes, check_codebook_size(codebook_size), layout)
     x = codes.T if layout == "BTK" else codes  # (K, N)
     k = x.shape[0]
     bounds = check_ragged_values(args, x.shape[1], codes.element_size(), return_labels)
