@@ -11,7 +11,6 @@ red EOS cells (generation stops only when the model emits it); a no-train clip i
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import List
 
@@ -20,6 +19,8 @@ import numpy as np
 from ..common.labels import IGNORE
 from ..common.learned import to_int_list
 from ..common.png import png_bytes
+from ..higgs_hf.config import HIGGS_HF_IDS
+from .token_view import batch_field
 
 LEARNED, NO_TRAIN, STREAM_BOS, EOS_LEARNED, EOS_NOT_LEARNED, DELAY_FILL, PADDING, ODD = range(8)
 # (name, RGB): distinct at a glance, and exact in a screenshot (the report's tests look for them).
@@ -44,8 +45,8 @@ class Clip:
     ids: np.ndarray  # (K, F) int64
     labels: np.ndarray  # (K, F) int64
     padding: int = 0  # padding frames drawn after it (transformers' format: after a row's last clip)
-    stream_bos: int = 1024
-    stream_eos: int = 1025
+    stream_bos: int = HIGGS_HF_IDS["audio_stream_bos_id"]
+    stream_eos: int = HIGGS_HF_IDS["audio_stream_eos_id"]
 
     @property
     def cells(self) -> np.ndarray:
@@ -81,7 +82,13 @@ def _row_kinds(ids: np.ndarray, bos: int, eos: int) -> np.ndarray:
     return kinds
 
 
-def classify(ids: np.ndarray, labels: np.ndarray, padding: int = 0, bos: int = 1024, eos: int = 1025) -> np.ndarray:
+def classify(
+    ids: np.ndarray,
+    labels: np.ndarray,
+    padding: int = 0,
+    bos: int = HIGGS_HF_IDS["audio_stream_bos_id"],
+    eos: int = HIGGS_HF_IDS["audio_stream_eos_id"],
+) -> np.ndarray:
     """(K, F + padding) cell kinds (the CELLS keys) of a (K, F) clip and its padding frames."""
     k_count, frames = ids.shape
     out = np.full((k_count, frames + padding), PADDING, dtype=np.int8)
@@ -103,15 +110,17 @@ def _np(t) -> np.ndarray:
     return t.detach().cpu().numpy() if hasattr(t, "detach") else np.asarray(t)
 
 
-def _get(batch, name):
-    return batch.get(name) if isinstance(batch, Mapping) else getattr(batch, name, None)
-
-
-def clips_of(batch, *, audio_out_token_id: int = 128016, stream_bos: int = 1024, stream_eos: int = 1025) -> List[Clip]:
+def clips_of(
+    batch,
+    *,
+    audio_out_token_id: int = HIGGS_HF_IDS["audio_token_id"],
+    stream_bos: int = HIGGS_HF_IDS["audio_stream_bos_id"],
+    stream_eos: int = HIGGS_HF_IDS["audio_stream_eos_id"],
+) -> List[Clip]:
     """Every clip of a Higgs Audio batch with audio labels, either format; [] for a batch without them."""
-    if _get(batch, "audio_labels") is not None:  # transformers: (B, T, K)
-        ids, labels = _np(_get(batch, "audio_input_ids")), _np(_get(batch, "audio_labels"))
-        mask = _get(batch, "audio_input_ids_mask")
+    if batch_field(batch, "audio_labels") is not None:  # transformers: (B, T, K)
+        ids, labels = _np(batch_field(batch, "audio_input_ids")), _np(batch_field(batch, "audio_labels"))
+        mask = batch_field(batch, "audio_input_ids_mask")
         mask = np.ones(ids.shape[:2], dtype=bool) if mask is None else _np(mask).astype(bool)
         if ids.ndim != 3 or ids.shape != labels.shape or mask.shape != ids.shape[:2]:
             raise ValueError(
@@ -128,15 +137,15 @@ def clips_of(batch, *, audio_out_token_id: int = 128016, stream_bos: int = 1024,
                 pad = ids.shape[1] - frames if last else 0
                 clips.append(Clip(b, j, ids[b, a:z].T.copy(), labels[b, a:z].T.copy(), pad, stream_bos, stream_eos))
         return clips
-    labels = _get(batch, "label_audio_ids")
+    labels = batch_field(batch, "label_audio_ids")
     if labels is None:
         return []
-    ids, labels = _np(_get(batch, "audio_out_ids")), _np(labels)  # boson-multimodal: (K, N)
-    starts = _get(batch, "audio_out_ids_start")
+    ids, labels = _np(batch_field(batch, "audio_out_ids")), _np(labels)  # boson-multimodal: (K, N)
+    starts = batch_field(batch, "audio_out_ids_start")
     starts = [0] if starts is None else to_int_list(starts)
     bounds = starts + [ids.shape[1]]
     # Segment j belongs to the row holding the j-th <|AUDIO_OUT|> (audio_out_ids_start_group_loc cannot tell).
-    input_ids = _np(_get(batch, "input_ids"))
+    input_ids = _np(batch_field(batch, "input_ids"))
     owners = [r for r in range(input_ids.shape[0]) for _ in range(int((input_ids[r] == audio_out_token_id).sum()))]
     clips, seen = [], {}
     for j, (a, z) in enumerate(zip(bounds, bounds[1:])):

@@ -11,6 +11,7 @@ from typing import Optional
 
 from ..common.checks import check_start_index
 from ..common.learned import to_int_list
+from ..higgs_hf.config import HIGGS_HF_IDS
 from ..rolespan.reference import IGNORE, mask_labels_with_turns
 from ..rolespan.spec import RoleSpanSpec
 
@@ -64,7 +65,12 @@ def _clip_lines(ids, computed, clips, audio_token_id: int):
 
 
 def explain(
-    sample_or_ids, spec: RoleSpanSpec, labels=None, start_index: Optional[int] = None, *, audio_token_id: int = 128016
+    sample_or_ids,
+    spec: RoleSpanSpec,
+    labels=None,
+    start_index: Optional[int] = None,
+    *,
+    audio_token_id: int = HIGGS_HF_IDS["audio_token_id"],
 ) -> str:
     """Text: each span of the sample (outside turns, headers, turns with role and learned/masked state).
 

@@ -14,6 +14,7 @@ from typing import List
 import torch
 
 from ..common.labels import IGNORE
+from ..higgs_hf.config import HIGGS_HF_IDS
 
 
 @dataclass
@@ -25,7 +26,11 @@ class SampleAudio:
     clips_without_eos: int  # learned clips whose stream EOS is not learned in every codebook
 
 
-def sample_audio(batch: dict, stream_bos: int = 1024, stream_eos: int = 1025) -> List[SampleAudio]:
+def sample_audio(
+    batch: dict,
+    stream_bos: int = HIGGS_HF_IDS["audio_stream_bos_id"],
+    stream_eos: int = HIGGS_HF_IDS["audio_stream_eos_id"],
+) -> List[SampleAudio]:
     ids, labels, mask = batch["audio_input_ids"], batch["audio_labels"], batch["audio_input_ids_mask"]
     if ids.shape != labels.shape or ids.dim() != 3 or mask.shape != ids.shape[:2]:
         raise ValueError(

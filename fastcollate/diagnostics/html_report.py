@@ -14,6 +14,7 @@ import html
 from typing import List, Optional
 
 from ..common.labels import IGNORE
+from ..higgs_hf.config import HIGGS_HF_IDS
 from .clip_picture import CELLS, Clip, clip_png, clips_of, summary
 from .local_tokenizer import LocalTokenizer, load_tokenizer
 from .token_view import BatchLabels, Line, SampleLabels, lines_of, read_batch, runs, sample_header, token_text
@@ -186,9 +187,9 @@ def html_report(
     spec=None,
     start_index=None,
     title: str = "fastcollate: what this batch learns",
-    audio_out_token_id: int = 128016,
-    audio_stream_bos_id: int = 1024,
-    audio_stream_eos_id: int = 1025,
+    audio_out_token_id: int = HIGGS_HF_IDS["audio_token_id"],
+    audio_stream_bos_id: int = HIGGS_HF_IDS["audio_stream_bos_id"],
+    audio_stream_eos_id: int = HIGGS_HF_IDS["audio_stream_eos_id"],
 ) -> str:
     """The report as a string (an HTML document): the same inputs as show_labels."""
     tok = load_tokenizer(tokenizer)

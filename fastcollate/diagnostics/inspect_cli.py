@@ -96,6 +96,7 @@ from typing import List, Optional
 
 from ..common.checks import check_start_index
 from ..common.progress import Progress
+from ..higgs_hf.config import HIGGS_HF_IDS
 from ..rolespan import presets
 from ..rolespan.reference import IGNORE, empty_reason, mask_labels_with_turns
 from ..rolespan.spec import TURNS, RoleSpanSpec
@@ -105,7 +106,7 @@ from .inspect_files import DEFAULT_MAX_BYTES, DEFAULT_MAX_TOKENS, InputError, Li
 from .inspect_sources import open_file
 
 EXIT_OK, EXIT_MISMATCH, EXIT_BAD_INPUT, EXIT_LEARNS_NOTHING = 0, 1, 2, 3
-HIGGS_V2_PLACEHOLDERS = (128016, 128014)  # transformers' <|AUDIO_OUT|> and delay token
+HIGGS_V2_PLACEHOLDERS = (HIGGS_HF_IDS["audio_token_id"], HIGGS_HF_IDS["audio_delay_token_id"])
 SPECS = ("llama3", "chatml")
 
 

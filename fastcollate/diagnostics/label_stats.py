@@ -11,6 +11,7 @@ from typing import List, Optional
 
 from ..common.labels import IGNORE
 from ..common.learned import audio_segment_bounds, sample_audio_out, segment_learned, text_counts
+from ..higgs_hf.config import HIGGS_HF_IDS
 from .higgs_hf_audio import sample_audio
 
 
@@ -96,7 +97,11 @@ def _clip_lines(stats: LabelStats) -> List[str]:
 
 
 def label_stats(
-    batch, audio_out_token_id: Optional[int] = None, *, audio_stream_bos_id: int = 1024, audio_stream_eos_id: int = 1025
+    batch,
+    audio_out_token_id: Optional[int] = None,
+    *,
+    audio_stream_bos_id: int = HIGGS_HF_IDS["audio_stream_bos_id"],
+    audio_stream_eos_id: int = HIGGS_HF_IDS["audio_stream_eos_id"],
 ) -> LabelStats:
     """For a ChatCollator dict batch, a transformers Higgs Audio v2 dict batch (HiggsAudioV2Collator or
     HiggsAudioV2Processor: `audio_labels` (B, T, K), counted per sample, codebook and clip; the stream ids

@@ -18,13 +18,17 @@ from typing import List, Optional
 
 from ..common.labels import IGNORE
 from ..common.learned import to_int_list
+from ..higgs_hf.config import HIGGS_HF_IDS
 from ..rolespan import presets
 from ..rolespan.reference import mask_labels_with_turns
 from ..rolespan.spec import RoleSpanSpec
 from .local_tokenizer import LocalTokenizer, load_tokenizer
 
-# transformers' and boson-multimodal's Higgs Audio ids (HiggsAudioV2Collator's and the README's defaults).
-AUDIO_TOKEN_ID, AUDIO_IN_TOKEN_ID, AUDIO_DELAY_TOKEN_ID = 128016, 128015, 128014
+# The Higgs Audio placeholders marked in the views: transformers' (HiggsAudioV2Collator's defaults) and
+# boson-multimodal's audio-in token (<|AUDIO|>, which transformers' format does not have).
+AUDIO_TOKEN_ID = HIGGS_HF_IDS["audio_token_id"]
+AUDIO_DELAY_TOKEN_ID = HIGGS_HF_IDS["audio_delay_token_id"]
+AUDIO_IN_TOKEN_ID = 128015
 
 
 @dataclass
@@ -77,7 +81,8 @@ class BatchLabels:
 # ---------------------------------------------------------------------------------------------- reading
 
 
-def _field(batch, name):
+def batch_field(batch, name):
+    """A field of a batch or a feature: a Mapping's key, else an attribute (None when absent)."""
     return batch.get(name) if isinstance(batch, Mapping) else getattr(batch, name, None)
 
 
@@ -90,7 +95,7 @@ def _format_of(batch) -> str:
 
 
 def _is_batch(x) -> bool:
-    ids = _field(x, "input_ids")
+    ids = batch_field(x, "input_ids")
     return getattr(ids, "ndim", None) == 2 or (
         isinstance(ids, (list, tuple)) and bool(ids) and isinstance(ids[0], (list, tuple))
     )
@@ -112,11 +117,11 @@ def _per_sample(value, n: int, what: str) -> List[Optional[int]]:
 def _features_batch(features, spec: RoleSpanSpec, audio_token_id: int):
     """Features labelled as the collators label them: their own labels where they carry them, else the spec's
     (as ChatCollator); features with `audio_codes` are collated by HiggsAudioV2Collator(label_mode="correct")."""
-    if any(_field(f, "audio_codes") is not None for f in features):
+    if any(batch_field(f, "audio_codes") is not None for f in features):
         from ..higgs_hf import HiggsAudioV2Collator
 
         keys = ("input_ids", "audio_codes", "start_index", "audio_no_train")
-        rows = [{k: _field(f, k) for k in keys if _field(f, k) is not None} for f in features]
+        rows = [{k: batch_field(f, k) for k in keys if batch_field(f, k) is not None} for f in features]
         collator = HiggsAudioV2Collator(
             pad_token_id=128001,
             label_mode="correct",
@@ -128,12 +133,12 @@ def _features_batch(features, spec: RoleSpanSpec, audio_token_id: int):
         return collator(rows), [r.get("start_index") for r in rows]
     ids, labels, starts = [], [], []
     for i, f in enumerate(features):
-        if _field(f, "input_ids") is None:
+        if batch_field(f, "input_ids") is None:
             raise ValueError(f"sample {i}: has no input_ids")
-        row = to_int_list(_field(f, "input_ids"))
-        start = _field(f, "start_index")
-        given = _field(f, "labels")
-        given = _field(f, "label_ids") if given is None else given
+        row = to_int_list(batch_field(f, "input_ids"))
+        start = batch_field(f, "start_index")
+        given = batch_field(f, "labels")
+        given = batch_field(f, "label_ids") if given is None else given
         ids.append(row)
         labels.append(to_int_list(given) if given is not None else mask_labels_with_turns(row, spec, start)[0])
         if len(labels[-1]) != len(row):
@@ -154,29 +159,29 @@ def read_batch(
     """The samples of a collated batch or of features (see show_labels), with their turns under `spec`."""
     spec = presets.llama3() if spec is None else spec
     x = batch_or_features
-    if isinstance(x, (list, tuple)) or (not _is_batch(x) and _field(x, "input_ids") is not None):
+    if isinstance(x, (list, tuple)) or (not _is_batch(x) and batch_field(x, "input_ids") is not None):
         features = list(x) if isinstance(x, (list, tuple)) else [x]
         if not features:
             raise ValueError("batch_or_features: is empty")
         x, feature_starts = _features_batch(features, spec, audio_token_id)
         start_index = feature_starts if start_index is None else start_index
-    if _field(x, "input_ids") is None:
+    if batch_field(x, "input_ids") is None:
         raise ValueError(
             f"batch_or_features: expected a collated batch (a dict or batch object with input_ids and labels) "
             f"or a list of features, got {type(x).__name__}"
         )
     fmt = _format_of(x)
-    labels = _field(x, "labels")
-    labels = _field(x, "label_ids") if labels is None else labels
+    labels = batch_field(x, "labels")
+    labels = batch_field(x, "label_ids") if labels is None else labels
     if labels is None:
         raise ValueError(
             "batch: has no labels (nor label_ids); collate with labels, or pass the features to show the "
             "labels the spec gives"
         )
-    ids_rows, label_rows = _rows(_field(x, "input_ids")), _rows(labels)
-    mask = _field(x, "attention_mask")
+    ids_rows, label_rows = _rows(batch_field(x, "input_ids")), _rows(labels)
+    mask = batch_field(x, "attention_mask")
     mask_rows = _rows(mask) if mask is not None and getattr(mask, "ndim", 2) == 2 else None
-    cu = _field(x, "cu_seq_lens_q")
+    cu = batch_field(x, "cu_seq_lens_q")
 
     spans = []  # (row, [columns of the sample's tokens], [padding columns])
     if cu is not None:  # packed: one row, samples delimited by cu_seq_lens_q
@@ -187,7 +192,7 @@ def read_batch(
             keep = [c for c in range(len(row)) if mask_rows is None or mask_rows[r][c] != 0]
             spans.append((r, keep, [c for c in range(len(row)) if mask_rows is not None and mask_rows[r][c] == 0]))
     if start_index is None:
-        start_index = _field(x, "start_index")
+        start_index = batch_field(x, "start_index")
     starts = _per_sample(start_index, len(spans), "start_index")
 
     samples = []
