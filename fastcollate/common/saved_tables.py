@@ -70,7 +70,15 @@ def dataset_folder_files(path: Path, split: Optional[str] = None):
             split = splits[0]
         if split is None or split not in splits:
             raise ChooseSplit(path, splits, split)
-        files, _ = dataset_folder_files(path / split)
+        # A split is a folder of this one holding a saved Dataset: never a path elsewhere ("../other",
+        # "/data") nor this folder itself ("."), and never another DatasetDict (no recursion).
+        if Path(split).name != split or split in ("", ".", ".."):
+            raise ValueError(f"{path / 'dataset_dict.json'}: split {split!r} is not a folder name in this folder")
+        if not (path / split / "state.json").is_file():
+            raise ValueError(
+                f"{path}: split {split!r} has no saved Dataset (no {split}/state.json written by save_to_disk)"
+            )
+        files, _ = _dataset_files(path / split)
         return files, split
     if not (path / "state.json").is_file():
         raise ValueError(
@@ -79,9 +87,16 @@ def dataset_folder_files(path: Path, split: Optional[str] = None):
         )
     if split is not None:
         raise ValueError(f"{path}: one saved Dataset, not a DatasetDict: it has no splits to choose from")
+    return _dataset_files(path)
+
+
+def _dataset_files(path: Path):
+    """The Arrow files of a saved Dataset's folder (it holds state.json), in row order, and None."""
     entries = _read_json(path / "state.json").get("_data_files")
     if not isinstance(entries, list) or not all(isinstance(e, dict) and "filename" in e for e in entries):
         raise ValueError(f"{path / 'state.json'}: expected '_data_files': [{{'filename': ...}}, ...]")
+    if not entries:
+        raise ValueError(f"{path / 'state.json'}: '_data_files' lists no data file")
     files = []
     for e in entries:
         name = e["filename"]

@@ -210,6 +210,35 @@ def test_bad_folders_and_files_exit_2(tmp_path, capsys):
     assert rc == 2 and "nowhere: no such file or folder" in err
 
 
+@pytest.mark.parametrize(
+    "state, message",
+    [
+        ({"splits": ["../one"]}, "dataset_dict.json: split '../one' is not a folder name in this folder"),
+        ({"splits": ["."]}, "dataset_dict.json: split '.' is not a folder name in this folder"),
+        ({"splits": [".."]}, "dataset_dict.json: split '..' is not a folder name in this folder"),
+        ({"splits": ["inner"]}, "split 'inner' has no saved Dataset (no inner/state.json"),
+        ({"_data_files": []}, "state.json: '_data_files' lists no data file"),
+    ],
+    ids=["parent", "itself", "dotdot", "nested_dict", "no_files"],
+)
+def test_dataset_folder_names_only_its_own_files(tmp_path, capsys, state, message):
+    """A DatasetDict's split is a folder in it holding a saved Dataset; a Dataset lists at least one file."""
+    write_arrow(tmp_path / "data-0.arrow", table_of(rows(2)))
+    (tmp_path / "one").mkdir()  # a readable Dataset beside the folder: never read through it
+    (tmp_path / "one" / "data-0.arrow").write_bytes((tmp_path / "data-0.arrow").read_bytes())
+    (tmp_path / "one" / "state.json").write_text(json.dumps({"_data_files": [{"filename": "data-0.arrow"}]}))
+    assert inspect(capsys, tmp_path / "one")[0] == 1
+    folder = tmp_path / "hostile"
+    folder.mkdir()
+    name = "dataset_dict.json" if "splits" in state else "state.json"
+    (folder / name).write_text(json.dumps(state))
+    (folder / "inner").mkdir()  # a DatasetDict inside a DatasetDict: a split of splits, never read
+    (folder / "inner" / "dataset_dict.json").write_text(json.dumps({"splits": ["inner"]}))
+    rc, out, err = inspect(capsys, folder)
+    assert (rc, out) == (2, ""), (rc, out, err)
+    assert err.startswith(PREFIX) and err.count("\n") == 1 and message in err, err
+
+
 def test_pyarrow_missing_names_the_package(tmp_path, capsys):
     pq.write_table(table_of(rows(1)), tmp_path / "a.parquet")
     write_arrow(tmp_path / "a.arrow", table_of(rows(1)))
