@@ -52,7 +52,10 @@ Limits (a file over one is bad input, exit 2; the message names the option that 
                        .pt archive's records (torch.load reads them all, compressed ones too), of the .npz
                        arrays that are read (checked from each array's header before any of it is
                        decompressed; the other arrays are never read), of the record batches decoded from
-                       a .parquet or .arrow file or a datasets folder (whose data files' sizes are its size).
+                       a .parquet or .arrow file or a datasets folder (whose data files' sizes are its size),
+                       checked before they are decoded: from the Parquet footer's value counts of the columns
+                       read; from each Arrow message's buffer sizes, where a compressed body counts every
+                       column's decompressed size (written uncompressed, an Arrow file is never copied).
                        SIZE: bytes, or with K, M or G (KiB, MiB, GiB), e.g. 1G.
     --max-tokens N     default 10000000: the values read in all: token ids, labels, attention_mask entries and
                        start indices, plus one per sample. Counted before they are converted, so a small file
