@@ -193,11 +193,11 @@ def html_report(
 ) -> str:
     """The report as a string (an HTML document): the same inputs as show_labels."""
     tok = load_tokenizer(tokenizer)
-    if spec is None and tok is not None:
-        spec = tok.chat_spec()
     if isinstance(batch_or_features, BatchLabels):  # already read (inspect numbers the samples as its file does)
         view = batch_or_features
     else:
+        if spec is None and tok is not None:  # only a batch still to read needs the tokenizer's chat template
+            spec = tok.chat_spec()
         view = read_batch(batch_or_features, spec, start_index, audio_token_id=audio_out_token_id)
     clips = clips_of(
         view.batch,

@@ -32,7 +32,9 @@ Usage:
     --tokenizer DIR         print each sample's tokens decoded (a folder with tokenizer.json, read offline),
                             learned [in brackets], one line per turn (fastcollate.show_labels).
     --html FILE             write one self-contained HTML report: a chart per sample, the tokens with each id
-                            and label on hover, a picture of every Higgs Audio clip's audio labels.
+                            and label on hover, a picture of every Higgs Audio clip's audio labels. FILE is
+                            created before the input is inspected: a folder or a path that cannot be written
+                            is bad input (exit 2), and so is a batch the report cannot show.
 
 Exit status: (a CI job can trust it)
     0  every inspected sample learns something under the spec, and every given label agrees with it; a file
@@ -50,7 +52,10 @@ Limits (a file over one is bad input, exit 2; the message names the option that 
                        .pt archive's records (torch.load reads them all, compressed ones too), of the .npz
                        arrays that are read (checked from each array's header before any of it is
                        decompressed; the other arrays are never read), of the record batches decoded from
-                       a .parquet or .arrow file or a datasets folder (whose data files' sizes are its size).
+                       a .parquet or .arrow file or a datasets folder (whose data files' sizes are its size),
+                       checked before they are decoded: from the Parquet footer's value counts of the columns
+                       read; from each Arrow message's buffer sizes, where a compressed body counts every
+                       column's decompressed size (written uncompressed, an Arrow file is never copied).
                        SIZE: bytes, or with K, M or G (KiB, MiB, GiB), e.g. 1G.
     --max-tokens N     default 10000000: the values read in all: token ids, labels, attention_mask entries and
                        start indices, plus one per sample. Counted before they are converted, so a small file
@@ -78,7 +83,9 @@ FILE formats (chosen by extension; a folder is a datasets save_to_disk folder):
               * or a list of such dicts, one sample each (1-D input_ids).
             A dict that also holds "audio_labels" is a transformers Higgs Audio v2 batch (HiggsAudioV2Collator,
             HiggsAudioV2Processor): its placeholders (<|AUDIO_OUT|>, the delay token) are masked in the spec,
-            and its audio labels are summed up per sample, codebook and clip.
+            and its audio labels are summed up per sample, codebook and clip. A dict with "label_audio_ids"
+            (a boson-multimodal HiggsAudioSampleCollator batch's fields) needs "audio_out_ids" of the same
+            (K, N) shape, and "audio_out_ids_start", where given, non-decreasing clip starts within 0 .. N.
     .npz    numpy.savez/savez_compressed archive (no pickles; only the arrays named here are read) with arrays "input_ids", optional "labels" (or "label_ids"),
             optional "start_index" (one per sample), and either
               * 2-D padded input_ids/labels (B, T), optional "attention_mask" (B, T) as above;
@@ -407,7 +414,11 @@ def run(args, out=None, err=None) -> int:
             if viewed is not None:
                 viewed[i] = sample
             bar.update()
-    inspect_views.emit(tokenizer, args, viewed, spec, out)
+    try:
+        inspect_views.emit(tokenizer, args, viewed, spec, out)
+    except InputError as e:
+        print(f"{getattr(args, 'prog', 'fastcollate inspect')}: error: {e}", file=err)
+        return EXIT_BAD_INPUT
 
     by = {}
     for i, r in results.items():

@@ -315,6 +315,7 @@ def _load_pt(path: Path, limits: Limits, budget: Budget):
         raise InputError(f"{path}: torch.load(weights_only=True) failed: {type(e).__name__}: {first[:300]}") from None
     if isinstance(obj, dict):
         samples = _from_dict(obj, f"{path}: ", budget)
+        _check_boson_audio(obj, path, budget)
         return samples, _higgs_hf_audio(obj, path, len(samples), budget)
     if isinstance(obj, (list, tuple)):
         if not all(isinstance(d, dict) for d in obj):
@@ -341,6 +342,50 @@ def _from_dict(d: dict, where: str, budget: Budget) -> List[Sample]:
 
 
 HIGGS_AUDIO_FIELDS = {"audio_input_ids": 3, "audio_labels": 3, "audio_input_ids_mask": 2}
+
+
+def _check_boson_audio(obj: dict, path: Path, budget: Budget) -> None:
+    """The audio labels of a boson-multimodal batch (HiggsAudioSampleCollator's fields): label_audio_ids needs
+    audio_out_ids, both (K, N) integer tensors of one shape (the report draws each clip from the two), and
+    audio_out_ids_start, where given, one index per clip, non-decreasing within 0 .. N."""
+    if obj.get("label_audio_ids") is None:
+        return
+    needs = f"{path}: a boson-multimodal batch's audio labels need audio_out_ids and label_audio_ids of shape (K, N)"
+    if obj.get("audio_out_ids") is None:
+        raise InputError(f"{needs}: 'audio_out_ids' is missing")
+    for name in ("audio_out_ids", "label_audio_ids"):
+        t = obj[name]
+        if not isinstance(t, torch.Tensor):
+            raise InputError(f"{needs}: {name} is a {type(t).__name__}, not a tensor")
+        _check_tensor(t, f"{path}: {name}")
+        if t.dtype not in INT_DTYPES:
+            raise InputError(f"{path}: {name}: expected integer ids, got {t.dtype}")
+        if t.dim() != 2:
+            raise InputError(f"{needs}: {name} has shape {tuple(t.shape)}")
+        budget.take(t.numel(), f"{path}: {name}")
+    ids, labels = obj["audio_out_ids"], obj["label_audio_ids"]
+    if ids.shape != labels.shape:
+        raise InputError(
+            f"{path}: label_audio_ids: shape {tuple(labels.shape)} != audio_out_ids shape {tuple(ids.shape)}"
+        )
+    starts = obj.get("audio_out_ids_start")
+    if starts is None:
+        return
+    if not isinstance(starts, torch.Tensor):
+        raise InputError(f"{path}: audio_out_ids_start: expected a 1-D integer tensor, got {type(starts).__name__}")
+    _check_tensor(starts, f"{path}: audio_out_ids_start")
+    if starts.dtype not in INT_DTYPES or starts.dim() != 1:
+        raise InputError(
+            f"{path}: audio_out_ids_start: expected a 1-D integer tensor, got {starts.dtype} of shape "
+            f"{tuple(starts.shape)}"
+        )
+    budget.take(starts.numel(), f"{path}: audio_out_ids_start")
+    bounds = starts.tolist() + [ids.shape[1]]
+    if any(a < 0 or b < a for a, b in zip(bounds, bounds[1:])):
+        raise InputError(
+            f"{path}: audio_out_ids_start: expected non-decreasing clip starts within 0 .. {ids.shape[1]} (the "
+            f"frames of audio_out_ids), got {_short(starts.tolist())}"
+        )
 
 
 def _higgs_hf_audio(obj: dict, path: Path, n: int, budget: Budget):

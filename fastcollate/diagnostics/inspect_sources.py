@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Iterator, List, Optional, TextIO, Tuple
 
 from ..common.progress import Progress
-from ..common.saved_tables import ChooseSplit, SavedTable, open_saved_table
+from ..common.saved_tables import ChooseSplit, DecodedTooLarge, SavedTable, open_saved_table
 from .inspect_files import (
     WHOLE_FILE_LOADERS,
     Budget,
@@ -139,10 +139,16 @@ class TableSamples(StreamedSamples):
         return self.table.num_rows()
 
     def _read(self, budget, wanted, bar):
+        try:
+            yield from self._read_batches(budget, wanted, bar)
+        except DecodedTooLarge as e:
+            raise InputError(too_many_bytes(e.file, e.what, self.limits, e.size)) from None
+
+    def _read_batches(self, budget, wanted, bar):
         i, loaded = 0, 0
         first = min(wanted) if wanted else 0
         last = max(wanted) if wanted else None
-        for batch in self.table.batches(self.columns, TABLE_ROWS):
+        for batch in self.table.batches(self.columns, TABLE_ROWS, self.limits.max_bytes):
             n = batch.num_rows
             if last is not None and i > last:
                 return

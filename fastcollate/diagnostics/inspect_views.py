@@ -41,8 +41,19 @@ def prepare(args):
     except ValueError as e:
         raise InputError(f"--tokenizer: {e}") from None
     html_path = getattr(args, "html", None)
-    if html_path is not None and not Path(html_path).resolve().parent.is_dir():
-        raise InputError(f"--html: {html_path}: its folder does not exist")
+    if html_path is not None:
+        if html_path == "":
+            raise InputError("--html: expected a file name for the report, got ''")
+        if Path(html_path).is_dir():
+            raise InputError(f"--html: {html_path}: is a folder; name the report's file, e.g. {html_path}/report.html")
+        if not Path(html_path).resolve().parent.is_dir():
+            raise InputError(f"--html: {html_path}: its folder does not exist")
+        # Opened for writing now, before the file is inspected: a path that cannot be written fails at once.
+        try:
+            with open(html_path, "w", encoding="utf-8"):
+                pass
+        except OSError as e:
+            raise InputError(f"--html: {html_path}: cannot write the report ({e.strerror or e})") from None
     return tok
 
 
@@ -83,9 +94,20 @@ def _view_input(args, samples: dict, spec):
 
 def emit(tok, args, samples: Optional[dict], spec, out) -> None:
     """Prints the token view (with --tokenizer) and writes the report (with --html) of the inspected samples
-    (index -> Sample; None when neither is asked for)."""
+    (index -> Sample; None when neither is asked for); InputError when they cannot be shown or written."""
     if not samples:
         return
+    try:
+        _emit(tok, args, samples, spec, out)
+    # What the views raise on a batch they cannot show: a malformed field (ValueError, IndexError, KeyError),
+    # a report that cannot be written (OSError).
+    except (OSError, ValueError, IndexError, KeyError) as e:
+        what = "--html" if getattr(args, "html", None) is not None else "--tokenizer"
+        first = str(e).splitlines()[0][:300] if str(e) else ""
+        raise InputError(f"{what}: {args.file}: cannot show this file: {type(e).__name__}: {first}") from None
+
+
+def _emit(tok, args, samples: dict, spec, out) -> None:
     data, starts, shown = _view_input(args, samples, spec)
     view = read_batch(data, spec, starts)
     if shown is None:  # the inspected samples as features: numbered as in the file

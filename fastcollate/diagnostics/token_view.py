@@ -267,14 +267,27 @@ def runs(tokens: List[Token]):
     return out
 
 
+# A token's text is the tokenizer's, and a hostile tokenizer can make it any bytes: control characters (C0, DEL,
+# C1) would drive the terminal the view is printed on (ESC sequences retitle it, recolor it, ...), so every one
+# is shown as an escape, never written raw.
+_ESCAPES = {
+    **{c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F, *range(0x80, 0xA0))},
+    ord("\\"): "\\\\",
+    ord("\n"): "\\n",
+    ord("\r"): "\\r",
+    ord("\t"): "\\t",
+}
+
+
 def token_text(token_id: int, tokenizer: Optional[LocalTokenizer]) -> str:
-    """One token as the views print it: its text with newlines and tabs escaped, or its id."""
+    """One token as the views print it: its text with backslashes, newlines, tabs and every other control
+    character escaped (\\n, \\x1b, ...), or its id."""
     if tokenizer is None:
         return str(token_id)
     piece = tokenizer.piece(token_id)
     if piece is None or piece == "":
         return f"#{token_id}"
-    return piece.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
+    return piece.translate(_ESCAPES)
 
 
 def sample_header(s: SampleLabels) -> str:

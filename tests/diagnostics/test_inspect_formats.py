@@ -210,6 +210,35 @@ def test_bad_folders_and_files_exit_2(tmp_path, capsys):
     assert rc == 2 and "nowhere: no such file or folder" in err
 
 
+@pytest.mark.parametrize(
+    "state, message",
+    [
+        ({"splits": ["../one"]}, "dataset_dict.json: split '../one' is not a folder name in this folder"),
+        ({"splits": ["."]}, "dataset_dict.json: split '.' is not a folder name in this folder"),
+        ({"splits": [".."]}, "dataset_dict.json: split '..' is not a folder name in this folder"),
+        ({"splits": ["inner"]}, "split 'inner' has no saved Dataset (no inner/state.json"),
+        ({"_data_files": []}, "state.json: '_data_files' lists no data file"),
+    ],
+    ids=["parent", "itself", "dotdot", "nested_dict", "no_files"],
+)
+def test_dataset_folder_names_only_its_own_files(tmp_path, capsys, state, message):
+    """A DatasetDict's split is a folder in it holding a saved Dataset; a Dataset lists at least one file."""
+    write_arrow(tmp_path / "data-0.arrow", table_of(rows(2)))
+    (tmp_path / "one").mkdir()  # a readable Dataset beside the folder: never read through it
+    (tmp_path / "one" / "data-0.arrow").write_bytes((tmp_path / "data-0.arrow").read_bytes())
+    (tmp_path / "one" / "state.json").write_text(json.dumps({"_data_files": [{"filename": "data-0.arrow"}]}))
+    assert inspect(capsys, tmp_path / "one")[0] == 1
+    folder = tmp_path / "hostile"
+    folder.mkdir()
+    name = "dataset_dict.json" if "splits" in state else "state.json"
+    (folder / name).write_text(json.dumps(state))
+    (folder / "inner").mkdir()  # a DatasetDict inside a DatasetDict: a split of splits, never read
+    (folder / "inner" / "dataset_dict.json").write_text(json.dumps({"splits": ["inner"]}))
+    rc, out, err = inspect(capsys, folder)
+    assert (rc, out) == (2, ""), (rc, out, err)
+    assert err.startswith(PREFIX) and err.count("\n") == 1 and message in err, err
+
+
 def test_pyarrow_missing_names_the_package(tmp_path, capsys):
     pq.write_table(table_of(rows(1)), tmp_path / "a.parquet")
     write_arrow(tmp_path / "a.arrow", table_of(rows(1)))
@@ -229,14 +258,78 @@ def test_limits_apply_to_tables(tmp_path, capsys):
     assert rc == 2 and "rows 0..3: the file holds more than 100 values" in err and "--max-tokens N" in err
     rc, _, err = inspect(capsys, tmp_path / "a.parquet", "--max-bytes", 1500)
     assert rc == 2 and "over the --max-bytes limit of 1,500 bytes" in err
-    # A small Parquet file whose columns decode to more than --max-bytes stops at its first record batch.
+    # A small Parquet file whose columns decode to more than --max-bytes stops before its first row group is
+    # decoded, from its footer's counts.
     zeros = pa.table({"input_ids": pa.array([[0] * 100_000] * 20, pa.list_(pa.int64()))})
     pq.write_table(zeros, tmp_path / "zeros.parquet", compression="zstd")
     assert (tmp_path / "zeros.parquet").stat().st_size < 100_000
     rc, _, err = inspect(capsys, tmp_path / "zeros.parquet", "--max-bytes", "1M")
-    assert (
-        rc == 2 and "zeros.parquet: the record batches read hold 16," in err and "--max-bytes limit of 1,048,576" in err
-    )
+    assert rc == 2 and "zeros.parquet: its columns decode to (row group 0 and before) 16," in err
+    assert "--max-bytes limit of 1,048,576" in err
+
+
+PEAK_SCRIPT = """
+import sys
+import pyarrow as pa
+from fastcollate.__main__ import main
+rc = main(["inspect", *sys.argv[1:]])
+print(pa.default_memory_pool().max_memory(), rc)
+"""
+
+
+def inspect_peak(*argv):
+    """(exit status, stderr, the most bytes pyarrow's memory pool held) of inspect in a fresh process."""
+    run = subprocess.run([sys.executable, "-c", PEAK_SCRIPT, *map(str, argv)], capture_output=True, text=True)
+    peak, rc = map(int, run.stdout.split()[-2:])
+    return rc, run.stderr, peak
+
+
+def zeros_column(n):
+    """One row of n zeros: a few KB compressed, n * 4 bytes decoded."""
+    return pa.ListArray.from_arrays(pa.array([0, n], pa.int32()), pa.array(np.zeros(n, dtype=np.int32)))
+
+
+def write_zstd_arrow(path, table, file_format):
+    with pa.OSFile(str(path), "wb") as sink:
+        options = pa.ipc.IpcWriteOptions(compression="zstd")
+        with (pa.ipc.new_file if file_format else pa.ipc.new_stream)(sink, table.schema, options=options) as w:
+            w.write_table(table)
+    return path
+
+
+ZEROS = 4_000_000  # 16 MB decoded
+
+
+@pytest.mark.parametrize("kind", ["parquet", "arrow_stream", "arrow_file"])
+def test_a_compressed_bomb_is_refused_before_it_is_decoded(tmp_path, kind):
+    """--max-bytes bounds what the chosen columns decode to, checked from the metadata before decoding: the
+    Parquet footer's value counts, an Arrow message's buffer lengths (a compressed buffer's decompressed
+    length is its first 8 bytes)."""
+    table = pa.table({"input_ids": zeros_column(ZEROS)})
+    path = tmp_path / ("bomb.parquet" if kind == "parquet" else "bomb.arrow")
+    if kind == "parquet":
+        pq.write_table(table, path, compression="zstd")
+    else:
+        write_zstd_arrow(path, table, kind == "arrow_file")
+    assert path.stat().st_size < 100_000
+    rc, err, peak = inspect_peak(path, "--max-bytes", "1M")
+    assert peak < 2**20, (peak, err)  # nothing decoded
+    assert rc == 2 and err.startswith("python -m fastcollate inspect: error: ") and err.count("\n") == 1, err
+    decoded = "its columns decode to (row group 0 and before)" if kind == "parquet" else "decompress to"
+    assert f"{path}: " in err and decoded in err and "over the --max-bytes limit of 1,048,576 bytes" in err, err
+
+
+@pytest.mark.parametrize("file_format", [False, True], ids=["stream", "file"])
+def test_other_columns_of_a_compressed_arrow_file_are_never_decoded(tmp_path, file_format):
+    """Only the columns read are decompressed, the row count included; --max-bytes counts every column of a
+    compressed body (it is checked before decompressing)."""
+    table = table_of(rows(1)).append_column("audio", zeros_column(ZEROS))
+    path = write_zstd_arrow(tmp_path / "junk.arrow", table, file_format)
+    rc, err, peak = inspect_peak(path, "--max-bytes", "1G")
+    assert (rc, err) == (0, "")
+    assert peak < ZEROS, peak  # the 16 MB column was never decompressed
+    rc, err, _ = inspect_peak(path, "--max-bytes", "1M")
+    assert rc == 2 and "compressed record batches decompress to (every column counted" in err, err
 
 
 # ------------------------------------------------------------------------------------------------ streaming
