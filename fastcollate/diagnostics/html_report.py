@@ -149,12 +149,16 @@ def _clip_caption(view: BatchLabels, clip: Clip, runs_by_row: dict) -> tuple:
     where = f"row {clip.sample}" if sample is None else f"sample {sample.index}"
     if turn is not None:
         where += f", in turn {turn.index} ({turn.role or 'unknown role'})"
-    warning = ""
+    warnings = []
+    if not clip.ids.shape[1]:
+        warnings.append("no frames: its segment of the audio is empty")
     if clip.eos_missing:
-        warning = "never learns its stream EOS"
+        warnings.append("never learns its stream EOS")
     if clip.learned and sample is not None and (turn is None or not turn.selected):
-        warning += ("; " if warning else "") + "learned, but its turn is not one the spec learns (a voice reference?)"
-    return f"{where}, clip {index}: {summary(clip)}", warning
+        warnings.append("learned, but its turn is not one the spec learns (a voice reference?)")
+    if clip.learned_padding:
+        warnings.append(f"learns {clip.learned_padding} padding cells (purple)")
+    return f"{where}, clip {index}: {summary(clip)}", "; ".join(warnings)
 
 
 def _clips_html(view: BatchLabels, clips: List[Clip]) -> str:
@@ -170,13 +174,15 @@ def _clips_html(view: BatchLabels, clips: List[Clip]) -> str:
     runs_by_row = {}
     for n, clip in enumerate(clips):
         caption, warning = _clip_caption(view, clip, runs_by_row)
-        data = base64.b64encode(clip_png(clip)).decode("ascii")
         warn = f' <span class="warn">!! {_e(warning)}</span>' if warning else ""
-        parts.append(
-            f'<div class="clip" id="clip-{n}"><div>{_e(caption)}{warn}</div>'
-            f'<img class="clip-picture" alt="{_e(caption)}" title="{_e(caption)}" src="data:image/png;base64,{data}">'
-            "</div>"
-        )
+        picture = ""
+        if clip.cells.shape[1]:  # a clip with no frames has no picture: its caption says so
+            data = base64.b64encode(clip_png(clip)).decode("ascii")
+            picture = (
+                f'<img class="clip-picture" alt="{_e(caption)}" title="{_e(caption)}" '
+                f'src="data:image/png;base64,{data}">'
+            )
+        parts.append(f'<div class="clip" id="clip-{n}"><div>{_e(caption)}{warn}</div>{picture}</div>')
     return "".join(parts)
 
 

@@ -15,7 +15,18 @@ from report_cases import boson_batch, v2_batch, v2_features
 
 from fastcollate import HiggsAudioV2Collator
 from fastcollate.__main__ import main
-from fastcollate.diagnostics.clip_picture import CELLS, EOS_LEARNED, EOS_NOT_LEARNED, LEARNED, NO_TRAIN, STREAM_BOS
+from fastcollate.diagnostics.clip_picture import (
+    CELLS,
+    EOS_LEARNED,
+    EOS_NOT_LEARNED,
+    LEARNED,
+    NO_TRAIN,
+    ODD,
+    STREAM_BOS,
+    clip_png,
+    clips_of,
+)
+from fastcollate.diagnostics.higgs_hf_audio import sample_audio
 from fastcollate.diagnostics.html_report import html_report
 
 
@@ -193,3 +204,99 @@ def test_inspect_streamed_jsonl_shows_the_chosen_sample(tmp_path, capsys):
     report = Report(out.read_text())
     assert len([a for a in report.find("rect") if a.get("class") == "learned"]) == 1
     assert "<title>sample 1: 3 learned</title>" in out.read_text()
+
+
+# ---------------------------------------------------------------------------------------------- clip pictures
+
+
+def test_learned_padding_is_drawn_purple_and_warned():
+    batch = v2_batch(correct=False)  # sample 0's clips are shorter: its row ends in padding frames
+    mask = batch["audio_input_ids_mask"][0].bool()
+    batch["audio_labels"][0][~mask] = 7
+    learned_padding = int((~mask).sum()) * batch["audio_labels"].shape[2]
+    last = [c for c in clips_of(batch) if c.sample == 0][-1]
+    assert last.padding == int((~mask).sum()) > 0
+    assert int((last.cells[:, last.ids.shape[1] :] == ODD).sum()) == learned_padding
+    report = Report(html_report(batch))
+    image = clip_images(report)[1]  # sample 0's last clip
+    cell_pixels = (image.shape[1] // last.cells.shape[1]) * 10
+    assert count_color(image, CELLS[ODD][1]) == learned_padding * cell_pixels  # every padding cell
+    text = "".join(report.text)
+    assert text.count(f"learns {learned_padding} padding cells (purple)") == 1
+    assert f"{learned_padding} learned BOS/fill/padding cells" in text
+    # The same batch with its padding masked: no purple, no warning.
+    clean = Report(html_report(v2_batch(correct=False)))
+    assert not any(count_color(i, CELLS[ODD][1]) for i in clip_images(clean))
+    assert "padding cells" not in "".join(clean.text)
+
+
+def _target_eos(batch):
+    """Sample 0's target clip (its last): its stream EOS cells with the fills after them, and the EOS cells."""
+    ids = batch["audio_input_ids"][0]
+    frames = int(batch["audio_input_ids_mask"][0].sum())
+    start = int(torch.nonzero(ids[:frames, 0] == 1024).flatten()[-1])
+    eos = torch.zeros_like(ids, dtype=torch.bool)
+    eos[start:frames] = ids[start:frames] == 1025
+    return eos, eos & (torch.cumsum(eos.int(), 0) == 1)
+
+
+@pytest.mark.parametrize(
+    "cut",
+    [
+        "none",
+        "eos cut from ids and labels",  # the clip has no EOS cells at all (a clip whose end was cut)
+        "eos labelled with a code",  # EOS cells whose label is not the stream EOS
+        "eos masked in codebook 3",
+        "eos labelled with a code in codebook 7",
+    ],
+)
+def test_clip_eos_warning_agrees_with_inspects_count(cut):
+    batch = v2_batch(correct=True)
+    ids, labels = batch["audio_input_ids"][0], batch["audio_labels"][0]
+    with_fills, eos = _target_eos(batch)
+    assert int(eos.sum()) == 8
+    if cut == "eos cut from ids and labels":
+        ids[with_fills] = labels[with_fills] = 5
+    elif cut == "eos labelled with a code":
+        labels[eos] = 5
+    elif cut == "eos masked in codebook 3":
+        labels[:, 3][eos[:, 3]] = -100
+    elif cut == "eos labelled with a code in codebook 7":
+        labels[:, 7][eos[:, 7]] = 5
+    counted = [a.clips_without_eos for a in sample_audio(batch)]  # inspect's text verdict
+    assert counted == ([0, 0] if cut == "none" else [1, 0])
+    clips = clips_of(batch)
+    assert [sum(c.eos_missing for c in clips if c.sample == b) for b in range(2)] == counted
+    report = Report(html_report(batch, start_index=[3, 3]))
+    assert "".join(report.text).count("never learns its stream EOS") == sum(counted)
+    learned = {"none": 8, "eos masked in codebook 3": 7, "eos labelled with a code in codebook 7": 7}.get(cut, 0)
+    target = report.find("img", "clip-picture")[1]["title"]
+    assert f"stream EOS learned in {learned} of 8 codebooks" in target
+    # The picture agrees: as many dark green EOS cells as codebooks that learn it.
+    image, frames = clip_images(report)[1], clips[1].cells.shape[1]
+    assert count_color(image, CELLS[EOS_LEARNED][1]) == learned * (image.shape[1] // frames) * 10
+
+
+def test_an_empty_clip_has_a_caption_and_no_picture(tmp_path):
+    """boson-multimodal's audio_out_ids_start [0, 5] over 5 frames: the second <|AUDIO_OUT|>'s segment is
+    empty; its caption says so, and every picture of the report is a valid, non-empty PNG."""
+    ids = torch.tensor([[128000, 128006, 78191, 128007, 271, 128016, 128016, 128009]])
+    labels = torch.tensor([[-100] * 5 + [128016, 128016, 128009]])
+    batch = {
+        "input_ids": ids,
+        "label_ids": labels,
+        "audio_out_ids": torch.zeros(8, 5, dtype=torch.long),
+        "label_audio_ids": torch.zeros(8, 5, dtype=torch.long),
+        "audio_out_ids_start": torch.tensor([0, 5]),
+    }
+    empty = clips_of(batch)[1]
+    assert empty.ids.shape == (8, 0)
+    with pytest.raises(ValueError, match="no frames"):
+        clip_png(empty)
+    report = Report(html_report(batch))
+    assert len(report.find("div", "clip")) == 2
+    images = clip_images(report)
+    assert len(images) == 1 and images[0].shape[0] > 0 and images[0].shape[1] > 0
+    text = "".join(report.text)
+    assert "clip 1: 8 codebooks x 0 frames: no frames" in text
+    assert "!! no frames: its segment of the audio is empty" in text
