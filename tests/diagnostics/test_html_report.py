@@ -300,3 +300,110 @@ def test_an_empty_clip_has_a_caption_and_no_picture(tmp_path):
     text = "".join(report.text)
     assert "clip 1: 8 codebooks x 0 frames: no frames" in text
     assert "!! no frames: its segment of the audio is empty" in text
+
+
+# ---------------------------------------------------------------------------------------------- inspect --html
+
+
+def _inspect(*argv):
+    with mock.patch.object(sys, "argv", ["fastcollate/__main__.py"]):
+        return main(["inspect", *map(str, argv)])
+
+
+def test_inspect_sample_of_a_saved_batch_shows_that_sample_and_its_clips(tmp_path, capsys):
+    path, out = tmp_path / "batch.pt", tmp_path / "report.html"
+    torch.save(dict(v2_batch(correct=True), start_index=torch.tensor([3, 3])), path)
+    assert _inspect(path, "--sample", "1", "--html", out) == 0, capsys.readouterr().out
+    report = Report(out.read_text())
+    assert [a["id"] for a in report.find("div", "sample")] == ["sample-1"]
+    captions = [a["title"].split(":")[0] for a in report.find("img", "clip-picture")]
+    assert captions == ["sample 1, in turn 2 (assistant), clip 0", "sample 1, in turn 4 (assistant), clip 1"]
+    text = "".join(report.text)
+    assert "1 sample(s)" in text and "start_index=3" in text  # the file's start_index, kept
+    assert [a.get("class") for a in report.find("rect") if a.get("class")] == ["learned", "masked"]
+
+
+def test_python_report_samples_picks_samples_and_their_clips():
+    report = Report(html_report(v2_batch(correct=True), start_index=[3, 3], samples=[0]))
+    assert [a["id"] for a in report.find("div", "sample")] == ["sample-0"]
+    assert [a["title"].split(",")[0] for a in report.find("img", "clip-picture")] == ["sample 0", "sample 0"]
+    with pytest.raises(ValueError, match="samples: 2 is out of range"):
+        html_report(v2_batch(correct=True), samples=[2])
+
+
+def test_inspect_packed_batch_shows_its_samples_and_clips(tmp_path, capsys):
+    # Without start_index: inspect reads the packed row as one sample, its labels those of the spec.
+    features = v2_features(correct=False)
+    batch = HiggsAudioV2Collator(pad_token_id=128001, label_mode="correct", packed=True)(features)
+    path, out = tmp_path / "packed.pt", tmp_path / "report.html"
+    torch.save(dict(batch), path)
+    assert _inspect(path, "--html", out) == 0, capsys.readouterr().out
+    report = Report(out.read_text())
+    python = Report(html_report(batch))  # the batch as Python's html_report shows it
+    assert [a["id"] for a in report.find("div", "sample")] == ["sample-0", "sample-1"]
+    assert len(clip_images(report)) == 4
+    assert [a["title"] for a in report.find("img", "clip-picture")] == [
+        a["title"] for a in python.find("img", "clip-picture")
+    ]
+    assert "format: higgs_v2; packed" in "".join(report.text)
+
+
+def _chats(path, n, tokens=8):
+    """n llama3 assistant turns of `tokens` tokens each (no labels: the spec's are compared)."""
+    sample = [128000, 128006, 78191, 128007, 271] + [5] * (tokens - 6) + [128009]
+    path.write_text("".join(f'{{"input_ids": {sample}}}\n' for _ in range(n)))
+
+
+def test_inspect_views_keep_whole_samples_up_to_view_max_tokens(tmp_path, capsys):
+    path, out = tmp_path / "big.jsonl", tmp_path / "report.html"
+    _chats(path, 30)
+    rc = _inspect(path, "--html", out, "--view-max-tokens", 45)
+    printed = capsys.readouterr().out
+    assert rc == 0, printed
+    note = (
+        "the views show samples 0 to 4 (40 tokens; --view-max-tokens 45); 25 later sample(s) left out "
+        "(inspected all the same); --sample N shows one"
+    )
+    assert f"!! {note}" in printed
+    assert "=== summary: 30 samples inspected ===" in printed and "=== sample 29 ===" in printed
+    report = Report(out.read_text())
+    assert [a["id"] for a in report.find("div", "sample")] == [f"sample-{i}" for i in range(5)]
+    assert note in "".join(report.text)
+
+
+def test_inspect_views_keep_only_what_they_show(tmp_path):
+    """inspect keeps the samples of the views as it reads them: past the limit, none more (a streamed file
+    stays streamed)."""
+    from fastcollate.diagnostics.inspect_files import Sample
+    from fastcollate.diagnostics.inspect_views import DEFAULT_VIEW_MAX_TOKENS, Viewed
+
+    kept = Viewed(20)
+    for i in range(10):
+        kept.keep(i, Sample(list(range(8)), None, None))
+    assert sorted(kept) == [0, 1] and kept.tokens == 16 and kept.left_out == 8
+    small = Viewed(5)
+    small.keep(0, Sample(list(range(8)), None, None))
+    small.keep(1, Sample([1], None, None))  # a small sample after a left-out one stays out: a prefix is shown
+    assert not small and small.left_out == 2
+    assert DEFAULT_VIEW_MAX_TOKENS == 100_000
+
+
+def test_inspect_sample_is_shown_whatever_its_size(tmp_path, capsys):
+    path, out = tmp_path / "big.jsonl", tmp_path / "report.html"
+    _chats(path, 3, tokens=200)
+    rc = _inspect(path, "--sample", "2", "--html", out, "--view-max-tokens", 10)
+    printed = capsys.readouterr().out
+    assert rc == 0, printed
+    assert "left out" not in printed
+    assert [a["id"] for a in Report(out.read_text()).find("div", "sample")] == ["sample-2"]
+
+
+def test_inspect_views_that_show_no_sample_say_so(tmp_path, capsys):
+    path, out = tmp_path / "big.jsonl", tmp_path / "report.html"
+    _chats(path, 2, tokens=50)
+    rc = _inspect(path, "--html", out, "--view-max-tokens", 10)
+    printed = capsys.readouterr().out
+    assert rc == 0, printed
+    assert "!! the views show no sample (0 tokens; --view-max-tokens 10); 2 later sample(s) left out" in printed
+    report = Report(out.read_text())
+    assert not report.find("div", "sample") and "No sample shown." in "".join(report.text)
