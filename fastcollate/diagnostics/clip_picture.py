@@ -6,13 +6,19 @@ Both formats: transformers' (HiggsAudioV2Collator / HiggsAudioV2Processor: `audi
 entry). A codebook's row reads, from its ids alone: the delay fills (copies of the stream BOS) before its
 stream BOS, its codes, its stream EOS, the delay fills (copies of the EOS) after it; with or without the delay
 pattern. Its labels then say what is learned. A learned clip whose stream EOS is not learned is drawn with
-red EOS cells (generation stops only when the model emits it); a no-train clip is grey throughout.
+red EOS cells (generation stops only when the model emits it); a no-train clip is grey throughout. A learned
+stream BOS, delay fill or padding frame (transformers' format: after a row's last clip) is purple.
+
+Whether a learned clip learns its EOS in every codebook is, in transformers' format, decided as inspect's
+text verdict decides it (higgs_hf_audio.eos_learned_codebooks: each codebook's EOS frame labelled with the
+stream EOS), so that the picture's warning and inspect's count of clips "without EOS" agree; in
+boson-multimodal's format (with or without the delay pattern), by the EOS cells the ids show.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import List
+from typing import List, Optional
 
 import numpy as np
 
@@ -20,6 +26,7 @@ from ..common.labels import IGNORE
 from ..common.learned import to_int_list
 from ..common.png import png_bytes
 from ..higgs_hf.config import HIGGS_HF_IDS
+from .higgs_hf_audio import eos_learned_codebooks
 from .token_view import batch_field
 
 LEARNED, NO_TRAIN, STREAM_BOS, EOS_LEARNED, EOS_NOT_LEARNED, DELAY_FILL, PADDING, ODD = range(8)
@@ -47,20 +54,33 @@ class Clip:
     padding: int = 0  # padding frames drawn after it (transformers' format: after a row's last clip)
     stream_bos: int = HIGGS_HF_IDS["audio_stream_bos_id"]
     stream_eos: int = HIGGS_HF_IDS["audio_stream_eos_id"]
+    padding_labels: Optional[np.ndarray] = None  # (K, padding) int64; None: all IGNORE
+    layout: str = "transformers"  # or "boson" (boson-multimodal's format)
 
     @property
     def cells(self) -> np.ndarray:
-        return classify(self.ids, self.labels, self.padding, self.stream_bos, self.stream_eos)
+        return classify(self.ids, self.labels, self.padding, self.stream_bos, self.stream_eos, self.padding_labels)
 
     @property
     def learned(self) -> bool:
         return bool((self.labels != IGNORE).any())
 
     @property
+    def learned_padding(self) -> int:
+        """Padding cells with a label that is not IGNORE (the loss trains them)."""
+        return 0 if self.padding_labels is None else int((self.padding_labels != IGNORE).sum())
+
+    @property
+    def eos_learned(self) -> int:
+        """The codebooks whose stream EOS is learned (labelled with the stream EOS)."""
+        if self.layout == "transformers":
+            return eos_learned_codebooks(self.labels.T, self.stream_eos)
+        return int((self.cells[:, : self.ids.shape[1]] == EOS_LEARNED).any(axis=1).sum())
+
+    @property
     def eos_missing(self) -> bool:
-        """A learned clip whose stream EOS is not learned in some codebook."""
-        cells = self.cells
-        return self.learned and bool((cells == EOS_NOT_LEARNED).any())
+        """A learned clip whose stream EOS is not learned in some codebook (or that has none)."""
+        return self.learned and self.eos_learned < self.ids.shape[0]
 
 
 def _row_kinds(ids: np.ndarray, bos: int, eos: int) -> np.ndarray:
@@ -88,10 +108,14 @@ def classify(
     padding: int = 0,
     bos: int = HIGGS_HF_IDS["audio_stream_bos_id"],
     eos: int = HIGGS_HF_IDS["audio_stream_eos_id"],
+    padding_labels: Optional[np.ndarray] = None,
 ) -> np.ndarray:
-    """(K, F + padding) cell kinds (the CELLS keys) of a (K, F) clip and its padding frames."""
+    """(K, F + padding) cell kinds (the CELLS keys) of a (K, F) clip and its padding frames, whose (K, padding)
+    labels mark the learned ones (ODD)."""
     k_count, frames = ids.shape
     out = np.full((k_count, frames + padding), PADDING, dtype=np.int8)
+    if padding_labels is not None and padding:
+        out[:, frames:][padding_labels != IGNORE] = ODD
     learned = labels != IGNORE
     clip_learned = bool(learned.any())
     for k in range(k_count):
@@ -102,7 +126,9 @@ def classify(
         is_fill = (kinds == 1) | (kinds == 4)
         row[:frames][is_fill] = np.where(learned[k][is_fill], ODD, DELAY_FILL)
         eos_missing = EOS_NOT_LEARNED if clip_learned else NO_TRAIN
-        row[:frames][kinds == 3] = np.where(learned[k][kinds == 3], EOS_LEARNED, eos_missing)
+        # An EOS cell labelled with anything but the stream EOS does not teach the model to stop.
+        eos_taught = labels[k][kinds == 3] == eos
+        row[:frames][kinds == 3] = np.where(eos_taught, EOS_LEARNED, eos_missing)
     return out
 
 
@@ -135,7 +161,10 @@ def clips_of(
             for j, (a, z) in enumerate(zip(bounds, bounds[1:])):
                 last = j == len(starts) - 1
                 pad = ids.shape[1] - frames if last else 0
-                clips.append(Clip(b, j, ids[b, a:z].T.copy(), labels[b, a:z].T.copy(), pad, stream_bos, stream_eos))
+                pad_labels = labels[b, frames:].T.copy() if last else None
+                clips.append(
+                    Clip(b, j, ids[b, a:z].T.copy(), labels[b, a:z].T.copy(), pad, stream_bos, stream_eos, pad_labels)
+                )
         return clips
     labels = batch_field(batch, "label_audio_ids")
     if labels is None:
@@ -151,7 +180,9 @@ def clips_of(
     for j, (a, z) in enumerate(zip(bounds, bounds[1:])):
         row = owners[j] if j < len(owners) else -1
         seen[row] = seen.get(row, -1) + 1
-        clips.append(Clip(row, seen[row], ids[:, a:z].copy(), labels[:, a:z].copy(), 0, stream_bos, stream_eos))
+        clip = Clip(row, seen[row], ids[:, a:z].copy(), labels[:, a:z].copy(), 0, stream_bos, stream_eos)
+        clip.layout = "boson"
+        clips.append(clip)
     return clips
 
 
@@ -163,8 +194,11 @@ def cells_rgb(cells: np.ndarray, cell_width: int = 3, cell_height: int = 10) -> 
 
 
 def clip_png(clip: Clip, max_width: int = 900, cell_height: int = 10) -> bytes:
-    """The clip as a PNG: cells 1 to 6 pixels wide (the clip fits max_width where it can), 10 high."""
+    """The clip as a PNG: cells 1 to 6 pixels wide (the clip fits max_width where it can), 10 high. A clip
+    with no frames has no picture (a PNG cannot be 0 pixels wide): ValueError."""
     cells = clip.cells
+    if cells.shape[1] == 0:
+        raise ValueError("the clip has no frames: nothing to draw")
     width = max(1, min(6, max_width // max(1, cells.shape[1])))
     return png_bytes(cells_rgb(cells, width, cell_height))
 
@@ -172,18 +206,24 @@ def clip_png(clip: Clip, max_width: int = 900, cell_height: int = 10) -> bytes:
 def summary(clip: Clip) -> str:
     """One line: its size, learned codes and EOS, in words."""
     cells = clip.cells
-    k_count = cells.shape[0]
+    k_count, frames = clip.ids.shape
     learned = int((cells == LEARNED).sum())
     codes = learned + int((cells == NO_TRAIN).sum())
-    eos = int((cells == EOS_LEARNED).sum())
-    text = f"{k_count} codebooks x {clip.ids.shape[1]} frames"
+    text = f"{k_count} codebooks x {frames} frames"
     if clip.padding:
         text += f" (+{clip.padding} padding)"
-    if not clip.learned:
-        return text + ": no-train (nothing learned)"
-    text += f": {learned} of {codes} code cells learned, stream EOS learned in {eos} of {k_count} codebooks"
-    if (cells == ODD).any():
-        text += f"; {int((cells == ODD).sum())} learned BOS/fill/padding cells"
+    if not frames:
+        text += ": no frames"
+    elif not clip.learned:
+        text += ": no-train (nothing learned)"
+    else:
+        text += (
+            f": {learned} of {codes} code cells learned, stream EOS learned in {clip.eos_learned} of {k_count} "
+            "codebooks"
+        )
+    odd = int((cells == ODD).sum())
+    if odd:
+        text += f"; {odd} learned BOS/fill/padding cells"
     return text
 
 

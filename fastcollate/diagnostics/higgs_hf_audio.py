@@ -26,6 +26,17 @@ class SampleAudio:
     clips_without_eos: int  # learned clips whose stream EOS is not learned in every codebook
 
 
+def eos_learned_codebooks(labels, stream_eos: int = HIGGS_HF_IDS["audio_stream_eos_id"]) -> int:
+    """In how many codebooks one clip's (frames, K) labels learn its stream EOS: codebook k's sits at frame
+    k + L + 1 of the clip's L + K + 1 frames, and is learned when labelled with the stream EOS. A clip of
+    K frames or fewer has no place for it (none)."""
+    frames, k_count = labels.shape
+    length = frames - k_count - 1
+    if length < 0:
+        return 0
+    return sum(int(labels[k + length + 1, k]) == stream_eos for k in range(k_count))
+
+
 def sample_audio(
     batch: dict,
     stream_bos: int = HIGGS_HF_IDS["audio_stream_bos_id"],
@@ -49,9 +60,7 @@ def sample_audio(
             if not learned[a:z].any():
                 continue
             clips_learned += 1
-            length = z - a - k_count - 1
-            eos_frames = [a + k + length + 1 for k in range(k_count)]
-            if length < 0 or any(f >= z or int(labels[b, f, k]) != stream_eos for k, f in enumerate(eos_frames)):
+            if eos_learned_codebooks(labels[b, a:z], stream_eos) < k_count:
                 with_eos_missing += 1
         out.append(SampleAudio(frames, learned.sum(0).tolist(), len(starts), clips_learned, with_eos_missing))
     return out

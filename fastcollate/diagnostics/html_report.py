@@ -17,7 +17,17 @@ from ..common.labels import IGNORE
 from ..higgs_hf.config import HIGGS_HF_IDS
 from .clip_picture import CELLS, Clip, clip_png, clips_of, summary
 from .local_tokenizer import LocalTokenizer, load_tokenizer
-from .token_view import BatchLabels, Line, SampleLabels, lines_of, read_batch, runs, sample_header, token_text
+from .token_view import (
+    BatchLabels,
+    Line,
+    SampleLabels,
+    batch_field,
+    lines_of,
+    read_batch,
+    runs,
+    sample_header,
+    token_text,
+)
 
 # The summary chart's colors (exact in a screenshot: the browser test looks for them).
 CHART = {"learned": (26, 152, 80), "masked": (189, 189, 189), "padding": (170, 190, 230)}
@@ -47,9 +57,9 @@ def _e(text) -> str:
     return html.escape(str(text), quote=True)
 
 
-def _summary_svg(view: BatchLabels) -> str:
+def _summary_svg(samples: List[SampleLabels]) -> str:
     """A bar per sample: learned, masked, padding tokens, to one scale; each segment's count on hover."""
-    rows = [(s.index, (s.learned, len(s.ids) - s.learned, len(s.pad_columns))) for s in view.samples]
+    rows = [(s.index, (s.learned, len(s.ids) - s.learned, len(s.pad_columns))) for s in samples]
     widest = max((sum(counts) for _, counts in rows), default=1) or 1
     bar, gap, label_w = 18, 6, 90
     height = len(rows) * (bar + gap) + 30
@@ -106,9 +116,9 @@ def _line_html(line: Line, tok: Optional[LocalTokenizer]) -> str:
     return f'<div class="line"><span class="title">{_e(line.title)}</span>' + "".join(spans) + "</div>"
 
 
-def _tokens_html(view: BatchLabels, tok) -> str:
+def _tokens_html(view: BatchLabels, samples: List[SampleLabels], tok) -> str:
     parts = []
-    for s in view.samples:
+    for s in samples:
         parts.append(f'<div class="sample" id="sample-{s.index}"><div class="head">{_e(sample_header(s))}</div>')
         parts += [_line_html(line, tok) for line in lines_of(s, view.placeholders)]
         parts.append("</div>")
@@ -149,12 +159,28 @@ def _clip_caption(view: BatchLabels, clip: Clip, runs_by_row: dict) -> tuple:
     where = f"row {clip.sample}" if sample is None else f"sample {sample.index}"
     if turn is not None:
         where += f", in turn {turn.index} ({turn.role or 'unknown role'})"
-    warning = ""
+    warnings = []
+    if not clip.ids.shape[1]:
+        warnings.append("no frames: its segment of the audio is empty")
     if clip.eos_missing:
-        warning = "never learns its stream EOS"
+        warnings.append("never learns its stream EOS")
     if clip.learned and sample is not None and (turn is None or not turn.selected):
-        warning += ("; " if warning else "") + "learned, but its turn is not one the spec learns (a voice reference?)"
-    return f"{where}, clip {index}: {summary(clip)}", warning
+        warnings.append("learned, but its turn is not one the spec learns (a voice reference?)")
+    if clip.learned_padding:
+        warnings.append(f"learns {clip.learned_padding} padding cells (purple)")
+    return f"{where}, clip {index}: {summary(clip)}", "; ".join(warnings)
+
+
+def _shown_clips(view: BatchLabels, clips: List[Clip], samples: List[SampleLabels]) -> List[Clip]:
+    """The clips of the shown samples: those whose placeholder sits in one, or, where that cannot be told, whose
+    batch row holds one."""
+    indices, rows, runs_by_row = {s.index for s in samples}, {s.row for s in samples}, {}
+    kept = []
+    for clip in clips:
+        sample = _clip_place(view, clip, runs_by_row)[0]
+        if (sample.index in indices) if sample is not None else (clip.sample in rows):
+            kept.append(clip)
+    return kept
 
 
 def _clips_html(view: BatchLabels, clips: List[Clip]) -> str:
@@ -170,13 +196,15 @@ def _clips_html(view: BatchLabels, clips: List[Clip]) -> str:
     runs_by_row = {}
     for n, clip in enumerate(clips):
         caption, warning = _clip_caption(view, clip, runs_by_row)
-        data = base64.b64encode(clip_png(clip)).decode("ascii")
         warn = f' <span class="warn">!! {_e(warning)}</span>' if warning else ""
-        parts.append(
-            f'<div class="clip" id="clip-{n}"><div>{_e(caption)}{warn}</div>'
-            f'<img class="clip-picture" alt="{_e(caption)}" title="{_e(caption)}" src="data:image/png;base64,{data}">'
-            "</div>"
-        )
+        picture = ""
+        if clip.cells.shape[1]:  # a clip with no frames has no picture: its caption says so
+            data = base64.b64encode(clip_png(clip)).decode("ascii")
+            picture = (
+                f'<img class="clip-picture" alt="{_e(caption)}" title="{_e(caption)}" '
+                f'src="data:image/png;base64,{data}">'
+            )
+        parts.append(f'<div class="clip" id="clip-{n}"><div>{_e(caption)}{warn}</div>{picture}</div>')
     return "".join(parts)
 
 
@@ -186,12 +214,16 @@ def html_report(
     *,
     spec=None,
     start_index=None,
+    samples=None,
     title: str = "fastcollate: what this batch learns",
+    note: Optional[str] = None,
     audio_out_token_id: int = HIGGS_HF_IDS["audio_token_id"],
     audio_stream_bos_id: int = HIGGS_HF_IDS["audio_stream_bos_id"],
     audio_stream_eos_id: int = HIGGS_HF_IDS["audio_stream_eos_id"],
 ) -> str:
-    """The report as a string (an HTML document): the same inputs as show_labels."""
+    """The report as a string (an HTML document): the same inputs as show_labels. `samples`: the indices of the
+    samples shown, with their clips (default all); `note`: a line shown under the title (inspect says there
+    what it left out)."""
     tok = load_tokenizer(tokenizer)
     if isinstance(batch_or_features, BatchLabels):  # already read (inspect numbers the samples as its file does)
         view = batch_or_features
@@ -205,19 +237,35 @@ def html_report(
         stream_bos=audio_stream_bos_id,
         stream_eos=audio_stream_eos_id,
     )
-    samples: List[SampleLabels] = view.samples
-    learned = sum(s.learned for s in samples)
-    tokens = sum(len(s.ids) for s in samples)
+    if samples is None:
+        shown: List[SampleLabels] = view.samples
+    else:
+        bad = [i for i in samples if not -len(view.samples) <= i < len(view.samples)]
+        if bad:
+            raise ValueError(f"samples: {bad[0]} is out of range; the batch has {len(view.samples)} sample(s)")
+        shown = [view.samples[i] for i in samples]
+        clips = _shown_clips(view, clips, shown)
+    learned = sum(s.learned for s in shown)
+    tokens = sum(len(s.ids) for s in shown)
+    packed = ""
+    if batch_field(view.batch, "cu_seq_lens_q") is not None:
+        packed = "; packed: one row, its samples delimited by cu_seq_lens_q"
     body = [
         f"<h1>{_e(title)}</h1>",
-        f"<p>{len(samples)} sample(s), {tokens} tokens, {learned} learned; format: {_e(view.format)}"
-        f"{'' if tok is not None else '; ids shown (no tokenizer given)'}.</p>",
+        f"<p>{len(shown)} sample(s), {tokens} tokens, {learned} learned; format: {_e(view.format)}{packed}"
+        f"{'' if tok is not None else '; ids shown (no tokenizer given)'}.</p>"
+        if shown
+        else "<p>No sample shown.</p>",
+    ]
+    if note:
+        body.append(f'<p class="warn">{_e(note)}</p>')
+    body += [
         "<h2>Summary</h2>",
-        _summary_svg(view),
+        _summary_svg(shown),
         "<h2>Tokens</h2>",
         "<p>One line per turn; <span class='learned'>learned</span> and <span class='masked'>masked</span> "
         "tokens; hover a token for its id and label.</p>",
-        _tokens_html(view, tok),
+        _tokens_html(view, shown, tok),
     ]
     if clips:
         body += [f"<h2>Audio labels: {len(clips)} clip(s)</h2>", _clips_html(view, clips)]

@@ -14,7 +14,7 @@ Usage:
                                        [--turns from_start_index|all|last] [--sample N | --all]
                                        [--start-index K] [--allow-empty]
                                        [--max-bytes SIZE] [--max-tokens N]
-                                       [--tokenizer DIR] [--html FILE]
+                                       [--tokenizer DIR] [--html FILE] [--view-max-tokens N]
 
     --split NAME            the split to read in a DatasetDict folder (default: its only split).
     --spec                  a preset of fastcollate.presets with the released vocabulary's ids (default llama3).
@@ -35,6 +35,9 @@ Usage:
                             and label on hover, a picture of every Higgs Audio clip's audio labels. FILE is
                             created before the input is inspected: a folder or a path that cannot be written
                             is bad input (exit 2), and so is a batch the report cannot show.
+    --view-max-tokens N     the most tokens --tokenizer and --html show (default 100000): whole samples from
+                            the first; the output and the report say how many were left out (all are still
+                            inspected). --sample N shows sample N whatever its size.
 
 Exit status: (a CI job can trust it)
     0  every inspected sample learns something under the spec, and every given label agrees with it; a file
@@ -404,7 +407,7 @@ def run(args, out=None, err=None) -> int:
     print(f"{args.file}{split}: {_plural(count, 'sample')}; spec: {description}", file=out)
     print(file=out)
     results = {}
-    viewed = {} if inspect_views.wanted(args) else None  # the samples --tokenizer and --html show
+    viewed = inspect_views.viewed(args)  # the samples --tokenizer and --html show (None: neither asked for)
     # The bar goes where the report does not: on a terminal's stderr while the report goes to a file or a pipe.
     shown = err.isatty() and not out.isatty()
     with Progress(len(chosen), "inspecting", "samples", err, enabled=shown) as bar:
@@ -412,7 +415,7 @@ def run(args, out=None, err=None) -> int:
             sample.start_index = source.starts[i]
             results[i] = _inspect_one(i, sample, spec, out)
             if viewed is not None:
-                viewed[i] = sample
+                viewed.keep(i, sample)
             bar.update()
     try:
         inspect_views.emit(tokenizer, args, viewed, spec, out)

@@ -15,7 +15,18 @@ from report_cases import boson_batch, v2_batch, v2_features
 
 from fastcollate import HiggsAudioV2Collator
 from fastcollate.__main__ import main
-from fastcollate.diagnostics.clip_picture import CELLS, EOS_LEARNED, EOS_NOT_LEARNED, LEARNED, NO_TRAIN, STREAM_BOS
+from fastcollate.diagnostics.clip_picture import (
+    CELLS,
+    EOS_LEARNED,
+    EOS_NOT_LEARNED,
+    LEARNED,
+    NO_TRAIN,
+    ODD,
+    STREAM_BOS,
+    clip_png,
+    clips_of,
+)
+from fastcollate.diagnostics.higgs_hf_audio import sample_audio
 from fastcollate.diagnostics.html_report import html_report
 
 
@@ -193,3 +204,206 @@ def test_inspect_streamed_jsonl_shows_the_chosen_sample(tmp_path, capsys):
     report = Report(out.read_text())
     assert len([a for a in report.find("rect") if a.get("class") == "learned"]) == 1
     assert "<title>sample 1: 3 learned</title>" in out.read_text()
+
+
+# ---------------------------------------------------------------------------------------------- clip pictures
+
+
+def test_learned_padding_is_drawn_purple_and_warned():
+    batch = v2_batch(correct=False)  # sample 0's clips are shorter: its row ends in padding frames
+    mask = batch["audio_input_ids_mask"][0].bool()
+    batch["audio_labels"][0][~mask] = 7
+    learned_padding = int((~mask).sum()) * batch["audio_labels"].shape[2]
+    last = [c for c in clips_of(batch) if c.sample == 0][-1]
+    assert last.padding == int((~mask).sum()) > 0
+    assert int((last.cells[:, last.ids.shape[1] :] == ODD).sum()) == learned_padding
+    report = Report(html_report(batch))
+    image = clip_images(report)[1]  # sample 0's last clip
+    cell_pixels = (image.shape[1] // last.cells.shape[1]) * 10
+    assert count_color(image, CELLS[ODD][1]) == learned_padding * cell_pixels  # every padding cell
+    text = "".join(report.text)
+    assert text.count(f"learns {learned_padding} padding cells (purple)") == 1
+    assert f"{learned_padding} learned BOS/fill/padding cells" in text
+    # The same batch with its padding masked: no purple, no warning.
+    clean = Report(html_report(v2_batch(correct=False)))
+    assert not any(count_color(i, CELLS[ODD][1]) for i in clip_images(clean))
+    assert "padding cells" not in "".join(clean.text)
+
+
+def _target_eos(batch):
+    """Sample 0's target clip (its last): its stream EOS cells with the fills after them, and the EOS cells."""
+    ids = batch["audio_input_ids"][0]
+    frames = int(batch["audio_input_ids_mask"][0].sum())
+    start = int(torch.nonzero(ids[:frames, 0] == 1024).flatten()[-1])
+    eos = torch.zeros_like(ids, dtype=torch.bool)
+    eos[start:frames] = ids[start:frames] == 1025
+    return eos, eos & (torch.cumsum(eos.int(), 0) == 1)
+
+
+@pytest.mark.parametrize(
+    "cut",
+    [
+        "none",
+        "eos cut from ids and labels",  # the clip has no EOS cells at all (a clip whose end was cut)
+        "eos labelled with a code",  # EOS cells whose label is not the stream EOS
+        "eos masked in codebook 3",
+        "eos labelled with a code in codebook 7",
+    ],
+)
+def test_clip_eos_warning_agrees_with_inspects_count(cut):
+    batch = v2_batch(correct=True)
+    ids, labels = batch["audio_input_ids"][0], batch["audio_labels"][0]
+    with_fills, eos = _target_eos(batch)
+    assert int(eos.sum()) == 8
+    if cut == "eos cut from ids and labels":
+        ids[with_fills] = labels[with_fills] = 5
+    elif cut == "eos labelled with a code":
+        labels[eos] = 5
+    elif cut == "eos masked in codebook 3":
+        labels[:, 3][eos[:, 3]] = -100
+    elif cut == "eos labelled with a code in codebook 7":
+        labels[:, 7][eos[:, 7]] = 5
+    counted = [a.clips_without_eos for a in sample_audio(batch)]  # inspect's text verdict
+    assert counted == ([0, 0] if cut == "none" else [1, 0])
+    clips = clips_of(batch)
+    assert [sum(c.eos_missing for c in clips if c.sample == b) for b in range(2)] == counted
+    report = Report(html_report(batch, start_index=[3, 3]))
+    assert "".join(report.text).count("never learns its stream EOS") == sum(counted)
+    learned = {"none": 8, "eos masked in codebook 3": 7, "eos labelled with a code in codebook 7": 7}.get(cut, 0)
+    target = report.find("img", "clip-picture")[1]["title"]
+    assert f"stream EOS learned in {learned} of 8 codebooks" in target
+    # The picture agrees: as many dark green EOS cells as codebooks that learn it.
+    image, frames = clip_images(report)[1], clips[1].cells.shape[1]
+    assert count_color(image, CELLS[EOS_LEARNED][1]) == learned * (image.shape[1] // frames) * 10
+
+
+def test_an_empty_clip_has_a_caption_and_no_picture(tmp_path):
+    """boson-multimodal's audio_out_ids_start [0, 5] over 5 frames: the second <|AUDIO_OUT|>'s segment is
+    empty; its caption says so, and every picture of the report is a valid, non-empty PNG."""
+    ids = torch.tensor([[128000, 128006, 78191, 128007, 271, 128016, 128016, 128009]])
+    labels = torch.tensor([[-100] * 5 + [128016, 128016, 128009]])
+    batch = {
+        "input_ids": ids,
+        "label_ids": labels,
+        "audio_out_ids": torch.zeros(8, 5, dtype=torch.long),
+        "label_audio_ids": torch.zeros(8, 5, dtype=torch.long),
+        "audio_out_ids_start": torch.tensor([0, 5]),
+    }
+    empty = clips_of(batch)[1]
+    assert empty.ids.shape == (8, 0)
+    with pytest.raises(ValueError, match="no frames"):
+        clip_png(empty)
+    report = Report(html_report(batch))
+    assert len(report.find("div", "clip")) == 2
+    images = clip_images(report)
+    assert len(images) == 1 and images[0].shape[0] > 0 and images[0].shape[1] > 0
+    text = "".join(report.text)
+    assert "clip 1: 8 codebooks x 0 frames: no frames" in text
+    assert "!! no frames: its segment of the audio is empty" in text
+
+
+# ---------------------------------------------------------------------------------------------- inspect --html
+
+
+def _inspect(*argv):
+    with mock.patch.object(sys, "argv", ["fastcollate/__main__.py"]):
+        return main(["inspect", *map(str, argv)])
+
+
+def test_inspect_sample_of_a_saved_batch_shows_that_sample_and_its_clips(tmp_path, capsys):
+    path, out = tmp_path / "batch.pt", tmp_path / "report.html"
+    torch.save(dict(v2_batch(correct=True), start_index=torch.tensor([3, 3])), path)
+    assert _inspect(path, "--sample", "1", "--html", out) == 0, capsys.readouterr().out
+    report = Report(out.read_text())
+    assert [a["id"] for a in report.find("div", "sample")] == ["sample-1"]
+    captions = [a["title"].split(":")[0] for a in report.find("img", "clip-picture")]
+    assert captions == ["sample 1, in turn 2 (assistant), clip 0", "sample 1, in turn 4 (assistant), clip 1"]
+    text = "".join(report.text)
+    assert "1 sample(s)" in text and "start_index=3" in text  # the file's start_index, kept
+    assert [a.get("class") for a in report.find("rect") if a.get("class")] == ["learned", "masked"]
+
+
+def test_python_report_samples_picks_samples_and_their_clips():
+    report = Report(html_report(v2_batch(correct=True), start_index=[3, 3], samples=[0]))
+    assert [a["id"] for a in report.find("div", "sample")] == ["sample-0"]
+    assert [a["title"].split(",")[0] for a in report.find("img", "clip-picture")] == ["sample 0", "sample 0"]
+    with pytest.raises(ValueError, match="samples: 2 is out of range"):
+        html_report(v2_batch(correct=True), samples=[2])
+
+
+def test_inspect_packed_batch_shows_its_samples_and_clips(tmp_path, capsys):
+    # Without start_index: inspect reads the packed row as one sample, its labels those of the spec.
+    features = v2_features(correct=False)
+    batch = HiggsAudioV2Collator(pad_token_id=128001, label_mode="correct", packed=True)(features)
+    path, out = tmp_path / "packed.pt", tmp_path / "report.html"
+    torch.save(dict(batch), path)
+    assert _inspect(path, "--html", out) == 0, capsys.readouterr().out
+    report = Report(out.read_text())
+    python = Report(html_report(batch))  # the batch as Python's html_report shows it
+    assert [a["id"] for a in report.find("div", "sample")] == ["sample-0", "sample-1"]
+    assert len(clip_images(report)) == 4
+    assert [a["title"] for a in report.find("img", "clip-picture")] == [
+        a["title"] for a in python.find("img", "clip-picture")
+    ]
+    assert "format: higgs_v2; packed" in "".join(report.text)
+
+
+def _chats(path, n, tokens=8):
+    """n llama3 assistant turns of `tokens` tokens each (no labels: the spec's are compared)."""
+    sample = [128000, 128006, 78191, 128007, 271] + [5] * (tokens - 6) + [128009]
+    path.write_text("".join(f'{{"input_ids": {sample}}}\n' for _ in range(n)))
+
+
+def test_inspect_views_keep_whole_samples_up_to_view_max_tokens(tmp_path, capsys):
+    path, out = tmp_path / "big.jsonl", tmp_path / "report.html"
+    _chats(path, 30)
+    rc = _inspect(path, "--html", out, "--view-max-tokens", 45)
+    printed = capsys.readouterr().out
+    assert rc == 0, printed
+    note = (
+        "the views show samples 0 to 4 (40 tokens; --view-max-tokens 45); 25 later sample(s) left out "
+        "(inspected all the same); --sample N shows one"
+    )
+    assert f"!! {note}" in printed
+    assert "=== summary: 30 samples inspected ===" in printed and "=== sample 29 ===" in printed
+    report = Report(out.read_text())
+    assert [a["id"] for a in report.find("div", "sample")] == [f"sample-{i}" for i in range(5)]
+    assert note in "".join(report.text)
+
+
+def test_inspect_views_keep_only_what_they_show(tmp_path):
+    """inspect keeps the samples of the views as it reads them: past the limit, none more (a streamed file
+    stays streamed)."""
+    from fastcollate.diagnostics.inspect_files import Sample
+    from fastcollate.diagnostics.inspect_views import DEFAULT_VIEW_MAX_TOKENS, Viewed
+
+    kept = Viewed(20)
+    for i in range(10):
+        kept.keep(i, Sample(list(range(8)), None, None))
+    assert sorted(kept) == [0, 1] and kept.tokens == 16 and kept.left_out == 8
+    small = Viewed(5)
+    small.keep(0, Sample(list(range(8)), None, None))
+    small.keep(1, Sample([1], None, None))  # a small sample after a left-out one stays out: a prefix is shown
+    assert not small and small.left_out == 2
+    assert DEFAULT_VIEW_MAX_TOKENS == 100_000
+
+
+def test_inspect_sample_is_shown_whatever_its_size(tmp_path, capsys):
+    path, out = tmp_path / "big.jsonl", tmp_path / "report.html"
+    _chats(path, 3, tokens=200)
+    rc = _inspect(path, "--sample", "2", "--html", out, "--view-max-tokens", 10)
+    printed = capsys.readouterr().out
+    assert rc == 0, printed
+    assert "left out" not in printed
+    assert [a["id"] for a in Report(out.read_text()).find("div", "sample")] == ["sample-2"]
+
+
+def test_inspect_views_that_show_no_sample_say_so(tmp_path, capsys):
+    path, out = tmp_path / "big.jsonl", tmp_path / "report.html"
+    _chats(path, 2, tokens=50)
+    rc = _inspect(path, "--html", out, "--view-max-tokens", 10)
+    printed = capsys.readouterr().out
+    assert rc == 0, printed
+    assert "!! the views show no sample (0 tokens; --view-max-tokens 10); 2 later sample(s) left out" in printed
+    report = Report(out.read_text())
+    assert not report.find("div", "sample") and "No sample shown." in "".join(report.text)
