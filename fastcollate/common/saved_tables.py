@@ -260,8 +260,8 @@ def _parquet_decoded(meta, schema, columns: Sequence[str]) -> List[int]:
                 continue
             width, offsets = widths[name]
             values, rows = chunk.num_values, group.num_rows
-            total += values * width + math.ceil(values / 8) + (rows + 1) * offsets + math.ceil(rows / 8)
-            total = max(total, chunk.total_uncompressed_size)
+            estimate = values * width + math.ceil(values / 8) + (rows + 1) * offsets + math.ceil(rows / 8)
+            total += max(estimate, chunk.total_uncompressed_size)
         sizes.append(total)
     return sizes
 
