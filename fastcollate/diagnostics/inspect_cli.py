@@ -112,7 +112,7 @@ from ..rolespan.reference import IGNORE, empty_reason, mask_labels_with_turns
 from ..rolespan.spec import TURNS, RoleSpanSpec
 from . import inspect_views
 from .explain import explain
-from .inspect_files import DEFAULT_MAX_BYTES, DEFAULT_MAX_TOKENS, InputError, Limits, Sample
+from .inspect_files import DEFAULT_MAX_BYTES, DEFAULT_MAX_TOKENS, InputError, Limits, Sample, positive_count
 from .inspect_sources import open_file
 
 EXIT_OK, EXIT_MISMATCH, EXIT_BAD_INPUT, EXIT_LEARNS_NOTHING = 0, 1, 2, 3
@@ -195,16 +195,6 @@ def _size(text: str) -> int:
     return n
 
 
-def _count(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive int, got {text!r}") from None
-    if n <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive int, got {text!r}")
-    return n
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "file",
@@ -257,7 +247,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--max-tokens",
         metavar="N",
-        type=_count,
+        type=positive_count,
         default=DEFAULT_MAX_TOKENS,
         help=f"most values (ids, labels, mask entries) read from the file (default: {DEFAULT_MAX_TOKENS}); "
         "over it: exit 2",

@@ -3,6 +3,7 @@ Parquet or Arrow row), and whole .pt and .npz files (formats: inspect_cli.py; st
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import reprlib
@@ -31,6 +32,17 @@ _REPR.maxlevel, _REPR.maxlist, _REPR.maxtuple, _REPR.maxdict, _REPR.maxstring, _
 
 class InputError(ValueError):
     """Bad input (file, format, arguments, or a file over a limit): reported on stderr with exit status 2."""
+
+
+def positive_count(text: str) -> int:
+    """An option's count (--max-tokens, --view-max-tokens): a positive int, else argparse's usage error."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive int, got {text!r}") from None
+    if n <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive int, got {text!r}")
+    return n
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from typing import Optional
 import torch
 
 from .html_report import html_report
-from .inspect_files import InputError
+from .inspect_files import InputError, positive_count
 from .local_tokenizer import load_tokenizer
 from .token_view import BatchLabels, format_labels, read_batch
 
@@ -43,21 +43,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--view-max-tokens",
         metavar="N",
-        type=_positive,
+        type=positive_count,
         default=DEFAULT_VIEW_MAX_TOKENS,
         help="the most tokens --tokenizer and --html show, in whole samples from the first (default: "
         f"{DEFAULT_VIEW_MAX_TOKENS}; --sample N shows sample N whatever its size)",
     )
-
-
-def _positive(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive int, got {text!r}") from None
-    if n <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive int, got {text!r}")
-    return n
 
 
 def prepare(args):
@@ -127,8 +117,8 @@ def viewed(args) -> Optional[Viewed]:
     return Viewed(limit)
 
 
-def _cut_note(samples: dict) -> Optional[str]:
-    left_out = getattr(samples, "left_out", 0)
+def _cut_note(samples: Viewed) -> Optional[str]:
+    left_out = samples.left_out
     if not left_out:
         return None
     shown = f"samples {min(samples)} to {max(samples)}" if samples else "no sample"
@@ -160,7 +150,7 @@ def _view_input(args, samples: dict, spec):
     return features, [samples[i].start_index for i in chosen], None
 
 
-def emit(tok, args, samples: Optional[dict], spec, out) -> None:
+def emit(tok, args, samples: Optional[Viewed], spec, out) -> None:
     """Prints the token view (with --tokenizer) and writes the report (with --html) of the inspected samples
     (index -> Sample; None when neither is asked for); InputError when they cannot be shown or written."""
     if samples is None:
@@ -175,7 +165,7 @@ def emit(tok, args, samples: Optional[dict], spec, out) -> None:
         raise InputError(f"{what}: {args.file}: cannot show this file: {type(e).__name__}: {first}") from None
 
 
-def _emit(tok, args, samples: dict, spec, out) -> None:
+def _emit(tok, args, samples: Viewed, spec, out) -> None:
     note = _cut_note(samples)
     if note is not None:
         print(f"!! {note}", file=out)
