@@ -180,9 +180,9 @@ def clips_of(
     for j, (a, z) in enumerate(zip(bounds, bounds[1:])):
         row = owners[j] if j < len(owners) else -1
         seen[row] = seen.get(row, -1) + 1
-        clip = Clip(row, seen[row], ids[:, a:z].copy(), labels[:, a:z].copy(), 0, stream_bos, stream_eos)
-        clip.layout = "boson"
-        clips.append(clip)
+        clips.append(
+            Clip(row, seen[row], ids[:, a:z].copy(), labels[:, a:z].copy(), 0, stream_bos, stream_eos, layout="boson")
+        )
     return clips
 
 

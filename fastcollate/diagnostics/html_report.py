@@ -198,7 +198,7 @@ def _clips_html(view: BatchLabels, clips: List[Clip]) -> str:
         caption, warning = _clip_caption(view, clip, runs_by_row)
         warn = f' <span class="warn">!! {_e(warning)}</span>' if warning else ""
         picture = ""
-        if clip.cells.shape[1]:  # a clip with no frames has no picture: its caption says so
+        if clip.ids.shape[1] + clip.padding:  # a clip with no frames has no picture: its caption says so
             data = base64.b64encode(clip_png(clip)).decode("ascii")
             picture = (
                 f'<img class="clip-picture" alt="{_e(caption)}" title="{_e(caption)}" '
